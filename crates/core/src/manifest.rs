@@ -1,0 +1,240 @@
+//! An app manifest: everything that makes one micro-app different from another. Parsed once,
+//! checked for sense, then trusted by the rest of the crate.
+
+use crate::money::{Currency, Money};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub fields: Vec<Field>,
+    pub pricing: Pricing,
+    #[serde(default)]
+    pub moderation: ModerationRules,
+    /// Event type (`request.queued`, ...) to the destination kinds notified of it.
+    #[serde(default)]
+    pub routing: BTreeMap<String, Vec<DestinationKind>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    pub name: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// For `choice`: the allowed values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// For `file`: allowed media types (checked against the file's bytes, not only its label).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept: Vec<String>,
+    /// For `file`: largest accepted size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Textarea,
+    Email,
+    Url,
+    Choice,
+    Checkbox,
+    File,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pricing {
+    pub currency: Currency,
+    /// Price of every request in minor units; 0 makes the app free unless an add-on is chosen.
+    #[serde(default)]
+    pub base: u64,
+    #[serde(default)]
+    pub add_ons: Vec<AddOn>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AddOn {
+    pub id: String,
+    pub label: String,
+    pub amount: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationRules {
+    /// Whole words or phrases that block a request outright.
+    #[serde(default)]
+    pub blocked_terms: Vec<String>,
+    /// Whole words or phrases that hold a request for the creator's review.
+    #[serde(default)]
+    pub review_terms: Vec<String>,
+    /// More links than this across all text fields holds the request for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_links: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationKind {
+    Discord,
+    Webhook,
+}
+
+impl DestinationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Discord => "discord",
+            Self::Webhook => "webhook",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "discord" => Some(Self::Discord),
+            "webhook" => Some(Self::Webhook),
+            _ => None,
+        }
+    }
+}
+
+/// Names the request body uses for itself; a field may not shadow them.
+const RESERVED_FIELD_NAMES: [&str; 3] = ["add_ons", "fields", "idempotency_key"];
+
+impl Manifest {
+    pub fn parse(json: &str) -> Result<Self, String> {
+        let manifest: Manifest = serde_json::from_str(json).map_err(|e| format!("manifest: {e}"))?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !is_slug(&self.slug) {
+            return Err(format!("manifest: slug '{}' must be 1-40 of a-z, 0-9 and '-'", self.slug));
+        }
+        if self.title.trim().is_empty() {
+            return Err("manifest: title is empty".into());
+        }
+        if self.fields.is_empty() {
+            return Err("manifest: an app needs at least one field".into());
+        }
+        let mut names = BTreeSet::new();
+        for field in &self.fields {
+            if !is_identifier(&field.name) || RESERVED_FIELD_NAMES.contains(&field.name.as_str()) {
+                return Err(format!("manifest: field name '{}' is not allowed", field.name));
+            }
+            if !names.insert(field.name.as_str()) {
+                return Err(format!("manifest: field '{}' appears twice", field.name));
+            }
+            match field.kind {
+                FieldKind::Choice if field.options.is_empty() => {
+                    return Err(format!("manifest: choice field '{}' has no options", field.name))
+                }
+                FieldKind::File if field.accept.is_empty() || field.max_bytes.is_none() => {
+                    return Err(format!("manifest: file field '{}' needs accept and max_bytes", field.name))
+                }
+                _ => {}
+            }
+            for media_type in &field.accept {
+                if crate::attachment::extension_for(media_type).is_none() {
+                    return Err(format!("manifest: field '{}' accepts unsupported type '{media_type}'", field.name));
+                }
+            }
+        }
+        let mut add_on_ids = BTreeSet::new();
+        for add_on in &self.pricing.add_ons {
+            if !is_identifier(&add_on.id) || !add_on_ids.insert(add_on.id.as_str()) {
+                return Err(format!("manifest: add-on id '{}' is invalid or repeated", add_on.id));
+            }
+            if add_on.amount == 0 {
+                return Err(format!("manifest: add-on '{}' must cost something", add_on.id));
+            }
+        }
+        for event in self.routing.keys() {
+            if crate::state::Status::from_event_name(event).is_none() {
+                return Err(format!("manifest: cannot route unknown event '{event}'"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn add_on(&self, id: &str) -> Option<&AddOn> {
+        self.pricing.add_ons.iter().find(|a| a.id == id)
+    }
+
+    pub fn base_price(&self) -> Money {
+        Money::new(self.pricing.base, self.pricing.currency.clone())
+    }
+
+    pub fn destinations_for(&self, event: &str) -> &[DestinationKind] {
+        self.routing.get(event).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+pub fn is_slug(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn is_identifier(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.as_bytes()[0].is_ascii_lowercase()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) const SONG: &str = include_str!("../../../apps/song-request/manifest.json");
+    pub(crate) const PIXEL: &str = include_str!("../../../apps/pixel-icon/manifest.json");
+
+    #[test]
+    fn shipped_manifests_parse() {
+        let song = Manifest::parse(SONG).unwrap();
+        assert_eq!(song.slug, "song-request");
+        assert!(song.base_price().is_zero());
+        assert!(song.add_on("priority").is_some());
+        let pixel = Manifest::parse(PIXEL).unwrap();
+        assert!(!pixel.base_price().is_zero());
+        assert_eq!(pixel.fields.iter().filter(|f| f.kind == FieldKind::File).count(), 1);
+    }
+
+    fn with(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Manifest, String> {
+        let mut value: serde_json::Value = serde_json::from_str(SONG).unwrap();
+        edit(&mut value);
+        Manifest::parse(&value.to_string())
+    }
+
+    #[test]
+    fn rejects_manifests_that_make_no_sense() {
+        assert!(with(|m| m["slug"] = "Bad Slug".into()).unwrap_err().contains("slug"));
+        assert!(with(|m| m["fields"][1]["name"] = "song".into()).unwrap_err().contains("twice"));
+        assert!(with(|m| m["fields"][0]["name"] = "add_ons".into()).is_err());
+        assert!(with(|m| m["routing"]["request.exploded"] = serde_json::json!(["discord"])).is_err());
+        assert!(with(|m| m["pricing"]["currency"] = "dollars".into()).is_err());
+        assert!(with(|m| m["surprise"] = true.into()).unwrap_err().contains("unknown field"));
+        assert!(with(|m| m["fields"][0]["type"] = "file".into()).unwrap_err().contains("accept"));
+    }
+}

@@ -1,0 +1,153 @@
+//! What a destination receives when a request changes state: a Discord execute-webhook body and
+//! the JSON of a generic signed webhook. Built here so payloads are tested without a network.
+
+use crate::manifest::{FieldKind, Manifest};
+use crate::money::Money;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// A request as destinations see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestSummary {
+    pub id: String,
+    pub app: String,
+    pub app_title: String,
+    pub status: String,
+    pub fields: BTreeMap<String, Value>,
+    pub add_ons: Vec<String>,
+    pub price: Money,
+    pub status_url: String,
+    pub created_at: String,
+}
+
+// Discord's documented limits for embeds.
+const TITLE_MAX: usize = 256;
+const DESCRIPTION_MAX: usize = 4096;
+const FIELD_NAME_MAX: usize = 256;
+const FIELD_VALUE_MAX: usize = 1024;
+const FIELDS_MAX: usize = 25;
+
+/// Body for Discord's "Execute Webhook". Fan text never pings anyone (`allowed_mentions` is
+/// empty) and contact fields such as email stay out of the channel.
+pub fn discord_message(manifest: &Manifest, summary: &RequestSummary, event: &str) -> Value {
+    let mut fields = Vec::new();
+    for field in &manifest.fields {
+        let Some(value) = summary.fields.get(&field.name) else { continue };
+        let text = match (field.kind, value) {
+            (FieldKind::Email, _) => continue,
+            (_, Value::String(s)) => s.clone(),
+            (_, Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
+            (_, other) => other.to_string(),
+        };
+        fields.push(json!({ "name": clip(&field.label, FIELD_NAME_MAX), "value": clip(&text, FIELD_VALUE_MAX), "inline": text.len() < 40 }));
+    }
+    let price = if summary.price.is_zero() { "Free".to_string() } else { summary.price.display() };
+    fields.push(json!({ "name": "Price", "value": price, "inline": true }));
+    if !summary.add_ons.is_empty() {
+        fields.push(json!({ "name": "Add-ons", "value": clip(&summary.add_ons.join(", "), FIELD_VALUE_MAX), "inline": true }));
+    }
+    fields.truncate(FIELDS_MAX);
+    let (headline, color) = match event {
+        "request.queued" => ("New request in the queue", 0x57F287),
+        "request.held_for_review" => ("Request held for your review", 0xFEE75C),
+        "request.fulfilled" => ("Request fulfilled", 0x5865F2),
+        _ => ("Request updated", 0x99AAB5),
+    };
+    json!({
+        "content": clip(&format!("{headline}: {}", summary.app_title), 2000),
+        "allowed_mentions": { "parse": [] },
+        "embeds": [{
+            "title": clip(&summary.app_title, TITLE_MAX),
+            "description": clip(&format!("{headline}. Request `{}` is {}.", summary.id, summary.status), DESCRIPTION_MAX),
+            "url": summary.status_url,
+            "color": color,
+            "fields": fields,
+            "timestamp": summary.created_at,
+            "footer": { "text": format!("Fanline · {}", summary.app) }
+        }]
+    })
+}
+
+/// Body of a generic webhook, in the Standard Webhooks `{type, timestamp, data}` shape.
+pub fn webhook_event(summary: &RequestSummary, event: &str, timestamp: &str) -> Value {
+    json!({ "type": event, "timestamp": timestamp, "data": summary })
+}
+
+/// Cuts to at most `max` characters, on a character boundary, marking the cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// RFC 3339 UTC text for a Unix time in milliseconds (days-from-civil, Howard Hinnant).
+pub fn rfc3339(unix_ms: i64) -> String {
+    let secs = unix_ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, unix_ms.rem_euclid(1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::tests::SONG;
+
+    fn summary() -> RequestSummary {
+        let mut fields = BTreeMap::new();
+        fields.insert("song".into(), json!("Africa @everyone"));
+        fields.insert("message".into(), json!("x".repeat(5000)));
+        fields.insert("email".into(), json!("fan@example.com"));
+        RequestSummary {
+            id: "req_1".into(),
+            app: "song-request".into(),
+            app_title: "Request a song".into(),
+            status: "queued".into(),
+            fields,
+            add_ons: vec!["Priority: played next".into()],
+            price: Money::new(300, crate::money::Currency::parse("usd").unwrap()),
+            status_url: "http://x/apps/song-request/api/requests/req_1".into(),
+            created_at: rfc3339(0),
+        }
+    }
+
+    #[test]
+    fn discord_message_respects_limits_and_privacy() {
+        let m = Manifest::parse(SONG).unwrap();
+        let msg = discord_message(&m, &summary(), "request.queued");
+        assert_eq!(msg["allowed_mentions"]["parse"], json!([]));
+        let embed = &msg["embeds"][0];
+        let fields = embed["fields"].as_array().unwrap();
+        assert!(fields.iter().all(|f| f["value"].as_str().unwrap().chars().count() <= 1024));
+        assert!(!msg.to_string().contains("fan@example.com"));
+        assert!(fields.iter().any(|f| f["name"] == "Price" && f["value"] == "$3.00"));
+        assert_eq!(embed["url"], "http://x/apps/song-request/api/requests/req_1");
+    }
+
+    #[test]
+    fn webhook_event_wraps_the_summary() {
+        let e = webhook_event(&summary(), "request.fulfilled", "2026-01-01T00:00:00.000Z");
+        assert_eq!(e["type"], "request.fulfilled");
+        assert_eq!(e["data"]["id"], "req_1");
+        assert_eq!(e["data"]["price"]["amount"], 300);
+    }
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_649_367_553_123), "2022-04-07T21:39:13.123Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}

@@ -1,0 +1,160 @@
+//! The request state machine. Every change of state is an event in the request's history;
+//! this module alone decides which changes are allowed.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Created,
+    Validated,
+    HeldForReview,
+    AwaitingPayment,
+    Paid,
+    Queued,
+    Accepted,
+    Fulfilled,
+    Closed,
+    Rejected,
+    Expired,
+    Refunded,
+    Disputed,
+}
+
+pub const ALL: [Status; 13] = [
+    Status::Created,
+    Status::Validated,
+    Status::HeldForReview,
+    Status::AwaitingPayment,
+    Status::Paid,
+    Status::Queued,
+    Status::Accepted,
+    Status::Fulfilled,
+    Status::Closed,
+    Status::Rejected,
+    Status::Expired,
+    Status::Refunded,
+    Status::Disputed,
+];
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Validated => "validated",
+            Self::HeldForReview => "held_for_review",
+            Self::AwaitingPayment => "awaiting_payment",
+            Self::Paid => "paid",
+            Self::Queued => "queued",
+            Self::Accepted => "accepted",
+            Self::Fulfilled => "fulfilled",
+            Self::Closed => "closed",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Refunded => "refunded",
+            Self::Disputed => "disputed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The event recorded when a request enters this state, e.g. `request.queued`.
+    pub fn event_name(self) -> String {
+        format!("request.{}", self.as_str())
+    }
+
+    pub fn from_event_name(name: &str) -> Option<Self> {
+        name.strip_prefix("request.").and_then(Self::parse)
+    }
+
+    /// Whether moving from `self` to `next` is allowed.
+    pub fn can_become(self, next: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, next),
+            (Created, Validated | HeldForReview | Rejected)
+                | (HeldForReview, Validated | Rejected)
+                | (Validated, AwaitingPayment | Queued)
+                | (AwaitingPayment, Paid | Expired)
+                | (Paid, Queued | Refunded | Disputed)
+                | (Queued, Accepted | Fulfilled | Rejected | Refunded | Disputed)
+                | (Accepted, Fulfilled | Refunded | Disputed)
+                | (Fulfilled, Closed | Refunded | Disputed)
+                | (Refunded, Disputed)
+                | (Disputed, Refunded | Closed)
+        )
+    }
+
+    /// Walks `self` through `path`, refusing the first move that is not allowed.
+    pub fn walk(self, path: &[Status]) -> Result<Status, TransitionError> {
+        path.iter().try_fold(self, |from, &to| if from.can_become(to) { Ok(to) } else { Err(TransitionError { from, to }) })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionError {
+    pub from: Status,
+    pub to: Status,
+}
+
+impl std::fmt::Display for TransitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a request that is {} cannot become {}", self.from.as_str(), self.to.as_str())
+    }
+}
+
+/// The states a new request passes through at intake, from its moderation decision and price.
+pub fn intake_path(decision: crate::moderation::Decision, paid: bool) -> Vec<Status> {
+    use crate::moderation::Decision;
+    use Status::*;
+    match decision {
+        Decision::Block => vec![Created, Rejected],
+        Decision::Review => vec![Created, HeldForReview],
+        Decision::Allow if paid => vec![Created, Validated, AwaitingPayment],
+        Decision::Allow => vec![Created, Validated, Queued],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::moderation::Decision;
+    use Status::*;
+
+    #[test]
+    fn intake_paths_are_legal() {
+        for decision in [Decision::Allow, Decision::Review, Decision::Block] {
+            for paid in [false, true] {
+                let path = intake_path(decision, paid);
+                assert_eq!(path[0], Created);
+                assert!(Created.walk(&path[1..]).is_ok(), "{path:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn payment_then_queue_then_fulfilment() {
+        assert_eq!(AwaitingPayment.walk(&[Paid, Queued, Fulfilled, Closed]), Ok(Closed));
+    }
+
+    #[test]
+    fn refuses_skips_and_repeats() {
+        assert_eq!(AwaitingPayment.walk(&[Fulfilled]), Err(TransitionError { from: AwaitingPayment, to: Fulfilled }));
+        assert!(!Paid.can_become(Paid));
+        assert!(!Fulfilled.can_become(Fulfilled));
+        assert!(!Rejected.can_become(Queued));
+        assert!(!Closed.can_become(Queued));
+        assert!(!Expired.can_become(Paid));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert_eq!(Status::from_event_name(&s.event_name()), Some(s));
+        }
+        assert_eq!(Status::parse("exploded"), None);
+    }
+}

@@ -1,0 +1,229 @@
+//! Stripe's wire formats: webhook signature verification, the events we act on, and the
+//! form body for creating a Checkout Session.
+
+use crate::money::Money;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+/// Stripe's own default: a signed event older (or newer) than this is refused.
+pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureError {
+    MissingHeader,
+    Malformed,
+    NoV1Signature,
+    OutsideTolerance,
+    Mismatch,
+}
+
+impl SignatureError {
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::MissingHeader => "Stripe-Signature header is missing",
+            Self::Malformed => "Stripe-Signature header is malformed",
+            Self::NoV1Signature => "Stripe-Signature has no v1 signature",
+            Self::OutsideTolerance => "Stripe-Signature timestamp is outside the tolerance window",
+            Self::Mismatch => "no Stripe-Signature v1 signature matches the payload",
+        }
+    }
+}
+
+/// Checks `Stripe-Signature` (`t=<unix>,v1=<hex>[,v1=...]`) over the raw body. Any one `v1`
+/// may match, so a rotated secret keeps working; `v0` and unknown schemes are ignored. The
+/// timestamp must be within `tolerance` seconds either way of `now`. Comparison is constant-time.
+pub fn verify_signature(header: Option<&str>, payload: &[u8], secret: &str, now: i64, tolerance: i64) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::MissingHeader)?;
+    let mut timestamp = None;
+    let mut candidates = Vec::new();
+    for part in header.split(',') {
+        let (key, value) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
+        match key {
+            "t" if timestamp.is_none() => timestamp = Some(value.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
+            "t" => return Err(SignatureError::Malformed),
+            "v1" => candidates.push(value),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+    if candidates.is_empty() {
+        return Err(SignatureError::NoV1Signature);
+    }
+    if (now - timestamp).abs() > tolerance {
+        return Err(SignatureError::OutsideTolerance);
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::Malformed)?;
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(payload);
+    let matches = candidates.iter().filter_map(|c| hex::decode(c).ok()).any(|sig| mac.clone().verify_slice(&sig).is_ok());
+    if matches {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// Builds a header the way Stripe does, for tests and the local Stripe stand-in.
+pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(payload);
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The envelope of every Stripe event.
+#[derive(Debug, Deserialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub data: EventData,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventData {
+    pub object: serde_json::Value,
+}
+
+impl Event {
+    pub fn parse(body: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(body).map_err(|e| format!("not a Stripe event: {e}"))
+    }
+}
+
+/// The parts of a completed Checkout Session that move a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedCheckout {
+    pub session_id: String,
+    pub request_id: String,
+    pub paid: bool,
+    pub amount_total: Option<u64>,
+    pub currency: Option<String>,
+    pub payment_intent: Option<String>,
+}
+
+/// `checkout.session.completed` and `checkout.session.async_payment_succeeded` carry a session;
+/// we put the request id in `client_reference_id` (and metadata, for the dashboard).
+pub fn completed_checkout(event: &Event) -> Option<CompletedCheckout> {
+    if !matches!(event.kind.as_str(), "checkout.session.completed" | "checkout.session.async_payment_succeeded") {
+        return None;
+    }
+    let o = &event.data.object;
+    let request_id = o["client_reference_id"].as_str().or_else(|| o["metadata"]["request_id"].as_str())?;
+    Some(CompletedCheckout {
+        session_id: o["id"].as_str()?.to_string(),
+        request_id: request_id.to_string(),
+        paid: o["payment_status"].as_str() == Some("paid"),
+        amount_total: o["amount_total"].as_u64(),
+        currency: o["currency"].as_str().map(str::to_string),
+        payment_intent: o["payment_intent"].as_str().map(str::to_string),
+    })
+}
+
+pub struct CheckoutLine {
+    pub name: String,
+    pub amount: Money,
+}
+
+/// Form body for `POST /v1/checkout/sessions`, Stripe's bracketed form encoding.
+pub fn checkout_session_form(request_id: &str, app_slug: &str, lines: &[CheckoutLine], success_url: &str, cancel_url: &str, customer_email: Option<&str>) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("mode", "payment");
+    form.append_pair("client_reference_id", request_id);
+    form.append_pair("success_url", success_url);
+    form.append_pair("cancel_url", cancel_url);
+    form.append_pair("metadata[request_id]", request_id);
+    form.append_pair("metadata[app]", app_slug);
+    form.append_pair("payment_intent_data[metadata][request_id]", request_id);
+    if let Some(email) = customer_email {
+        form.append_pair("customer_email", email);
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let p = format!("line_items[{i}]");
+        form.append_pair(&format!("{p}[quantity]"), "1");
+        form.append_pair(&format!("{p}[price_data][currency]"), line.amount.currency.as_str());
+        form.append_pair(&format!("{p}[price_data][unit_amount]"), &line.amount.amount.to_string());
+        form.append_pair(&format!("{p}[price_data][product_data][name]"), &line.name);
+    }
+    form.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_test_secret";
+    const BODY: &[u8] = br#"{"id":"evt_test_webhook","object":"event"}"#;
+    const T: i64 = 1492774577;
+    const V1: &str = "88a022085c6bdb887b02cb26ff76dd681234d9675c0f22844059f55552a8883a";
+
+    #[test]
+    fn accepts_the_independent_vector() {
+        let header = format!("t={T},v1={V1}");
+        assert_eq!(verify_signature(Some(&header), BODY, SECRET, T, 300), Ok(()));
+        assert_eq!(sign(BODY, SECRET, T), header);
+    }
+
+    #[test]
+    fn any_v1_may_match_and_v0_is_ignored() {
+        let other = "0".repeat(64);
+        let header = format!("t={T},v1={other},v1={V1},v0={other}");
+        assert_eq!(verify_signature(Some(&header), BODY, SECRET, T, 300), Ok(()));
+        let first_only = format!("t={T},v1={V1},v1={other}");
+        assert_eq!(verify_signature(Some(&first_only), BODY, SECRET, T, 300), Ok(()));
+        let v0_only = format!("t={T},v0={V1}");
+        assert_eq!(verify_signature(Some(&v0_only), BODY, SECRET, T, 300), Err(SignatureError::NoV1Signature));
+    }
+
+    #[test]
+    fn tolerance_applies_both_ways() {
+        let header = format!("t={T},v1={V1}");
+        assert_eq!(verify_signature(Some(&header), BODY, SECRET, T + 300, 300), Ok(()));
+        assert_eq!(verify_signature(Some(&header), BODY, SECRET, T + 301, 300), Err(SignatureError::OutsideTolerance));
+        assert_eq!(verify_signature(Some(&header), BODY, SECRET, T - 301, 300), Err(SignatureError::OutsideTolerance));
+    }
+
+    #[test]
+    fn rejects_tampering_and_garbage() {
+        let header = format!("t={T},v1={V1}");
+        assert_eq!(verify_signature(Some(&header), b"{}", SECRET, T, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(Some(&header), BODY, "whsec_other", T, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(None, BODY, SECRET, T, 300), Err(SignatureError::MissingHeader));
+        for bad in ["", "garbage", "t=abc,v1=00", &format!("v1={V1}"), &format!("t={T},t={T},v1={V1}")] {
+            assert_eq!(verify_signature(Some(bad), BODY, SECRET, T, 300), Err(SignatureError::Malformed), "{bad}");
+        }
+        let not_hex = format!("t={T},v1=zz");
+        assert_eq!(verify_signature(Some(&not_hex), BODY, SECRET, T, 300), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn reads_a_completed_checkout() {
+        let event = Event::parse(
+            br#"{"id":"evt_1","type":"checkout.session.completed","data":{"object":{"id":"cs_1","client_reference_id":"req_x","payment_status":"paid","amount_total":300,"currency":"usd","payment_intent":"pi_1"}}}"#,
+        )
+        .unwrap();
+        let c = completed_checkout(&event).unwrap();
+        assert_eq!((c.session_id.as_str(), c.request_id.as_str(), c.paid, c.amount_total), ("cs_1", "req_x", true, Some(300)));
+        let other = Event::parse(br#"{"id":"evt_2","type":"charge.succeeded","data":{"object":{}}}"#).unwrap();
+        assert!(completed_checkout(&other).is_none());
+    }
+
+    #[test]
+    fn checkout_form_uses_stripe_brackets() {
+        let usd = crate::money::Currency::parse("usd").unwrap();
+        let form = checkout_session_form(
+            "req_1",
+            "song-request",
+            &[CheckoutLine { name: "Priority & more".into(), amount: Money::new(300, usd) }],
+            "https://x/ok",
+            "https://x/no",
+            Some("fan@example.com"),
+        );
+        assert!(form.contains("client_reference_id=req_1"));
+        assert!(form.contains("line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=300"));
+        assert!(form.contains("Priority+%26+more"));
+        assert!(form.contains("customer_email=fan%40example.com"));
+    }
+}

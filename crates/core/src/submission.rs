@@ -1,0 +1,295 @@
+//! Turning what a fan sent into a submission the app accepts: every field checked against the
+//! manifest, every problem reported per field at once, the price computed here and only here.
+
+use crate::manifest::{AddOn, FieldKind, Manifest};
+use crate::money::Money;
+use crate::{attachment, FieldError};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// What arrived, before any checking. Built from a JSON body or a multipart form.
+#[derive(Debug, Default, Clone)]
+pub struct RawSubmission {
+    pub fields: Map<String, Value>,
+    pub add_ons: Vec<String>,
+    pub files: Vec<RawFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawFile {
+    pub field: String,
+    pub declared_type: String,
+    pub size: u64,
+    /// The file's bytes (or at least its first few), to tell its real type.
+    pub head: Vec<u8>,
+}
+
+/// A submission that passed every check. Only `validate` builds one.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub fields: BTreeMap<String, Value>,
+    pub add_ons: Vec<AddOn>,
+    pub files: Vec<AcceptedFile>,
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedFile {
+    pub field: String,
+    pub media_type: &'static str,
+    pub size: u64,
+}
+
+impl Submission {
+    /// The fan's email, if the app asked for one; used for confirmations.
+    pub fn email(&self, manifest: &Manifest) -> Option<String> {
+        manifest
+            .fields
+            .iter()
+            .filter(|f| f.kind == FieldKind::Email)
+            .find_map(|f| self.fields.get(&f.name).and_then(Value::as_str).map(str::to_string))
+    }
+
+    /// All free text the fan wrote, for moderation.
+    pub fn text(&self) -> Vec<(&str, &str)> {
+        self.fields.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.as_str(), s))).collect()
+    }
+}
+
+pub fn validate(manifest: &Manifest, raw: &RawSubmission) -> Result<Submission, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut fields = BTreeMap::new();
+    let mut files = Vec::new();
+
+    for name in raw.fields.keys() {
+        match manifest.field(name) {
+            None => errors.push(FieldError::new(name, "unknown_field", "This app has no such field.")),
+            Some(f) if f.kind == FieldKind::File => errors.push(FieldError::new(
+                name,
+                "file_expected",
+                "Send this field as a file in a multipart/form-data request.",
+            )),
+            Some(_) => {}
+        }
+    }
+
+    for field in &manifest.fields {
+        if field.kind == FieldKind::File {
+            let mut sent = raw.files.iter().filter(|f| f.field == field.name);
+            match (sent.next(), sent.next()) {
+                (_, Some(_)) => errors.push(FieldError::new(&field.name, "too_many_files", "Attach one file only.")),
+                (None, None) if field.required => errors.push(FieldError::new(&field.name, "required", "Attach a file.")),
+                (None, None) => {}
+                (Some(file), None) => match check_file(field, file) {
+                    Ok(accepted) => files.push(accepted),
+                    Err(e) => errors.push(e),
+                },
+            }
+            continue;
+        }
+        match check_value(field, raw.fields.get(&field.name)) {
+            Ok(Some(value)) => {
+                fields.insert(field.name.clone(), value);
+            }
+            Ok(None) if field.required => errors.push(FieldError::new(&field.name, "required", "This field is required.")),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    for file in &raw.files {
+        if manifest.field(&file.field).is_none_or(|f| f.kind != FieldKind::File) {
+            errors.push(FieldError::new(&file.field, "unexpected_file", "This field does not take a file."));
+        }
+    }
+
+    let mut add_ons: Vec<AddOn> = Vec::new();
+    for id in &raw.add_ons {
+        match manifest.add_on(id) {
+            Some(a) if !add_ons.contains(a) => add_ons.push(a.clone()),
+            Some(_) => {}
+            None => errors.push(FieldError::new("add_ons", "unknown_add_on", format!("'{id}' is not offered by this app."))),
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let price = price(manifest, &add_ons);
+    Ok(Submission { fields, add_ons, files, price })
+}
+
+/// The server's price for a request; nothing the client says about money is used.
+pub fn price(manifest: &Manifest, add_ons: &[AddOn]) -> Money {
+    let total = add_ons.iter().fold(manifest.pricing.base, |sum, a| sum.saturating_add(a.amount));
+    Money::new(total, manifest.pricing.currency.clone())
+}
+
+fn check_file(field: &crate::manifest::Field, file: &RawFile) -> Result<AcceptedFile, FieldError> {
+    let max = field.max_bytes.unwrap_or(0);
+    if file.size > max {
+        return Err(FieldError::new(&field.name, "file_too_large", format!("The file is larger than {max} bytes.")));
+    }
+    if file.size == 0 {
+        return Err(FieldError::new(&field.name, "required", "The file is empty."));
+    }
+    let allowed = field.accept.join(", ");
+    match attachment::sniff(&file.head) {
+        Some(actual) if field.accept.iter().any(|t| t == actual) => {
+            Ok(AcceptedFile { field: field.name.clone(), media_type: actual, size: file.size })
+        }
+        _ => Err(FieldError::new(&field.name, "file_type_not_allowed", format!("Accepted types: {allowed}."))),
+    }
+}
+
+fn check_value(field: &crate::manifest::Field, value: Option<&Value>) -> Result<Option<Value>, FieldError> {
+    let value = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    if field.kind == FieldKind::Checkbox {
+        return match value {
+            Value::Bool(b) => Ok(Some(Value::Bool(*b))),
+            Value::String(s) if matches!(s.as_str(), "on" | "true" | "1" | "yes") => Ok(Some(Value::Bool(true))),
+            Value::String(s) if matches!(s.as_str(), "" | "off" | "false" | "0" | "no") => Ok(Some(Value::Bool(false))),
+            _ => Err(FieldError::new(&field.name, "invalid_type", "Expected true or false.")),
+        };
+    }
+    let Value::String(text) = value else {
+        return Err(FieldError::new(&field.name, "invalid_type", "Expected text."));
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let multiline = field.kind == FieldKind::Textarea;
+    if text.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) {
+        return Err(FieldError::new(&field.name, "invalid_characters", "Remove control characters."));
+    }
+    let max = field.max_length.unwrap_or(match field.kind {
+        FieldKind::Textarea => 2000,
+        FieldKind::Email => 254,
+        _ => 500,
+    });
+    if text.chars().count() > max {
+        return Err(FieldError::new(&field.name, "too_long", format!("At most {max} characters.")));
+    }
+    match field.kind {
+        FieldKind::Email if !is_email(text) => {
+            Err(FieldError::new(&field.name, "invalid_email", "Enter an email address like name@example.com."))
+        }
+        FieldKind::Url if !is_web_url(text) => Err(FieldError::new(&field.name, "invalid_url", "Enter an http or https link.")),
+        FieldKind::Choice if !field.options.iter().any(|o| o == text) => Err(FieldError::new(
+            &field.name,
+            "invalid_choice",
+            format!("Choose one of: {}.", field.options.join(", ")),
+        )),
+        _ => Ok(Some(Value::String(text.to_string()))),
+    }
+}
+
+/// Deliberately simple: one `@`, something before it, a dotted domain after, no spaces.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && local.len() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && s.chars().all(|c| !c.is_whitespace() && !c.is_control() && c != '<' && c != '>')
+}
+
+fn is_web_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::tests::{PIXEL, SONG};
+    use serde_json::json;
+
+    fn raw(fields: Value, add_ons: &[&str]) -> RawSubmission {
+        RawSubmission {
+            fields: fields.as_object().unwrap().clone(),
+            add_ons: add_ons.iter().map(|s| s.to_string()).collect(),
+            files: vec![],
+        }
+    }
+
+    #[test]
+    fn free_song_request_is_free_and_priority_costs_three_dollars() {
+        let m = Manifest::parse(SONG).unwrap();
+        let free = validate(&m, &raw(json!({"song": " Africa ", "artist": "Toto"}), &[])).unwrap();
+        assert_eq!(free.fields["song"], "Africa");
+        assert!(free.price.is_zero());
+        let paid = validate(&m, &raw(json!({"song": "Africa"}), &["priority", "priority"])).unwrap();
+        assert_eq!(paid.price.amount, 300);
+        assert_eq!(paid.add_ons.len(), 1);
+    }
+
+    #[test]
+    fn reports_every_field_problem_at_once() {
+        let m = Manifest::parse(SONG).unwrap();
+        let errors = validate(
+            &m,
+            &raw(json!({"artist": "x".repeat(121), "email": "not-an-email", "extra": 1}), &["free_money"]),
+        )
+        .unwrap_err();
+        let codes: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert!(codes.contains(&("song", "required")));
+        assert!(codes.contains(&("artist", "too_long")));
+        assert!(codes.contains(&("email", "invalid_email")));
+        assert!(codes.contains(&("extra", "unknown_field")));
+        assert!(codes.contains(&("add_ons", "unknown_add_on")));
+    }
+
+    #[test]
+    fn files_are_checked_by_content_and_size() {
+        let m = Manifest::parse(PIXEL).unwrap();
+        let base = json!({"subject": "a cat", "palette": "retro", "email": "fan@example.com"});
+        let png = b"\x89PNG\r\n\x1a\nrest".to_vec();
+        let file = |declared: &str, size: u64, head: Vec<u8>| RawFile {
+            field: "reference".into(),
+            declared_type: declared.into(),
+            size,
+            head,
+        };
+
+        let mut ok = raw(base.clone(), &[]);
+        ok.files.push(file("image/png", 12, png.clone()));
+        let s = validate(&m, &ok).unwrap();
+        assert_eq!(s.files[0].media_type, "image/png");
+        assert_eq!(s.price.amount, 2500);
+        assert_eq!(s.email(&m).as_deref(), Some("fan@example.com"));
+
+        let mut lying = raw(base.clone(), &[]);
+        lying.files.push(file("image/png", 12, b"MZ\x90\0".to_vec()));
+        assert_eq!(validate(&m, &lying).unwrap_err()[0].code, "file_type_not_allowed");
+
+        let mut huge = raw(base.clone(), &[]);
+        huge.files.push(file("image/png", 3 * 1024 * 1024, png));
+        assert_eq!(validate(&m, &huge).unwrap_err()[0].code, "file_too_large");
+
+        let missing = raw(base, &[]);
+        assert_eq!(validate(&m, &missing).unwrap_err()[0].code, "required");
+    }
+
+    #[test]
+    fn choices_and_types_are_enforced() {
+        let m = Manifest::parse(PIXEL).unwrap();
+        let errors = validate(&m, &raw(json!({"subject": 5, "palette": "neon", "email": "a@b.co"}), &[])).unwrap_err();
+        let codes: Vec<_> = errors.iter().map(|e| e.code).collect();
+        assert!(codes.contains(&"invalid_type"));
+        assert!(codes.contains(&"invalid_choice"));
+    }
+
+    #[test]
+    fn email_shapes() {
+        assert!(is_email("fan@example.com"));
+        for bad in ["", "@x.com", "a@", "a@b", "a b@c.com", "a@@b.com", "a@.com", "a@b..com"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+}
