@@ -1,1 +1,49 @@
+//! The marketplace hub Worker: the index of apps, the creator API that is not tied to one
+//! app, payment webhooks, and the fulfilment queue consumer. Micro-apps are separate Workers
+//! reached through service bindings under `/apps/<slug>/`.
 
+mod marketplace;
+
+use fanline_edge::http::segments;
+use fanline_edge::{fulfilment, payments, ApiError};
+use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result};
+
+const DEAD_LETTER_QUEUE: &str = "fanline-fulfilment-dlq";
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    Ok(route(req, &env).await.unwrap_or_else(ApiError::into_response))
+}
+
+async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiError> {
+    let path = segments(&req);
+    let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+    match (parts.as_slice(), req.method()) {
+        ([], Method::Get) => marketplace::index_page(env).await,
+        (["health"], Method::Get) => Ok(fanline_edge::http::json(200, &serde_json::json!({"ok": true}))),
+        (["api", "apps"], Method::Get) => marketplace::list_apps(&req, env).await,
+        (["api", "apps", slug, "destinations"], Method::Put) => marketplace::set_destinations(req, env, slug).await,
+        (["api", "apps", slug, "destinations"], Method::Get) => marketplace::show_destinations(&req, env, slug).await,
+        (["api", "apps", slug, "requests"], Method::Get) => marketplace::creator_queue(&req, env, slug).await,
+        (["apps", slug, ..], _) => forward_to_app(req, env, slug).await,
+        (["webhooks", "payment"], Method::Post) => payments::handle_stripe_webhook(req, env).await,
+        (["webhooks", "payment"], _) | (["api", "apps"], _) | (["api", "apps", _, _], _) => Err(ApiError::MethodNotAllowed),
+        _ => Err(ApiError::NotFound("route")),
+    }
+}
+
+/// Every app Worker is bound as `APP_<SLUG>` (dashes become underscores).
+async fn forward_to_app(req: Request, env: &Env, slug: &str) -> std::result::Result<Response, ApiError> {
+    let binding = format!("APP_{}", slug.to_ascii_uppercase().replace('-', "_"));
+    if !fanline_edge::core::manifest::is_slug(slug) {
+        return Err(ApiError::NotFound("app"));
+    }
+    let app = env.service(&binding).map_err(|_| ApiError::NotFound("app"))?;
+    Ok(app.fetch_request(req).await?)
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+    fulfilment::consume(batch, &env, DEAD_LETTER_QUEUE).await;
+    Ok(())
+}

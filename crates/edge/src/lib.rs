@@ -1,1 +1,15 @@
+//! Workers glue shared by the hub and every micro-app. Each module wraps one binding or one
+//! piece of the HTTP surface; the decisions themselves live in `fanline_core`.
 
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod fulfilment;
+pub mod http;
+pub mod pages;
+pub mod payments;
+pub mod platform;
+pub mod store;
+
+pub use error::ApiError;
+pub use fanline_core as core;

@@ -1,0 +1,439 @@
+//! A micro-app Worker: its form page and embed script, and the request API under
+//! `/apps/<slug>/`. An app crate is its manifest plus a call to `serve`.
+
+use crate::error::{ApiError, ApiResult};
+use crate::fulfilment::{self, status_url};
+use crate::http::{allow_any_origin, client_ip, header, json, origin, segments};
+use crate::platform::{config, now_ms, random};
+use crate::store::{self, BatchOutcome, RequestRow};
+use crate::{auth, pages, payments};
+use fanline_core::manifest::{FieldKind, Manifest};
+use fanline_core::moderation::{self, Decision};
+use fanline_core::routing::rfc3339;
+use fanline_core::state::{self, Status};
+use fanline_core::stripe::CheckoutLine;
+use fanline_core::submission::{self, RawFile, RawSubmission, Submission};
+use fanline_core::{attachment, ids};
+use serde_json::{json, Map, Value};
+use worker::{Env, FormEntry, Method, Request, Response};
+
+const RATE_LIMITER: &str = "INTAKE_LIMITER";
+const JSON_BODY_MAX: u64 = 64 * 1024;
+
+/// Entry point for an app Worker's fetch handler. Never fails: every error becomes a JSON
+/// response with its status.
+pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Result<Response> {
+    let manifest = match Manifest::parse(manifest_json) {
+        Ok(m) => m,
+        Err(e) => return Ok(ApiError::Internal(e).into_response()),
+    };
+    let is_api = segments(&req).get(2).is_some_and(|s| s == "api");
+    let response = route(&manifest, req, &env).await.unwrap_or_else(ApiError::into_response);
+    Ok(if is_api { allow_any_origin(response) } else { response })
+}
+
+async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Response> {
+    let path = segments(&req);
+    let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+    let method = req.method();
+    match (parts.as_slice(), method) {
+        (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
+            ([], Method::Get) | (["index.html"], Method::Get) => Ok(pages::form_page(manifest)),
+            (["embed.js"], Method::Get) => Ok(pages::embed_script(manifest)),
+            (["manifest.json"], Method::Get) => Ok(json(200, &pages::public_manifest(manifest))),
+            (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
+            (["api", "requests"], Method::Post) => create(req, env, manifest).await,
+            (["api", "requests", id], Method::Get) => show(&req, env, manifest, id).await,
+            (["api", "requests", id, "complete"], Method::Post) => complete(req, env, manifest, id).await,
+            (["api", "requests", id, "attachments", field], Method::Get) => attachment_file(&req, env, manifest, id, field).await,
+            ([], _) | (["embed.js" | "manifest.json" | "index.html"], _) | (["api", "requests", ..], _) => Err(ApiError::MethodNotAllowed),
+            _ => Err(ApiError::NotFound("route")),
+        },
+        _ => Err(ApiError::NotFound("route")),
+    }
+}
+
+async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let idempotency_key = header(&req, "Idempotency-Key")
+        .map(|k| ids::parse_idempotency_key(&k))
+        .transpose()
+        .map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?;
+    if let Some(key) = &idempotency_key {
+        if let Some(first) = idempotent_original(&db, &manifest.slug, key).await? {
+            return created_response(&first, &origin(&req), true);
+        }
+    }
+    check_rate_limit(env, &req).await?;
+    if store::app(&db, &manifest.slug).await?.is_none() {
+        return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
+    }
+    let origin = origin(&req);
+    let (raw, file_bytes) = read_submission(req, manifest).await?;
+    let submission = submission::validate(manifest, &raw).map_err(ApiError::Validation)?;
+    let verdict = moderation::moderate(&manifest.moderation, &submission.text());
+    let path = state::intake_path(verdict.decision, !submission.price.is_zero());
+    let status = *path.last().unwrap_or(&Status::Created);
+    let id = ids::request_id(&random());
+    let now = now_ms();
+
+    let checkout = if status == Status::AwaitingPayment {
+        Some(payments::create_checkout(env, &id, &manifest.slug, &checkout_lines(manifest, &submission), &page_url(&origin, manifest), submission.email(manifest).as_deref()).await?)
+    } else {
+        None
+    };
+
+    let bucket = env.bucket("ATTACHMENTS")?;
+    let mut stored = Vec::new();
+    if verdict.decision != Decision::Block {
+        for (file, bytes) in submission.files.iter().zip(file_bytes) {
+            let key = attachment::object_key(&id, &file.field, file.media_type);
+            let metadata = worker::HttpMetadata { content_type: Some(file.media_type.to_string()), ..Default::default() };
+            bucket.put(&key, bytes).http_metadata(metadata).execute().await?;
+            stored.push((file, key));
+        }
+    }
+
+    let add_on_ids: Vec<&str> = submission.add_ons.iter().map(|a| a.id.as_str()).collect();
+    let row = RequestRow {
+        id: id.clone(),
+        app_slug: manifest.slug.clone(),
+        status: status.as_str().to_string(),
+        version: path.len() as i64,
+        fields: serde_json::to_string(&submission.fields)?,
+        add_ons: serde_json::to_string(&add_on_ids)?,
+        amount: submission.price.amount as i64,
+        currency: submission.price.currency.as_str().to_string(),
+        fan_email: submission.email(manifest),
+        checkout_session_id: checkout.as_ref().map(|c| c.id.clone()),
+        checkout_url: checkout.as_ref().map(|c| c.url.clone()),
+        moderation: serde_json::to_string(&verdict)?,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut statements = vec![store::statement(
+        &db,
+        "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, fan_email, checkout_session_id,
+                               checkout_url, moderation, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            row.id.as_str().into(),
+            row.app_slug.as_str().into(),
+            row.status.as_str().into(),
+            row.version.into(),
+            row.fields.as_str().into(),
+            row.add_ons.as_str().into(),
+            row.amount.into(),
+            row.currency.as_str().into(),
+            row.fan_email.as_deref().into(),
+            row.checkout_session_id.as_deref().into(),
+            row.checkout_url.as_deref().into(),
+            row.moderation.as_str().into(),
+            now.into(),
+            now.into(),
+        ],
+    )?];
+    let reason = (!verdict.reasons.is_empty()).then(|| verdict.reasons.iter().map(|r| r.rule).collect::<Vec<_>>().join(","));
+    statements.extend(store::transition_statements(&db, &id, 0, &path, "fan", reason.as_deref(), now)?);
+    for (file, key) in &stored {
+        statements.push(store::statement(
+            &db,
+            "INSERT INTO attachments (request_id, field, object_key, media_type, size) VALUES (?, ?, ?, ?, ?)",
+            &[id.as_str().into(), file.field.as_str().into(), key.as_str().into(), file.media_type.into(), (file.size as i64).into()],
+        )?);
+    }
+    if let Some(key) = &idempotency_key {
+        statements.push(store::statement(
+            &db,
+            "INSERT INTO idempotency_keys (app_slug, key, request_id, created_at) VALUES (?, ?, ?, ?)",
+            &[manifest.slug.as_str().into(), key.as_str().into(), id.as_str().into(), now.into()],
+        )?);
+    }
+    let entries = fulfilment::outbox_entries(manifest, &fulfilment::summary(manifest, &row, &origin), &path);
+    statements.extend(fulfilment::outbox_statements(&db, &id, &manifest.slug, &entries, now)?);
+
+    match store::commit(&db, statements).await? {
+        BatchOutcome::Committed => {
+            fulfilment::enqueue(env, &entries).await;
+            created_response(&row, &origin, false)
+        }
+        BatchOutcome::Conflict(detail) => {
+            for (_, key) in &stored {
+                let _ = bucket.delete(key).await;
+            }
+            // The same Idempotency-Key committed first in a concurrent submission.
+            match &idempotency_key {
+                Some(key) => match idempotent_original(&db, &manifest.slug, key).await? {
+                    Some(first) => created_response(&first, &origin, true),
+                    None => Err(ApiError::Internal(detail)),
+                },
+                None => Err(ApiError::Internal(detail)),
+            }
+        }
+    }
+}
+
+fn checkout_lines(manifest: &Manifest, submission: &Submission) -> Vec<CheckoutLine> {
+    let currency = &submission.price.currency;
+    let mut lines = Vec::new();
+    if manifest.pricing.base > 0 {
+        lines.push(CheckoutLine { name: manifest.title.clone(), amount: manifest.base_price() });
+    }
+    for add_on in &submission.add_ons {
+        lines.push(CheckoutLine { name: add_on.label.clone(), amount: fanline_core::money::Money::new(add_on.amount, currency.clone()) });
+    }
+    lines
+}
+
+fn page_url(origin: &str, manifest: &Manifest) -> String {
+    format!("{origin}/apps/{}/", manifest.slug)
+}
+
+async fn check_rate_limit(env: &Env, req: &Request) -> ApiResult<()> {
+    let Ok(limiter) = env.rate_limiter(RATE_LIMITER) else { return Ok(()) };
+    let outcome = limiter.limit(client_ip(req)).await?;
+    if outcome.success {
+        Ok(())
+    } else {
+        let period = config(env, "RATE_LIMIT_PERIOD_SECS", "60").parse().unwrap_or(60);
+        Err(ApiError::RateLimited { retry_after_secs: period })
+    }
+}
+
+async fn idempotent_original(db: &worker::D1Database, slug: &str, key: &str) -> ApiResult<Option<RequestRow>> {
+    #[derive(serde::Deserialize)]
+    struct Original {
+        request_id: String,
+    }
+    match store::first::<Original>(db, "SELECT request_id FROM idempotency_keys WHERE app_slug = ? AND key = ?", &[slug.into(), key.into()]).await? {
+        Some(o) => store::request(db, &o.request_id).await,
+        None => Ok(None),
+    }
+}
+
+fn created_response(row: &RequestRow, origin: &str, replayed: bool) -> ApiResult<Response> {
+    if row.status == Status::Rejected.as_str() {
+        return Err(ApiError::Rejected { request_id: row.id.clone() });
+    }
+    let message = match row.status.as_str() {
+        "awaiting_payment" => "Almost there: complete the payment to send your request.",
+        "held_for_review" => "Thanks! The creator will review your request before it joins the queue.",
+        _ => "Thanks! Your request is in the queue.",
+    };
+    let mut body = json!({
+        "id": row.id,
+        "app": row.app_slug,
+        "status": row.status,
+        "status_url": status_url(origin, &row.app_slug, &row.id),
+        "price": {"amount": row.amount, "currency": row.currency},
+        "message": message,
+    });
+    if row.status == Status::AwaitingPayment.as_str() {
+        body["checkout_url"] = json!(row.checkout_url);
+    }
+    let mut response = json(201, &body);
+    if replayed {
+        response.headers_mut().set("Idempotent-Replayed", "true")?;
+    }
+    Ok(response)
+}
+
+/// Reads a JSON or multipart body into a raw submission, keeping file bytes for R2.
+async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(RawSubmission, Vec<Vec<u8>>)> {
+    let content_type = header(&req, "Content-Type").unwrap_or_default().to_ascii_lowercase();
+    let file_fields: Vec<_> = manifest.fields.iter().filter(|f| f.kind == FieldKind::File).collect();
+    // Room for every file at its cap plus the text fields; beyond that the body is refused
+    // before it is read. Files over their own cap but inside this get a per-field error.
+    let body_max = JSON_BODY_MAX + file_fields.iter().map(|f| f.max_bytes.unwrap_or(0) * 2).sum::<u64>();
+    let declared: Option<u64> = header(&req, "Content-Length").and_then(|l| l.parse().ok());
+    if declared.is_some_and(|l| l > body_max) {
+        return Err(ApiError::PayloadTooLarge(format!("The request body is larger than {body_max} bytes.")));
+    }
+    if content_type.starts_with("application/json") {
+        let bytes = req.bytes().await.map_err(|_| ApiError::bad_request("unreadable_body", "Could not read the body."))?;
+        if bytes.len() as u64 > JSON_BODY_MAX {
+            return Err(ApiError::PayloadTooLarge(format!("A JSON body may be at most {JSON_BODY_MAX} bytes.")));
+        }
+        return Ok((parse_json_submission(&bytes)?, Vec::new()));
+    }
+    if !content_type.starts_with("multipart/form-data") && !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(ApiError::UnsupportedMediaType("Send application/json or multipart/form-data.".into()));
+    }
+    let form = req.form_data().await.map_err(|_| ApiError::bad_request("invalid_form", "The form body could not be parsed."))?;
+    let mut raw = RawSubmission::default();
+    let mut bytes = Vec::new();
+    for field in &manifest.fields {
+        for entry in form.get_all(&field.name).unwrap_or_default() {
+            match entry {
+                FormEntry::Field(text) if field.kind == FieldKind::Checkbox => {
+                    raw.fields.insert(field.name.clone(), Value::String(text));
+                }
+                FormEntry::Field(text) if field.kind != FieldKind::File => {
+                    raw.fields.insert(field.name.clone(), Value::String(text));
+                }
+                FormEntry::Field(_) => {}
+                FormEntry::File(file) if field.kind == FieldKind::File => {
+                    let data = file.bytes().await?;
+                    raw.files.push(RawFile { field: field.name.clone(), declared_type: file.type_(), size: data.len() as u64, head: data.iter().take(16).copied().collect() });
+                    bytes.push(data);
+                }
+                FormEntry::File(_) => {
+                    raw.fields.insert(field.name.clone(), Value::Null);
+                    return Err(ApiError::Validation(vec![fanline_core::FieldError::new(&field.name, "unexpected_file", "This field does not take a file.")]));
+                }
+            }
+        }
+    }
+    for entry in form.get_all("add_ons").unwrap_or_default() {
+        if let FormEntry::Field(id) = entry {
+            raw.add_ons.extend(id.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
+        }
+    }
+    // Files and bytes stay in the manifest's field order, as `validate` keeps them.
+    let order = |name: &str| manifest.fields.iter().position(|f| f.name == name);
+    let mut paired: Vec<_> = raw.files.drain(..).zip(bytes).collect();
+    paired.sort_by_key(|(f, _)| order(&f.field));
+    let (files, bytes): (Vec<_>, Vec<_>) = paired.into_iter().unzip();
+    raw.files = files;
+    Ok((raw, bytes))
+}
+
+fn parse_json_submission(bytes: &[u8]) -> ApiResult<RawSubmission> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {e}")))?;
+    let Value::Object(mut body) = value else {
+        return Err(ApiError::bad_request("invalid_json", "The body must be a JSON object: {\"fields\": {...}, \"add_ons\": [...]}."));
+    };
+    let fields = match body.remove("fields") {
+        Some(Value::Object(map)) => map,
+        None => Map::new(),
+        Some(_) => return Err(ApiError::bad_request("invalid_json", "\"fields\" must be an object.")),
+    };
+    let add_ons = match body.remove("add_ons") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ApiError::bad_request("invalid_json", "\"add_ons\" must be a list of add-on ids."))?,
+        Some(_) => return Err(ApiError::bad_request("invalid_json", "\"add_ons\" must be a list of add-on ids.")),
+    };
+    if let Some(key) = body.keys().next() {
+        return Err(ApiError::bad_request("invalid_json", format!("Unknown top-level key \"{key}\"; fields go inside \"fields\".")));
+    }
+    Ok(RawSubmission { fields, add_ons, files: Vec::new() })
+}
+
+/// The request as the fan sees it, and with `Authorization` as its creator sees it.
+async fn show(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let row = load(&db, manifest, id).await?;
+    let as_creator = if header(req, "Authorization").is_some() {
+        let creator = auth::creator(req, &db).await?;
+        auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
+        true
+    } else {
+        false
+    };
+    Ok(json(200, &view(&db, manifest, &row, &origin(req), as_creator).await?))
+}
+
+async fn view(db: &worker::D1Database, manifest: &Manifest, row: &RequestRow, origin: &str, as_creator: bool) -> ApiResult<Value> {
+    let events = store::events(db, &row.id).await?;
+    let history: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let mut item = json!({"seq": e.seq, "type": e.kind, "status": e.status, "at": rfc3339(e.at)});
+            if as_creator {
+                item["actor"] = json!(e.actor);
+                item["reason"] = json!(e.reason);
+            }
+            item
+        })
+        .collect();
+    let add_ons: Value = serde_json::from_str(&row.add_ons).unwrap_or(json!([]));
+    let mut body = json!({
+        "id": row.id,
+        "app": row.app_slug,
+        "status": row.status,
+        "price": {"amount": row.amount, "currency": row.currency},
+        "add_ons": add_ons,
+        "status_url": status_url(origin, &row.app_slug, &row.id),
+        "created_at": rfc3339(row.created_at),
+        "updated_at": rfc3339(row.updated_at),
+        "history": history,
+    });
+    if row.status == Status::AwaitingPayment.as_str() {
+        body["checkout_url"] = json!(row.checkout_url);
+    }
+    if as_creator {
+        body["fields"] = serde_json::from_str(&row.fields).unwrap_or(json!({}));
+        body["fan_email"] = json!(row.fan_email);
+        body["moderation"] = serde_json::from_str(&row.moderation).unwrap_or(json!(null));
+        let attachments: Vec<Value> = store::all::<AttachmentRow>(db, "SELECT field, media_type, size FROM attachments WHERE request_id = ?", &[row.id.as_str().into()])
+            .await?
+            .into_iter()
+            .map(|a| json!({"field": a.field, "media_type": a.media_type, "size": a.size, "url": format!("{}/attachments/{}", status_url(origin, &row.app_slug, &row.id), a.field)}))
+            .collect();
+        body["attachments"] = json!(attachments);
+    }
+    let _ = manifest;
+    Ok(body)
+}
+
+#[derive(serde::Deserialize)]
+struct AttachmentRow {
+    field: String,
+    media_type: String,
+    size: i64,
+}
+
+async fn load(db: &worker::D1Database, manifest: &Manifest, id: &str) -> ApiResult<RequestRow> {
+    if !ids::is_request_id(id) {
+        return Err(ApiError::NotFound("request"));
+    }
+    match store::request(db, id).await? {
+        Some(row) if row.app_slug == manifest.slug => Ok(row),
+        _ => Err(ApiError::NotFound("request")),
+    }
+}
+
+/// `POST .../complete`: the creator marks the request fulfilled.
+async fn complete(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(&req, &db).await?;
+    let row = load(&db, manifest, id).await?;
+    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
+    let body = req.text().await.unwrap_or_default();
+    let note = if body.trim().is_empty() {
+        None
+    } else {
+        let value: Value = serde_json::from_str(&body).map_err(|_| ApiError::bad_request("invalid_json", "The body must be JSON, e.g. {\"note\": \"played at 21:04\"}."))?;
+        value.get("note").and_then(Value::as_str).map(|s| s.chars().take(500).collect::<String>())
+    };
+    let origin = origin(&req);
+    let actor = format!("creator:{}", creator.id);
+    if !fulfilment::advance(env, &db, manifest, &row, &[Status::Fulfilled], &actor, note.as_deref(), &origin, Vec::new()).await? {
+        return Err(ApiError::Conflict { code: "concurrent_update", message: "The request changed while completing it; fetch it and try again.".into() });
+    }
+    let row = load(&db, manifest, id).await?;
+    Ok(json(200, &view(&db, manifest, &row, &origin, true).await?))
+}
+
+/// The creator downloads a fan's attachment.
+async fn attachment_file(req: &Request, env: &Env, manifest: &Manifest, id: &str, field: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(req, &db).await?;
+    load(&db, manifest, id).await?;
+    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
+    #[derive(serde::Deserialize)]
+    struct Key {
+        object_key: String,
+        media_type: String,
+    }
+    let key = store::first::<Key>(&db, "SELECT object_key, media_type FROM attachments WHERE request_id = ? AND field = ?", &[id.into(), field.into()]).await?.ok_or(ApiError::NotFound("attachment"))?;
+    let object = env.bucket("ATTACHMENTS")?.get(&key.object_key).execute().await?.ok_or(ApiError::NotFound("attachment"))?;
+    let bytes = object.body().ok_or(ApiError::NotFound("attachment"))?.bytes().await?;
+    let mut response = Response::from_bytes(bytes)?;
+    response.headers_mut().set("Content-Type", &key.media_type)?;
+    response.headers_mut().set("Content-Disposition", "attachment")?;
+    Ok(response)
+}

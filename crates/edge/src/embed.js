@@ -1,0 +1,102 @@
+// Fanline embed: mounts one micro-app's form where this script tag stands, inside a shadow
+// root so the host page's styles cannot reach it (nor ours leak out).
+(() => {
+  const app = __FANLINE_MANIFEST__;
+  const script = document.currentScript;
+  const apiBase = new URL(`/apps/${app.slug}/api/requests`, script.src).href;
+  const host = document.createElement("div");
+  host.className = "fanline-embed";
+  host.dataset.app = app.slug;
+  script.parentNode.insertBefore(host, script.nextSibling);
+  const root = host.attachShadow({ mode: "open" });
+
+  const el = (tag, props = {}, ...children) => {
+    const node = Object.assign(document.createElement(tag), props);
+    for (const child of children) node.append(child);
+    return node;
+  };
+  const money = (amount, currency) =>
+    new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() }).format(
+      amount / 10 ** new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() }).resolvedOptions().maximumFractionDigits,
+    );
+
+  root.append(el("style", { textContent: `
+    :host { all: initial; display: block; font: 15px/1.45 system-ui, sans-serif; color: #1d1d26; }
+    .card { background: #fff; border-radius: 12px; padding: 1.25rem 1.5rem; box-shadow: 0 1px 4px #0002; }
+    h2 { margin: 0 0 .25rem; font-size: 1.25rem; } p.lead { margin: 0 0 1rem; color: #555; }
+    label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
+    input[type=text], input[type=email], input[type=url], textarea, select { width: 100%; box-sizing: border-box; padding: .5rem; border: 1px solid #bbb; border-radius: 6px; font: inherit; }
+    textarea { min-height: 5rem; } .help { font-size: .85rem; color: #666; } .error { color: #b00020; font-size: .85rem; }
+    .addon { font-weight: normal; display: flex; gap: .5rem; align-items: center; }
+    button { margin-top: 1rem; padding: .6rem 1.2rem; border: 0; border-radius: 6px; background: #5865f2; color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
+    button[disabled] { opacity: .6; } .total { margin-top: .75rem; font-weight: 600; }
+    .result a.pay { display: inline-block; margin-top: .75rem; padding: .6rem 1.2rem; border-radius: 6px; background: #1a7f37; color: #fff; text-decoration: none; font-weight: 600; }
+  ` }));
+
+  const form = el("form", { className: "card", noValidate: true });
+  form.append(el("h2", { textContent: app.title }), el("p", { className: "lead", textContent: app.description }));
+  const errorSlots = {};
+  for (const field of app.fields) {
+    const id = `f-${field.name}`;
+    form.append(el("label", { htmlFor: id, textContent: field.label + (field.required ? " *" : "") }));
+    let input;
+    if (field.type === "textarea") input = el("textarea", { maxLength: field.max_length ?? 2000 });
+    else if (field.type === "choice") input = el("select", {}, ...field.options.map((o) => el("option", { value: o, textContent: o })));
+    else if (field.type === "checkbox") input = el("input", { type: "checkbox", value: "true" });
+    else if (field.type === "file") input = el("input", { type: "file", accept: field.accept.join(",") });
+    else input = el("input", { type: field.type === "text" ? "text" : field.type, maxLength: field.max_length ?? 500 });
+    Object.assign(input, { id, name: field.name, required: !!field.required });
+    form.append(input);
+    if (field.help) form.append(el("div", { className: "help", textContent: field.help }));
+    errorSlots[field.name] = form.appendChild(el("div", { className: "error", role: "alert" }));
+  }
+  const total = el("div", { className: "total" });
+  const addOnInputs = app.pricing.add_ons.map((a) => {
+    const box = el("input", { type: "checkbox", name: "add_ons", value: a.id });
+    box.addEventListener("change", showTotal);
+    form.append(el("label", { className: "addon" }, box, `${a.label} (+${money(a.amount, app.pricing.currency)})`));
+    return [box, a];
+  });
+  errorSlots.add_ons = form.appendChild(el("div", { className: "error", role: "alert" }));
+  function showTotal() {
+    const sum = addOnInputs.reduce((s, [box, a]) => s + (box.checked ? a.amount : 0), app.pricing.base);
+    total.textContent = sum === 0 ? "Free" : `Total: ${money(sum, app.pricing.currency)}`;
+  }
+  showTotal();
+  const submit = el("button", { type: "submit", textContent: "Send request" });
+  const formError = el("div", { className: "error", role: "alert" });
+  form.append(total, submit, formError);
+  const result = el("div", { className: "card result", hidden: true });
+  root.append(form, result);
+
+  // One key per filled-in form: a retry after a network error cannot create a second request.
+  let idempotencyKey = crypto.randomUUID();
+  form.addEventListener("input", () => { idempotencyKey = crypto.randomUUID(); });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const slot of Object.values(errorSlots)) slot.textContent = "";
+    formError.textContent = "";
+    submit.disabled = true;
+    try {
+      const response = await fetch(apiBase, { method: "POST", body: new FormData(form), headers: { "Idempotency-Key": idempotencyKey } });
+      const body = await response.json();
+      if (response.status === 201) return showResult(body);
+      if (body.error?.fields) for (const f of body.error.fields) (errorSlots[f.field] ?? formError).textContent = f.message;
+      else formError.textContent = body.error?.message ?? `Request failed (${response.status}).`;
+    } catch {
+      formError.textContent = "Could not reach the server; your request was not sent. Try again.";
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  function showResult(body) {
+    form.hidden = true;
+    result.hidden = false;
+    result.replaceChildren(el("h2", { textContent: "Request received" }), el("p", { textContent: body.message }),
+      el("p", { className: "help", textContent: `Request ${body.id} · status: ${body.status.replaceAll("_", " ")}` }));
+    if (body.checkout_url) result.append(el("a", { className: "pay", href: body.checkout_url, textContent: `Pay ${money(body.price.amount, body.price.currency)}` }));
+    result.append(el("p", {}, el("a", { href: body.status_url, textContent: "Where is my request?" })));
+    host.dispatchEvent(new CustomEvent("fanline:submitted", { detail: body, bubbles: true }));
+  }
+})();

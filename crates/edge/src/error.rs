@@ -1,0 +1,100 @@
+//! One error type for every endpoint. Each variant has its HTTP status; internal details are
+//! logged and never returned.
+
+use fanline_core::FieldError;
+use serde_json::json;
+use worker::{console_error, Response};
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest { code: &'static str, message: String },
+    Unauthorized,
+    NotFound(&'static str),
+    MethodNotAllowed,
+    Conflict { code: &'static str, message: String },
+    PayloadTooLarge(String),
+    UnsupportedMediaType(String),
+    Validation(Vec<FieldError>),
+    /// Moderation blocked it; deliberately says nothing about which rule fired.
+    Rejected { request_id: String },
+    RateLimited { retry_after_secs: u32 },
+    /// A payment or other outside service failed; the fan may retry.
+    Upstream(String),
+    Unavailable(String),
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest { code, message: message.into() }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest { .. } => 400,
+            Self::Unauthorized => 401,
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed => 405,
+            Self::Conflict { .. } => 409,
+            Self::PayloadTooLarge(_) => 413,
+            Self::UnsupportedMediaType(_) => 415,
+            Self::Validation(_) | Self::Rejected { .. } => 422,
+            Self::RateLimited { .. } => 429,
+            Self::Internal(_) => 500,
+            Self::Upstream(_) => 502,
+            Self::Unavailable(_) => 503,
+        }
+    }
+
+    fn body(&self) -> serde_json::Value {
+        let (code, message): (&str, String) = match self {
+            Self::BadRequest { code, message } | Self::Conflict { code, message } => (code, message.clone()),
+            Self::Unauthorized => ("unauthorized", "A valid creator API key is required (Authorization: Bearer <key>).".into()),
+            Self::NotFound(what) => ("not_found", format!("No such {what}.")),
+            Self::MethodNotAllowed => ("method_not_allowed", "This endpoint does not take that method.".into()),
+            Self::PayloadTooLarge(m) => ("payload_too_large", m.clone()),
+            Self::UnsupportedMediaType(m) => ("unsupported_media_type", m.clone()),
+            Self::Validation(errors) => {
+                return json!({"error": {"code": "validation_failed", "message": "Some fields need attention.", "fields": errors}})
+            }
+            Self::Rejected { request_id } => {
+                return json!({"error": {"code": "request_rejected", "message": "This request cannot be accepted.", "request_id": request_id}})
+            }
+            Self::RateLimited { retry_after_secs } => ("rate_limited", format!("Too many requests; try again in {retry_after_secs} seconds.")),
+            Self::Upstream(_) => ("upstream_unavailable", "A payment or delivery service did not answer; please try again.".into()),
+            Self::Unavailable(m) => ("unavailable", m.clone()),
+            Self::Internal(_) => ("internal", "Something went wrong on our side; nothing you sent was lost.".into()),
+        };
+        json!({"error": {"code": code, "message": message}})
+    }
+
+    pub fn into_response(self) -> Response {
+        if let Self::Internal(detail) | Self::Upstream(detail) = &self {
+            console_error!("{}: {detail}", self.status());
+        }
+        let status = self.status();
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut response = crate::http::json(status, &self.body());
+        if let Some(secs) = retry_after {
+            let _ = response.headers_mut().set("Retry-After", &secs.to_string());
+        }
+        response
+    }
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Internal(format!("json: {e}"))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

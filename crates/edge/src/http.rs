@@ -1,0 +1,48 @@
+//! Small HTTP helpers shared by every Worker.
+
+use serde::Serialize;
+use worker::{Headers, Request, Response};
+
+pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
+    let headers = Headers::new();
+    let _ = headers.set("Content-Type", "application/json; charset=utf-8");
+    Response::ok(text).map(|r| r.with_status(status).with_headers(headers)).unwrap_or_else(|_| Response::empty().unwrap().with_status(500))
+}
+
+pub fn with_content_type(body: impl Into<String>, content_type: &str) -> Response {
+    let headers = Headers::new();
+    let _ = headers.set("Content-Type", content_type);
+    let _ = headers.set("Cache-Control", "no-cache");
+    Response::ok(body).map(|r| r.with_headers(headers)).unwrap_or_else(|_| Response::empty().unwrap().with_status(500))
+}
+
+/// Fans post from creators' own sites, so the request API is open to any origin; it never
+/// uses cookies, so no credentials are allowed across origins.
+pub fn allow_any_origin(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let _ = headers.set("Access-Control-Allow-Origin", "*");
+    let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    let _ = headers.set("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key, Authorization");
+    let _ = headers.set("Access-Control-Max-Age", "600");
+    response
+}
+
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// The caller's address as Cloudflare reports it.
+pub fn client_ip(req: &Request) -> String {
+    header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into())
+}
+
+/// `https://host` of the incoming request, for links we hand back.
+pub fn origin(req: &Request) -> String {
+    req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+}
+
+/// Path split into its non-empty segments.
+pub fn segments(req: &Request) -> Vec<String> {
+    req.path().split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}

@@ -1,0 +1,48 @@
+//! What a fan's browser loads: the form page and the embed script. The page is only a host
+//! for the script, so the form a fan sees is the same on our page and on a creator's site.
+
+use crate::http::with_content_type;
+use fanline_core::manifest::Manifest;
+use serde_json::{json, Value};
+use worker::Response;
+
+const EMBED_JS: &str = include_str!("embed.js");
+
+/// The manifest without its moderation rules: spammers should not read the block list.
+pub fn public_manifest(manifest: &Manifest) -> Value {
+    json!({
+        "slug": manifest.slug,
+        "title": manifest.title,
+        "description": manifest.description,
+        "fields": manifest.fields,
+        "pricing": manifest.pricing,
+    })
+}
+
+pub fn embed_script(manifest: &Manifest) -> Response {
+    // JSON is valid JavaScript; `</` is escaped so the script can also be inlined in HTML.
+    let data = public_manifest(manifest).to_string().replace("</", "<\\/");
+    let mut response = with_content_type(EMBED_JS.replace("__FANLINE_MANIFEST__", &data), "text/javascript; charset=utf-8");
+    let _ = response.headers_mut().set("Access-Control-Allow-Origin", "*");
+    response
+}
+
+pub fn form_page(manifest: &Manifest) -> Response {
+    let title = escape_html(&manifest.title);
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;background:#f4f4f8;margin:0;padding:2rem 1rem}}main{{max-width:34rem;margin:0 auto}}</style>
+</head><body><main>
+<script src="/apps/{slug}/embed.js"></script>
+<noscript>This form needs JavaScript. The API is at /apps/{slug}/api/requests.</noscript>
+</main></body></html>"#,
+        slug = manifest.slug
+    );
+    with_content_type(html, "text/html; charset=utf-8")
+}
+
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}

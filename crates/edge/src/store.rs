@@ -1,0 +1,216 @@
+//! D1: requests and their event history, apps, creators, destinations, the outbox and
+//! idempotency records. Writes that belong together go through one `batch` (one transaction).
+
+use crate::error::{ApiError, ApiResult};
+use fanline_core::state::Status;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+pub fn db(env: &Env) -> ApiResult<D1Database> {
+    Ok(env.d1("DB")?)
+}
+
+/// A value bound into SQL. Integers go through f64, exact for every value we store (< 2^53).
+pub enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+    Null,
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(s: &'a str) -> Self {
+        Arg::Text(s)
+    }
+}
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(s: &'a String) -> Self {
+        Arg::Text(s)
+    }
+}
+impl From<i64> for Arg<'_> {
+    fn from(n: i64) -> Self {
+        Arg::Int(n)
+    }
+}
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(s: Option<&'a str>) -> Self {
+        s.map_or(Arg::Null, Arg::Text)
+    }
+}
+
+pub fn statement(db: &D1Database, sql: &str, args: &[Arg]) -> ApiResult<D1PreparedStatement> {
+    let values: Vec<JsValue> = args
+        .iter()
+        .map(|a| match a {
+            Arg::Text(s) => JsValue::from_str(s),
+            Arg::Int(n) => JsValue::from_f64(*n as f64),
+            Arg::Null => JsValue::NULL,
+        })
+        .collect();
+    Ok(db.prepare(sql).bind(&values)?)
+}
+
+pub async fn first<T: for<'de> Deserialize<'de>>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Option<T>> {
+    Ok(statement(db, sql, args)?.first::<T>(None).await?)
+}
+
+pub async fn all<T: for<'de> Deserialize<'de>>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Vec<T>> {
+    Ok(statement(db, sql, args)?.all().await?.results::<T>()?)
+}
+
+pub async fn run(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<()> {
+    statement(db, sql, args)?.run().await?;
+    Ok(())
+}
+
+/// How a batch ended. A unique-key conflict means someone else wrote first (a duplicate
+/// webhook, a retried submission, a concurrent state change): callers re-read and answer
+/// from what is there.
+pub enum BatchOutcome {
+    Committed,
+    Conflict(String),
+}
+
+pub async fn commit(db: &D1Database, statements: Vec<D1PreparedStatement>) -> ApiResult<BatchOutcome> {
+    match db.batch(statements).await {
+        Ok(_) => Ok(BatchOutcome::Committed),
+        Err(e) => {
+            let message = e.to_string();
+            if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY") {
+                Ok(BatchOutcome::Conflict(message))
+            } else {
+                Err(ApiError::Internal(format!("D1 batch: {message}")))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppRow {
+    pub slug: String,
+    pub creator_id: String,
+    pub title: String,
+    pub description: String,
+    pub manifest: String,
+}
+
+pub async fn app(db: &D1Database, slug: &str) -> ApiResult<Option<AppRow>> {
+    first(db, "SELECT slug, creator_id, title, description, manifest FROM apps WHERE slug = ?", &[slug.into()]).await
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RequestRow {
+    pub id: String,
+    pub app_slug: String,
+    pub status: String,
+    pub version: i64,
+    pub fields: String,
+    pub add_ons: String,
+    pub amount: i64,
+    pub currency: String,
+    pub fan_email: Option<String>,
+    pub checkout_session_id: Option<String>,
+    pub checkout_url: Option<String>,
+    pub moderation: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl RequestRow {
+    pub fn status(&self) -> ApiResult<Status> {
+        Status::parse(&self.status).ok_or_else(|| ApiError::Internal(format!("unknown status {}", self.status)))
+    }
+}
+
+pub async fn request(db: &D1Database, id: &str) -> ApiResult<Option<RequestRow>> {
+    first(
+        db,
+        "SELECT id, app_slug, status, version, fields, add_ons, amount, currency, fan_email, checkout_session_id,
+                checkout_url, moderation, created_at, updated_at FROM requests WHERE id = ?",
+        &[id.into()],
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventRow {
+    pub seq: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub at: i64,
+}
+
+pub async fn events(db: &D1Database, request_id: &str) -> ApiResult<Vec<EventRow>> {
+    all(db, "SELECT seq, type, status, actor, reason, at FROM request_events WHERE request_id = ? ORDER BY seq", &[request_id.into()]).await
+}
+
+/// Event rows for walking a request from `version` through `path`, plus the guarded update.
+/// `(request_id, seq)` is the key of the history, so two writers racing from the same version
+/// cannot both commit: the loser's whole batch is rolled back.
+pub fn transition_statements(
+    db: &D1Database,
+    request_id: &str,
+    version: i64,
+    path: &[Status],
+    actor: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> ApiResult<Vec<D1PreparedStatement>> {
+    let mut out = Vec::with_capacity(path.len() + 1);
+    for (i, status) in path.iter().enumerate() {
+        out.push(statement(
+            db,
+            "INSERT INTO request_events (request_id, seq, type, status, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            &[
+                request_id.into(),
+                (version + 1 + i as i64).into(),
+                status.event_name().as_str().into(),
+                status.as_str().into(),
+                actor.into(),
+                reason.into(),
+                now.into(),
+            ],
+        )?);
+    }
+    if version > 0 {
+        let last = path.last().copied().ok_or_else(|| ApiError::Internal("empty transition".into()))?;
+        out.push(statement(
+            db,
+            "UPDATE requests SET status = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?",
+            &[last.as_str().into(), (version + path.len() as i64).into(), now.into(), request_id.into(), version.into()],
+        )?);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Creator {
+    pub id: String,
+    pub name: String,
+}
+
+/// API keys are long random tokens, so a plain SHA-256 is a sound way to store them.
+pub fn hash_api_key(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+pub async fn creator_by_key(db: &D1Database, key: &str) -> ApiResult<Option<Creator>> {
+    first(db, "SELECT id, name FROM creators WHERE api_key_hash = ?", &[hash_api_key(key).as_str().into()]).await
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Destination {
+    pub kind: String,
+    pub url: String,
+    pub secret: Option<String>,
+    pub enabled: i64,
+}
+
+pub async fn destination(db: &D1Database, app_slug: &str, kind: &str) -> ApiResult<Option<Destination>> {
+    first(db, "SELECT kind, url, secret, enabled FROM destinations WHERE app_slug = ? AND kind = ?", &[app_slug.into(), kind.into()]).await
+}

@@ -1,0 +1,123 @@
+-- Fanline's D1 schema. Local D1 is created from this file (scripts/fanline.mjs applies it);
+-- every statement is idempotent so applying it twice is harmless.
+
+-- A creator owns apps and calls the creator API with a key; only the key's SHA-256 is kept.
+CREATE TABLE IF NOT EXISTS creators (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  api_key_hash TEXT NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL
+);
+
+-- A registered micro-app: its manifest as deployed, and who owns it.
+CREATE TABLE IF NOT EXISTS apps (
+  slug        TEXT PRIMARY KEY,
+  creator_id  TEXT NOT NULL REFERENCES creators(id),
+  title       TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  manifest    TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+
+-- Where an app's notifications go. The manifest says which kinds get which events; the
+-- creator sets the URLs (they are secrets: a Discord webhook URL lets anyone post).
+CREATE TABLE IF NOT EXISTS destinations (
+  app_slug   TEXT NOT NULL REFERENCES apps(slug),
+  kind       TEXT NOT NULL CHECK (kind IN ('discord', 'webhook')),
+  url        TEXT NOT NULL,
+  secret     TEXT,
+  enabled    INTEGER NOT NULL DEFAULT 1,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (app_slug, kind)
+);
+
+-- The current state of each request; its history is request_events.
+CREATE TABLE IF NOT EXISTS requests (
+  id                  TEXT PRIMARY KEY,
+  app_slug            TEXT NOT NULL REFERENCES apps(slug),
+  status              TEXT NOT NULL,
+  version             INTEGER NOT NULL,
+  fields              TEXT NOT NULL,
+  add_ons             TEXT NOT NULL DEFAULT '[]',
+  amount              INTEGER NOT NULL,
+  currency            TEXT NOT NULL,
+  fan_email           TEXT,
+  checkout_session_id TEXT UNIQUE,
+  checkout_url        TEXT,
+  payment_intent_id   TEXT,
+  moderation          TEXT NOT NULL,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_by_app ON requests (app_slug, status, created_at);
+
+-- Every state change, in order. (request_id, seq) is the key, so two writers racing from
+-- the same version cannot both commit.
+CREATE TABLE IF NOT EXISTS request_events (
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  seq        INTEGER NOT NULL,
+  type       TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  reason     TEXT,
+  at         INTEGER NOT NULL,
+  PRIMARY KEY (request_id, seq)
+);
+
+-- Files fans attached; the bytes are in R2 under object_key.
+CREATE TABLE IF NOT EXISTS attachments (
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  field      TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  PRIMARY KEY (request_id, field)
+);
+
+-- A retried submission with the same Idempotency-Key gets the first request back.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  app_slug   TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (app_slug, key)
+);
+
+-- Each payment provider event is acted on once.
+CREATE TABLE IF NOT EXISTS payment_events (
+  provider    TEXT NOT NULL,
+  event_id    TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  request_id  TEXT,
+  outcome     TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (provider, event_id)
+);
+
+-- Notifications to deliver. A row commits in the same batch as the state change it reports;
+-- the queue only carries its id. state: pending, delivered, skipped, dead.
+CREATE TABLE IF NOT EXISTS outbox (
+  id           TEXT PRIMARY KEY,
+  request_id   TEXT NOT NULL REFERENCES requests(id),
+  app_slug     TEXT NOT NULL,
+  event        TEXT NOT NULL,
+  destination  TEXT NOT NULL,
+  payload      TEXT NOT NULL,
+  state        TEXT NOT NULL DEFAULT 'pending',
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  last_error   TEXT,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  delivered_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, created_at);
+
+-- Every delivery attempt, for the creator's view of what happened.
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+  outbox_id  TEXT NOT NULL REFERENCES outbox(id),
+  attempt    INTEGER NOT NULL,
+  status     INTEGER,
+  error      TEXT,
+  at         INTEGER NOT NULL,
+  PRIMARY KEY (outbox_id, attempt)
+);

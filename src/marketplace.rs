@@ -1,0 +1,166 @@
+//! The marketplace's own pages and creator endpoints that span an app rather than one request.
+
+use fanline_edge::core::manifest::Manifest;
+use fanline_edge::core::routing::rfc3339;
+use fanline_edge::core::standard_webhooks;
+use fanline_edge::http::{json, with_content_type};
+use fanline_edge::pages::escape_html;
+use fanline_edge::platform::{config, now_ms, random};
+use fanline_edge::store::{self, AppRow};
+use fanline_edge::{auth, ApiError};
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+async fn apps(env: &Env) -> ApiResult<Vec<AppRow>> {
+    store::all(&store::db(env)?, "SELECT slug, creator_id, title, description, manifest FROM apps ORDER BY created_at, slug", &[]).await
+}
+
+fn app_card(app: &AppRow, origin: &str) -> Value {
+    let manifest = Manifest::parse(&app.manifest).ok();
+    let pricing = manifest.as_ref().map(|m| json!({"currency": m.pricing.currency, "base": m.pricing.base, "add_ons": m.pricing.add_ons}));
+    json!({
+        "slug": app.slug,
+        "title": app.title,
+        "description": app.description,
+        "pricing": pricing,
+        "url": format!("{origin}/apps/{}/", app.slug),
+        "embed": format!("<script src=\"{origin}/apps/{}/embed.js\"></script>", app.slug),
+        "api": format!("{origin}/apps/{}/api/requests", app.slug),
+    })
+}
+
+pub async fn list_apps(req: &Request, env: &Env) -> ApiResult<Response> {
+    let origin = fanline_edge::http::origin(req);
+    let cards: Vec<Value> = apps(env).await?.iter().map(|a| app_card(a, &origin)).collect();
+    Ok(json(200, &json!({ "apps": cards })))
+}
+
+pub async fn index_page(env: &Env) -> ApiResult<Response> {
+    let mut items = String::new();
+    for app in apps(env).await? {
+        let price = Manifest::parse(&app.manifest).map(|m| {
+            let base = m.base_price();
+            if base.is_zero() { "Free".to_string() } else { format!("From {}", base.display()) }
+        });
+        items.push_str(&format!(
+            "<li><a href=\"/apps/{slug}/\">{title}</a> <span>{price}</span><p>{description}</p></li>",
+            slug = escape_html(&app.slug),
+            title = escape_html(&app.title),
+            price = escape_html(&price.unwrap_or_default()),
+            description = escape_html(&app.description),
+        ));
+    }
+    if items.is_empty() {
+        items.push_str("<li>No apps are registered yet.</li>");
+    }
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Fanline marketplace</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}li{{margin:1rem 0}}span{{color:#555}}p{{margin:.25rem 0}}</style>\
+         </head><body><h1>Fanline marketplace</h1><ul>{items}</ul></body></html>"
+    );
+    Ok(with_content_type(html, "text/html; charset=utf-8"))
+}
+
+/// Destination URLs are checked before they are stored: web URLs only, never credentials in
+/// the URL, and plain http only where the deployment allows it (local development).
+fn check_destination_url(env: &Env, field: &str, raw: &str) -> ApiResult<String> {
+    let bad = |m: &str| ApiError::bad_request("invalid_destination", format!("{field}: {m}"));
+    let url = url::Url::parse(raw.trim()).map_err(|_| bad("not a URL"))?;
+    let allow_http = config(env, "ALLOW_HTTP_DESTINATIONS", "false") == "true";
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http => {}
+        _ => return Err(bad("must be an https URL")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    Ok(url.to_string())
+}
+
+/// `PUT /api/apps/:slug/destinations` with `{"discord_webhook_url": ..., "webhook_url": ...}`.
+/// A key left out is unchanged; `null` removes that destination. A new webhook gets a
+/// Standard Webhooks secret, returned here and by GET.
+pub async fn set_destinations(mut req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(&req, &db).await?;
+    let app = auth::owned_app(&db, &creator, slug).await?;
+    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", "Send a JSON object with discord_webhook_url and/or webhook_url."))?;
+    let Value::Object(body) = body else { return Err(ApiError::bad_request("invalid_json", "Send a JSON object.")) };
+    let now = now_ms();
+    let mut statements = Vec::new();
+    for (key, value) in &body {
+        let kind = match key.as_str() {
+            "discord_webhook_url" => "discord",
+            "webhook_url" => "webhook",
+            other => return Err(ApiError::bad_request("invalid_json", format!("Unknown key \"{other}\"."))),
+        };
+        match value {
+            Value::Null => statements.push(store::statement(&db, "DELETE FROM destinations WHERE app_slug = ? AND kind = ?", &[app.slug.as_str().into(), kind.into()])?),
+            Value::String(raw) => {
+                let url = check_destination_url(env, key, raw)?;
+                let secret = (kind == "webhook").then(|| standard_webhooks::new_secret(&random()));
+                statements.push(store::statement(
+                    &db,
+                    "INSERT INTO destinations (app_slug, kind, url, secret, enabled, updated_at) VALUES (?, ?, ?, ?, 1, ?)
+                     ON CONFLICT (app_slug, kind) DO UPDATE SET url = excluded.url, enabled = 1, updated_at = excluded.updated_at,
+                       secret = COALESCE(destinations.secret, excluded.secret)",
+                    &[app.slug.as_str().into(), kind.into(), url.as_str().into(), secret.as_deref().into(), now.into()],
+                )?);
+            }
+            _ => return Err(ApiError::bad_request("invalid_json", format!("\"{key}\" must be a URL string or null."))),
+        }
+    }
+    if !statements.is_empty() {
+        db.batch(statements).await?;
+    }
+    destinations_response(env, &app.slug).await
+}
+
+pub async fn show_destinations(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(req, &db).await?;
+    let app = auth::owned_app(&db, &creator, slug).await?;
+    destinations_response(env, &app.slug).await
+}
+
+async fn destinations_response(env: &Env, slug: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let rows: Vec<store::Destination> = store::all(&db, "SELECT kind, url, secret, enabled FROM destinations WHERE app_slug = ? ORDER BY kind", &[slug.into()]).await?;
+    let list: Vec<Value> = rows.iter().map(|d| json!({"kind": d.kind, "url": d.url, "secret": d.secret, "enabled": d.enabled == 1})).collect();
+    Ok(json(200, &json!({"app": slug, "destinations": list})))
+}
+
+#[derive(serde::Deserialize)]
+struct QueueRow {
+    id: String,
+    status: String,
+    amount: i64,
+    currency: String,
+    fields: String,
+    created_at: i64,
+}
+
+/// `GET /api/apps/:slug/requests[?status=queued]`: the creator's queue, oldest first.
+pub async fn creator_queue(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(req, &db).await?;
+    let app = auth::owned_app(&db, &creator, slug).await?;
+    let status = req.url()?.query_pairs().find(|(k, _)| k == "status").map(|(_, v)| v.into_owned());
+    if let Some(s) = &status {
+        if fanline_edge::core::state::Status::parse(s).is_none() {
+            return Err(ApiError::bad_request("invalid_status", format!("Unknown status '{s}'.")));
+        }
+    }
+    let rows: Vec<QueueRow> = match &status {
+        Some(s) => store::all(&db, "SELECT id, status, amount, currency, fields, created_at FROM requests WHERE app_slug = ? AND status = ? ORDER BY created_at LIMIT 200", &[app.slug.as_str().into(), s.as_str().into()]).await?,
+        None => store::all(&db, "SELECT id, status, amount, currency, fields, created_at FROM requests WHERE app_slug = ? ORDER BY created_at LIMIT 200", &[app.slug.as_str().into()]).await?,
+    };
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"id": r.id, "status": r.status, "price": {"amount": r.amount, "currency": r.currency}, "fields": serde_json::from_str::<Value>(&r.fields).unwrap_or(json!({})), "created_at": rfc3339(r.created_at)}))
+        .collect();
+    Ok(json(200, &json!({"app": app.slug, "requests": list})))
+}
