@@ -153,6 +153,7 @@ export async function startStripe({ secretKeyPrefix = "sk_test_", webhookSecret 
     pay,
     deliver,
     completedEvent,
+    server: server.server,
     close: server.close,
   };
 }

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Fanline's local command line (run through scripts/dev, which installs the tools first).
+//   dev [--port 8787] [--no-build]   build, seed and serve the local marketplace
+import fs from "node:fs";
+import path from "node:path";
+import { buildWorkers, ROOT, startStack } from "./local/stack.mjs";
+import { startStripe } from "./local/stripe.mjs";
+import { startDiscord, startReceiver } from "./local/receiver.mjs";
+
+const args = process.argv.slice(2);
+const command = args[0];
+const flag = (name) => args.includes(name);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+
+async function dev() {
+  if (!flag("--no-build")) buildWorkers();
+  const stateDir = path.join(ROOT, ".fanline/state");
+  fs.rmSync(stateDir, { recursive: true, force: true });
+  const stripe = await startStripe();
+  const discord = await startDiscord();
+  const webhooks = await startReceiver();
+  const stack = await startStack({
+    stateDir,
+    stripe,
+    port: Number(option("--port", process.env.PORT ?? 8787)),
+    destinations: { discord: discord.webhookUrl, webhook: `${webhooks.url}/fanline` },
+    log: (m) => console.log(`[dev] ${m}`),
+  });
+  stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
+  discord.server.on("request", (req) => req.on("end", () => setTimeout(() => {
+    const m = discord.messages.at(-1);
+    if (m) console.log(`[discord] ${m.json?.embeds?.[0]?.description ?? m.json?.content}`);
+  }, 10)));
+  webhooks.server.on("request", (req) => req.on("end", () => setTimeout(() => {
+    const m = webhooks.received.at(-1);
+    if (m) console.log(`[webhook] ${m.json?.type} ${m.json?.data?.id ?? ""} (webhook-id ${m.headers["webhook-id"]})`);
+  }, 10)));
+  const [creator] = stack.creators;
+  console.log(`
+Fanline is running on the local Cloudflare runtime.
+
+  Marketplace        ${stack.url}/
+  Song request app   ${stack.url}/apps/song-request/
+  Pixel icon app     ${stack.url}/apps/pixel-icon/
+  Apps (JSON)        ${stack.url}/api/apps
+  Payment webhook    ${stack.url}/webhooks/payment
+
+  Demo creator       ${creator.name} (${creator.id})
+  Creator API key    ${creator.apiKey}
+
+  Local Stripe       ${stripe.url}  (checkout pages: open a request's checkout_url and press Pay)
+  Local Discord      ${discord.webhookUrl}
+  Local webhooks     ${webhooks.url}/fanline  (secret ${stack.webhookSecrets["song-request"]} for song-request)
+  Logs               ${stack.logFile}
+
+Press Ctrl-C to stop.`);
+  const shutdown = async () => {
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+}
+
+if (command === "dev") await dev();
+else {
+  console.error("usage: scripts/fanline.mjs dev [--port N] [--no-build]");
+  process.exit(2);
+}

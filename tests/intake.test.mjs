@@ -1,0 +1,155 @@
+// The fan's path on a free app: validation, moderation, idempotency, rate limits, routing.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Webhook } from "standardwebhooks";
+import { eventually, settle, startFixture } from "./support/fixture.mjs";
+
+let f;
+before(async () => (f = await startFixture()));
+after(async () => f?.stop());
+
+const discordFor = (id) => f.discord.messages.filter((m) => m.json.embeds[0].description.includes(id));
+const webhooksFor = (id) => f.webhooks.received.filter((m) => m.json?.data?.id === id);
+
+describe("a free song request", () => {
+  test("is queued, routed once to Discord and once to the signed webhook, and shows its history", async () => {
+    const r = await f.submit("song-request", { song: "Africa", artist: "Toto", email: "fan@example.com" });
+    assert.equal(r.status, 201, r.text);
+    assert.match(r.data.id, /^req_[0-9a-f]{32}$/);
+    assert.equal(r.data.status, "queued");
+    assert.deepEqual(r.data.price, { amount: 0, currency: "usd" });
+    assert.equal(r.data.checkout_url, undefined);
+
+    const [message] = await eventually(() => discordFor(r.data.id).length && discordFor(r.data.id), { what: "Discord message" });
+    assert.equal(message.query.wait, "true");
+    const embed = message.json.embeds[0];
+    assert.equal(embed.title, "Request a song at my next stream");
+    assert.deepEqual(message.json.allowed_mentions, { parse: [] });
+    assert.ok(embed.fields.some((x) => x.name === "Song" && x.value === "Africa"));
+    assert.ok(embed.fields.some((x) => x.name === "Price" && x.value === "Free"));
+    assert.ok(!JSON.stringify(message.json).includes("fan@example.com"), "the fan's email stays out of Discord");
+
+    const [hook] = await eventually(() => webhooksFor(r.data.id).length && webhooksFor(r.data.id), { what: "signed webhook" });
+    const verified = new Webhook(f.stack.webhookSecrets["song-request"]).verify(hook.raw, {
+      "webhook-id": hook.headers["webhook-id"],
+      "webhook-timestamp": hook.headers["webhook-timestamp"],
+      "webhook-signature": hook.headers["webhook-signature"],
+    });
+    assert.equal(verified.type, "request.queued");
+    assert.equal(verified.data.fields.song, "Africa");
+    assert.match(hook.headers["webhook-id"], /^msg_/);
+    assert.throws(() => new Webhook("whsec_" + Buffer.from("wrong-secret-wrong-secret").toString("base64")).verify(hook.raw, hook.headers));
+
+    const status = await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`);
+    assert.equal(status.status, 200);
+    assert.equal(status.data.status, "queued");
+    assert.deepEqual(status.data.history.map((e) => e.status), ["created", "validated", "queued"]);
+    assert.equal(status.data.fields, undefined, "the public view does not show the submission");
+
+    await settle();
+    assert.equal(discordFor(r.data.id).length, 1);
+    assert.equal(webhooksFor(r.data.id).length, 1);
+  });
+
+  test("with an Idempotency-Key, a retried submission returns the first request", async () => {
+    const headers = { "idempotency-key": `retry-${Date.now()}` };
+    const first = await f.submit("song-request", { song: "Toxic" }, { headers });
+    const second = await f.submit("song-request", { song: "Toxic" }, { headers });
+    assert.equal(first.status, 201);
+    assert.equal(second.status, 201);
+    assert.equal(second.data.id, first.data.id);
+    assert.equal(second.headers.get("idempotent-replayed"), "true");
+    await eventually(() => discordFor(first.data.id).length === 1, { what: "one Discord message" });
+    await settle();
+    assert.equal(discordFor(first.data.id).length, 1);
+
+    const bad = await f.submit("song-request", { song: "Toxic" }, { headers: { "idempotency-key": "has space" } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.data.error.code, "invalid_idempotency_key");
+  });
+});
+
+describe("bad input", () => {
+  test("invalid fields get one error per field and nothing is stored", async () => {
+    const before = await f.request("GET", "/api/apps/song-request/requests", { key: f.owner.apiKey });
+    const r = await f.submit("song-request", { artist: "x".repeat(121), email: "nope", favourite_colour: "red" }, { addOns: ["free_money"] });
+    assert.equal(r.status, 422);
+    assert.equal(r.data.error.code, "validation_failed");
+    const byField = Object.fromEntries(r.data.error.fields.map((e) => [e.field, e.code]));
+    assert.deepEqual(byField, { favourite_colour: "unknown_field", song: "required", artist: "too_long", email: "invalid_email", add_ons: "unknown_add_on" });
+    const afterwards = await f.request("GET", "/api/apps/song-request/requests", { key: f.owner.apiKey });
+    assert.equal(afterwards.data.requests.length, before.data.requests.length);
+  });
+
+  test("malformed bodies get a clear JSON error", async () => {
+    const notJson = await f.request("POST", "/apps/song-request/api/requests", { body: "{oops", headers: { "content-type": "application/json" } });
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.data.error.code, "invalid_json");
+    const stray = await f.request("POST", "/apps/song-request/api/requests", { json: { song: "Africa" } });
+    assert.equal(stray.status, 400);
+    assert.match(stray.data.error.message, /fields/);
+    const text = await f.request("POST", "/apps/song-request/api/requests", { body: "song=Africa", headers: { "content-type": "text/plain" } });
+    assert.equal(text.status, 415);
+    assert.equal(text.data.error.code, "unsupported_media_type");
+    const wrongType = await f.submit("song-request", { song: ["a", "list"] });
+    assert.equal(wrongType.status, 422);
+    assert.equal(wrongType.data.error.fields[0].code, "invalid_type");
+  });
+
+  test("unknown routes and methods answer in JSON", async () => {
+    const missing = await f.request("GET", "/apps/song-request/nowhere");
+    assert.equal(missing.status, 404);
+    assert.equal(missing.data.error.code, "not_found");
+    const noApp = await f.request("GET", "/apps/no-such-app/");
+    assert.equal(noApp.status, 404);
+    const method = await f.request("DELETE", "/apps/song-request/api/requests");
+    assert.equal(method.status, 405);
+    assert.equal(method.data.error.code, "method_not_allowed");
+    const notAnId = await f.request("GET", "/apps/song-request/api/requests/../../etc");
+    assert.equal(notAnId.status, 404);
+  });
+});
+
+describe("moderation", () => {
+  test("a review term holds the request for the creator and says why only to the creator", async () => {
+    const r = await f.submit("song-request", { song: "Something NSFW please" });
+    assert.equal(r.status, 201);
+    assert.equal(r.data.status, "held_for_review");
+    const held = await eventually(() => discordFor(r.data.id).length && discordFor(r.data.id), { what: "held notice" });
+    assert.match(held[0].json.embeds[0].description, /held_for_review/);
+    const fan = await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`);
+    assert.equal(fan.data.moderation, undefined);
+    const creator = await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`, { key: f.owner.apiKey });
+    assert.equal(creator.data.moderation.decision, "review");
+    assert.deepEqual(creator.data.moderation.reasons.map((x) => [x.rule, x.detail]), [["review_term", "nsfw"]]);
+    await settle();
+    assert.equal(webhooksFor(r.data.id).length, 0, "held requests are not routed to the queue webhook");
+  });
+
+  test("a blocked term is refused without naming the rule, and is kept for the record", async () => {
+    const r = await f.submit("song-request", { song: "Africa", message: "get FREE followers at my site" });
+    assert.equal(r.status, 422);
+    assert.equal(r.data.error.code, "request_rejected");
+    assert.doesNotMatch(JSON.stringify(r.data), /free followers|blocked_term/i);
+    const creator = await f.request("GET", `/apps/song-request/api/requests/${r.data.error.request_id}`, { key: f.owner.apiKey });
+    assert.equal(creator.data.status, "rejected");
+    assert.equal(creator.data.moderation.reasons[0].rule, "blocked_term");
+    await settle(1500);
+    assert.equal(discordFor(r.data.error.request_id).length, 0);
+  });
+});
+
+describe("edge rate limit", () => {
+  test("the eleventh submission in a minute from one address gets 429 with Retry-After", async () => {
+    const ip = f.freshIp();
+    const statuses = [];
+    for (let i = 0; i < 10; i++) statuses.push((await f.submit("song-request", {}, { ip })).status);
+    assert.deepEqual(statuses, Array(10).fill(422));
+    const limited = await f.submit("song-request", { song: "One more" }, { ip });
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get("retry-after"), "60");
+    assert.equal(limited.data.error.code, "rate_limited");
+    const otherFan = await f.submit("song-request", { song: "Different fan" });
+    assert.equal(otherFan.status, 201, "another address is unaffected");
+  });
+});

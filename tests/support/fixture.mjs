@@ -1,0 +1,78 @@
+// One local marketplace per test file: fresh state, local Stripe, Discord and webhook
+// receivers, and two creators (the first owns every app).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startStack } from "../../scripts/local/stack.mjs";
+import { startStripe } from "../../scripts/local/stripe.mjs";
+import { startDiscord, startReceiver } from "../../scripts/local/receiver.mjs";
+
+let ipCounter = 0;
+
+export async function startFixture() {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fanline-test-"));
+  const stripe = await startStripe();
+  const discord = await startDiscord();
+  const webhooks = await startReceiver();
+  const stack = await startStack({
+    stateDir,
+    stripe,
+    creators: [
+      { id: "cr_owner", name: "Owner" },
+      { id: "cr_other", name: "Someone Else" },
+    ],
+    destinations: { discord: discord.webhookUrl, webhook: `${webhooks.url}/hooks/fanline` },
+  });
+  stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
+  const [owner, other] = stack.creators;
+
+  // Every test sends from its own address so edge rate limits never couple tests.
+  const freshIp = () => `198.51.100.${++ipCounter}`;
+
+  async function request(method, urlPath, { json, body, headers = {}, ip = freshIp(), key } = {}) {
+    const h = { "cf-connecting-ip": ip, ...headers };
+    if (json !== undefined) h["content-type"] = "application/json";
+    if (key) h.authorization = `Bearer ${key}`;
+    const response = await fetch(`${stack.url}${urlPath}`, { method, headers: h, body: json !== undefined ? JSON.stringify(json) : body, redirect: "manual" });
+    const text = await response.text();
+    let data = null;
+    try {
+      data = JSON.parse(text);
+    } catch {}
+    return { status: response.status, headers: response.headers, data, text };
+  }
+
+  return {
+    url: stack.url,
+    stack,
+    stripe,
+    discord,
+    webhooks,
+    owner,
+    other,
+    freshIp,
+    request,
+    submit: (app, fields, { addOns, ...options } = {}) => request("POST", `/apps/${app}/api/requests`, { json: { fields, ...(addOns ? { add_ons: addOns } : {}) }, ...options }),
+    async stop() {
+      await stack.stop();
+      await Promise.all([stripe.close(), discord.close(), webhooks.close()]);
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value; fails after `ms`. */
+export async function eventually(check, { ms = 15000, what = "condition" } = {}) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits `ms` and returns; used to prove something did NOT happen after a quiet period. */
+export const settle = (ms = 2500) => new Promise((r) => setTimeout(r, ms));
+
+export const PNG = Buffer.from("89504e470d0a1a0a0000000d49484452000000200000002008060000007a7af4", "hex");
