@@ -2,7 +2,9 @@
 # Installs the pinned build and test tools when missing, reuses them when present, and
 # exports their paths. Sourced by the other scripts; safe to run on its own.
 #   Rust:  wasm32 target, worker-build, wasm-bindgen-cli (cached under $FANLINE_TOOLS)
-#   npm:   wrangler, Node 22 (wrangler needs it), esbuild, binaryen, stripe, standardwebhooks
+#   npm:   wrangler, Node 22 (wrangler needs it), esbuild, binaryen, stripe, standardwebhooks,
+#          playwright-core (from package-lock.json)
+#   apt:   chromium, when FANLINE_NEEDS_BROWSER=1 (the test command sets it)
 set -eu
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
@@ -32,6 +34,16 @@ fi
 if [ ! -x "$FANLINE_ROOT/node_modules/.bin/wrangler" ] || [ "$FANLINE_ROOT/package-lock.json" -nt "$FANLINE_ROOT/node_modules/.package-lock.json" ]; then
   log "installing npm tools from package-lock.json"
   (cd "$FANLINE_ROOT" && npm ci --no-audit --no-fund >&2)
+fi
+
+# The embed tests drive Debian's Chromium (test tools cannot download their own browser here).
+if [ "${FANLINE_NEEDS_BROWSER:-0}" = "1" ] && [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+  else
+    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+  fi
 fi
 
 WASM_OPT_BIN="$FANLINE_ROOT/node_modules/.bin/wasm-opt"

@@ -155,8 +155,8 @@ pub async fn creator_queue(req: &Request, env: &Env, slug: &str) -> ApiResult<Re
         }
     }
     let rows: Vec<QueueRow> = match &status {
-        Some(s) => store::all(&db, "SELECT id, status, amount, currency, fields, created_at FROM requests WHERE app_slug = ? AND status = ? ORDER BY created_at LIMIT 200", &[app.slug.as_str().into(), s.as_str().into()]).await?,
-        None => store::all(&db, "SELECT id, status, amount, currency, fields, created_at FROM requests WHERE app_slug = ? ORDER BY created_at LIMIT 200", &[app.slug.as_str().into()]).await?,
+        Some(s) => store::all(&db, "SELECT id, status, amount, currency, fields, created_at FROM requests WHERE app_slug = ? AND status = ? ORDER BY created_at, rowid LIMIT 200", &[app.slug.as_str().into(), s.as_str().into()]).await?,
+        None => store::all(&db, "SELECT id, status, amount, currency, fields, created_at FROM requests WHERE app_slug = ? ORDER BY created_at, rowid LIMIT 200", &[app.slug.as_str().into()]).await?,
     };
     let list: Vec<Value> = rows
         .iter()

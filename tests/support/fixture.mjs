@@ -56,7 +56,7 @@ export async function startFixture() {
     async stop() {
       await stack.stop();
       await Promise.all([stripe.close(), discord.close(), webhooks.close()]);
-      fs.rmSync(stateDir, { recursive: true, force: true });
+      if (!process.env.FANLINE_KEEP_STATE) fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
