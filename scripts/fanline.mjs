@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { buildWorkers, ROOT, startStack } from "./local/stack.mjs";
 import { startStripe } from "./local/stripe.mjs";
-import { startDiscord, startReceiver } from "./local/receiver.mjs";
+import { startDiscord, startMail, startReceiver } from "./local/receiver.mjs";
 
 const args = process.argv.slice(2);
 const command = args[0];
@@ -19,9 +19,11 @@ async function dev() {
   const stripe = await startStripe();
   const discord = await startDiscord();
   const webhooks = await startReceiver();
+  const mail = await startMail();
   const stack = await startStack({
     stateDir,
     stripe,
+    mail,
     port: Number(option("--port", process.env.PORT ?? 8787)),
     destinations: { discord: discord.webhookUrl, webhook: `${webhooks.url}/fanline` },
     log: (m) => console.log(`[dev] ${m}`),
@@ -34,6 +36,10 @@ async function dev() {
   webhooks.server.on("request", (req) => req.on("end", () => setTimeout(() => {
     const m = webhooks.received.at(-1);
     if (m) console.log(`[webhook] ${m.json?.type} ${m.json?.data?.id ?? ""} (webhook-id ${m.headers["webhook-id"]})`);
+  }, 10)));
+  mail.server.on("request", (req) => req.on("end", () => setTimeout(() => {
+    const m = mail.mails.at(-1);
+    if (m) console.log(`[mail] to ${m.to}: ${m.subject}`);
   }, 10)));
   const [creator] = stack.creators;
   console.log(`
@@ -50,6 +56,7 @@ Fanline is running on the local Cloudflare runtime.
 
   Local Stripe       ${stripe.url}  (checkout pages: open a request's checkout_url and press Pay)
   Local Discord      ${discord.webhookUrl}
+  Local mail API     ${mail.url}/v3/mail/send  (SendGrid format; fan confirmations print as [mail])
   Local webhooks     ${webhooks.url}/fanline  (secret ${stack.webhookSecrets["song-request"]} for song-request)
   Logs               ${stack.logFile}
 

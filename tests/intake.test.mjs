@@ -69,6 +69,24 @@ describe("a free song request", () => {
   });
 });
 
+describe("delivery", () => {
+  test("a failed webhook delivery is retried on its own, with the same webhook-id, and Discord is not re-sent", async () => {
+    let failures = 0;
+    f.webhooks.handler.respond = (entry) => (entry.json?.data?.fields?.song === "Retry me" && failures++ === 0 ? { status: 500, body: { error: "down" } } : undefined);
+    try {
+      const r = await f.submit("song-request", { song: "Retry me" });
+      const attempts = await eventually(() => webhooksFor(r.data.id).length === 2 && webhooksFor(r.data.id), { ms: 30000, what: "retried delivery" });
+      assert.equal(attempts[0].headers["webhook-id"], attempts[1].headers["webhook-id"]);
+      assert.ok(attempts[1].at - attempts[0].at >= 4000, "the retry waits for its backoff");
+      await settle();
+      assert.equal(webhooksFor(r.data.id).length, 2);
+      assert.equal(discordFor(r.data.id).length, 1);
+    } finally {
+      f.webhooks.handler.respond = undefined;
+    }
+  });
+});
+
 describe("bad input", () => {
   test("invalid fields get one error per field and nothing is stored", async () => {
     const before = await f.request("GET", "/api/apps/song-request/requests", { key: f.owner.apiKey });

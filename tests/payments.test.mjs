@@ -78,6 +78,9 @@ describe("a paid pixel-icon commission", () => {
     await settle();
     assert.equal(discordFor(request.id).length, 1);
     assert.equal(webhooksFor(request.id, "request.queued").length, 1);
+    const receipts = f.mail.mails.filter((m) => m.text.includes(request.id));
+    assert.deepEqual(receipts.map((m) => [m.to, m.subject]), [["fan@example.com", "Your request is in the queue: Commission a 32x32 pixel icon"]]);
+    assert.match(receipts[0].text, /Paid: \$35\.00/);
     const embed = discordFor(request.id)[0].json.embeds[0];
     assert.ok(embed.fields.some((x) => x.name === "Price" && x.value === "$35.00"));
 
@@ -106,6 +109,9 @@ describe("a paid pixel-icon commission", () => {
     const last = done.data.history.at(-1);
     assert.deepEqual([last.status, last.actor, last.reason], ["fulfilled", "creator:cr_owner", "delivered fox.png"]);
     await eventually(() => webhooksFor(request.id, "request.fulfilled").length === 1, { what: "fulfilled webhook" });
+    const confirmation = await eventually(() => f.mail.mails.find((m) => m.text.includes(request.id) && m.subject.startsWith("Your request was fulfilled")), { what: "fan confirmation" });
+    assert.equal(confirmation.to, "fan@example.com");
+    assert.equal(confirmation.from, "requests@fanline.local");
 
     const twice = await f.request("POST", path, { key: f.owner.apiKey });
     assert.equal(twice.status, 409);

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { startStack } from "../../scripts/local/stack.mjs";
 import { startStripe } from "../../scripts/local/stripe.mjs";
-import { startDiscord, startReceiver } from "../../scripts/local/receiver.mjs";
+import { startDiscord, startMail, startReceiver } from "../../scripts/local/receiver.mjs";
 
 let ipCounter = 0;
 
@@ -14,9 +14,11 @@ export async function startFixture() {
   const stripe = await startStripe();
   const discord = await startDiscord();
   const webhooks = await startReceiver();
+  const mail = await startMail();
   const stack = await startStack({
     stateDir,
     stripe,
+    mail,
     creators: [
       { id: "cr_owner", name: "Owner" },
       { id: "cr_other", name: "Someone Else" },
@@ -48,6 +50,7 @@ export async function startFixture() {
     stripe,
     discord,
     webhooks,
+    mail,
     owner,
     other,
     freshIp,
@@ -55,7 +58,7 @@ export async function startFixture() {
     submit: (app, fields, { addOns, ...options } = {}) => request("POST", `/apps/${app}/api/requests`, { json: { fields, ...(addOns ? { add_ons: addOns } : {}) }, ...options }),
     async stop() {
       await stack.stop();
-      await Promise.all([stripe.close(), discord.close(), webhooks.close()]);
+      await Promise.all([stripe.close(), discord.close(), webhooks.close(), mail.close()]);
       if (!process.env.FANLINE_KEEP_STATE) fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };

@@ -95,6 +95,8 @@ pub struct ModerationRules {
 pub enum DestinationKind {
     Discord,
     Webhook,
+    /// The fan, at the email address they gave; skipped when they gave none.
+    Email,
 }
 
 impl DestinationKind {
@@ -102,12 +104,14 @@ impl DestinationKind {
         match self {
             Self::Discord => "discord",
             Self::Webhook => "webhook",
+            Self::Email => "email",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "discord" => Some(Self::Discord),
             "webhook" => Some(Self::Webhook),
+            "email" => Some(Self::Email),
             _ => None,
         }
     }

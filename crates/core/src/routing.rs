@@ -74,6 +74,45 @@ pub fn webhook_event(summary: &RequestSummary, event: &str, timestamp: &str) -> 
     json!({ "type": event, "timestamp": timestamp, "data": summary })
 }
 
+/// An email to the fan about their request, before any provider's wire format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FanEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub request_id: String,
+}
+
+/// The fan's confirmation for an event, or `None` for events fans are not mailed about.
+pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<FanEmail> {
+    let (subject, line) = match event {
+        "request.queued" => ("Your request is in the queue", "Your request is confirmed and waiting in the creator's queue."),
+        "request.held_for_review" => ("Your request is being reviewed", "The creator will look at your request before it joins the queue."),
+        "request.fulfilled" => ("Your request was fulfilled", "Good news: the creator has fulfilled your request. Thank you for your support!"),
+        "request.refunded" => ("Your request was refunded", "Your payment for this request has been refunded."),
+        _ => return None,
+    };
+    let price = if summary.price.is_zero() { String::new() } else { format!("Paid: {}\n", summary.price.display()) };
+    Some(FanEmail {
+        to: to.to_string(),
+        subject: format!("{subject}: {}", summary.app_title),
+        text: format!("{line}\n\n{}\nRequest: {}\n{price}Status: {}\n", summary.app_title, summary.id, summary.status_url),
+        request_id: summary.id.clone(),
+    })
+}
+
+/// The body of SendGrid's `POST /v3/mail/send` for a fan email.
+pub fn sendgrid_mail(email: &FanEmail, from: &str, from_name: &str) -> Value {
+    json!({
+        "personalizations": [{ "to": [{ "email": email.to }] }],
+        "from": { "email": from, "name": from_name },
+        "subject": email.subject,
+        "content": [{ "type": "text/plain", "value": email.text }],
+        "custom_args": { "request_id": email.request_id },
+        "tracking_settings": { "click_tracking": { "enable": false }, "open_tracking": { "enable": false } }
+    })
+}
+
 /// Cuts to at most `max` characters, on a character boundary, marking the cut.
 fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -142,6 +181,18 @@ mod tests {
         assert_eq!(e["type"], "request.fulfilled");
         assert_eq!(e["data"]["id"], "req_1");
         assert_eq!(e["data"]["price"]["amount"], 300);
+    }
+
+    #[test]
+    fn fan_emails_exist_only_for_fan_facing_events() {
+        let mail = fan_email(&summary(), "request.fulfilled", "fan@example.com").unwrap();
+        assert_eq!(mail.subject, "Your request was fulfilled: Request a song");
+        assert!(mail.text.contains("http://x/apps/song-request/api/requests/req_1"));
+        assert!(mail.text.contains("Paid: $3.00"));
+        assert!(fan_email(&summary(), "request.created", "fan@example.com").is_none());
+        let body = sendgrid_mail(&mail, "requests@fanline.example", "Fanline");
+        assert_eq!(body["personalizations"][0]["to"][0]["email"], "fan@example.com");
+        assert_eq!(body["content"][0]["type"], "text/plain");
     }
 
     #[test]

@@ -148,7 +148,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
             &[manifest.slug.as_str().into(), key.as_str().into(), id.as_str().into(), now.into()],
         )?);
     }
-    let entries = fulfilment::outbox_entries(manifest, &fulfilment::summary(manifest, &row, &origin), &path);
+    let entries = fulfilment::outbox_entries(manifest, &row, &origin, &path);
     statements.extend(fulfilment::outbox_statements(&db, &id, &manifest.slug, &entries, now)?);
 
     match store::commit(&db, statements).await? {

@@ -8,6 +8,7 @@ use crate::store::{self, Arg, RequestRow};
 use fanline_core::manifest::{DestinationKind, Manifest};
 use fanline_core::money::{Currency, Money};
 use fanline_core::routing::{self, RequestSummary};
+
 use fanline_core::state::Status;
 use fanline_core::{ids, standard_webhooks};
 use serde::{Deserialize, Serialize};
@@ -52,16 +53,20 @@ pub fn status_url(origin: &str, app_slug: &str, request_id: &str) -> String {
 }
 
 /// One outbox entry per destination the manifest routes each newly entered state to.
-pub fn outbox_entries(manifest: &Manifest, summary: &RequestSummary, entered: &[Status]) -> Vec<OutboxEntry> {
+pub fn outbox_entries(manifest: &Manifest, row: &RequestRow, origin: &str, entered: &[Status]) -> Vec<OutboxEntry> {
     let mut out = Vec::new();
     for status in entered {
         let event = status.event_name();
-        let mut summary = summary.clone();
+        let mut summary = summary(manifest, row, origin);
         summary.status = status.as_str().to_string();
         for &destination in manifest.destinations_for(&event) {
             let payload = match destination {
                 DestinationKind::Discord => routing::discord_message(manifest, &summary, &event),
                 DestinationKind::Webhook => routing::webhook_event(&summary, &event, &routing::rfc3339(now_ms())),
+                DestinationKind::Email => match row.fan_email.as_deref().and_then(|to| routing::fan_email(&summary, &event, to)) {
+                    Some(mail) => serde_json::to_value(mail).unwrap_or_default(),
+                    None => continue,
+                },
             };
             out.push(OutboxEntry { id: ids::token("msg_", &random::<16>()), event: event.clone(), destination, payload: payload.to_string() });
         }
@@ -141,8 +146,11 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         return Ok(Delivery::Done);
     }
     let now = now_ms();
-    let target = store::destination(&db, &row.app_slug, &row.destination).await?;
-    let Some(target) = target.filter(|t| t.enabled == 1) else {
+    let target = match row.destination.as_str() {
+        "email" => mail_target(env, &row.payload),
+        _ => store::destination(&db, &row.app_slug, &row.destination).await?.filter(|t| t.enabled == 1).map(Target::Creator),
+    };
+    let Some(target) = target else {
         set_state(&db, &row.id, "skipped", Some("no destination configured"), now).await?;
         return Ok(Delivery::Done);
     };
@@ -177,26 +185,49 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     }
 }
 
+/// Where a row goes: a creator's destination, or the fan through the platform's mail API.
+enum Target {
+    Creator(store::Destination),
+    Mail { url: String, api_key: String, body: String },
+}
+
+/// Mail goes through SendGrid's v3 API (base URL configurable); without a key it is skipped.
+fn mail_target(env: &Env, payload: &str) -> Option<Target> {
+    let api_key = crate::platform::config(env, "MAIL_API_KEY", "");
+    let mail: routing::FanEmail = serde_json::from_str(payload).ok()?;
+    if api_key.is_empty() {
+        return None;
+    }
+    let from = crate::platform::config(env, "MAIL_FROM", "requests@fanline.example");
+    let base = crate::platform::config(env, "MAIL_API_BASE", "https://api.sendgrid.com");
+    let body = routing::sendgrid_mail(&mail, &from, "Fanline").to_string();
+    Some(Target::Mail { url: format!("{}/v3/mail/send", base.trim_end_matches('/')), api_key, body })
+}
+
 /// Posts the payload. Redirects are failures, never followed: a moved endpoint is a
 /// configuration problem the creator must see.
-async fn send(row: &OutboxRow, target: &store::Destination, now: i64) -> Result<u16, String> {
+async fn send(row: &OutboxRow, target: &Target, now: i64) -> Result<u16, String> {
     let headers = Headers::new();
     let map = |e: worker::Error| e.to_string();
     headers.set("Content-Type", "application/json").map_err(map)?;
     headers.set("User-Agent", "Fanline-Webhooks/1.0").map_err(map)?;
-    let url = match row.destination.as_str() {
-        "discord" => with_wait(&target.url),
-        _ => {
-            let key = target.secret.as_deref().and_then(standard_webhooks::secret_key).ok_or("webhook secret missing")?;
+    let (url, body) = match target {
+        Target::Mail { url, api_key, body } => {
+            headers.set("Authorization", &format!("Bearer {api_key}")).map_err(map)?;
+            (url.clone(), body.as_str())
+        }
+        Target::Creator(d) if d.kind == "discord" => (with_wait(&d.url), row.payload.as_str()),
+        Target::Creator(d) => {
+            let key = d.secret.as_deref().and_then(standard_webhooks::secret_key).ok_or("webhook secret missing")?;
             let ts = now / 1000;
             headers.set("webhook-id", &row.id).map_err(map)?;
             headers.set("webhook-timestamp", &ts.to_string()).map_err(map)?;
             headers.set("webhook-signature", &standard_webhooks::sign(&key, &row.id, ts, row.payload.as_bytes())).map_err(map)?;
-            target.url.clone()
+            (d.url.clone(), row.payload.as_str())
         }
     };
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_redirect(RequestRedirect::Manual).with_body(Some(row.payload.as_str().into()));
+    init.with_method(Method::Post).with_headers(headers).with_redirect(RequestRedirect::Manual).with_body(Some(body.into()));
     let request = Request::new_with_init(&url, &init).map_err(map)?;
     let response = Fetch::Request(request).send_with_signal(&timeout_signal(DELIVERY_TIMEOUT_MS)).await.map_err(|e| format!("request failed: {e}"))?;
     Ok(response.status_code())
@@ -237,7 +268,7 @@ pub async fn advance(env: &Env, db: &D1Database, manifest: &Manifest, row: &Requ
     let now = now_ms();
     let mut moved = row.clone();
     moved.status = path.last().map_or(row.status.clone(), |s| s.as_str().to_string());
-    let entries = outbox_entries(manifest, &summary(manifest, &moved, origin), path);
+    let entries = outbox_entries(manifest, &moved, origin, path);
     let mut statements = store::transition_statements(db, &row.id, row.version, path, actor, reason, now)?;
     statements.append(&mut extra);
     statements.extend(outbox_statements(db, &row.id, &row.app_slug, &entries, now)?);
