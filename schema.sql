@@ -95,7 +95,8 @@ CREATE TABLE IF NOT EXISTS payment_events (
 );
 
 -- Notifications to deliver. A row commits in the same batch as the state change it reports;
--- the queue only carries its id. state: pending, delivered, skipped, dead.
+-- the queue only carries its id. state: pending, sending (claimed by a consumer until
+-- claimed_at + lease), delivered, skipped, dead.
 CREATE TABLE IF NOT EXISTS outbox (
   id           TEXT PRIMARY KEY,
   request_id   TEXT NOT NULL REFERENCES requests(id),
@@ -106,6 +107,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   state        TEXT NOT NULL DEFAULT 'pending',
   attempts     INTEGER NOT NULL DEFAULT 0,
   last_error   TEXT,
+  claimed_at   INTEGER,
   created_at   INTEGER NOT NULL,
   updated_at   INTEGER NOT NULL,
   delivered_at INTEGER

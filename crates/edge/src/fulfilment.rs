@@ -16,6 +16,8 @@ use worker::{console_log, console_warn, D1Database, D1PreparedStatement, Env, Fe
 
 pub const QUEUE_BINDING: &str = "FULFILMENT";
 const DELIVERY_TIMEOUT_MS: u32 = 10_000;
+/// A consumer's claim on a row lapses after this, so a crash mid-send cannot strand it.
+const CLAIM_LEASE_MS: i64 = 60_000;
 
 /// What travels on the queue: only the outbox row's id, so nothing secret sits in a message.
 #[derive(Debug, Serialize, Deserialize)]
@@ -141,11 +143,22 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         console_warn!("outbox row {outbox_id} does not exist; dropping the job");
         return Ok(Delivery::Done);
     };
-    if row.state != "pending" {
+    if !matches!(row.state.as_str(), "pending" | "sending") {
         // Queues deliver at least once: a duplicate of a finished job is acknowledged unsent.
         return Ok(Delivery::Done);
     }
     let now = now_ms();
+    // Claim the row so a duplicate message handled at the same moment cannot send it too.
+    let claimed = store::changes(
+        &db,
+        "UPDATE outbox SET state = 'sending', claimed_at = ? WHERE id = ? AND (state = 'pending' OR (state = 'sending' AND claimed_at < ?))",
+        &[now.into(), row.id.as_str().into(), (now - CLAIM_LEASE_MS).into()],
+    )
+    .await?;
+    if claimed == 0 {
+        // Someone else holds it; look again after their lease could have lapsed.
+        return Ok(Delivery::RetryIn((CLAIM_LEASE_MS / 1000) as u32));
+    }
     let target = match row.destination.as_str() {
         "email" => mail_target(env, &row.payload),
         _ => store::destination(&db, &row.app_slug, &row.destination).await?.filter(|t| t.enabled == 1).map(Target::Creator),
@@ -179,7 +192,7 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
             Ok(Delivery::Done)
         }
         Some(error) => {
-            store::run(&db, "UPDATE outbox SET attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), error.as_str().into(), now.into(), row.id.as_str().into()]).await?;
+            store::run(&db, "UPDATE outbox SET state = 'pending', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), error.as_str().into(), now.into(), row.id.as_str().into()]).await?;
             Ok(Delivery::RetryIn(backoff_secs(attempt)))
         }
     }
@@ -257,7 +270,7 @@ async fn set_state(db: &D1Database, id: &str, state: &str, error: Option<&str>, 
 /// Called for jobs that exhausted their retries and reached the dead-letter queue.
 pub async fn mark_dead(env: &Env, outbox_id: &str) -> ApiResult<()> {
     let db = store::db(env)?;
-    store::run(&db, "UPDATE outbox SET state = 'dead', updated_at = ? WHERE id = ? AND state = 'pending'", &[now_ms().into(), outbox_id.into()]).await
+    store::run(&db, "UPDATE outbox SET state = 'dead', updated_at = ? WHERE id = ? AND state IN ('pending', 'sending')", &[now_ms().into(), outbox_id.into()]).await
 }
 
 /// A state change plus its outbox rows in one batch, then the queue. `Ok(false)` means the

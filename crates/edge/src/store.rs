@@ -60,8 +60,13 @@ pub async fn all<T: for<'de> Deserialize<'de>>(db: &D1Database, sql: &str, args:
 }
 
 pub async fn run(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<()> {
-    statement(db, sql, args)?.run().await?;
-    Ok(())
+    changes(db, sql, args).await.map(|_| ())
+}
+
+/// Runs a write and returns how many rows it changed.
+pub async fn changes(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<usize> {
+    let result = statement(db, sql, args)?.run().await?;
+    Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
 /// How a batch ended. A unique-key conflict means someone else wrote first (a duplicate

@@ -1,0 +1,123 @@
+//! Whatever a fan, a webhook sender or a manifest author sends, the pure logic answers with a
+//! value or an error, never a panic (a panic would take the Worker's request down with it).
+//! Inputs come from a fixed-seed generator, so a failure reproduces exactly.
+
+use fanline_core::manifest::Manifest;
+use fanline_core::submission::{validate, RawFile, RawSubmission};
+use fanline_core::{base64, moderation, routing, standard_webhooks, stripe};
+use serde_json::{json, Map, Value};
+
+const SONG: &str = include_str!("../../../apps/song-request/manifest.json");
+const PIXEL: &str = include_str!("../../../apps/pixel-icon/manifest.json");
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn bytes(&mut self, max: usize) -> Vec<u8> {
+        (0..self.below(max + 1)).map(|_| self.next() as u8).collect()
+    }
+    /// Text mixing ASCII, separators, multi-byte letters, combining marks and controls.
+    fn text(&mut self, max: usize) -> String {
+        const PIECES: [&str; 16] = ["a", "Z", " ", ",", "=", "v1", "t=", "é", "ß", "\u{301}", "🎵", "\0", "\n", "http://x.y", "free", "NSFW"];
+        (0..self.below(max + 1)).map(|_| PIECES[self.below(PIECES.len())]).collect()
+    }
+    fn value(&mut self, depth: u32) -> Value {
+        match self.below(if depth == 0 { 5 } else { 7 }) {
+            0 => Value::Null,
+            1 => json!(self.next() % 2 == 0),
+            2 => json!(self.next() as i64),
+            3 | 4 => json!(self.text(40)),
+            5 => Value::Array((0..self.below(4)).map(|_| self.value(depth - 1)).collect()),
+            _ => Value::Object((0..self.below(4)).map(|_| (self.text(6), self.value(depth - 1))).collect()),
+        }
+    }
+}
+
+#[test]
+fn submissions_of_any_shape_are_answered() {
+    let manifests = [Manifest::parse(SONG).unwrap(), Manifest::parse(PIXEL).unwrap()];
+    let names = ["song", "artist", "message", "email", "subject", "palette", "reference", "x"];
+    let mut rng = Rng(0x5eed_0001);
+    for i in 0..20_000 {
+        let manifest = &manifests[i % 2];
+        let mut fields = Map::new();
+        for _ in 0..rng.below(6) {
+            fields.insert(names[rng.below(names.len())].to_string(), rng.value(2));
+        }
+        let files = (0..rng.below(3))
+            .map(|_| RawFile { field: names[rng.below(names.len())].to_string(), declared_type: rng.text(5), size: rng.next() % 5_000_000, head: rng.bytes(16) })
+            .collect();
+        let add_ons = (0..rng.below(3)).map(|_| ["priority", "rush", "", "x"][rng.below(4)].to_string()).collect();
+        if let Ok(s) = validate(manifest, &RawSubmission { fields, add_ons, files }) {
+            let verdict = moderation::moderate(&manifest.moderation, &s.text());
+            assert!(verdict.reasons.is_empty() == (verdict.decision == moderation::Decision::Allow));
+        }
+    }
+}
+
+#[test]
+fn signatures_of_any_shape_are_answered() {
+    let mut rng = Rng(0x5eed_0002);
+    for _ in 0..20_000 {
+        let header = rng.text(12);
+        let body = rng.bytes(64);
+        assert!(stripe::verify_signature(Some(&header), &body, "whsec_test", rng.next() as i64 >> 1, 300).is_err());
+        let _ = standard_webhooks::verify(b"key", &rng.text(4), rng.next() as i64, &body, &header);
+        let _ = base64::decode(&rng.text(10));
+        let _ = stripe::Event::parse(&body);
+    }
+}
+
+#[test]
+fn manifests_of_any_shape_are_answered() {
+    let base: Value = serde_json::from_str(SONG).unwrap();
+    let keys = ["slug", "title", "fields", "pricing", "moderation", "routing", "description"];
+    let mut rng = Rng(0x5eed_0003);
+    for _ in 0..5_000 {
+        let mut m = base.clone();
+        for _ in 0..1 + rng.below(3) {
+            let key = keys[rng.below(keys.len())];
+            m[key] = rng.value(3);
+        }
+        let _ = Manifest::parse(&m.to_string());
+    }
+}
+
+#[test]
+fn discord_payloads_stay_within_limits_for_any_text() {
+    let manifest = Manifest::parse(SONG).unwrap();
+    let mut rng = Rng(0x5eed_0004);
+    for _ in 0..2_000 {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert("song".to_string(), json!(rng.text(3000)));
+        fields.insert("message".to_string(), json!(rng.text(3000)));
+        let summary = routing::RequestSummary {
+            id: "req_1".into(),
+            app: "song-request".into(),
+            app_title: rng.text(400),
+            status: "queued".into(),
+            fields,
+            add_ons: vec![rng.text(2000)],
+            price: fanline_core::money::Money::new(rng.next() % 1_000_000, fanline_core::money::Currency::parse("usd").unwrap()),
+            status_url: "http://x".into(),
+            created_at: routing::rfc3339(rng.next() as i64 >> 20),
+        };
+        let message = routing::discord_message(&manifest, &summary, "request.queued");
+        let embed = &message["embeds"][0];
+        assert!(embed["title"].as_str().unwrap().chars().count() <= 256);
+        assert!(message["content"].as_str().unwrap().chars().count() <= 2000);
+        for f in embed["fields"].as_array().unwrap() {
+            assert!(f["value"].as_str().unwrap().chars().count() <= 1024);
+        }
+    }
+}
