@@ -16,15 +16,17 @@ async function dev() {
   if (!flag("--no-build")) buildWorkers();
   const stateDir = path.join(ROOT, ".fanline/state");
   fs.rmSync(stateDir, { recursive: true, force: true });
-  const stripe = await startStripe();
-  const discord = await startDiscord();
-  const webhooks = await startReceiver();
-  const mail = await startMail();
+  // Fixed ports next to the marketplace's, so the URLs in the README hold.
+  const port = Number(option("--port", process.env.PORT ?? 8787));
+  const stripe = await startStripe({ port: port + 1, webhookSecret: "whsec_fanline_local_dev" });
+  const discord = await startDiscord({ port: port + 2 });
+  const webhooks = await startReceiver({ port: port + 3 });
+  const mail = await startMail({ port: port + 4 });
   const stack = await startStack({
     stateDir,
     stripe,
     mail,
-    port: Number(option("--port", process.env.PORT ?? 8787)),
+    port,
     destinations: { discord: discord.webhookUrl, webhook: `${webhooks.url}/fanline` },
     log: (m) => console.log(`[dev] ${m}`),
   });
@@ -55,9 +57,13 @@ Fanline is running on the local Cloudflare runtime.
   Creator API key    ${creator.apiKey}
 
   Local Stripe       ${stripe.url}  (checkout pages: open a request's checkout_url and press Pay)
+  Stripe webhook     secret ${stripe.webhookSecret} (signs events sent to /webhooks/payment)
   Local Discord      ${discord.webhookUrl}
-  Local mail API     ${mail.url}/v3/mail/send  (SendGrid format; fan confirmations print as [mail])
+                     received messages: GET ${discord.url}/_messages
   Local webhooks     ${webhooks.url}/fanline  (secret ${stack.webhookSecrets["song-request"]} for song-request)
+                     received webhooks: GET ${webhooks.url}/_messages
+  Local mail API     ${mail.url}/v3/mail/send  (SendGrid format)
+                     received mail: GET ${mail.url}/_messages
   Logs               ${stack.logFile}
 
 Press Ctrl-C to stop.`);

@@ -68,6 +68,9 @@ describe("the embed script", () => {
     await page.goto(href);
     await page.locator("button").click();
     await page.waitForURL(/paid=1/);
+    const back = page.locator(".fanline-embed .result");
+    await back.waitFor({ state: "visible" });
+    assert.match(await back.textContent(), /Payment received/);
     await eventually(async () => (await f.request("GET", new URL(statusLink).pathname)).data.status === "queued", { what: "queued after payment" });
     await eventually(() => f.discord.messages.some((m) => m.json.embeds[0].fields.some((x) => x.value === "Dancing Queen")), { what: "Discord message" });
     await page.close();

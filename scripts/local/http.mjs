@@ -16,13 +16,13 @@ export function send(res, status, body, headers = {}) {
   res.end(text);
 }
 
-/** Starts `handler` on a free loopback port; resolves to { url, port, close }. */
-export function listen(handler) {
+/** Starts `handler` on a loopback port (0: a free one); resolves to { url, port, server, close }. */
+export function listen(handler, port = 0) {
   const server = http.createServer((req, res) => {
     Promise.resolve(handler(req, res)).catch((err) => send(res, 500, { error: { message: String(err) } }));
   });
   return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       const { port } = server.address();
       resolve({ url: `http://127.0.0.1:${port}`, port, server, close: () => new Promise((r) => server.close(r)) });
     });

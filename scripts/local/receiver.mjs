@@ -28,11 +28,12 @@ function discordProblem(body) {
   return null;
 }
 
-export async function startDiscord() {
+export async function startDiscord({ port = 0 } = {}) {
   const messages = [];
   const server = await listen(async (req, res) => {
     const url = new URL(req.url, "http://x");
     const raw = await readBody(req);
+    if (req.method === "GET" && url.pathname === "/_messages") return send(res, 200, messages.map(({ path, query, json, at }) => ({ path, query, body: json, at })));
     if (req.method !== "POST" || !/^\/api\/webhooks\/\d+\/[\w-]+$/.test(url.pathname)) return send(res, 404, { message: "Unknown Webhook", code: 10015 });
     const entry = record(messages, req, url, raw);
     const problem = discordProblem(entry.json);
@@ -42,30 +43,32 @@ export async function startDiscord() {
     }
     const message = { id: String(BigInt(Date.now()) << 22n), type: 0, channel_id: "100000000000000001", webhook_id: url.pathname.split("/")[3], ...entry.json };
     return url.searchParams.get("wait") === "true" ? send(res, 200, message) : (res.writeHead(204), res.end());
-  });
+  }, port);
   return { ...server, webhookUrl: `${server.url}/api/webhooks/123456789012345678/${crypto.randomBytes(8).toString("hex")}`, messages };
 }
 
 /** Records every request; `respond(entry)` may return `{status, body, headers}` to answer otherwise. */
-export async function startReceiver({ respond } = {}) {
+export async function startReceiver({ respond, port = 0 } = {}) {
   const received = [];
   const handler = { respond };
   const server = await listen(async (req, res) => {
     const url = new URL(req.url, "http://x");
+    if (req.method === "GET" && url.pathname === "/_messages") return send(res, 200, received.map(({ path, headers, json, at }) => ({ path, headers, body: json, at })));
     const entry = record(received, req, url, await readBody(req));
     const answer = handler.respond?.(entry) ?? { status: 204 };
     res.writeHead(answer.status, answer.headers ?? {});
     res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
-  });
+  }, port);
   return { ...server, received, handler };
 }
 
 /** Answers like SendGrid's `POST /v3/mail/send`: 202 for a valid message, 400 or 401 otherwise. */
-export async function startMail({ apiKey = "SG.local-test-key" } = {}) {
+export async function startMail({ apiKey = "SG.local-test-key", port = 0 } = {}) {
   const mails = [];
   const server = await listen(async (req, res) => {
     const url = new URL(req.url, "http://x");
     const raw = await readBody(req);
+    if (req.method === "GET" && url.pathname === "/_messages") return send(res, 200, mails.map(({ raw: _raw, ...m }) => m));
     if (req.method !== "POST" || url.pathname !== "/v3/mail/send") return send(res, 404, { errors: [{ message: "Not found" }] });
     if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { errors: [{ field: null, message: "The provided authorization grant is invalid, expired, or revoked" }] });
     const entry = record([], req, url, raw);
@@ -79,6 +82,6 @@ export async function startMail({ apiKey = "SG.local-test-key" } = {}) {
     mails.push({ to: m.personalizations[0].to[0].email, from: m.from.email, subject: m.subject, text: m.content[0].value, raw: m });
     res.writeHead(202);
     res.end();
-  });
+  }, port);
   return { ...server, apiKey, mails };
 }

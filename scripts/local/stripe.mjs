@@ -24,7 +24,7 @@ export function parseStripeForm(text) {
 
 const id = (prefix) => `${prefix}_${crypto.randomBytes(12).toString("hex")}`;
 
-export async function startStripe({ secretKeyPrefix = "sk_test_", webhookSecret = `whsec_${crypto.randomBytes(16).toString("hex")}` } = {}) {
+export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webhookSecret = `whsec_${crypto.randomBytes(16).toString("hex")}` } = {}) {
   const sessions = new Map();
   const idempotent = new Map();
   const calls = [];
@@ -140,7 +140,7 @@ export async function startStripe({ secretKeyPrefix = "sk_test_", webhookSecret 
         <form method="post"><button style="font-size:1.1rem;padding:.6rem 1.2rem">Pay ${price}</button></form></body>`);
     }
     return error(res, 404, "invalid_request_error", `Unrecognized request URL (${req.method}: ${url.pathname}).`);
-  });
+  }, port);
   base = server.url;
 
   return {

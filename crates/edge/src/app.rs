@@ -277,7 +277,6 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
                     bytes.push(data);
                 }
                 FormEntry::File(_) => {
-                    raw.fields.insert(field.name.clone(), Value::Null);
                     return Err(ApiError::Validation(vec![fanline_core::FieldError::new(&field.name, "unexpected_file", "This field does not take a file.")]));
                 }
             }
@@ -333,10 +332,10 @@ async fn show(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> ApiRes
     } else {
         false
     };
-    Ok(json(200, &view(&db, manifest, &row, &origin(req), as_creator).await?))
+    Ok(json(200, &view(&db, &row, &origin(req), as_creator).await?))
 }
 
-async fn view(db: &worker::D1Database, manifest: &Manifest, row: &RequestRow, origin: &str, as_creator: bool) -> ApiResult<Value> {
+async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creator: bool) -> ApiResult<Value> {
     let events = store::events(db, &row.id).await?;
     let history: Vec<Value> = events
         .iter()
@@ -375,7 +374,6 @@ async fn view(db: &worker::D1Database, manifest: &Manifest, row: &RequestRow, or
             .collect();
         body["attachments"] = json!(attachments);
     }
-    let _ = manifest;
     Ok(body)
 }
 
@@ -415,7 +413,7 @@ async fn complete(mut req: Request, env: &Env, manifest: &Manifest, id: &str) ->
         return Err(ApiError::Conflict { code: "concurrent_update", message: "The request changed while completing it; fetch it and try again.".into() });
     }
     let row = load(&db, manifest, id).await?;
-    Ok(json(200, &view(&db, manifest, &row, &origin, true).await?))
+    Ok(json(200, &view(&db, &row, &origin, true).await?))
 }
 
 /// The creator downloads a fan's attachment.

@@ -15,10 +15,10 @@
     for (const child of children) node.append(child);
     return node;
   };
-  const money = (amount, currency) =>
-    new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() }).format(
-      amount / 10 ** new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() }).resolvedOptions().maximumFractionDigits,
-    );
+  const money = (amount, currency) => {
+    const format = new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() });
+    return format.format(amount / 10 ** format.resolvedOptions().maximumFractionDigits);
+  };
 
   root.append(el("style", { textContent: `
     :host { all: initial; display: block; font: 15px/1.45 system-ui, sans-serif; color: #1d1d26; }
@@ -89,6 +89,24 @@
       submit.disabled = false;
     }
   });
+
+  // Back from Stripe Checkout (`?paid=1&request=...`): show where the request stands.
+  const back = new URLSearchParams(location.search);
+  const returning = back.get("request");
+  if (returning && /^req_[0-9a-f]{32}$/.test(returning)) {
+    fetch(`${apiBase}/${returning}`)
+      .then((r) => (r.ok ? r.json() : null))
+      .then((body) => {
+        if (!body) return;
+        const message = back.has("cancelled")
+          ? "Payment was cancelled; your request has not been sent."
+          : body.status === "awaiting_payment"
+            ? "Thanks! Your payment is being confirmed; this page shows the latest status when reloaded."
+            : "Payment received. Your request is in the queue.";
+        showResult({ ...body, message });
+      })
+      .catch(() => {});
+  }
 
   function showResult(body) {
     form.hidden = true;

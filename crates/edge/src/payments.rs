@@ -30,7 +30,7 @@ struct SessionResponse {
 pub async fn create_checkout(env: &Env, request_id: &str, app_slug: &str, lines: &[CheckoutLine], return_url: &str, email: Option<&str>) -> ApiResult<CheckoutSession> {
     let key = required_config(env, "STRIPE_SECRET_KEY")?;
     let base = config(env, "STRIPE_API_BASE", "https://api.stripe.com");
-    let form = stripe::checkout_session_form(request_id, app_slug, lines, &format!("{return_url}?paid=1"), &format!("{return_url}?cancelled=1"), email);
+    let form = stripe::checkout_session_form(request_id, app_slug, lines, &format!("{return_url}?paid=1&request={request_id}"), &format!("{return_url}?cancelled=1&request={request_id}"), email);
     let headers = Headers::new();
     headers.set("Authorization", &format!("Bearer {key}"))?;
     headers.set("Content-Type", "application/x-www-form-urlencoded")?;
