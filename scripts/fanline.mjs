@@ -19,9 +19,9 @@ async function dev() {
   // Fixed ports next to the marketplace's, so the URLs in the README hold.
   const port = Number(option("--port", process.env.PORT ?? 8787));
   const stripe = await startStripe({ port: port + 1, webhookSecret: "whsec_fanline_local_dev" });
-  const discord = await startDiscord({ port: port + 2 });
-  const webhooks = await startReceiver({ port: port + 3 });
-  const mail = await startMail({ port: port + 4 });
+  const discord = await startDiscord({ port: port + 2, onMessage: (m) => console.log(`[discord] ${m.json?.embeds?.[0]?.description ?? m.json?.content}`) });
+  const webhooks = await startReceiver({ port: port + 3, onMessage: (m) => console.log(`[webhook] ${m.json?.type} ${m.json?.data?.id ?? ""} (webhook-id ${m.headers["webhook-id"]})`) });
+  const mail = await startMail({ port: port + 4, onMessage: (m) => console.log(`[mail] to ${m.to}: ${m.subject}`) });
   const stack = await startStack({
     stateDir,
     stripe,
@@ -31,18 +31,6 @@ async function dev() {
     log: (m) => console.log(`[dev] ${m}`),
   });
   stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
-  discord.server.on("request", (req) => req.on("end", () => setTimeout(() => {
-    const m = discord.messages.at(-1);
-    if (m) console.log(`[discord] ${m.json?.embeds?.[0]?.description ?? m.json?.content}`);
-  }, 10)));
-  webhooks.server.on("request", (req) => req.on("end", () => setTimeout(() => {
-    const m = webhooks.received.at(-1);
-    if (m) console.log(`[webhook] ${m.json?.type} ${m.json?.data?.id ?? ""} (webhook-id ${m.headers["webhook-id"]})`);
-  }, 10)));
-  mail.server.on("request", (req) => req.on("end", () => setTimeout(() => {
-    const m = mail.mails.at(-1);
-    if (m) console.log(`[mail] to ${m.to}: ${m.subject}`);
-  }, 10)));
   const [creator] = stack.creators;
   console.log(`
 Fanline is running on the local Cloudflare runtime.

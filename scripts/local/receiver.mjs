@@ -28,7 +28,7 @@ function discordProblem(body) {
   return null;
 }
 
-export async function startDiscord({ port = 0 } = {}) {
+export async function startDiscord({ port = 0, onMessage } = {}) {
   const messages = [];
   const server = await listen(async (req, res) => {
     const url = new URL(req.url, "http://x");
@@ -42,19 +42,21 @@ export async function startDiscord({ port = 0 } = {}) {
       return send(res, 400, { message: "Invalid Form Body", code: 50035, errors: { detail: problem } });
     }
     const message = { id: String(BigInt(Date.now()) << 22n), type: 0, channel_id: "100000000000000001", webhook_id: url.pathname.split("/")[3], ...entry.json };
+    onMessage?.(entry);
     return url.searchParams.get("wait") === "true" ? send(res, 200, message) : (res.writeHead(204), res.end());
   }, port);
   return { ...server, webhookUrl: `${server.url}/api/webhooks/123456789012345678/${crypto.randomBytes(8).toString("hex")}`, messages };
 }
 
 /** Records every request; `respond(entry)` may return `{status, body, headers}` to answer otherwise. */
-export async function startReceiver({ respond, port = 0 } = {}) {
+export async function startReceiver({ respond, port = 0, onMessage } = {}) {
   const received = [];
   const handler = { respond };
   const server = await listen(async (req, res) => {
     const url = new URL(req.url, "http://x");
     if (req.method === "GET" && url.pathname === "/_messages") return send(res, 200, received.map(({ path, headers, json, at }) => ({ path, headers, body: json, at })));
     const entry = record(received, req, url, await readBody(req));
+    onMessage?.(entry);
     const answer = handler.respond?.(entry) ?? { status: 204 };
     res.writeHead(answer.status, answer.headers ?? {});
     res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
@@ -63,7 +65,7 @@ export async function startReceiver({ respond, port = 0 } = {}) {
 }
 
 /** Answers like SendGrid's `POST /v3/mail/send`: 202 for a valid message, 400 or 401 otherwise. */
-export async function startMail({ apiKey = "SG.local-test-key", port = 0 } = {}) {
+export async function startMail({ apiKey = "SG.local-test-key", port = 0, onMessage } = {}) {
   const mails = [];
   const server = await listen(async (req, res) => {
     const url = new URL(req.url, "http://x");
@@ -80,6 +82,7 @@ export async function startMail({ apiKey = "SG.local-test-key", port = 0 } = {})
     if (!m.content?.[0]?.value) problems.push({ field: "content", message: "The content value must be a string at least one character in length." });
     if (problems.length) return send(res, 400, { errors: problems });
     mails.push({ to: m.personalizations[0].to[0].email, from: m.from.email, subject: m.subject, text: m.content[0].value, raw: m });
+    onMessage?.(mails.at(-1));
     res.writeHead(202);
     res.end();
   }, port);
