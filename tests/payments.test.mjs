@@ -119,6 +119,31 @@ describe("a paid pixel-icon commission", () => {
   });
 });
 
+describe("concurrency", () => {
+  test("the same payment event arriving five times at once is applied exactly once", async () => {
+    const r = await f.submit("song-request", { song: "Race condition" }, { addOns: ["priority"] });
+    const session = [...f.stripe.sessions.values()].find((s) => s.client_reference_id === r.data.id);
+    const event = f.stripe.completedEvent({ ...session, status: "complete", payment_status: "paid", payment_intent: "pi_race" });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => signedPost(event)));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200]);
+    assert.deepEqual(answers.map((a) => a.data.outcome).sort(), ["applied", "duplicate", "duplicate", "duplicate", "duplicate"]);
+    await eventually(() => discordFor(r.data.id).length === 1, { what: "Discord message" });
+    await settle();
+    assert.equal(discordFor(r.data.id).length, 1);
+    const status = await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`);
+    assert.deepEqual(status.data.history.map((e) => e.status), ["created", "validated", "awaiting_payment", "paid", "queued"]);
+  });
+
+  test("five simultaneous submissions with one Idempotency-Key create one request", async () => {
+    const headers = { "idempotency-key": `burst-${Date.now()}` };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => f.submit("song-request", { song: "Burst" }, { addOns: ["priority"], headers })));
+    assert.deepEqual(answers.map((a) => a.status), [201, 201, 201, 201, 201]);
+    assert.equal(new Set(answers.map((a) => a.data.id)).size, 1);
+    const queue = await f.request("GET", "/api/apps/song-request/requests", { key: f.owner.apiKey });
+    assert.equal(queue.data.requests.filter((x) => x.fields.song === "Burst").length, 1);
+  });
+});
+
 describe("payment webhook security", () => {
   test("a bad, an expired, a future and a missing signature are refused", async () => {
     const event = f.stripe.completedEvent({ id: "cs_test_x", client_reference_id: "req_00000000000000000000000000000000", payment_status: "paid" });
