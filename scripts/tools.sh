@@ -8,8 +8,11 @@
 set -eu
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
-FANLINE_ROOT=${FANLINE_ROOT:-$(cd "$(dirname "$0")/.." 2>/dev/null && pwd)}
-[ -f "$FANLINE_ROOT/package.json" ] || FANLINE_ROOT=$(pwd)
+if [ -z "${FANLINE_ROOT:-}" ]; then
+  # Sourced by hand (`. scripts/tools.sh`) from the root or any folder below it.
+  FANLINE_ROOT=$(pwd)
+  while [ "$FANLINE_ROOT" != "/" ] && [ ! -f "$FANLINE_ROOT/scripts/tools.sh" ]; do FANLINE_ROOT=$(dirname "$FANLINE_ROOT"); done
+fi
 FANLINE_TOOLS=${FANLINE_TOOLS:-$HOME/.cache/fanline}
 
 log() { printf '[tools] %s\n' "$*" >&2; }
