@@ -25,6 +25,7 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
         (["api", "apps", slug, "destinations"], Method::Put) => marketplace::set_destinations(req, env, slug).await,
         (["api", "apps", slug, "destinations"], Method::Get) => marketplace::show_destinations(&req, env, slug).await,
         (["api", "apps", slug, "requests"], Method::Get) => marketplace::creator_queue(&req, env, slug).await,
+        (["api", "apps", slug, "deliveries"], Method::Get) => marketplace::deliveries(&req, env, slug).await,
         (["apps", slug, ..], _) => forward_to_app(req, env, slug).await,
         (["webhooks", "payment"], Method::Post) => payments::handle_stripe_webhook(req, env).await,
         (["webhooks", "payment"], _) | (["api", "apps"], _) | (["api", "apps", _, _], _) => Err(ApiError::MethodNotAllowed),

@@ -164,3 +164,45 @@ pub async fn creator_queue(req: &Request, env: &Env, slug: &str) -> ApiResult<Re
         .collect();
     Ok(json(200, &json!({"app": app.slug, "requests": list})))
 }
+
+#[derive(serde::Deserialize)]
+struct DeliveryRow {
+    id: String,
+    request_id: String,
+    event: String,
+    destination: String,
+    state: String,
+    attempts: i64,
+    last_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    delivered_at: Option<i64>,
+}
+
+/// `GET /api/apps/:slug/deliveries[?state=dead]`: every notification and how it went, newest
+/// first, so a broken integration is visible instead of silent.
+pub async fn deliveries(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(req, &db).await?;
+    let app = auth::owned_app(&db, &creator, slug).await?;
+    let state = req.url()?.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
+    const STATES: [&str; 5] = ["pending", "sending", "delivered", "skipped", "dead"];
+    let sql = "SELECT id, request_id, event, destination, state, attempts, last_error, created_at, updated_at, delivered_at
+               FROM outbox WHERE app_slug = ?";
+    let rows: Vec<DeliveryRow> = match &state {
+        Some(s) if STATES.contains(&s.as_str()) => store::all(&db, &format!("{sql} AND state = ? ORDER BY created_at DESC, rowid DESC LIMIT 200"), &[app.slug.as_str().into(), s.as_str().into()]).await?,
+        Some(s) => return Err(ApiError::bad_request("invalid_state", format!("Unknown state '{s}'; use one of {}.", STATES.join(", ")))),
+        None => store::all(&db, &format!("{sql} ORDER BY created_at DESC, rowid DESC LIMIT 200"), &[app.slug.as_str().into()]).await?,
+    };
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id, "request_id": d.request_id, "event": d.event, "destination": d.destination, "state": d.state,
+                "attempts": d.attempts, "last_error": d.last_error, "created_at": rfc3339(d.created_at), "updated_at": rfc3339(d.updated_at),
+                "delivered_at": d.delivered_at.map(rfc3339),
+            })
+        })
+        .collect();
+    Ok(json(200, &json!({"app": app.slug, "deliveries": list})))
+}

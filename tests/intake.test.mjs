@@ -77,10 +77,37 @@ describe("delivery", () => {
       const r = await f.submit("song-request", { song: "Retry me" });
       const attempts = await eventually(() => webhooksFor(r.data.id).length === 2 && webhooksFor(r.data.id), { ms: 30000, what: "retried delivery" });
       assert.equal(attempts[0].headers["webhook-id"], attempts[1].headers["webhook-id"]);
-      assert.ok(attempts[1].at - attempts[0].at >= 4000, "the retry waits for its backoff");
+      assert.ok(attempts[1].at - attempts[0].at >= 900, "the retry waits for its backoff");
       await settle();
       assert.equal(webhooksFor(r.data.id).length, 2);
       assert.equal(discordFor(r.data.id).length, 1);
+      const deliveries = await f.request("GET", "/api/apps/song-request/deliveries?state=delivered", { key: f.owner.apiKey });
+      const row = deliveries.data.deliveries.find((d) => d.id === attempts[0].headers["webhook-id"]);
+      assert.deepEqual([row.destination, row.event, row.attempts], ["webhook", "request.queued", 2]);
+    } finally {
+      f.webhooks.handler.respond = undefined;
+    }
+  });
+
+  test("a job that always fails is retried the configured number of times, then dead-lettered and shown as dead", async () => {
+    f.webhooks.handler.respond = (entry) => (entry.json?.data?.fields?.song === "Poison" ? { status: 500 } : undefined);
+    try {
+      const r = await f.submit("song-request", { song: "Poison" });
+      const path = "/api/apps/song-request/deliveries?state=dead";
+      const dead = await eventually(
+        async () => (await f.request("GET", path, { key: f.owner.apiKey })).data.deliveries.find((d) => d.request_id === r.data.id),
+        { ms: 90000, what: "dead-lettered delivery" },
+      );
+      // max_retries = 5 in wrangler.toml: the first attempt and five retries.
+      assert.equal(dead.attempts, 6);
+      assert.equal(dead.last_error, "HTTP 500");
+      assert.equal(webhooksFor(r.data.id).length, 6);
+      assert.equal(new Set(webhooksFor(r.data.id).map((m) => m.headers["webhook-id"])).size, 1);
+      await settle();
+      assert.equal(webhooksFor(r.data.id).length, 6, "nothing is sent after the job is dead");
+      assert.equal(discordFor(r.data.id).length, 1, "the Discord job was delivered on its own");
+      const unauthorised = await f.request("GET", path, { key: f.other.apiKey });
+      assert.equal(unauthorised.status, 404);
     } finally {
       f.webhooks.handler.respond = undefined;
     }

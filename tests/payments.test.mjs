@@ -119,6 +119,22 @@ describe("a paid pixel-icon commission", () => {
   });
 });
 
+describe("an unpaid checkout", () => {
+  test("expires when Stripe says so, and a late payment event cannot revive it", async () => {
+    const r = await f.submit("song-request", { song: "Never paid" }, { addOns: ["priority"] });
+    const session = [...f.stripe.sessions.values()].find((s) => s.client_reference_id === r.data.id);
+    const { deliveries } = await f.stripe.expire(session.id);
+    assert.deepEqual(deliveries.map((d) => d.body.outcome), ["applied"]);
+    const status = await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`);
+    assert.equal(status.data.status, "expired");
+    assert.equal(status.data.checkout_url, undefined);
+    const late = await signedPost(f.stripe.completedEvent({ ...session, payment_status: "paid" }));
+    assert.equal(late.data.outcome, "already_settled");
+    await settle(1500);
+    assert.equal(discordFor(r.data.id).length, 0);
+  });
+});
+
 describe("concurrency", () => {
   test("the same payment event arriving five times at once is applied exactly once", async () => {
     const r = await f.submit("song-request", { song: "Race condition" }, { addOns: ["priority"] });

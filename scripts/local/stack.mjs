@@ -73,10 +73,11 @@ function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   creators     [{ id, name }] to create; each gets an API key. The first owns every app.
  *   destinations { discord, webhook } URLs set for every app, or omitted
  *   mail         a started local mail API (startMail), or omitted to skip fan emails
+ *   hubVars      extra [vars] for the hub, e.g. { RETRY_BASE_SECS: "1" }
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
-export async function startStack({ stateDir, stripe, mail, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
+export async function startStack({ stateDir, stripe, mail, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
   fs.mkdirSync(configDir, { recursive: true });
@@ -86,7 +87,7 @@ export async function startStack({ stateDir, stripe, mail, creators = [{ id: "cr
   const inspectorPort = await freePort();
 
   const mailVars = mail ? { MAIL_API_BASE: mail.url, MAIL_API_KEY: mail.apiKey, MAIL_FROM: "requests@fanline.local" } : {};
-  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, ALLOW_HTTP_DESTINATIONS: "true", ...mailVars });
+  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, ALLOW_HTTP_DESTINATIONS: "true", ...mailVars, ...hubVars });
   const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey }));
 
   const now = Date.now();

@@ -48,16 +48,18 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     return results;
   }
 
-  function completedEvent(session) {
-    return {
-      id: id("evt"),
-      object: "event",
-      api_version: "2025-03-31.basil",
-      created: Math.floor(Date.now() / 1000),
-      type: "checkout.session.completed",
-      livemode: false,
-      data: { object: session },
-    };
+  function sessionEvent(type, session) {
+    return { id: id("evt"), object: "event", api_version: "2025-03-31.basil", created: Math.floor(Date.now() / 1000), type, livemode: false, data: { object: session } };
+  }
+  const completedEvent = (session) => sessionEvent("checkout.session.completed", session);
+
+  /** What Stripe does when a session is left unpaid past its expiry. */
+  async function expire(sessionId, options) {
+    const session = sessions.get(sessionId);
+    if (!session) throw new Error(`no session ${sessionId}`);
+    if (session.status === "open") Object.assign(session, { status: "expired", url: null });
+    const event = sessionEvent("checkout.session.expired", session);
+    return { event, deliveries: await deliver(event, options) };
   }
 
   /** What the hosted page does when the fan pays: completes the session, tells the webhook. */
@@ -129,6 +131,7 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     const page = url.pathname.match(/^\/c\/pay\/([\w]+)$/);
     if (page && sessions.has(page[1])) {
       const session = sessions.get(page[1]);
+      if (session.status === "expired") return send(res, 410, "<!doctype html><p>This checkout session has expired.</p>");
       if (req.method === "POST") {
         await pay(session.id);
         res.writeHead(303, { location: session.success_url });
@@ -151,6 +154,7 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     sessions,
     addWebhookEndpoint: (u) => webhookUrls.push(u),
     pay,
+    expire,
     deliver,
     completedEvent,
     server: server.server,

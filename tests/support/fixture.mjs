@@ -19,6 +19,8 @@ export async function startFixture() {
     stateDir,
     stripe,
     mail,
+    // Short backoff so retries and the dead-letter path run in seconds, not minutes.
+    hubVars: { RETRY_BASE_SECS: "1" },
     creators: [
       { id: "cr_owner", name: "Owner" },
       { id: "cr_other", name: "Someone Else" },

@@ -93,9 +93,18 @@ impl Event {
     }
 }
 
-/// The parts of a completed Checkout Session that move a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutOutcome {
+    /// `checkout.session.completed` or `checkout.session.async_payment_succeeded`.
+    Completed,
+    /// `checkout.session.expired`: the fan never paid.
+    Expired,
+}
+
+/// The parts of a Checkout Session event that move a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompletedCheckout {
+pub struct CheckoutEvent {
+    pub outcome: CheckoutOutcome,
     pub session_id: String,
     pub request_id: String,
     pub paid: bool,
@@ -104,15 +113,18 @@ pub struct CompletedCheckout {
     pub payment_intent: Option<String>,
 }
 
-/// `checkout.session.completed` and `checkout.session.async_payment_succeeded` carry a session;
-/// we put the request id in `client_reference_id` (and metadata, for the dashboard).
-pub fn completed_checkout(event: &Event) -> Option<CompletedCheckout> {
-    if !matches!(event.kind.as_str(), "checkout.session.completed" | "checkout.session.async_payment_succeeded") {
-        return None;
-    }
+/// Reads a Checkout Session event; we put the request id in `client_reference_id` (and in
+/// metadata, for the dashboard). Other events are `None`.
+pub fn checkout_event(event: &Event) -> Option<CheckoutEvent> {
+    let outcome = match event.kind.as_str() {
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => CheckoutOutcome::Completed,
+        "checkout.session.expired" => CheckoutOutcome::Expired,
+        _ => return None,
+    };
     let o = &event.data.object;
     let request_id = o["client_reference_id"].as_str().or_else(|| o["metadata"]["request_id"].as_str())?;
-    Some(CompletedCheckout {
+    Some(CheckoutEvent {
+        outcome,
         session_id: o["id"].as_str()?.to_string(),
         request_id: request_id.to_string(),
         paid: o["payment_status"].as_str() == Some("paid"),
@@ -199,15 +211,18 @@ mod tests {
     }
 
     #[test]
-    fn reads_a_completed_checkout() {
+    fn reads_checkout_session_events() {
         let event = Event::parse(
             br#"{"id":"evt_1","type":"checkout.session.completed","data":{"object":{"id":"cs_1","client_reference_id":"req_x","payment_status":"paid","amount_total":300,"currency":"usd","payment_intent":"pi_1"}}}"#,
         )
         .unwrap();
-        let c = completed_checkout(&event).unwrap();
-        assert_eq!((c.session_id.as_str(), c.request_id.as_str(), c.paid, c.amount_total), ("cs_1", "req_x", true, Some(300)));
+        let c = checkout_event(&event).unwrap();
+        assert_eq!((c.outcome, c.session_id.as_str(), c.request_id.as_str(), c.paid, c.amount_total), (CheckoutOutcome::Completed, "cs_1", "req_x", true, Some(300)));
+        let expired = Event::parse(br#"{"id":"evt_3","type":"checkout.session.expired","data":{"object":{"id":"cs_1","metadata":{"request_id":"req_y"},"payment_status":"unpaid"}}}"#).unwrap();
+        let e = checkout_event(&expired).unwrap();
+        assert_eq!((e.outcome, e.request_id.as_str(), e.paid), (CheckoutOutcome::Expired, "req_y", false));
         let other = Event::parse(br#"{"id":"evt_2","type":"charge.succeeded","data":{"object":{}}}"#).unwrap();
-        assert!(completed_checkout(&other).is_none());
+        assert!(checkout_event(&other).is_none());
     }
 
     #[test]

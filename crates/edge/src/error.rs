@@ -63,7 +63,7 @@ impl ApiError {
             Self::RateLimited { retry_after_secs } => ("rate_limited", format!("Too many requests; try again in {retry_after_secs} seconds.")),
             Self::Upstream(_) => ("upstream_unavailable", "A payment or delivery service did not answer; please try again.".into()),
             Self::Unavailable(m) => ("unavailable", m.clone()),
-            Self::Internal(_) => ("internal", "Something went wrong on our side; nothing you sent was lost.".into()),
+            Self::Internal(_) => ("internal", "Something went wrong on our side; please try again.".into()),
         };
         json!({"error": {"code": code, "message": message}})
     }

@@ -126,7 +126,7 @@ pub async fn deliver(env: &Env, outbox_id: &str) -> Delivery {
         Ok(d) => d,
         Err(e) => {
             console_warn!("delivery of {outbox_id} could not run: {e:?}");
-            Delivery::RetryIn(backoff_secs(1))
+            Delivery::RetryIn(backoff_secs(env, 1))
         }
     }
 }
@@ -193,7 +193,7 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         }
         Some(error) => {
             store::run(&db, "UPDATE outbox SET state = 'pending', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), error.as_str().into(), now.into(), row.id.as_str().into()]).await?;
-            Ok(Delivery::RetryIn(backoff_secs(attempt)))
+            Ok(Delivery::RetryIn(backoff_secs(env, attempt)))
         }
     }
 }
@@ -257,10 +257,11 @@ fn with_wait(url: &str) -> String {
     }
 }
 
-/// 5 s, 10 s, 20 s ... capped at an hour.
-fn backoff_secs(attempt: i64) -> u32 {
+/// Doubling from `RETRY_BASE_SECS` (5 s: 5, 10, 20 ...), capped at an hour.
+fn backoff_secs(env: &Env, attempt: i64) -> u32 {
+    let base: u32 = crate::platform::config(env, "RETRY_BASE_SECS", "5").parse().unwrap_or(5).max(1);
     let exp = attempt.clamp(1, 10) as u32 - 1;
-    (5u32 << exp).min(3600)
+    base.saturating_mul(1 << exp).min(3600)
 }
 
 async fn set_state(db: &D1Database, id: &str, state: &str, error: Option<&str>, now: i64) -> ApiResult<()> {

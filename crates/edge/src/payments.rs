@@ -64,7 +64,7 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
     if already_processed(&db, &event.id).await? {
         return Ok(ack(&event.id, "duplicate"));
     }
-    let Some(checkout) = stripe::completed_checkout(&event) else {
+    let Some(checkout) = stripe::checkout_event(&event) else {
         record(&db, &event, None, "ignored").await?;
         return Ok(ack(&event.id, "ignored"));
     };
@@ -83,15 +83,24 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
 }
 
 /// `None` when the batch lost a race and the caller should look again.
-async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Event, checkout: &stripe::CompletedCheckout, origin: &str) -> ApiResult<Option<&'static str>> {
+async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Event, checkout: &stripe::CheckoutEvent, origin: &str) -> ApiResult<Option<&'static str>> {
     let Some(row) = store::request(db, &checkout.request_id).await? else {
         record(db, event, None, "unknown_request").await?;
         return Ok(Some("unknown_request"));
     };
+    let completed = checkout.outcome == stripe::CheckoutOutcome::Completed;
     let expected = row.checkout_session_id.as_deref() == Some(checkout.session_id.as_str());
     let amount_ok = checkout.amount_total.is_none_or(|a| a == row.amount as u64) && checkout.currency.as_deref().is_none_or(|c| c == row.currency);
-    if !checkout.paid || !expected || !amount_ok || row.status()? != Status::AwaitingPayment {
-        let outcome = if !checkout.paid { "not_paid" } else if !expected || !amount_ok { "mismatch" } else { "already_settled" };
+    let refusal = if completed && !checkout.paid {
+        Some("not_paid")
+    } else if !expected || (completed && !amount_ok) {
+        Some("mismatch")
+    } else if row.status()? != Status::AwaitingPayment {
+        Some("already_settled")
+    } else {
+        None
+    };
+    if let Some(outcome) = refusal {
         record(db, event, Some(&row.id), outcome).await?;
         return Ok(Some(outcome));
     }
@@ -103,9 +112,10 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
         &[event.id.as_str().into(), event.kind.as_str().into(), row.id.as_str().into(), now_ms().into()],
     )?];
     extra.push(store::statement(db, "UPDATE requests SET payment_intent_id = ? WHERE id = ?", &[checkout.payment_intent.as_deref().into(), row.id.as_str().into()])?);
-    let moved = fulfilment::advance(env, db, &manifest, &row, &[Status::Paid, Status::Queued], "stripe", Some(&event.id), origin, extra).await?;
+    let path: &[Status] = if completed { &[Status::Paid, Status::Queued] } else { &[Status::Expired] };
+    let moved = fulfilment::advance(env, db, &manifest, &row, path, "stripe", Some(&event.id), origin, extra).await?;
     if moved {
-        console_log!("request {} paid by {}", row.id, event.id);
+        console_log!("request {} {} by {}", row.id, if completed { "paid" } else { "expired" }, event.id);
     }
     Ok(moved.then_some("applied"))
 }
