@@ -27,11 +27,16 @@ async function dev() {
     stripe,
     mail,
     port,
+    // A second creator owns nothing: its key shows that one creator cannot touch another's requests.
+    creators: [
+      { id: "cr_demo", name: "Demo Creator" },
+      { id: "cr_other", name: "Another Creator" },
+    ],
     destinations: { discord: discord.webhookUrl, webhook: `${webhooks.url}/fanline` },
     log: (m) => console.log(`[dev] ${m}`),
   });
   stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
-  const [creator] = stack.creators;
+  const [creator, other] = stack.creators;
   console.log(`
 Fanline is running on the local Cloudflare runtime.
 
@@ -43,6 +48,7 @@ Fanline is running on the local Cloudflare runtime.
 
   Demo creator       ${creator.name} (${creator.id})
   Creator API key    ${creator.apiKey}
+  Other creator      ${other.name} (${other.id}), owns no apps: ${other.apiKey}
 
   Local Stripe       ${stripe.url}  (checkout pages: open a request's checkout_url and press Pay)
   Stripe webhook     secret ${stripe.webhookSecret} (signs events sent to /webhooks/payment)

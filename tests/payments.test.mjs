@@ -54,6 +54,7 @@ describe("a paid pixel-icon commission", () => {
     const session = [...f.stripe.sessions.values()].find((s) => s.client_reference_id === request.id);
     assert.equal(session.amount_total, 3500);
     assert.equal(request.checkout_url, session.url);
+    assert.equal(request.checkout_session_id, session.id);
 
     const creator = await f.request("GET", `/apps/pixel-icon/api/requests/${request.id}`, { key: f.owner.apiKey });
     assert.equal(creator.data.attachments.length, 1);

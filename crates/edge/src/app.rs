@@ -229,6 +229,7 @@ fn created_response(row: &RequestRow, origin: &str, replayed: bool) -> ApiResult
     });
     if row.status == Status::AwaitingPayment.as_str() {
         body["checkout_url"] = json!(row.checkout_url);
+        body["checkout_session_id"] = json!(row.checkout_session_id);
     }
     let mut response = json(201, &body);
     if replayed {
@@ -362,6 +363,9 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
     });
     if row.status == Status::AwaitingPayment.as_str() {
         body["checkout_url"] = json!(row.checkout_url);
+    }
+    if row.checkout_session_id.is_some() {
+        body["checkout_session_id"] = json!(row.checkout_session_id);
     }
     if as_creator {
         body["fields"] = serde_json::from_str(&row.fields).unwrap_or(json!({}));
