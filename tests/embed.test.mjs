@@ -59,8 +59,11 @@ describe("the embed script", () => {
     assert.ok(href.startsWith(f.stripe.url), href);
     const statusLink = await page.locator(".fanline-embed .result a:not(.pay)").getAttribute("href");
     await page.screenshot({ path: path.join(f.stack.stateDir, "embed.png") });
+    const id = new URL(statusLink).searchParams.get("request");
+    assert.equal(new URL(statusLink).pathname, "/apps/song-request/");
+    const apiPath = `/apps/song-request/api/requests/${id}`;
 
-    const status = await f.request("GET", new URL(statusLink).pathname);
+    const status = await f.request("GET", apiPath);
     assert.equal(status.data.status, "awaiting_payment");
     assert.deepEqual(status.data.add_ons, ["priority"]);
 
@@ -71,8 +74,14 @@ describe("the embed script", () => {
     const back = page.locator(".fanline-embed .result");
     await back.waitFor({ state: "visible" });
     assert.match(await back.textContent(), /Payment received/);
-    await eventually(async () => (await f.request("GET", new URL(statusLink).pathname)).data.status === "queued", { what: "queued after payment" });
+    await eventually(async () => (await f.request("GET", apiPath)).data.status === "queued", { what: "queued after payment" });
     await eventually(() => f.discord.messages.some((m) => m.json.embeds[0].fields.some((x) => x.value === "Dancing Queen")), { what: "Discord message" });
+
+    // The "Where is my request?" link is a page a fan can keep: it shows the current status.
+    await page.goto(statusLink);
+    const card = page.locator(".fanline-embed .result");
+    await card.waitFor({ state: "visible" });
+    assert.match(await card.textContent(), /Your request is in the queue\./);
     await page.close();
   });
 });

@@ -141,6 +141,18 @@ describe("bad input", () => {
     assert.equal(wrongType.data.error.fields[0].code, "invalid_type");
   });
 
+  test("a plain form post and JSON sent as a form (curl -d) are both read", async () => {
+    const form = await f.request("POST", "/apps/song-request/api/requests", { body: "song=Hey+Jude&artist=The+Beatles&add_ons=", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    assert.equal(form.status, 201, form.text);
+    const creator = await f.request("GET", `/apps/song-request/api/requests/${form.data.id}`, { key: f.owner.apiKey });
+    assert.deepEqual(creator.data.fields, { song: "Hey Jude", artist: "The Beatles" });
+    const curlish = await f.request("POST", "/apps/song-request/api/requests", { body: '{"fields": {"song": "Yesterday"}}', headers: { "content-type": "application/x-www-form-urlencoded" } });
+    assert.equal(curlish.status, 201, curlish.text);
+    const fileAsText = await f.request("POST", "/apps/pixel-icon/api/requests", { body: "subject=fox&palette=retro&email=a%40b.co&reference=fox.png", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    assert.equal(fileAsText.status, 422);
+    assert.deepEqual(fileAsText.data.error.fields.map((e) => [e.field, e.code]), [["reference", "file_expected"], ["reference", "required"]]);
+  });
+
   test("unknown routes and methods answer in JSON", async () => {
     const missing = await f.request("GET", "/apps/song-request/nowhere");
     assert.equal(missing.status, 404);

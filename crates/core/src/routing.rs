@@ -17,7 +17,10 @@ pub struct RequestSummary {
     pub fields: BTreeMap<String, Value>,
     pub add_ons: Vec<String>,
     pub price: Money,
+    /// The request's JSON status.
     pub status_url: String,
+    /// The app's page showing the request's status, for people.
+    pub page_url: String,
     pub created_at: String,
 }
 
@@ -60,7 +63,7 @@ pub fn discord_message(manifest: &Manifest, summary: &RequestSummary, event: &st
         "embeds": [{
             "title": clip(&summary.app_title, TITLE_MAX),
             "description": clip(&format!("{headline}. Request `{}` is {}.", summary.id, summary.status), DESCRIPTION_MAX),
-            "url": summary.status_url,
+            "url": summary.page_url,
             "color": color,
             "fields": fields,
             "timestamp": summary.created_at,
@@ -96,7 +99,7 @@ pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<FanE
     Some(FanEmail {
         to: to.to_string(),
         subject: format!("{subject}: {}", summary.app_title),
-        text: format!("{line}\n\n{}\nRequest: {}\n{price}Status: {}\n", summary.app_title, summary.id, summary.status_url),
+        text: format!("{line}\n\n{}\nRequest: {}\n{price}Status: {}\n", summary.app_title, summary.id, summary.page_url),
         request_id: summary.id.clone(),
     })
 }
@@ -158,6 +161,7 @@ mod tests {
             add_ons: vec!["Priority: played next".into()],
             price: Money::new(300, crate::money::Currency::parse("usd").unwrap()),
             status_url: "http://x/apps/song-request/api/requests/req_1".into(),
+            page_url: "http://x/apps/song-request/?request=req_1".into(),
             created_at: rfc3339(0),
         }
     }
@@ -172,7 +176,7 @@ mod tests {
         assert!(fields.iter().all(|f| f["value"].as_str().unwrap().chars().count() <= 1024));
         assert!(!msg.to_string().contains("fan@example.com"));
         assert!(fields.iter().any(|f| f["name"] == "Price" && f["value"] == "$3.00"));
-        assert_eq!(embed["url"], "http://x/apps/song-request/api/requests/req_1");
+        assert_eq!(embed["url"], "http://x/apps/song-request/?request=req_1");
     }
 
     #[test]
@@ -187,7 +191,7 @@ mod tests {
     fn fan_emails_exist_only_for_fan_facing_events() {
         let mail = fan_email(&summary(), "request.fulfilled", "fan@example.com").unwrap();
         assert_eq!(mail.subject, "Your request was fulfilled: Request a song");
-        assert!(mail.text.contains("http://x/apps/song-request/api/requests/req_1"));
+        assert!(mail.text.contains("http://x/apps/song-request/?request=req_1"));
         assert!(mail.text.contains("Paid: $3.00"));
         assert!(fan_email(&summary(), "request.created", "fan@example.com").is_none());
         let body = sendgrid_mail(&mail, "requests@fanline.example", "Fanline");

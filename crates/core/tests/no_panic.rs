@@ -110,6 +110,7 @@ fn discord_payloads_stay_within_limits_for_any_text() {
             add_ons: vec![rng.text(2000)],
             price: fanline_core::money::Money::new(rng.next() % 1_000_000, fanline_core::money::Currency::parse("usd").unwrap()),
             status_url: "http://x".into(),
+            page_url: "http://x".into(),
             created_at: routing::rfc3339(rng.next() as i64 >> 20),
         };
         let message = routing::discord_message(&manifest, &summary, "request.queued");

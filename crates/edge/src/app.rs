@@ -256,8 +256,19 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
         }
         return Ok((parse_json_submission(&bytes)?, Vec::new()));
     }
-    if !content_type.starts_with("multipart/form-data") && !content_type.starts_with("application/x-www-form-urlencoded") {
-        return Err(ApiError::UnsupportedMediaType("Send application/json or multipart/form-data.".into()));
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let bytes = req.bytes().await.map_err(|_| ApiError::bad_request("unreadable_body", "Could not read the body."))?;
+        if bytes.len() as u64 > JSON_BODY_MAX {
+            return Err(ApiError::PayloadTooLarge(format!("A form body without files may be at most {JSON_BODY_MAX} bytes.")));
+        }
+        // `curl -d '{...}'` labels JSON as a form; read it as the JSON it is.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            return Ok((parse_json_submission(&bytes)?, Vec::new()));
+        }
+        return Ok((parse_urlencoded_submission(&bytes), Vec::new()));
+    }
+    if !content_type.starts_with("multipart/form-data") {
+        return Err(ApiError::UnsupportedMediaType("Send application/json, multipart/form-data or a urlencoded form.".into()));
     }
     let form = req.form_data().await.map_err(|_| ApiError::bad_request("invalid_form", "The form body could not be parsed."))?;
     let mut raw = RawSubmission::default();
@@ -295,6 +306,19 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
     let (files, bytes): (Vec<_>, Vec<_>) = paired.into_iter().unzip();
     raw.files = files;
     Ok((raw, bytes))
+}
+
+/// A plain HTML form post: text fields by name, `add_ons` repeated or comma-separated.
+fn parse_urlencoded_submission(bytes: &[u8]) -> RawSubmission {
+    let mut raw = RawSubmission::default();
+    for (key, value) in url::form_urlencoded::parse(bytes) {
+        if key == "add_ons" {
+            raw.add_ons.extend(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
+        } else if !key.is_empty() {
+            raw.fields.insert(key.into_owned(), Value::String(value.into_owned()));
+        }
+    }
+    raw
 }
 
 fn parse_json_submission(bytes: &[u8]) -> ApiResult<RawSubmission> {

@@ -90,31 +90,45 @@
     }
   });
 
-  // Back from Stripe Checkout (`?paid=1&request=...`): show where the request stands.
-  const back = new URLSearchParams(location.search);
-  const returning = back.get("request");
-  if (returning && /^req_[0-9a-f]{32}$/.test(returning)) {
-    fetch(`${apiBase}/${returning}`)
+  // `?request=<id>` (the status link, or the way back from Stripe Checkout with `paid=1` or
+  // `cancelled=1`): show where that request stands instead of an empty form.
+  const query = new URLSearchParams(location.search);
+  const shown = query.get("request");
+  const STATUS_TEXT = {
+    awaiting_payment: "Waiting for payment.",
+    held_for_review: "The creator is reviewing your request before it joins the queue.",
+    paid: "Payment received.",
+    queued: "Your request is in the queue.",
+    accepted: "The creator accepted your request.",
+    fulfilled: "Your request was fulfilled. Thank you!",
+    closed: "This request is closed.",
+    rejected: "This request could not be accepted.",
+    expired: "The payment window expired; the request was not sent.",
+    refunded: "This request was refunded.",
+    disputed: "This payment is disputed.",
+  };
+  if (shown && /^req_[0-9a-f]{32}$/.test(shown)) {
+    fetch(`${apiBase}/${shown}`)
       .then((r) => (r.ok ? r.json() : null))
       .then((body) => {
         if (!body) return;
-        const message = back.has("cancelled")
-          ? "Payment was cancelled; your request has not been sent."
-          : body.status === "awaiting_payment"
-            ? "Thanks! Your payment is being confirmed; this page shows the latest status when reloaded."
-            : "Payment received. Your request is in the queue.";
-        showResult({ ...body, message });
+        let message = STATUS_TEXT[body.status] ?? "";
+        if (query.has("cancelled") && body.status === "awaiting_payment") message = "Payment was cancelled; your request has not been sent yet.";
+        else if (query.has("paid") && body.status === "awaiting_payment") message = "Thanks! Your payment is being confirmed; reload in a moment.";
+        else if (query.has("paid") && body.status === "queued") message = "Payment received. Your request is in the queue.";
+        showResult({ ...body, message }, "Your request");
       })
       .catch(() => {});
   }
 
-  function showResult(body) {
+  function showResult(body, heading = "Request received") {
     form.hidden = true;
     result.hidden = false;
-    result.replaceChildren(el("h2", { textContent: "Request received" }), el("p", { textContent: body.message }),
+    result.replaceChildren(el("h2", { textContent: heading }), el("p", { textContent: body.message }),
       el("p", { className: "help", textContent: `Request ${body.id} · status: ${body.status.replaceAll("_", " ")}` }));
     if (body.checkout_url) result.append(el("a", { className: "pay", href: body.checkout_url, textContent: `Pay ${money(body.price.amount, body.price.currency)}` }));
-    result.append(el("p", {}, el("a", { href: body.status_url, textContent: "Where is my request?" })));
+    const statusPage = new URL(`/apps/${app.slug}/?request=${body.id}`, script.src).href;
+    result.append(el("p", {}, el("a", { href: statusPage, textContent: "Where is my request?" })));
     host.dispatchEvent(new CustomEvent("fanline:submitted", { detail: body, bubbles: true }));
   }
 })();

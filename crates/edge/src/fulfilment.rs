@@ -46,6 +46,7 @@ pub fn summary(manifest: &Manifest, row: &RequestRow, origin: &str) -> RequestSu
         add_ons,
         price: Money::new(row.amount.max(0) as u64, currency),
         status_url: status_url(origin, &row.app_slug, &row.id),
+        page_url: format!("{origin}/apps/{}/?request={}", row.app_slug, row.id),
         created_at: routing::rfc3339(row.created_at),
     }
 }
