@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS requests (
   add_ons             TEXT NOT NULL DEFAULT '[]',
   amount              INTEGER NOT NULL,
   currency            TEXT NOT NULL,
+  price_lines         TEXT NOT NULL DEFAULT '[]',
   fan_email           TEXT,
   checkout_session_id TEXT UNIQUE,
   checkout_url        TEXT,

@@ -19,7 +19,7 @@ async fn apps(env: &Env) -> ApiResult<Vec<AppRow>> {
 
 fn app_card(app: &AppRow, origin: &str) -> Value {
     let manifest = Manifest::parse(&app.manifest).ok();
-    let pricing = manifest.as_ref().map(|m| json!({"currency": m.pricing.currency, "base": m.pricing.base, "add_ons": m.pricing.add_ons}));
+    let pricing = manifest.as_ref().map(|m| json!(m.pricing));
     json!({
         "slug": app.slug,
         "title": app.title,

@@ -51,10 +51,16 @@ describe("the embed script", () => {
     assert.equal(await page.locator(".fanline-embed .total").textContent(), "Free");
     await page.locator(".fanline-embed input[value=priority]").check();
     assert.equal(await page.locator(".fanline-embed .total").textContent(), "Total: $3.00");
+    await page.locator(".fanline-embed button.tip", { hasText: "$5.00" }).click();
+    assert.equal(await page.locator(".fanline-embed .total").textContent(), "Total: $8.00");
+    await page.locator(".fanline-embed #f-tip").fill("");
+    assert.equal(await page.locator(".fanline-embed .total").textContent(), "Total: $3.00");
+    await page.locator(".fanline-embed #f-tip").fill("1.50");
+    assert.equal(await page.locator(".fanline-embed .total").textContent(), "Total: $4.50");
     await page.locator(".fanline-embed button[type=submit]").click();
     const pay = page.locator(".fanline-embed a.pay");
     await pay.waitFor({ state: "visible" });
-    assert.equal(await pay.textContent(), "Pay $3.00");
+    assert.equal(await pay.textContent(), "Pay $4.50");
     const href = await pay.getAttribute("href");
     assert.ok(href.startsWith(f.stripe.url), href);
     const statusLink = await page.locator(".fanline-embed .result a:not(.pay)").getAttribute("href");
@@ -66,6 +72,7 @@ describe("the embed script", () => {
     const status = await f.request("GET", apiPath);
     assert.equal(status.data.status, "awaiting_payment");
     assert.deepEqual(status.data.add_ons, ["priority"]);
+    assert.deepEqual(status.data.price.lines, [{ label: "Priority: played next", amount: 300 }, { label: "Tip", amount: 150 }]);
 
     // The fan pays on the (local) hosted checkout page and lands back on the app.
     await page.goto(href);

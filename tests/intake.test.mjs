@@ -17,7 +17,7 @@ describe("a free song request", () => {
     assert.equal(r.status, 201, r.text);
     assert.match(r.data.id, /^req_[0-9a-f]{32}$/);
     assert.equal(r.data.status, "queued");
-    assert.deepEqual(r.data.price, { amount: 0, currency: "usd" });
+    assert.deepEqual(r.data.price, { amount: 0, currency: "usd", lines: [] });
     assert.equal(r.data.checkout_url, undefined);
 
     const [message] = await eventually(() => discordFor(r.data.id).length && discordFor(r.data.id), { what: "Discord message" });
@@ -148,7 +148,7 @@ describe("bad input", () => {
     assert.deepEqual(creator.data.fields, { song: "Hey Jude", artist: "The Beatles" });
     const curlish = await f.request("POST", "/apps/song-request/api/requests", { body: '{"fields": {"song": "Yesterday"}}', headers: { "content-type": "application/x-www-form-urlencoded" } });
     assert.equal(curlish.status, 201, curlish.text);
-    const fileAsText = await f.request("POST", "/apps/pixel-icon/api/requests", { body: "subject=fox&palette=retro&email=a%40b.co&reference=fox.png", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const fileAsText = await f.request("POST", "/apps/pixel-icon/api/requests", { body: "subject=fox&style=static&palette=retro&email=a%40b.co&reference=fox.png", headers: { "content-type": "application/x-www-form-urlencoded" } });
     assert.equal(fileAsText.status, 422);
     assert.deepEqual(fileAsText.data.error.fields.map((e) => [e.field, e.code]), [["reference", "file_expected"], ["reference", "required"]]);
   });

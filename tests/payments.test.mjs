@@ -12,9 +12,10 @@ after(async () => f?.stop());
 const discordFor = (id) => f.discord.messages.filter((m) => m.json.embeds[0].description.includes(id));
 const webhooksFor = (id, type) => f.webhooks.received.filter((m) => m.json?.data?.id === id && (!type || m.json.type === type));
 
-function pixelForm({ file = PNG, type = "image/png", name = "ref.png", rush = false } = {}) {
+function pixelForm({ file = PNG, type = "image/png", name = "ref.png", rush = false, style = "static" } = {}) {
   const form = new FormData();
   form.append("subject", "a tiny red fox");
+  form.append("style", style);
   form.append("palette", "retro");
   form.append("email", "fan@example.com");
   if (file) form.append("reference", new Blob([file], { type }), name);
@@ -36,10 +37,18 @@ describe("a paid pixel-icon commission", () => {
   let request;
 
   test("multipart intake stores the attachment and opens a Checkout Session at the server's price", async () => {
-    const r = await submitPixel({ rush: true });
+    const r = await submitPixel({ rush: true, style: "animated (4 frames)" });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.data.status, "awaiting_payment");
-    assert.deepEqual(r.data.price, { amount: 3500, currency: "usd" });
+    assert.deepEqual(r.data.price, {
+      amount: 5000,
+      currency: "usd",
+      lines: [
+        { label: "Commission a 32x32 pixel icon", amount: 2500 },
+        { label: "Style: animated (4 frames)", amount: 1500 },
+        { label: "Rush: delivered within 48 hours", amount: 1000 },
+      ],
+    });
     request = r.data;
 
     const calls = f.stripe.calls.filter((c) => c.form.client_reference_id === request.id);
@@ -50,9 +59,12 @@ describe("a paid pixel-icon commission", () => {
     assert.equal(call.form.mode, "payment");
     assert.equal(call.form.metadata.request_id, request.id);
     assert.equal(call.form.customer_email, "fan@example.com");
-    assert.deepEqual(call.form.line_items.map((l) => [l.price_data.unit_amount, l.price_data.currency]), [["2500", "usd"], ["1000", "usd"]]);
+    assert.deepEqual(
+      call.form.line_items.map((l) => [l.price_data.product_data.name, l.price_data.unit_amount, l.price_data.currency]),
+      [["Commission a 32x32 pixel icon", "2500", "usd"], ["Style: animated (4 frames)", "1500", "usd"], ["Rush: delivered within 48 hours", "1000", "usd"]],
+    );
     const session = [...f.stripe.sessions.values()].find((s) => s.client_reference_id === request.id);
-    assert.equal(session.amount_total, 3500);
+    assert.equal(session.amount_total, 5000);
     assert.equal(request.checkout_url, session.url);
     assert.equal(request.checkout_session_id, session.id);
 
@@ -81,9 +93,9 @@ describe("a paid pixel-icon commission", () => {
     assert.equal(webhooksFor(request.id, "request.queued").length, 1);
     const receipts = f.mail.mails.filter((m) => m.text.includes(request.id));
     assert.deepEqual(receipts.map((m) => [m.to, m.subject]), [["fan@example.com", "Your request is in the queue: Commission a 32x32 pixel icon"]]);
-    assert.match(receipts[0].text, /Paid: \$35\.00/);
+    assert.match(receipts[0].text, /Paid: \$50\.00/);
     const embed = discordFor(request.id)[0].json.embeds[0];
-    assert.ok(embed.fields.some((x) => x.name === "Price" && x.value === "$35.00"));
+    assert.ok(embed.fields.some((x) => x.name === "Price" && x.value === "$50.00"));
 
     const status = await f.request("GET", `/apps/pixel-icon/api/requests/${request.id}`);
     assert.equal(status.data.status, "queued");
@@ -119,6 +131,31 @@ describe("a paid pixel-icon commission", () => {
     assert.equal(twice.data.error.code, "invalid_transition");
   });
 });
+
+describe("tips", () => {
+  test("a free request with a tip is paid through Checkout for exactly the tip; a tip out of bounds is refused", async () => {
+    const r = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Tipped" }, tip: 500 } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.data.status, "awaiting_payment");
+    assert.deepEqual(r.data.price, { amount: 500, currency: "usd", lines: [{ label: "Tip", amount: 500 }] });
+    const call = f.stripe.calls.find((c) => c.form.client_reference_id === r.data.id);
+    assert.deepEqual(call.form.line_items.map((l) => [l.price_data.product_data.name, l.price_data.unit_amount]), [["Tip", "500"]]);
+    const both = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Both" }, add_ons: ["priority"], tip: 200 } });
+    assert.equal(both.data.price.amount, 500);
+    const low = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Cheap" }, tip: 50 } });
+    assert.equal(low.status, 422);
+    assert.deepEqual(low.data.error.fields.map((e) => [e.field, e.code]), [["tip", "tip_out_of_range"]]);
+    assert.match(low.data.error.fields[0].message, /\$1\.00 and \$100\.00/);
+    const pixelTip = await submitPixelWith({ tip: "300" });
+    assert.deepEqual(pixelTip.data.error.fields.map((e) => [e.field, e.code]), [["tip", "tips_not_accepted"]]);
+  });
+});
+
+async function submitPixelWith(extra) {
+  const form = pixelForm();
+  for (const [k, v] of Object.entries(extra)) form.append(k, v);
+  return f.request("POST", "/apps/pixel-icon/api/requests", { body: form });
+}
 
 describe("an unpaid checkout", () => {
   test("expires when Stripe says so, and a late payment event cannot revive it", async () => {

@@ -34,15 +34,44 @@ pub struct Field {
     pub max_length: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
-    /// For `choice`: the allowed values.
+    /// For `choice`: the allowed values, each with an optional price added to the request's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub options: Vec<String>,
+    pub options: Vec<ChoiceOption>,
     /// For `file`: allowed media types (checked against the file's bytes, not only its label).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accept: Vec<String>,
     /// For `file`: largest accepted size in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
+}
+
+/// A choice, written in a manifest either as `"pastel"` or as `{"value": "animated", "price": 1500}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ChoiceOptionSpec")]
+pub struct ChoiceOption {
+    pub value: String,
+    /// Minor units added to the price when chosen.
+    pub price: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ChoiceOptionSpec {
+    Plain(String),
+    Priced {
+        value: String,
+        #[serde(default)]
+        price: u64,
+    },
+}
+
+impl From<ChoiceOptionSpec> for ChoiceOption {
+    fn from(spec: ChoiceOptionSpec) -> Self {
+        match spec {
+            ChoiceOptionSpec::Plain(value) => Self { value, price: 0 },
+            ChoiceOptionSpec::Priced { value, price } => Self { value, price },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +95,19 @@ pub struct Pricing {
     pub base: u64,
     #[serde(default)]
     pub add_ons: Vec<AddOn>,
+    /// When present, fans may add a tip of their choosing within these bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tips: Option<TipRules>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TipRules {
+    pub min: u64,
+    pub max: u64,
+    /// Amounts the form offers as one-tap choices.
+    #[serde(default)]
+    pub suggested: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -118,7 +160,7 @@ impl DestinationKind {
 }
 
 /// Names the request body uses for itself; a field may not shadow them.
-const RESERVED_FIELD_NAMES: [&str; 3] = ["add_ons", "fields", "idempotency_key"];
+const RESERVED_FIELD_NAMES: [&str; 4] = ["add_ons", "fields", "idempotency_key", "tip"];
 
 impl Manifest {
     pub fn parse(json: &str) -> Result<Self, String> {
@@ -149,6 +191,9 @@ impl Manifest {
                 FieldKind::Choice if field.options.is_empty() => {
                     return Err(format!("manifest: choice field '{}' has no options", field.name))
                 }
+                FieldKind::Choice if field.options.iter().enumerate().any(|(i, o)| o.value.trim().is_empty() || field.options[..i].iter().any(|p| p.value == o.value)) => {
+                    return Err(format!("manifest: choice field '{}' has an empty or repeated option", field.name))
+                }
                 FieldKind::File if field.accept.is_empty() || field.max_bytes.is_none() => {
                     return Err(format!("manifest: file field '{}' needs accept and max_bytes", field.name))
                 }
@@ -167,6 +212,11 @@ impl Manifest {
             }
             if add_on.amount == 0 {
                 return Err(format!("manifest: add-on '{}' must cost something", add_on.id));
+            }
+        }
+        if let Some(tips) = &self.pricing.tips {
+            if tips.min == 0 || tips.min > tips.max || tips.suggested.iter().any(|s| *s < tips.min || *s > tips.max) {
+                return Err("manifest: tips need 0 < min <= max, and suggested amounts within them".into());
             }
         }
         for event in self.routing.keys() {
@@ -240,5 +290,18 @@ pub(crate) mod tests {
         assert!(with(|m| m["pricing"]["currency"] = "dollars".into()).is_err());
         assert!(with(|m| m["surprise"] = true.into()).unwrap_err().contains("unknown field"));
         assert!(with(|m| m["fields"][0]["type"] = "file".into()).unwrap_err().contains("accept"));
+        assert!(with(|m| m["pricing"]["tips"] = serde_json::json!({"min": 500, "max": 100})).unwrap_err().contains("tips"));
+        assert!(with(|m| m["pricing"]["tips"] = serde_json::json!({"min": 0, "max": 100})).is_err());
+        assert!(with(|m| m["fields"][0] = serde_json::json!({"name": "c", "label": "C", "type": "choice", "options": ["a", {"value": "a", "price": 5}]})).unwrap_err().contains("repeated"));
+    }
+
+    #[test]
+    fn choice_options_may_be_plain_or_priced() {
+        let pixel = Manifest::parse(PIXEL).unwrap();
+        let style = pixel.field("style").unwrap();
+        assert_eq!(style.options[0], ChoiceOption { value: "static".into(), price: 0 });
+        assert_eq!(style.options[1].price, 1500);
+        let palette = pixel.field("palette").unwrap();
+        assert!(palette.options.iter().all(|o| o.price == 0));
     }
 }

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 pub struct RawSubmission {
     pub fields: Map<String, Value>,
     pub add_ons: Vec<String>,
+    /// The fan's tip in minor units, as sent (a number, or text from a form).
+    pub tip: Option<Value>,
     pub files: Vec<RawFile>,
 }
 
@@ -30,7 +32,16 @@ pub struct Submission {
     pub fields: BTreeMap<String, Value>,
     pub add_ons: Vec<AddOn>,
     pub files: Vec<AcceptedFile>,
+    /// What the fan pays for, line by line; `price` is their sum.
+    pub lines: Vec<PriceLine>,
     pub price: Money,
+}
+
+/// One priced item of a request: the app itself, a priced choice, an add-on or a tip.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PriceLine {
+    pub label: String,
+    pub amount: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,17 +122,60 @@ pub fn validate(manifest: &Manifest, raw: &RawSubmission) -> Result<Submission, 
         }
     }
 
+    let tip = match check_tip(manifest, raw.tip.as_ref()) {
+        Ok(tip) => tip,
+        Err(e) => {
+            errors.push(e);
+            0
+        }
+    };
+
     if !errors.is_empty() {
         return Err(errors);
     }
-    let price = price(manifest, &add_ons);
-    Ok(Submission { fields, add_ons, files, price })
+    let lines = price_lines(manifest, &fields, &add_ons, tip);
+    let total = lines.iter().fold(0u64, |sum, l| sum.saturating_add(l.amount));
+    Ok(Submission { fields, add_ons, files, lines, price: Money::new(total, manifest.pricing.currency.clone()) })
 }
 
-/// The server's price for a request; nothing the client says about money is used.
-pub fn price(manifest: &Manifest, add_ons: &[AddOn]) -> Money {
-    let total = add_ons.iter().fold(manifest.pricing.base, |sum, a| sum.saturating_add(a.amount));
-    Money::new(total, manifest.pricing.currency.clone())
+/// The server's price for a request, line by line; nothing the client says about money is
+/// used except the tip, which is the fan's own choice within the manifest's bounds.
+fn price_lines(manifest: &Manifest, fields: &BTreeMap<String, Value>, add_ons: &[AddOn], tip: u64) -> Vec<PriceLine> {
+    let mut lines = Vec::new();
+    if manifest.pricing.base > 0 {
+        lines.push(PriceLine { label: manifest.title.clone(), amount: manifest.pricing.base });
+    }
+    for field in manifest.fields.iter().filter(|f| f.kind == FieldKind::Choice) {
+        let chosen = fields.get(&field.name).and_then(Value::as_str);
+        if let Some(option) = field.options.iter().find(|o| Some(o.value.as_str()) == chosen && o.price > 0) {
+            lines.push(PriceLine { label: format!("{}: {}", field.label, option.value), amount: option.price });
+        }
+    }
+    lines.extend(add_ons.iter().map(|a| PriceLine { label: a.label.clone(), amount: a.amount }));
+    if tip > 0 {
+        lines.push(PriceLine { label: "Tip".into(), amount: tip });
+    }
+    lines
+}
+
+fn check_tip(manifest: &Manifest, tip: Option<&Value>) -> Result<u64, FieldError> {
+    let amount = match tip {
+        None | Some(Value::Null) => return Ok(0),
+        Some(Value::String(s)) if s.trim().is_empty() || s.trim() == "0" => return Ok(0),
+        Some(Value::Number(n)) if n.as_u64() == Some(0) => return Ok(0),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    }
+    .ok_or_else(|| FieldError::new("tip", "invalid_tip", "A tip is a whole number of the currency's smallest unit (cents)."))?;
+    let Some(rules) = &manifest.pricing.tips else {
+        return Err(FieldError::new("tip", "tips_not_accepted", "This app does not take tips."));
+    };
+    if amount < rules.min || amount > rules.max {
+        let (min, max) = (Money::new(rules.min, manifest.pricing.currency.clone()), Money::new(rules.max, manifest.pricing.currency.clone()));
+        return Err(FieldError::new("tip", "tip_out_of_range", format!("A tip must be between {} and {}.", min.display(), max.display())));
+    }
+    Ok(amount)
 }
 
 fn check_file(field: &crate::manifest::Field, file: &RawFile) -> Result<AcceptedFile, FieldError> {
@@ -178,10 +232,10 @@ fn check_value(field: &crate::manifest::Field, value: Option<&Value>) -> Result<
             Err(FieldError::new(&field.name, "invalid_email", "Enter an email address like name@example.com."))
         }
         FieldKind::Url if !is_web_url(text) => Err(FieldError::new(&field.name, "invalid_url", "Enter an http or https link.")),
-        FieldKind::Choice if !field.options.iter().any(|o| o == text) => Err(FieldError::new(
+        FieldKind::Choice if !field.options.iter().any(|o| o.value == text) => Err(FieldError::new(
             &field.name,
             "invalid_choice",
-            format!("Choose one of: {}.", field.options.join(", ")),
+            format!("Choose one of: {}.", field.options.iter().map(|o| o.value.as_str()).collect::<Vec<_>>().join(", ")),
         )),
         _ => Ok(Some(Value::String(text.to_string()))),
     }
@@ -214,6 +268,7 @@ mod tests {
         RawSubmission {
             fields: fields.as_object().unwrap().clone(),
             add_ons: add_ons.iter().map(|s| s.to_string()).collect(),
+            tip: None,
             files: vec![],
         }
     }
@@ -248,7 +303,7 @@ mod tests {
     #[test]
     fn files_are_checked_by_content_and_size() {
         let m = Manifest::parse(PIXEL).unwrap();
-        let base = json!({"subject": "a cat", "palette": "retro", "email": "fan@example.com"});
+        let base = json!({"subject": "a cat", "style": "static", "palette": "retro", "email": "fan@example.com"});
         let png = b"\x89PNG\r\n\x1a\nrest".to_vec();
         let file = |declared: &str, size: u64, head: Vec<u8>| RawFile {
             field: "reference".into(),
@@ -277,9 +332,37 @@ mod tests {
     }
 
     #[test]
+    fn priced_choices_add_ons_and_tips_make_the_lines_and_the_total() {
+        let pixel = Manifest::parse(PIXEL).unwrap();
+        let mut r = raw(json!({"subject": "fox", "style": "animated (4 frames)", "palette": "retro", "email": "a@b.co"}), &["rush"]);
+        r.files.push(RawFile { field: "reference".into(), declared_type: "image/png".into(), size: 10, head: b"\x89PNG\r\n\x1a\n".to_vec() });
+        let s = validate(&pixel, &r).unwrap();
+        let lines: Vec<_> = s.lines.iter().map(|l| (l.label.as_str(), l.amount)).collect();
+        assert_eq!(lines, [("Commission a 32x32 pixel icon", 2500), ("Style: animated (4 frames)", 1500), ("Rush: delivered within 48 hours", 1000)]);
+        assert_eq!(s.price.amount, 5000);
+
+        let song = Manifest::parse(SONG).unwrap();
+        let mut tipped = raw(json!({"song": "Africa"}), &[]);
+        tipped.tip = Some(json!(500));
+        let s = validate(&song, &tipped).unwrap();
+        assert_eq!((s.price.amount, s.lines.last().unwrap().label.as_str()), (500, "Tip"));
+        tipped.tip = Some(json!("250"));
+        assert_eq!(validate(&song, &tipped).unwrap().price.amount, 250);
+        tipped.tip = Some(json!("0"));
+        assert!(validate(&song, &tipped).unwrap().price.is_zero());
+        for (bad, code) in [(json!(50), "tip_out_of_range"), (json!(10001), "tip_out_of_range"), (json!(-5), "invalid_tip"), (json!(2.5), "invalid_tip"), (json!("lots"), "invalid_tip")] {
+            tipped.tip = Some(bad);
+            assert_eq!(validate(&song, &tipped).unwrap_err()[0].code, code);
+        }
+        let mut untippable = r.clone();
+        untippable.tip = Some(json!(500));
+        assert_eq!(validate(&pixel, &untippable).unwrap_err()[0].code, "tips_not_accepted");
+    }
+
+    #[test]
     fn choices_and_types_are_enforced() {
         let m = Manifest::parse(PIXEL).unwrap();
-        let errors = validate(&m, &raw(json!({"subject": 5, "palette": "neon", "email": "a@b.co"}), &[])).unwrap_err();
+        let errors = validate(&m, &raw(json!({"subject": 5, "style": "static", "palette": "neon", "email": "a@b.co"}), &[])).unwrap_err();
         let codes: Vec<_> = errors.iter().map(|e| e.code).collect();
         assert!(codes.contains(&"invalid_type"));
         assert!(codes.contains(&"invalid_choice"));

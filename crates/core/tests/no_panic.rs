@@ -46,7 +46,7 @@ impl Rng {
 #[test]
 fn submissions_of_any_shape_are_answered() {
     let manifests = [Manifest::parse(SONG).unwrap(), Manifest::parse(PIXEL).unwrap()];
-    let names = ["song", "artist", "message", "email", "subject", "palette", "reference", "x"];
+    let names = ["song", "artist", "message", "email", "subject", "style", "palette", "reference", "x"];
     let mut rng = Rng(0x5eed_0001);
     for i in 0..20_000 {
         let manifest = &manifests[i % 2];
@@ -58,7 +58,9 @@ fn submissions_of_any_shape_are_answered() {
             .map(|_| RawFile { field: names[rng.below(names.len())].to_string(), declared_type: rng.text(5), size: rng.next() % 5_000_000, head: rng.bytes(16) })
             .collect();
         let add_ons = (0..rng.below(3)).map(|_| ["priority", "rush", "", "x"][rng.below(4)].to_string()).collect();
-        if let Ok(s) = validate(manifest, &RawSubmission { fields, add_ons, files }) {
+        let tip = (rng.below(3) == 0).then(|| rng.value(1));
+        if let Ok(s) = validate(manifest, &RawSubmission { fields, add_ons, tip, files }) {
+            assert_eq!(s.lines.iter().map(|l| l.amount).sum::<u64>(), s.price.amount);
             let verdict = moderation::moderate(&manifest.moderation, &s.text());
             assert!(verdict.reasons.is_empty() == (verdict.decision == moderation::Decision::Allow));
         }

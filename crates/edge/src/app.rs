@@ -78,7 +78,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
     let now = now_ms();
 
     let checkout = if status == Status::AwaitingPayment {
-        Some(payments::create_checkout(env, &id, &manifest.slug, &checkout_lines(manifest, &submission), &page_url(&origin, manifest), submission.email(manifest).as_deref()).await?)
+        Some(payments::create_checkout(env, &id, &manifest.slug, &checkout_lines(&submission), &page_url(&origin, manifest), submission.email(manifest).as_deref()).await?)
     } else {
         None
     };
@@ -104,6 +104,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
         add_ons: serde_json::to_string(&add_on_ids)?,
         amount: submission.price.amount as i64,
         currency: submission.price.currency.as_str().to_string(),
+        price_lines: serde_json::to_string(&submission.lines)?,
         fan_email: submission.email(manifest),
         checkout_session_id: checkout.as_ref().map(|c| c.id.clone()),
         checkout_url: checkout.as_ref().map(|c| c.url.clone()),
@@ -113,8 +114,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
     };
     let mut statements = vec![store::statement(
         &db,
-        "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, fan_email, checkout_session_id,
-                               checkout_url, moderation, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
+                               checkout_url, moderation, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             row.id.as_str().into(),
             row.app_slug.as_str().into(),
@@ -124,6 +125,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
             row.add_ons.as_str().into(),
             row.amount.into(),
             row.currency.as_str().into(),
+            row.price_lines.as_str().into(),
             row.fan_email.as_deref().into(),
             row.checkout_session_id.as_deref().into(),
             row.checkout_url.as_deref().into(),
@@ -172,16 +174,9 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
     }
 }
 
-fn checkout_lines(manifest: &Manifest, submission: &Submission) -> Vec<CheckoutLine> {
+fn checkout_lines(submission: &Submission) -> Vec<CheckoutLine> {
     let currency = &submission.price.currency;
-    let mut lines = Vec::new();
-    if manifest.pricing.base > 0 {
-        lines.push(CheckoutLine { name: manifest.title.clone(), amount: manifest.base_price() });
-    }
-    for add_on in &submission.add_ons {
-        lines.push(CheckoutLine { name: add_on.label.clone(), amount: fanline_core::money::Money::new(add_on.amount, currency.clone()) });
-    }
-    lines
+    submission.lines.iter().map(|l| CheckoutLine { name: l.label.clone(), amount: fanline_core::money::Money::new(l.amount, currency.clone()) }).collect()
 }
 
 fn page_url(origin: &str, manifest: &Manifest) -> String {
@@ -224,7 +219,7 @@ fn created_response(row: &RequestRow, origin: &str, replayed: bool) -> ApiResult
         "app": row.app_slug,
         "status": row.status,
         "status_url": status_url(origin, &row.app_slug, &row.id),
-        "price": {"amount": row.amount, "currency": row.currency},
+        "price": price_json(row),
         "message": message,
     });
     if row.status == Status::AwaitingPayment.as_str() {
@@ -299,6 +294,9 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
             raw.add_ons.extend(id.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
         }
     }
+    if let Some(FormEntry::Field(tip)) = form.get("tip") {
+        raw.tip = Some(Value::String(tip));
+    }
     // Files and bytes stay in the manifest's field order, as `validate` keeps them.
     let order = |name: &str| manifest.fields.iter().position(|f| f.name == name);
     let mut paired: Vec<_> = raw.files.drain(..).zip(bytes).collect();
@@ -314,6 +312,8 @@ fn parse_urlencoded_submission(bytes: &[u8]) -> RawSubmission {
     for (key, value) in url::form_urlencoded::parse(bytes) {
         if key == "add_ons" {
             raw.add_ons.extend(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
+        } else if key == "tip" {
+            raw.tip = Some(Value::String(value.into_owned()));
         } else if !key.is_empty() {
             raw.fields.insert(key.into_owned(), Value::String(value.into_owned()));
         }
@@ -324,7 +324,7 @@ fn parse_urlencoded_submission(bytes: &[u8]) -> RawSubmission {
 fn parse_json_submission(bytes: &[u8]) -> ApiResult<RawSubmission> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {e}")))?;
     let Value::Object(mut body) = value else {
-        return Err(ApiError::bad_request("invalid_json", "The body must be a JSON object: {\"fields\": {...}, \"add_ons\": [...]}."));
+        return Err(ApiError::bad_request("invalid_json", "The body must be a JSON object: {\"fields\": {...}, \"add_ons\": [...], \"tip\": 500}."));
     };
     let fields = match body.remove("fields") {
         Some(Value::Object(map)) => map,
@@ -340,10 +340,11 @@ fn parse_json_submission(bytes: &[u8]) -> ApiResult<RawSubmission> {
             .ok_or_else(|| ApiError::bad_request("invalid_json", "\"add_ons\" must be a list of add-on ids."))?,
         Some(_) => return Err(ApiError::bad_request("invalid_json", "\"add_ons\" must be a list of add-on ids.")),
     };
+    let tip = body.remove("tip");
     if let Some(key) = body.keys().next() {
         return Err(ApiError::bad_request("invalid_json", format!("Unknown top-level key \"{key}\"; fields go inside \"fields\".")));
     }
-    Ok(RawSubmission { fields, add_ons, files: Vec::new() })
+    Ok(RawSubmission { fields, add_ons, tip, files: Vec::new() })
 }
 
 /// The request as the fan sees it, and with `Authorization` as its creator sees it.
@@ -358,6 +359,11 @@ async fn show(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> ApiRes
         false
     };
     Ok(json(200, &view(&db, &row, &origin(req), as_creator).await?))
+}
+
+/// Total and the lines it is made of, as the server priced them.
+fn price_json(row: &RequestRow) -> Value {
+    json!({"amount": row.amount, "currency": row.currency, "lines": serde_json::from_str::<Value>(&row.price_lines).unwrap_or(json!([]))})
 }
 
 async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creator: bool) -> ApiResult<Value> {
@@ -378,7 +384,7 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
         "id": row.id,
         "app": row.app_slug,
         "status": row.status,
-        "price": {"amount": row.amount, "currency": row.currency},
+        "price": price_json(row),
         "add_ons": add_ons,
         "status_url": status_url(origin, &row.app_slug, &row.id),
         "created_at": rfc3339(row.created_at),

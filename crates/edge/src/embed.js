@@ -30,6 +30,8 @@
     .addon { font-weight: normal; display: flex; gap: .5rem; align-items: center; }
     button { margin-top: 1rem; padding: .6rem 1.2rem; border: 0; border-radius: 6px; background: #5865f2; color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
     button[disabled] { opacity: .6; } .total { margin-top: .75rem; font-weight: 600; }
+    .tips { display: flex; gap: .5rem; margin-bottom: .4rem; } button.tip { margin: 0; padding: .3rem .8rem; background: #eef; color: #1d1d26; }
+    input[type=number] { width: 10rem; padding: .5rem; border: 1px solid #bbb; border-radius: 6px; font: inherit; }
     .result a.pay { display: inline-block; margin-top: .75rem; padding: .6rem 1.2rem; border-radius: 6px; background: #1a7f37; color: #fff; text-decoration: none; font-weight: 600; }
   ` }));
 
@@ -41,7 +43,10 @@
     form.append(el("label", { htmlFor: id, textContent: field.label + (field.required ? " *" : "") }));
     let input;
     if (field.type === "textarea") input = el("textarea", { maxLength: field.max_length ?? 2000 });
-    else if (field.type === "choice") input = el("select", {}, ...field.options.map((o) => el("option", { value: o, textContent: o })));
+    else if (field.type === "choice") {
+      input = el("select", {}, ...field.options.map((o) => el("option", { value: o.value, textContent: o.price ? `${o.value} (+${money(o.price, app.pricing.currency)})` : o.value })));
+      input.addEventListener("change", showTotal);
+    }
     else if (field.type === "checkbox") input = el("input", { type: "checkbox", value: "true" });
     else if (field.type === "file") input = el("input", { type: "file", accept: field.accept.join(",") });
     else input = el("input", { type: field.type === "text" ? "text" : field.type, maxLength: field.max_length ?? 500 });
@@ -58,8 +63,31 @@
     return [box, a];
   });
   errorSlots.add_ons = form.appendChild(el("div", { className: "error", role: "alert" }));
+
+  // Tips are typed in the currency's major unit and sent in its minor unit, as the API takes them.
+  const tips = app.pricing.tips;
+  const digits = new Intl.NumberFormat(undefined, { style: "currency", currency: app.pricing.currency.toUpperCase() }).resolvedOptions().maximumFractionDigits;
+  const tipMinor = el("input", { type: "hidden", name: "tip", value: "" });
+  const tipInput = el("input", { type: "number", id: "f-tip", min: 0, step: 1 / 10 ** digits, placeholder: "0" });
+  if (tips) {
+    form.append(el("label", { htmlFor: "f-tip", textContent: `Tip (${app.pricing.currency.toUpperCase()}, optional)` }));
+    const quick = el("div", { className: "tips" }, ...tips.suggested.map((amount) => {
+      const b = el("button", { type: "button", className: "tip", textContent: money(amount, app.pricing.currency) });
+      b.addEventListener("click", () => { tipInput.value = (amount / 10 ** digits).toFixed(digits); showTotal(); });
+      return b;
+    }));
+    tipInput.addEventListener("input", showTotal);
+    form.append(quick, tipInput, tipMinor);
+    errorSlots.tip = form.appendChild(el("div", { className: "error", role: "alert" }));
+  }
   function showTotal() {
-    const sum = addOnInputs.reduce((s, [box, a]) => s + (box.checked ? a.amount : 0), app.pricing.base);
+    const tip = Math.round(Number(tipInput.value || 0) * 10 ** digits);
+    tipMinor.value = tip > 0 ? String(tip) : "";
+    const choices = app.fields.filter((f) => f.type === "choice").reduce((s, f) => {
+      const chosen = form.elements[f.name]?.value;
+      return s + (f.options.find((o) => o.value === chosen)?.price ?? 0);
+    }, 0);
+    const sum = addOnInputs.reduce((s, [box, a]) => s + (box.checked ? a.amount : 0), app.pricing.base + choices + Math.max(tip, 0));
     total.textContent = sum === 0 ? "Free" : `Total: ${money(sum, app.pricing.currency)}`;
   }
   showTotal();

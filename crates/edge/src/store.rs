@@ -114,6 +114,7 @@ pub struct RequestRow {
     pub add_ons: String,
     pub amount: i64,
     pub currency: String,
+    pub price_lines: String,
     pub fan_email: Option<String>,
     pub checkout_session_id: Option<String>,
     pub checkout_url: Option<String>,
@@ -131,7 +132,7 @@ impl RequestRow {
 pub async fn request(db: &D1Database, id: &str) -> ApiResult<Option<RequestRow>> {
     first(
         db,
-        "SELECT id, app_slug, status, version, fields, add_ons, amount, currency, fan_email, checkout_session_id,
+        "SELECT id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
                 checkout_url, moderation, created_at, updated_at FROM requests WHERE id = ?",
         &[id.into()],
     )
