@@ -46,11 +46,15 @@ CREATE TABLE IF NOT EXISTS requests (
   checkout_session_id TEXT UNIQUE,
   checkout_url        TEXT,
   payment_intent_id   TEXT,
+  amount_refunded     INTEGER NOT NULL DEFAULT 0,
   moderation          TEXT NOT NULL,
+  client_ip           TEXT,
+  user_agent          TEXT,
   created_at          INTEGER NOT NULL,
   updated_at          INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS requests_by_app ON requests (app_slug, status, created_at);
+CREATE INDEX IF NOT EXISTS requests_by_payment_intent ON requests (payment_intent_id);
 
 -- Every state change, in order. (request_id, seq) is the key, so two writers racing from
 -- the same version cannot both commit.
@@ -93,6 +97,28 @@ CREATE TABLE IF NOT EXISTS payment_events (
   outcome     TEXT NOT NULL,
   received_at INTEGER NOT NULL,
   PRIMARY KEY (provider, event_id)
+);
+
+-- Refunds made through the creator API (Stripe refund ids). Refunds made elsewhere (the
+-- Stripe dashboard) reach requests.amount_refunded through the charge.refunded webhook.
+CREATE TABLE IF NOT EXISTS refunds (
+  id         TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  amount     INTEGER NOT NULL,
+  reason     TEXT,
+  actor      TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+-- Chargebacks: opened and closed by Stripe's dispute webhooks.
+CREATE TABLE IF NOT EXISTS disputes (
+  id         TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  amount     INTEGER NOT NULL,
+  reason     TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  opened_at  INTEGER NOT NULL,
+  closed_at  INTEGER
 );
 
 -- Notifications to deliver. A row commits in the same batch as the state change it reports;

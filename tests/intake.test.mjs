@@ -17,7 +17,7 @@ describe("a free song request", () => {
     assert.equal(r.status, 201, r.text);
     assert.match(r.data.id, /^req_[0-9a-f]{32}$/);
     assert.equal(r.data.status, "queued");
-    assert.deepEqual(r.data.price, { amount: 0, currency: "usd", lines: [] });
+    assert.deepEqual(r.data.price, { amount: 0, currency: "usd", lines: [], refunded: 0 });
     assert.equal(r.data.checkout_url, undefined);
 
     const [message] = await eventually(() => discordFor(r.data.id).length && discordFor(r.data.id), { what: "Discord message" });

@@ -48,6 +48,7 @@ describe("a paid pixel-icon commission", () => {
         { label: "Style: animated (4 frames)", amount: 1500 },
         { label: "Rush: delivered within 48 hours", amount: 1000 },
       ],
+      refunded: 0,
     });
     request = r.data;
 
@@ -137,7 +138,7 @@ describe("tips", () => {
     const r = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Tipped" }, tip: 500 } });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.data.status, "awaiting_payment");
-    assert.deepEqual(r.data.price, { amount: 500, currency: "usd", lines: [{ label: "Tip", amount: 500 }] });
+    assert.deepEqual(r.data.price, { amount: 500, currency: "usd", lines: [{ label: "Tip", amount: 500 }], refunded: 0 });
     const call = f.stripe.calls.find((c) => c.form.client_reference_id === r.data.id);
     assert.deepEqual(call.form.line_items.map((l) => [l.price_data.product_data.name, l.price_data.unit_amount]), [["Tip", "500"]]);
     const both = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Both" }, add_ons: ["priority"], tip: 200 } });

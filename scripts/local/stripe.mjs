@@ -26,6 +26,8 @@ const id = (prefix) => `${prefix}_${crypto.randomBytes(12).toString("hex")}`;
 
 export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webhookSecret = `whsec_${crypto.randomBytes(16).toString("hex")}` } = {}) {
   const sessions = new Map();
+  const intents = new Map();
+  const refunds = new Map();
   const idempotent = new Map();
   const calls = [];
   const webhookUrls = [];
@@ -53,6 +55,40 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
   }
   const completedEvent = (session) => sessionEvent("checkout.session.completed", session);
 
+  const chargeOf = (intent) => ({ id: intent.latest_charge, object: "charge", payment_intent: intent.id, amount: intent.amount, currency: intent.currency, amount_refunded: intent.amount_refunded, refunded: intent.amount_refunded >= intent.amount, paid: true });
+
+  /** A refund, from the API or the dashboard; `charge.refunded` follows asynchronously, as at Stripe. */
+  function refund(intentId, amount) {
+    const intent = intents.get(intentId);
+    if (!intent) return { error: [404, `No such payment_intent: '${intentId}'`] };
+    const left = intent.amount - intent.amount_refunded;
+    amount = amount === undefined ? left : Number(amount);
+    if (!Number.isInteger(amount) || amount <= 0) return { error: [400, "Invalid positive integer"] };
+    if (amount > left) return { error: [400, `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`] };
+    intent.amount_refunded += amount;
+    const r = { id: id("re"), object: "refund", amount, currency: intent.currency, payment_intent: intent.id, charge: intent.latest_charge, status: "succeeded" };
+    refunds.set(r.id, r);
+    const event = sessionEvent("charge.refunded", chargeOf(intent));
+    const delivered = new Promise((resolve) => setTimeout(() => deliver(event).then(resolve), 30));
+    return { refund: r, event, delivered };
+  }
+
+  function dispute(intentId, { reason = "fraudulent" } = {}) {
+    const intent = intents.get(intentId);
+    const d = { id: id("dp"), object: "dispute", amount: intent.amount, currency: intent.currency, charge: intent.latest_charge, payment_intent: intent.id, reason, status: "needs_response" };
+    disputes.set(d.id, d);
+    const event = sessionEvent("charge.dispute.created", d);
+    return deliver(event).then((deliveries) => ({ dispute: d, event, deliveries }));
+  }
+
+  function closeDispute(disputeId, status) {
+    const d = disputes.get(disputeId);
+    d.status = status;
+    const event = sessionEvent("charge.dispute.closed", d);
+    return deliver(event).then((deliveries) => ({ event, deliveries }));
+  }
+  const disputes = new Map();
+
   /** What Stripe does when a session is left unpaid past its expiry. */
   async function expire(sessionId, options) {
     const session = sessions.get(sessionId);
@@ -67,7 +103,9 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     const session = sessions.get(sessionId);
     if (!session) throw new Error(`no session ${sessionId}`);
     if (session.status !== "complete") {
-      Object.assign(session, { status: "complete", payment_status: "paid", payment_intent: id("pi") });
+      const intent = { id: id("pi"), object: "payment_intent", amount: session.amount_total, currency: session.currency, status: "succeeded", latest_charge: id("ch"), amount_refunded: 0, metadata: session.metadata };
+      intents.set(intent.id, intent);
+      Object.assign(session, { status: "complete", payment_status: "paid", payment_intent: intent.id });
     }
     const event = completedEvent(session);
     return { event, deliveries: await deliver(event, options) };
@@ -123,6 +161,16 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
       if (key) idempotent.set(key, session);
       return send(res, 200, session);
     }
+    if (req.method === "POST" && url.pathname === "/v1/refunds") {
+      const key = req.headers["idempotency-key"];
+      if (key && idempotent.has(key)) return send(res, 200, idempotent.get(key));
+      const form = parseStripeForm(body);
+      const result = refund(form.payment_intent, form.amount);
+      if (result.error) return error(res, result.error[0], "invalid_request_error", result.error[1]);
+      const r = { ...result.refund, metadata: form.metadata ?? {} };
+      if (key) idempotent.set(key, r);
+      return send(res, 200, r);
+    }
     const retrieve = url.pathname.match(/^\/v1\/checkout\/sessions\/([\w]+)$/);
     if (req.method === "GET" && retrieve) {
       const session = sessions.get(retrieve[1]);
@@ -155,6 +203,12 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     addWebhookEndpoint: (u) => webhookUrls.push(u),
     pay,
     expire,
+    intents,
+    refunds,
+    /** A refund made in Stripe's dashboard, outside Fanline. */
+    refundFromDashboard: (intentId, amount) => refund(intentId, amount),
+    dispute,
+    closeDispute,
     deliver,
     completedEvent,
     server: server.server,

@@ -134,6 +134,60 @@ pub fn checkout_event(event: &Event) -> Option<CheckoutEvent> {
     })
 }
 
+/// Charge and dispute events, matched to a request through the PaymentIntent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeEvent {
+    /// `charge.refunded`: `amount_refunded` is the running total; `full` when nothing is left.
+    Refunded { payment_intent: String, amount_refunded: u64, full: bool },
+    /// `charge.dispute.created`.
+    DisputeOpened { payment_intent: String, dispute_id: String, amount: u64, reason: String },
+    /// `charge.dispute.closed`: `won` when the creator kept the money.
+    DisputeClosed { payment_intent: String, dispute_id: String, won: bool, status: String },
+}
+
+impl ChargeEvent {
+    pub fn payment_intent(&self) -> &str {
+        match self {
+            Self::Refunded { payment_intent, .. } | Self::DisputeOpened { payment_intent, .. } | Self::DisputeClosed { payment_intent, .. } => payment_intent,
+        }
+    }
+}
+
+pub fn charge_event(event: &Event) -> Option<ChargeEvent> {
+    let o = &event.data.object;
+    let payment_intent = o["payment_intent"].as_str()?.to_string();
+    match event.kind.as_str() {
+        "charge.refunded" => Some(ChargeEvent::Refunded {
+            payment_intent,
+            amount_refunded: o["amount_refunded"].as_u64()?,
+            full: o["refunded"].as_bool().unwrap_or(false),
+        }),
+        "charge.dispute.created" => Some(ChargeEvent::DisputeOpened {
+            payment_intent,
+            dispute_id: o["id"].as_str()?.to_string(),
+            amount: o["amount"].as_u64().unwrap_or(0),
+            reason: o["reason"].as_str().unwrap_or("general").to_string(),
+        }),
+        "charge.dispute.closed" => {
+            let status = o["status"].as_str()?.to_string();
+            Some(ChargeEvent::DisputeClosed { payment_intent, dispute_id: o["id"].as_str()?.to_string(), won: status == "won" || status == "warning_closed", status })
+        }
+        _ => None,
+    }
+}
+
+/// Form body for `POST /v1/refunds`.
+pub fn refund_form(payment_intent: &str, amount: u64, request_id: &str, reason: Option<&str>) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("payment_intent", payment_intent);
+    form.append_pair("amount", &amount.to_string());
+    form.append_pair("metadata[request_id]", request_id);
+    if let Some(reason) = reason {
+        form.append_pair("metadata[reason]", reason);
+    }
+    form.finish()
+}
+
 pub struct CheckoutLine {
     pub name: String,
     pub amount: Money,
@@ -223,6 +277,19 @@ mod tests {
         assert_eq!((e.outcome, e.request_id.as_str(), e.paid), (CheckoutOutcome::Expired, "req_y", false));
         let other = Event::parse(br#"{"id":"evt_2","type":"charge.succeeded","data":{"object":{}}}"#).unwrap();
         assert!(checkout_event(&other).is_none());
+    }
+
+    #[test]
+    fn reads_refund_and_dispute_events() {
+        let refunded = Event::parse(br#"{"id":"evt_r","type":"charge.refunded","data":{"object":{"id":"ch_1","payment_intent":"pi_1","amount":500,"amount_refunded":200,"refunded":false}}}"#).unwrap();
+        assert_eq!(charge_event(&refunded), Some(ChargeEvent::Refunded { payment_intent: "pi_1".into(), amount_refunded: 200, full: false }));
+        let opened = Event::parse(br#"{"id":"evt_d","type":"charge.dispute.created","data":{"object":{"id":"dp_1","payment_intent":"pi_1","amount":500,"reason":"fraudulent","status":"needs_response"}}}"#).unwrap();
+        assert!(matches!(charge_event(&opened), Some(ChargeEvent::DisputeOpened { ref reason, amount: 500, .. }) if reason == "fraudulent"));
+        let lost = Event::parse(br#"{"id":"evt_c","type":"charge.dispute.closed","data":{"object":{"id":"dp_1","payment_intent":"pi_1","status":"lost"}}}"#).unwrap();
+        assert!(matches!(charge_event(&lost), Some(ChargeEvent::DisputeClosed { won: false, .. })));
+        let no_intent = Event::parse(br#"{"id":"evt_x","type":"charge.refunded","data":{"object":{"id":"ch_1"}}}"#).unwrap();
+        assert_eq!(charge_event(&no_intent), None);
+        assert_eq!(refund_form("pi_1", 200, "req_1", Some("late")), "payment_intent=pi_1&amount=200&metadata%5Brequest_id%5D=req_1&metadata%5Breason%5D=late");
     }
 
     #[test]

@@ -45,6 +45,8 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", "requests"], Method::Post) => create(req, env, manifest).await,
             (["api", "requests", id], Method::Get) => show(&req, env, manifest, id).await,
             (["api", "requests", id, "complete"], Method::Post) => complete(req, env, manifest, id).await,
+            (["api", "requests", id, "refund"], Method::Post) => refund(req, env, manifest, id).await,
+            (["api", "requests", id, "evidence"], Method::Get) => evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => attachment_file(&req, env, manifest, id, field).await,
             ([], _) | (["embed.js" | "manifest.json" | "index.html"], _) | (["api", "requests", ..], _) => Err(ApiError::MethodNotAllowed),
             _ => Err(ApiError::NotFound("route")),
@@ -69,6 +71,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
         return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
     }
     let origin = origin(&req);
+    // Kept for the creator's dispute evidence, never shown to anyone else.
+    let client = ClientSignals { ip: client_ip(&req), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
     let (raw, file_bytes) = read_submission(req, manifest).await?;
     let submission = submission::validate(manifest, &raw).map_err(ApiError::Validation)?;
     let verdict = moderation::moderate(&manifest.moderation, &submission.text());
@@ -108,6 +112,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
         fan_email: submission.email(manifest),
         checkout_session_id: checkout.as_ref().map(|c| c.id.clone()),
         checkout_url: checkout.as_ref().map(|c| c.url.clone()),
+        payment_intent_id: None,
+        amount_refunded: 0,
         moderation: serde_json::to_string(&verdict)?,
         created_at: now,
         updated_at: now,
@@ -115,7 +121,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
     let mut statements = vec![store::statement(
         &db,
         "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
-                               checkout_url, moderation, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               checkout_url, moderation, client_ip, user_agent, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             row.id.as_str().into(),
             row.app_slug.as_str().into(),
@@ -130,6 +137,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
             row.checkout_session_id.as_deref().into(),
             row.checkout_url.as_deref().into(),
             row.moderation.as_str().into(),
+            client.ip.as_str().into(),
+            client.user_agent.as_deref().into(),
             now.into(),
             now.into(),
         ],
@@ -172,6 +181,11 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
             }
         }
     }
+}
+
+struct ClientSignals {
+    ip: String,
+    user_agent: Option<String>,
 }
 
 fn checkout_lines(submission: &Submission) -> Vec<CheckoutLine> {
@@ -361,9 +375,29 @@ async fn show(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> ApiRes
     Ok(json(200, &view(&db, &row, &origin(req), as_creator).await?))
 }
 
-/// Total and the lines it is made of, as the server priced them.
+/// Rows read as JSON keep D1's millisecond times; the API speaks RFC 3339 (`*_at` columns).
+fn times_as_text(rows: Vec<Value>) -> Value {
+    let convert = |mut row: Value| {
+        if let Value::Object(map) = &mut row {
+            for (key, value) in map.iter_mut() {
+                if let (true, Some(ms)) = (key.ends_with("_at"), value.as_f64()) {
+                    *value = json!(rfc3339(ms as i64));
+                }
+            }
+        }
+        row
+    };
+    Value::Array(rows.into_iter().map(convert).collect())
+}
+
+/// Total and the lines it is made of, as the server priced them, and what was refunded.
 fn price_json(row: &RequestRow) -> Value {
-    json!({"amount": row.amount, "currency": row.currency, "lines": serde_json::from_str::<Value>(&row.price_lines).unwrap_or(json!([]))})
+    json!({
+        "amount": row.amount,
+        "currency": row.currency,
+        "lines": serde_json::from_str::<Value>(&row.price_lines).unwrap_or(json!([])),
+        "refunded": row.amount_refunded,
+    })
 }
 
 async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creator: bool) -> ApiResult<Value> {
@@ -407,6 +441,9 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
             .map(|a| json!({"field": a.field, "media_type": a.media_type, "size": a.size, "url": format!("{}/attachments/{}", status_url(origin, &row.app_slug, &row.id), a.field)}))
             .collect();
         body["attachments"] = json!(attachments);
+        body["payment_intent_id"] = json!(row.payment_intent_id);
+        body["refunds"] = times_as_text(store::all(db, "SELECT id, amount, reason, actor, created_at FROM refunds WHERE request_id = ? ORDER BY created_at, rowid", &[row.id.as_str().into()]).await?);
+        body["disputes"] = times_as_text(store::all(db, "SELECT id, amount, reason, status, opened_at, closed_at FROM disputes WHERE request_id = ? ORDER BY opened_at", &[row.id.as_str().into()]).await?);
     }
     Ok(body)
 }
@@ -448,6 +485,100 @@ async fn complete(mut req: Request, env: &Env, manifest: &Manifest, id: &str) ->
     }
     let row = load(&db, manifest, id).await?;
     Ok(json(200, &view(&db, &row, &origin, true).await?))
+}
+
+/// `POST .../refund` with `{"amount": 500, "reason": "..."}` (amount optional: all that is
+/// left). A refund that empties the payment moves the request to `refunded`. Send an
+/// `Idempotency-Key` to make retrying the call safe.
+async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(&req, &db).await?;
+    let row = load(&db, manifest, id).await?;
+    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
+    let body = req.text().await.unwrap_or_default();
+    let body: Value = if body.trim().is_empty() { json!({}) } else { serde_json::from_str(&body).map_err(|_| ApiError::bad_request("invalid_json", "The body must be JSON, e.g. {\"amount\": 500}."))? };
+    let reason = body.get("reason").and_then(Value::as_str).map(|s| s.chars().take(200).collect::<String>());
+    let status = row.status()?;
+    let Some(payment_intent) = row.payment_intent_id.clone().filter(|_| status.can_become(Status::Refunded)) else {
+        return Err(ApiError::Conflict { code: "not_refundable", message: format!("A request that is {} has no payment to refund.", status.as_str()) });
+    };
+    let remaining = (row.amount - row.amount_refunded).max(0) as u64;
+    let amount = match body.get("amount") {
+        None | Some(Value::Null) => remaining,
+        Some(v) => v.as_u64().ok_or_else(|| ApiError::bad_request("invalid_refund_amount", "amount is a whole number of minor units."))?,
+    };
+    if amount == 0 || amount > remaining {
+        return Err(ApiError::bad_request("invalid_refund_amount", format!("Refund between 1 and {remaining} (what is left of the payment).")));
+    }
+    // Without a key from the caller, the key is tied to how much was refunded before, so a
+    // blind retry of the same call after a lost answer cannot refund twice.
+    let key = match header(&req, "Idempotency-Key") {
+        Some(k) => format!("refund-{id}-{}", ids::parse_idempotency_key(&k).map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?),
+        None => format!("refund-{id}-{}-{amount}", row.amount_refunded),
+    };
+    let refund = payments::create_refund(env, &payment_intent, amount, id, reason.as_deref(), &key).await?;
+    let actor = format!("creator:{}", creator.id);
+    let now = now_ms();
+    // Stripe's charge.refunded webhook may have landed while we waited, so the running total
+    // is raised to (never added onto) what this refund makes it.
+    let total = row.amount_refunded + refund.amount as i64;
+    let record = || -> ApiResult<Vec<worker::D1PreparedStatement>> {
+        Ok(vec![
+            store::statement(&db, "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?)", &[refund.id.as_str().into(), id.into(), (refund.amount as i64).into(), reason.as_deref().into(), actor.as_str().into(), now.into()])?,
+            store::statement(&db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, ?) WHERE id = ?", &[total.into(), id.into()])?,
+        ])
+    };
+    let fresh = load(&db, manifest, id).await?;
+    let moved = total >= row.amount && fresh.status()?.can_become(Status::Refunded) && fulfilment::advance(env, &db, manifest, &fresh, &[Status::Refunded], &actor, reason.as_deref(), &origin(&req), record()?).await?;
+    if !moved {
+        // A partial refund, or the webhook already moved the request: keep the refund record.
+        // A conflict here means this refund id was recorded by an earlier try of this call.
+        store::commit(&db, record()?).await?;
+    }
+    let row = load(&db, manifest, id).await?;
+    Ok(json(200, &view(&db, &row, &origin(&req), true).await?))
+}
+
+/// `GET .../evidence`: everything a creator needs to answer a chargeback, as one JSON file.
+async fn evidence(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(req, &db).await?;
+    let row = load(&db, manifest, id).await?;
+    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
+    #[derive(serde::Deserialize)]
+    struct Signals {
+        client_ip: Option<String>,
+        user_agent: Option<String>,
+    }
+    let signals = store::first::<Signals>(&db, "SELECT client_ip, user_agent FROM requests WHERE id = ?", &[id.into()]).await?;
+    let deliveries = times_as_text(store::all(
+        &db,
+        "SELECT o.id, o.destination, o.event, o.state, o.attempts, o.delivered_at, o.created_at FROM outbox o WHERE o.request_id = ? ORDER BY o.created_at, o.rowid",
+        &[id.into()],
+    )
+    .await?);
+    let body = json!({
+        "exported_at": rfc3339(now_ms()),
+        "app": {"slug": manifest.slug, "title": manifest.title},
+        "request": view(&db, &row, &origin(req), true).await?,
+        "payment": {
+            "provider": "stripe",
+            "checkout_session_id": row.checkout_session_id,
+            "payment_intent_id": row.payment_intent_id,
+            "amount": row.amount,
+            "currency": row.currency,
+            "amount_refunded": row.amount_refunded,
+        },
+        "identity": {
+            "email": row.fan_email,
+            "ip": signals.as_ref().and_then(|s| s.client_ip.clone()),
+            "user_agent": signals.and_then(|s| s.user_agent),
+        },
+        "deliveries": deliveries,
+    });
+    let mut response = json(200, &body);
+    response.headers_mut().set("Content-Disposition", &format!("attachment; filename=\"evidence-{id}.json\""))?;
+    Ok(response)
 }
 
 /// The creator downloads a fan's attachment.

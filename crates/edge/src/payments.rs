@@ -13,6 +13,7 @@ use fanline_core::stripe::{self, CheckoutLine};
 use serde::Deserialize;
 use serde_json::json;
 use worker::{console_log, Env, Fetch, Headers, Method, Request, RequestInit, Response};
+use fanline_core::stripe::ChargeEvent;
 
 pub struct CheckoutSession {
     pub id: String,
@@ -25,29 +26,54 @@ struct SessionResponse {
     url: Option<String>,
 }
 
-/// Creates a Checkout Session for a request. The request id is Stripe's idempotency key, so
-/// a retry never opens a second session for the same request.
-pub async fn create_checkout(env: &Env, request_id: &str, app_slug: &str, lines: &[CheckoutLine], return_url: &str, email: Option<&str>) -> ApiResult<CheckoutSession> {
+/// One call to Stripe's form-encoded API. Every write carries an idempotency key, so a
+/// retried call never charges or refunds twice.
+async fn stripe_post(env: &Env, path: &str, form: String, idempotency_key: &str) -> ApiResult<serde_json::Value> {
     let key = required_config(env, "STRIPE_SECRET_KEY")?;
     let base = config(env, "STRIPE_API_BASE", "https://api.stripe.com");
-    let form = stripe::checkout_session_form(request_id, app_slug, lines, &format!("{return_url}?paid=1&request={request_id}"), &format!("{return_url}?cancelled=1&request={request_id}"), email);
     let headers = Headers::new();
     headers.set("Authorization", &format!("Bearer {key}"))?;
     headers.set("Content-Type", "application/x-www-form-urlencoded")?;
-    headers.set("Idempotency-Key", &format!("checkout-{request_id}"))?;
+    headers.set("Idempotency-Key", idempotency_key)?;
     headers.set("Stripe-Version", "2025-03-31.basil")?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(form.into()));
-    let request = Request::new_with_init(&format!("{}/v1/checkout/sessions", base.trim_end_matches('/')), &init)?;
+    let request = Request::new_with_init(&format!("{}{path}", base.trim_end_matches('/')), &init)?;
     let mut response = Fetch::Request(request).send_with_signal(&timeout_signal(15_000)).await.map_err(|e| ApiError::Upstream(format!("stripe: {e}")))?;
     let status = response.status_code();
     let body = response.text().await.unwrap_or_default();
-    if !(200..300).contains(&status) {
-        return Err(ApiError::Upstream(format!("stripe answered {status}: {body}")));
+    let value: serde_json::Value = serde_json::from_str(&body).map_err(|e| ApiError::Upstream(format!("stripe answered {status} with non-JSON: {e}")))?;
+    match status {
+        200..=299 => Ok(value),
+        400..=499 => Err(ApiError::bad_request("payment_provider_refused", value["error"]["message"].as_str().unwrap_or("Stripe refused the request.").to_string())),
+        _ => Err(ApiError::Upstream(format!("stripe answered {status}: {body}"))),
     }
-    let session: SessionResponse = serde_json::from_str(&body).map_err(|e| ApiError::Upstream(format!("stripe session: {e}")))?;
+}
+
+/// Creates a Checkout Session for a request. The request id is Stripe's idempotency key, so
+/// a retry never opens a second session for the same request.
+pub async fn create_checkout(env: &Env, request_id: &str, app_slug: &str, lines: &[CheckoutLine], return_url: &str, email: Option<&str>) -> ApiResult<CheckoutSession> {
+    let form = stripe::checkout_session_form(request_id, app_slug, lines, &format!("{return_url}?paid=1&request={request_id}"), &format!("{return_url}?cancelled=1&request={request_id}"), email);
+    let session = stripe_post(env, "/v1/checkout/sessions", form, &format!("checkout-{request_id}")).await.map_err(|e| match e {
+        // A refusal of a session we built is our bug, not the fan's.
+        ApiError::BadRequest { message, .. } => ApiError::Upstream(format!("stripe refused the session: {message}")),
+        other => other,
+    })?;
+    let session: SessionResponse = serde_json::from_value(session).map_err(|e| ApiError::Upstream(format!("stripe session: {e}")))?;
     let url = session.url.ok_or_else(|| ApiError::Upstream("stripe session has no url".into()))?;
     Ok(CheckoutSession { id: session.id, url })
+}
+
+pub struct Refund {
+    pub id: String,
+    pub amount: u64,
+}
+
+/// Refunds part or all of a request's payment through `POST /v1/refunds`.
+pub async fn create_refund(env: &Env, payment_intent: &str, amount: u64, request_id: &str, reason: Option<&str>, idempotency_key: &str) -> ApiResult<Refund> {
+    let refund = stripe_post(env, "/v1/refunds", stripe::refund_form(payment_intent, amount, request_id, reason), idempotency_key).await?;
+    let id = refund["id"].as_str().ok_or_else(|| ApiError::Upstream("stripe refund has no id".into()))?.to_string();
+    Ok(Refund { id, amount: refund["amount"].as_u64().unwrap_or(amount) })
 }
 
 /// `POST /webhooks/payment`: verify, record the event id once, move the request.
@@ -63,6 +89,17 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
 
     if already_processed(&db, &event.id).await? {
         return Ok(ack(&event.id, "duplicate"));
+    }
+    if let Some(charge) = stripe::charge_event(&event) {
+        for _ in 0..3 {
+            if let Some(outcome) = apply_charge(env, &db, &event, &charge, &origin).await? {
+                return Ok(ack(&event.id, outcome));
+            }
+            if already_processed(&db, &event.id).await? {
+                return Ok(ack(&event.id, "duplicate"));
+            }
+        }
+        return Err(ApiError::Unavailable("the request kept changing; Stripe will retry".into()));
     }
     let Some(checkout) = stripe::checkout_event(&event) else {
         record(&db, &event, None, "ignored").await?;
@@ -117,6 +154,53 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
     if moved {
         console_log!("request {} {} by {}", row.id, if completed { "paid" } else { "expired" }, event.id);
     }
+    Ok(moved.then_some("applied"))
+}
+
+/// Refunds and disputes, wherever they were started (our API or Stripe's dashboard).
+/// `None` when the batch lost a race and the caller should look again.
+async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event, charge: &ChargeEvent, origin: &str) -> ApiResult<Option<&'static str>> {
+    let Some(row) = store::request_by_payment_intent(db, charge.payment_intent()).await? else {
+        record(db, event, None, "unknown_request").await?;
+        return Ok(Some("unknown_request"));
+    };
+    let now = now_ms();
+    let seen = store::statement(
+        db,
+        "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('stripe', ?, ?, ?, 'applied', ?)",
+        &[event.id.as_str().into(), event.kind.as_str().into(), row.id.as_str().into(), now.into()],
+    )?;
+    let (extra, path): (Vec<_>, &[Status]) = match charge {
+        ChargeEvent::Refunded { amount_refunded, full, .. } => {
+            let update = store::statement(db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, ?) WHERE id = ?", &[(*amount_refunded as i64).into(), row.id.as_str().into()])?;
+            let fully = *full || *amount_refunded >= row.amount as u64;
+            (vec![seen, update], if fully { &[Status::Refunded] } else { &[] })
+        }
+        ChargeEvent::DisputeOpened { dispute_id, amount, reason, .. } => {
+            let insert = store::statement(
+                db,
+                "INSERT INTO disputes (id, request_id, amount, reason, status, opened_at) VALUES (?, ?, ?, ?, 'open', ?) ON CONFLICT (id) DO NOTHING",
+                &[dispute_id.as_str().into(), row.id.as_str().into(), (*amount as i64).into(), reason.as_str().into(), now.into()],
+            )?;
+            (vec![seen, insert], &[Status::Disputed])
+        }
+        ChargeEvent::DisputeClosed { dispute_id, won, status, .. } => {
+            let update = store::statement(db, "UPDATE disputes SET status = ?, closed_at = ? WHERE id = ?", &[status.as_str().into(), now.into(), dispute_id.as_str().into()])?;
+            // Won: the creator keeps the money and the request is closed. Lost: the money went back.
+            (vec![seen, update], if *won { &[Status::Closed] } else { &[Status::Refunded] })
+        }
+    };
+    let current = row.status()?;
+    if path.is_empty() || current.walk(path).is_err() {
+        // Nothing to move (a partial refund, or a state that already reflects it): record it.
+        return match store::commit(db, extra).await? {
+            store::BatchOutcome::Committed => Ok(Some(if path.is_empty() { "recorded" } else { "already_settled" })),
+            store::BatchOutcome::Conflict(_) => Ok(None),
+        };
+    }
+    let app = store::app(db, &row.app_slug).await?.ok_or(ApiError::Internal(format!("app {} missing", row.app_slug)))?;
+    let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
+    let moved = fulfilment::advance(env, db, &manifest, &row, path, "stripe", Some(&event.id), origin, extra).await?;
     Ok(moved.then_some("applied"))
 }
 

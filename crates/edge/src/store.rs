@@ -118,6 +118,8 @@ pub struct RequestRow {
     pub fan_email: Option<String>,
     pub checkout_session_id: Option<String>,
     pub checkout_url: Option<String>,
+    pub payment_intent_id: Option<String>,
+    pub amount_refunded: i64,
     pub moderation: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -133,10 +135,21 @@ pub async fn request(db: &D1Database, id: &str) -> ApiResult<Option<RequestRow>>
     first(
         db,
         "SELECT id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
-                checkout_url, moderation, created_at, updated_at FROM requests WHERE id = ?",
+                checkout_url, payment_intent_id, amount_refunded, moderation, created_at, updated_at FROM requests WHERE id = ?",
         &[id.into()],
     )
     .await
+}
+
+pub async fn request_by_payment_intent(db: &D1Database, payment_intent: &str) -> ApiResult<Option<RequestRow>> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    match first::<Id>(db, "SELECT id FROM requests WHERE payment_intent_id = ?", &[payment_intent.into()]).await? {
+        Some(found) => request(db, &found.id).await,
+        None => Ok(None),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
