@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS requests (
   checkout_url        TEXT,
   payment_intent_id   TEXT,
   amount_refunded     INTEGER NOT NULL DEFAULT 0,
+  hold_until          INTEGER,
+  captured_at         INTEGER,
   moderation          TEXT NOT NULL,
   client_ip           TEXT,
   user_agent          TEXT,
@@ -55,6 +57,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_app ON requests (app_slug, status, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_payment_intent ON requests (payment_intent_id);
+CREATE INDEX IF NOT EXISTS requests_by_hold ON requests (hold_until) WHERE hold_until IS NOT NULL AND captured_at IS NULL;
 
 -- Every state change, in order. (request_id, seq) is the key, so two writers racing from
 -- the same version cannot both commit.

@@ -43,6 +43,7 @@ Fanline is running on the local Cloudflare runtime.
   Marketplace        ${stack.url}/
   Song request app   ${stack.url}/apps/song-request/
   Pixel icon app     ${stack.url}/apps/pixel-icon/
+  Shoutout app       ${stack.url}/apps/shoutout/      (card held until the creator accepts)
   Apps (JSON)        ${stack.url}/api/apps
   Payment webhook    ${stack.url}/webhooks/payment
 

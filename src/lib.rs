@@ -6,7 +6,7 @@ mod marketplace;
 
 use fanline_edge::http::segments;
 use fanline_edge::{fulfilment, payments, ApiError};
-use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result};
+use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 const DEAD_LETTER_QUEUE: &str = "fanline-fulfilment-dlq";
 
@@ -47,4 +47,16 @@ async fn forward_to_app(req: Request, env: &Env, slug: &str) -> std::result::Res
 async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
     fulfilment::consume(batch, &env, DEAD_LETTER_QUEUE).await;
     Ok(())
+}
+
+/// The cron trigger: releases held payments the creator did not accept in time. The event's
+/// scheduled time is the clock, so a test can run it forward.
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let origin = fanline_edge::platform::config(&env, "PUBLIC_ORIGIN", "");
+    match payments::release_lapsed_holds(&env, event.schedule() as i64, &origin).await {
+        Ok(n) if n > 0 => worker::console_log!("released {n} lapsed holds"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("releasing lapsed holds failed: {e:?}"),
+    }
 }

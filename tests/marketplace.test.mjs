@@ -15,7 +15,7 @@ describe("the marketplace", () => {
     assert.match(page.text, /href="\/apps\/pixel-icon\/"/);
     const apps = await f.request("GET", "/api/apps");
     const bySlug = Object.fromEntries(apps.data.apps.map((a) => [a.slug, a]));
-    assert.deepEqual(Object.keys(bySlug).sort(), ["pixel-icon", "song-request"]);
+    assert.deepEqual(Object.keys(bySlug).sort(), ["pixel-icon", "shoutout", "song-request"]);
     assert.equal(bySlug["pixel-icon"].pricing.base, 2500);
     assert.equal(bySlug["song-request"].embed, `<script src="${f.url}/apps/song-request/embed.js"></script>`);
   });

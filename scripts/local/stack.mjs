@@ -87,7 +87,7 @@ export async function startStack({ stateDir, stripe, mail, hubVars = {}, creator
   const inspectorPort = await freePort();
 
   const mailVars = mail ? { MAIL_API_BASE: mail.url, MAIL_API_KEY: mail.apiKey, MAIL_FROM: "requests@fanline.local" } : {};
-  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, ALLOW_HTTP_DESTINATIONS: "true", ...mailVars, ...hubVars });
+  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...hubVars });
   const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey }));
 
   const now = Date.now();

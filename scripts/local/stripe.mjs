@@ -103,9 +103,16 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     const session = sessions.get(sessionId);
     if (!session) throw new Error(`no session ${sessionId}`);
     if (session.status !== "complete") {
-      const intent = { id: id("pi"), object: "payment_intent", amount: session.amount_total, currency: session.currency, status: "succeeded", latest_charge: id("ch"), amount_refunded: 0, metadata: session.metadata };
+      // A manual-capture session only authorizes: the PaymentIntent waits in requires_capture
+      // and the session stays "unpaid" until the merchant captures.
+      const manual = session.capture_method_for_test === "manual";
+      const intent = {
+        id: id("pi"), object: "payment_intent", amount: session.amount_total, amount_capturable: manual ? session.amount_total : 0,
+        amount_received: manual ? 0 : session.amount_total, currency: session.currency, capture_method: manual ? "manual" : "automatic",
+        status: manual ? "requires_capture" : "succeeded", latest_charge: id("ch"), amount_refunded: 0, metadata: session.metadata,
+      };
       intents.set(intent.id, intent);
-      Object.assign(session, { status: "complete", payment_status: "paid", payment_intent: intent.id });
+      Object.assign(session, { status: "complete", payment_status: manual ? "unpaid" : "paid", payment_intent: intent.id });
     }
     const event = completedEvent(session);
     return { event, deliveries: await deliver(event, options) };
@@ -150,6 +157,7 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
         customer_email: form.customer_email ?? null,
         metadata: form.metadata ?? {},
         success_url: form.success_url,
+        capture_method_for_test: form.payment_intent_data?.capture_method ?? "automatic",
         cancel_url: form.cancel_url ?? null,
         payment_intent: null,
         url: `${base}/c/pay/${sessionId}`,
@@ -170,6 +178,22 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
       const r = { ...result.refund, metadata: form.metadata ?? {} };
       if (key) idempotent.set(key, r);
       return send(res, 200, r);
+    }
+    const pi = url.pathname.match(/^\/v1\/payment_intents\/(\w+)(?:\/(capture|cancel))?$/);
+    if (pi) {
+      const intent = intents.get(pi[1]);
+      if (!intent) return error(res, 404, "invalid_request_error", `No such payment_intent: '${pi[1]}'`);
+      if (req.method === "GET" && !pi[2]) return send(res, 200, intent);
+      const key = req.headers["idempotency-key"];
+      if (key && idempotent.has(key)) return send(res, 200, idempotent.get(key));
+      if (intent.status !== "requires_capture") {
+        return error(res, 400, "invalid_request_error", `This PaymentIntent could not be ${pi[2] === "capture" ? "captured" : "canceled"} because it has a status of ${intent.status}.`);
+      }
+      if (pi[2] === "capture") Object.assign(intent, { status: "succeeded", amount_received: intent.amount, amount_capturable: 0 });
+      else Object.assign(intent, { status: "canceled", amount_capturable: 0, cancellation_reason: parseStripeForm(body).cancellation_reason ?? null });
+      const answer = { ...intent };
+      if (key) idempotent.set(key, answer);
+      return send(res, 200, answer);
     }
     const retrieve = url.pathname.match(/^\/v1\/checkout\/sessions\/([\w]+)$/);
     if (req.method === "GET" && retrieve) {

@@ -98,6 +98,17 @@ pub struct Pricing {
     /// When present, fans may add a tip of their choosing within these bounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tips: Option<TipRules>,
+    /// When present, payment is only authorized at checkout and captured when the creator
+    /// accepts; declining, or not acting in time, releases the hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<HoldRules>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRules {
+    /// Hours the creator has to accept before the hold is released (card holds last ~7 days).
+    pub accept_within_hours: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -219,6 +230,9 @@ impl Manifest {
                 return Err("manifest: tips need 0 < min <= max, and suggested amounts within them".into());
             }
         }
+        if self.pricing.hold.is_some_and(|h| !(1..=144).contains(&h.accept_within_hours)) {
+            return Err("manifest: hold.accept_within_hours must be 1 to 144 (card authorizations lapse after about 7 days)".into());
+        }
         for event in self.routing.keys() {
             if crate::state::Status::from_event_name(event).is_none() {
                 return Err(format!("manifest: cannot route unknown event '{event}'"));
@@ -263,6 +277,7 @@ pub(crate) mod tests {
 
     pub(crate) const SONG: &str = include_str!("../../../apps/song-request/manifest.json");
     pub(crate) const PIXEL: &str = include_str!("../../../apps/pixel-icon/manifest.json");
+    pub(crate) const SHOUTOUT: &str = include_str!("../../../apps/shoutout/manifest.json");
 
     #[test]
     fn shipped_manifests_parse() {
@@ -273,6 +288,9 @@ pub(crate) mod tests {
         let pixel = Manifest::parse(PIXEL).unwrap();
         assert!(!pixel.base_price().is_zero());
         assert_eq!(pixel.fields.iter().filter(|f| f.kind == FieldKind::File).count(), 1);
+        let shoutout = Manifest::parse(SHOUTOUT).unwrap();
+        assert_eq!(shoutout.pricing.hold, Some(HoldRules { accept_within_hours: 72 }));
+        assert!(with(|m| m["pricing"]["hold"] = serde_json::json!({"accept_within_hours": 500})).unwrap_err().contains("hold"));
     }
 
     fn with(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Manifest, String> {

@@ -93,6 +93,8 @@ pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<FanE
         "request.held_for_review" => ("Your request is being reviewed", "The creator will look at your request before it joins the queue."),
         "request.fulfilled" => ("Your request was fulfilled", "Good news: the creator has fulfilled your request. Thank you for your support!"),
         "request.refunded" => ("Your request was refunded", "Your payment for this request has been refunded."),
+        "request.rejected" => ("Your request was declined", "The creator could not take this request on. Any hold on your card has been released; you were not charged."),
+        "request.expired" => ("Your request expired", "This request was not taken on in time. Any hold on your card has been released; you were not charged."),
         _ => return None,
     };
     let price = if summary.price.is_zero() { String::new() } else { format!("Paid: {}\n", summary.price.display()) };

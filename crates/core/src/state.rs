@@ -10,6 +10,8 @@ pub enum Status {
     Validated,
     HeldForReview,
     AwaitingPayment,
+    /// The fan's card is held (authorized, not captured) until the creator accepts.
+    Authorized,
     Paid,
     Queued,
     Accepted,
@@ -21,11 +23,12 @@ pub enum Status {
     Disputed,
 }
 
-pub const ALL: [Status; 13] = [
+pub const ALL: [Status; 14] = [
     Status::Created,
     Status::Validated,
     Status::HeldForReview,
     Status::AwaitingPayment,
+    Status::Authorized,
     Status::Paid,
     Status::Queued,
     Status::Accepted,
@@ -44,6 +47,7 @@ impl Status {
             Self::Validated => "validated",
             Self::HeldForReview => "held_for_review",
             Self::AwaitingPayment => "awaiting_payment",
+            Self::Authorized => "authorized",
             Self::Paid => "paid",
             Self::Queued => "queued",
             Self::Accepted => "accepted",
@@ -77,9 +81,10 @@ impl Status {
             (Created, Validated | HeldForReview | Rejected)
                 | (HeldForReview, Validated | Rejected)
                 | (Validated, AwaitingPayment | Queued)
-                | (AwaitingPayment, Paid | Expired)
+                | (AwaitingPayment, Paid | Authorized | Expired)
+                | (Authorized, Queued)
                 | (Paid, Queued | Refunded | Disputed)
-                | (Queued, Accepted | Fulfilled | Rejected | Refunded | Disputed)
+                | (Queued, Accepted | Fulfilled | Rejected | Expired | Refunded | Disputed)
                 | (Accepted, Fulfilled | Refunded | Disputed)
                 | (Fulfilled, Closed | Refunded | Disputed)
                 | (Refunded, Disputed)
@@ -137,6 +142,14 @@ mod tests {
     #[test]
     fn payment_then_queue_then_fulfilment() {
         assert_eq!(AwaitingPayment.walk(&[Paid, Queued, Fulfilled, Closed]), Ok(Closed));
+    }
+
+    #[test]
+    fn a_held_payment_is_queued_then_accepted_declined_or_lapses() {
+        assert_eq!(AwaitingPayment.walk(&[Authorized, Queued, Accepted, Fulfilled]), Ok(Fulfilled));
+        assert_eq!(Queued.walk(&[Rejected]), Ok(Rejected));
+        assert_eq!(Queued.walk(&[Expired]), Ok(Expired));
+        assert!(!Authorized.can_become(Fulfilled));
     }
 
     #[test]

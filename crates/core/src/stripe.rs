@@ -194,9 +194,13 @@ pub struct CheckoutLine {
 }
 
 /// Form body for `POST /v1/checkout/sessions`, Stripe's bracketed form encoding.
-pub fn checkout_session_form(request_id: &str, app_slug: &str, lines: &[CheckoutLine], success_url: &str, cancel_url: &str, customer_email: Option<&str>) -> String {
+/// With `hold`, the PaymentIntent is only authorized (`capture_method=manual`).
+pub fn checkout_session_form(request_id: &str, app_slug: &str, lines: &[CheckoutLine], success_url: &str, cancel_url: &str, customer_email: Option<&str>, hold: bool) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("mode", "payment");
+    if hold {
+        form.append_pair("payment_intent_data[capture_method]", "manual");
+    }
     form.append_pair("client_reference_id", request_id);
     form.append_pair("success_url", success_url);
     form.append_pair("cancel_url", cancel_url);
@@ -302,7 +306,9 @@ mod tests {
             "https://x/ok",
             "https://x/no",
             Some("fan@example.com"),
+            true,
         );
+        assert!(form.contains("payment_intent_data%5Bcapture_method%5D=manual"));
         assert!(form.contains("client_reference_id=req_1"));
         assert!(form.contains("line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=300"));
         assert!(form.contains("Priority+%26+more"));

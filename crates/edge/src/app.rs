@@ -8,7 +8,8 @@ use crate::platform::{config, now_ms, random};
 use crate::store::{self, BatchOutcome, RequestRow};
 use crate::{auth, pages, payments};
 use fanline_core::manifest::{FieldKind, Manifest};
-use fanline_core::moderation::{self, Decision};
+use fanline_core::moderation;
+use fanline_core::moderation::Decision as Verdict;
 use fanline_core::routing::rfc3339;
 use fanline_core::state::{self, Status};
 use fanline_core::stripe::CheckoutLine;
@@ -46,6 +47,8 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", "requests", id], Method::Get) => show(&req, env, manifest, id).await,
             (["api", "requests", id, "complete"], Method::Post) => complete(req, env, manifest, id).await,
             (["api", "requests", id, "refund"], Method::Post) => refund(req, env, manifest, id).await,
+            (["api", "requests", id, "accept"], Method::Post) => decide(req, env, manifest, id, Decision::Accept).await,
+            (["api", "requests", id, "decline"], Method::Post) => decide(req, env, manifest, id, Decision::Decline).await,
             (["api", "requests", id, "evidence"], Method::Get) => evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => attachment_file(&req, env, manifest, id, field).await,
             ([], _) | (["embed.js" | "manifest.json" | "index.html"], _) | (["api", "requests", ..], _) => Err(ApiError::MethodNotAllowed),
@@ -82,14 +85,14 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
     let now = now_ms();
 
     let checkout = if status == Status::AwaitingPayment {
-        Some(payments::create_checkout(env, &id, &manifest.slug, &checkout_lines(&submission), &page_url(&origin, manifest), submission.email(manifest).as_deref()).await?)
+        Some(payments::create_checkout(env, &id, &manifest.slug, &checkout_lines(&submission), &page_url(&origin, manifest), submission.email(manifest).as_deref(), manifest.pricing.hold.is_some()).await?)
     } else {
         None
     };
 
     let bucket = env.bucket("ATTACHMENTS")?;
     let mut stored = Vec::new();
-    if verdict.decision != Decision::Block {
+    if verdict.decision != Verdict::Block {
         for (file, bytes) in submission.files.iter().zip(file_bytes) {
             let key = attachment::object_key(&id, &file.field, file.media_type);
             let metadata = worker::HttpMetadata { content_type: Some(file.media_type.to_string()), ..Default::default() };
@@ -114,6 +117,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
         checkout_url: checkout.as_ref().map(|c| c.url.clone()),
         payment_intent_id: None,
         amount_refunded: 0,
+        hold_until: None,
+        captured_at: None,
         moderation: serde_json::to_string(&verdict)?,
         created_at: now,
         updated_at: now,
@@ -419,6 +424,7 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
         "app": row.app_slug,
         "status": row.status,
         "price": price_json(row),
+        "payment": if row.is_uncaptured_hold() { json!({"hold": true, "accept_by": row.hold_until.map(rfc3339)}) } else { json!({"hold": false}) },
         "add_ons": add_ons,
         "status_url": status_url(origin, &row.app_slug, &row.id),
         "created_at": rfc3339(row.created_at),
@@ -480,8 +486,58 @@ async fn complete(mut req: Request, env: &Env, manifest: &Manifest, id: &str) ->
     };
     let origin = origin(&req);
     let actor = format!("creator:{}", creator.id);
-    if !fulfilment::advance(env, &db, manifest, &row, &[Status::Fulfilled], &actor, note.as_deref(), &origin, Vec::new()).await? {
+    // Completing a request whose payment is still a hold captures it first.
+    let moved = if row.is_uncaptured_hold() {
+        row.status()?.walk(&[Status::Accepted, Status::Fulfilled]).map_err(|e| ApiError::Conflict { code: "invalid_transition", message: e.to_string() })?;
+        payments::settle_hold(env, &db, manifest, &row, payments::HoldDecision::Accept { then_fulfil: true }, &actor, note.as_deref(), &origin).await?
+    } else {
+        fulfilment::advance(env, &db, manifest, &row, &[Status::Fulfilled], &actor, note.as_deref(), &origin, Vec::new()).await?
+    };
+    if !moved {
         return Err(ApiError::Conflict { code: "concurrent_update", message: "The request changed while completing it; fetch it and try again.".into() });
+    }
+    let row = load(&db, manifest, id).await?;
+    Ok(json(200, &view(&db, &row, &origin, true).await?))
+}
+
+enum Decision {
+    Accept,
+    Decline,
+}
+
+/// `POST .../accept` and `POST .../decline` (`{"reason": "..."}` optional). On a held payment,
+/// accepting captures it and declining releases it, so the fan is only charged for work the
+/// creator took on. A paid (captured) request is declined by refunding it instead.
+async fn decide(mut req: Request, env: &Env, manifest: &Manifest, id: &str, decision: Decision) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(&req, &db).await?;
+    let row = load(&db, manifest, id).await?;
+    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
+    let body = req.text().await.unwrap_or_default();
+    let reason = if body.trim().is_empty() {
+        None
+    } else {
+        let value: Value = serde_json::from_str(&body).map_err(|_| ApiError::bad_request("invalid_json", "The body must be JSON, e.g. {\"reason\": \"not my style\"}."))?;
+        value.get("reason").and_then(Value::as_str).map(|s| s.chars().take(500).collect::<String>())
+    };
+    let target = match decision {
+        Decision::Accept => Status::Accepted,
+        Decision::Decline => Status::Rejected,
+    };
+    let status = row.status()?;
+    status.walk(&[target]).map_err(|e| ApiError::Conflict { code: "invalid_transition", message: e.to_string() })?;
+    let origin = origin(&req);
+    let actor = format!("creator:{}", creator.id);
+    let moved = match (decision, row.is_uncaptured_hold()) {
+        (Decision::Accept, true) => payments::settle_hold(env, &db, manifest, &row, payments::HoldDecision::Accept { then_fulfil: false }, &actor, reason.as_deref(), &origin).await?,
+        (Decision::Decline, true) => payments::settle_hold(env, &db, manifest, &row, payments::HoldDecision::Decline, &actor, reason.as_deref(), &origin).await?,
+        (Decision::Decline, false) if row.payment_intent_id.is_some() => {
+            return Err(ApiError::Conflict { code: "refund_first", message: "This request is paid; refund it (POST .../refund) to decline it.".into() })
+        }
+        _ => fulfilment::advance(env, &db, manifest, &row, &[target], &actor, reason.as_deref(), &origin, Vec::new()).await?,
+    };
+    if !moved {
+        return Err(ApiError::Conflict { code: "concurrent_update", message: "The request changed meanwhile; fetch it and try again.".into() });
     }
     let row = load(&db, manifest, id).await?;
     Ok(json(200, &view(&db, &row, &origin, true).await?))
@@ -499,6 +555,9 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
     let body: Value = if body.trim().is_empty() { json!({}) } else { serde_json::from_str(&body).map_err(|_| ApiError::bad_request("invalid_json", "The body must be JSON, e.g. {\"amount\": 500}."))? };
     let reason = body.get("reason").and_then(Value::as_str).map(|s| s.chars().take(200).collect::<String>());
     let status = row.status()?;
+    if row.is_uncaptured_hold() {
+        return Err(ApiError::Conflict { code: "not_refundable", message: "This payment is only a hold; decline the request (POST .../decline) to release it.".into() });
+    }
     let Some(payment_intent) = row.payment_intent_id.clone().filter(|_| status.can_become(Status::Refunded)) else {
         return Err(ApiError::Conflict { code: "not_refundable", message: format!("A request that is {} has no payment to refund.", status.as_str()) });
     };

@@ -26,18 +26,98 @@ struct SessionResponse {
     url: Option<String>,
 }
 
+/// Reads a PaymentIntent: the authority on whether a held payment is really held.
+pub async fn payment_intent(env: &Env, id: &str) -> ApiResult<serde_json::Value> {
+    stripe_call(env, Method::Get, &format!("/v1/payment_intents/{id}"), None, None).await
+}
+
+/// Captures a held payment (`POST /v1/payment_intents/:id/capture`).
+pub async fn capture_hold(env: &Env, payment_intent: &str, request_id: &str) -> ApiResult<()> {
+    stripe_post(env, &format!("/v1/payment_intents/{payment_intent}/capture"), String::new(), &format!("capture-{request_id}")).await.map(|_| ())
+}
+
+/// Releases a held payment (`POST /v1/payment_intents/:id/cancel`); the fan is never charged.
+pub async fn release_hold(env: &Env, payment_intent: &str, request_id: &str, reason: &str) -> ApiResult<()> {
+    let form = format!("cancellation_reason={reason}");
+    stripe_post(env, &format!("/v1/payment_intents/{payment_intent}/cancel"), form, &format!("release-{request_id}")).await.map(|_| ())
+}
+
+/// What happens to a held payment, and the state the request moves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldDecision {
+    /// Capture; the request becomes `accepted` (and then `fulfilled` when completing).
+    Accept { then_fulfil: bool },
+    /// Release; the request becomes `rejected`.
+    Decline,
+    /// Release because the creator did not act in time; the request becomes `expired`.
+    Lapse,
+}
+
+/// Captures or releases a request's hold at Stripe, then moves the request. Stripe is called
+/// first with a per-request idempotency key, so retrying after a lost race is harmless.
+pub async fn settle_hold(env: &Env, db: &worker::D1Database, manifest: &Manifest, row: &store::RequestRow, decision: HoldDecision, actor: &str, reason: Option<&str>, origin: &str) -> ApiResult<bool> {
+    let payment_intent = row.payment_intent_id.as_deref().ok_or_else(|| ApiError::Internal(format!("hold on {} has no payment intent", row.id)))?;
+    let now = now_ms();
+    let (path, extra): (&[Status], _) = match decision {
+        HoldDecision::Accept { then_fulfil } => {
+            capture_hold(env, payment_intent, &row.id).await?;
+            let captured = store::statement(db, "UPDATE requests SET captured_at = ? WHERE id = ?", &[now.into(), row.id.as_str().into()])?;
+            (if then_fulfil { &[Status::Accepted, Status::Fulfilled] } else { &[Status::Accepted] }, vec![captured])
+        }
+        HoldDecision::Decline | HoldDecision::Lapse => {
+            let why = if decision == HoldDecision::Lapse { "abandoned" } else { "requested_by_customer" };
+            release_hold(env, payment_intent, &row.id, why).await?;
+            let released = store::statement(db, "UPDATE requests SET hold_until = NULL WHERE id = ?", &[row.id.as_str().into()])?;
+            (if decision == HoldDecision::Lapse { &[Status::Expired] } else { &[Status::Rejected] }, vec![released])
+        }
+    };
+    fulfilment::advance(env, db, manifest, row, path, actor, reason, origin, extra).await
+}
+
+/// Releases every hold whose acceptance window has passed (the hub's cron trigger).
+/// `now` comes from the scheduled event, so tests can run the clock forward.
+pub async fn release_lapsed_holds(env: &Env, now: i64, origin: &str) -> ApiResult<usize> {
+    let db = store::db(env)?;
+    #[derive(Deserialize)]
+    struct Lapsed {
+        id: String,
+    }
+    let lapsed: Vec<Lapsed> = store::all(&db, "SELECT id FROM requests WHERE hold_until IS NOT NULL AND captured_at IS NULL AND hold_until <= ? AND status = 'queued' LIMIT 100", &[now.into()]).await?;
+    let mut released = 0;
+    for Lapsed { id } in lapsed {
+        let Some(row) = store::request(&db, &id).await? else { continue };
+        let Some(app) = store::app(&db, &row.app_slug).await? else { continue };
+        let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
+        match settle_hold(env, &db, &manifest, &row, HoldDecision::Lapse, "schedule", Some("not accepted in time"), origin).await {
+            Ok(true) => released += 1,
+            Ok(false) => {}
+            Err(e) => worker::console_warn!("releasing the hold on {id} failed: {e:?}"),
+        }
+    }
+    Ok(released)
+}
+
 /// One call to Stripe's form-encoded API. Every write carries an idempotency key, so a
 /// retried call never charges or refunds twice.
 async fn stripe_post(env: &Env, path: &str, form: String, idempotency_key: &str) -> ApiResult<serde_json::Value> {
+    stripe_call(env, Method::Post, path, Some(form), Some(idempotency_key)).await
+}
+
+async fn stripe_call(env: &Env, method: Method, path: &str, form: Option<String>, idempotency_key: Option<&str>) -> ApiResult<serde_json::Value> {
     let key = required_config(env, "STRIPE_SECRET_KEY")?;
     let base = config(env, "STRIPE_API_BASE", "https://api.stripe.com");
     let headers = Headers::new();
     headers.set("Authorization", &format!("Bearer {key}"))?;
-    headers.set("Content-Type", "application/x-www-form-urlencoded")?;
-    headers.set("Idempotency-Key", idempotency_key)?;
     headers.set("Stripe-Version", "2025-03-31.basil")?;
+    if let Some(k) = idempotency_key {
+        headers.set("Idempotency-Key", k)?;
+    }
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(form.into()));
+    if let Some(form) = form {
+        headers.set("Content-Type", "application/x-www-form-urlencoded")?;
+        init.with_body(Some(form.into()));
+    }
+    init.with_method(method).with_headers(headers);
     let request = Request::new_with_init(&format!("{}{path}", base.trim_end_matches('/')), &init)?;
     let mut response = Fetch::Request(request).send_with_signal(&timeout_signal(15_000)).await.map_err(|e| ApiError::Upstream(format!("stripe: {e}")))?;
     let status = response.status_code();
@@ -52,8 +132,8 @@ async fn stripe_post(env: &Env, path: &str, form: String, idempotency_key: &str)
 
 /// Creates a Checkout Session for a request. The request id is Stripe's idempotency key, so
 /// a retry never opens a second session for the same request.
-pub async fn create_checkout(env: &Env, request_id: &str, app_slug: &str, lines: &[CheckoutLine], return_url: &str, email: Option<&str>) -> ApiResult<CheckoutSession> {
-    let form = stripe::checkout_session_form(request_id, app_slug, lines, &format!("{return_url}?paid=1&request={request_id}"), &format!("{return_url}?cancelled=1&request={request_id}"), email);
+pub async fn create_checkout(env: &Env, request_id: &str, app_slug: &str, lines: &[CheckoutLine], return_url: &str, email: Option<&str>, hold: bool) -> ApiResult<CheckoutSession> {
+    let form = stripe::checkout_session_form(request_id, app_slug, lines, &format!("{return_url}?paid=1&request={request_id}"), &format!("{return_url}?cancelled=1&request={request_id}"), email, hold);
     let session = stripe_post(env, "/v1/checkout/sessions", form, &format!("checkout-{request_id}")).await.map_err(|e| match e {
         // A refusal of a session we built is our bug, not the fan's.
         ApiError::BadRequest { message, .. } => ApiError::Upstream(format!("stripe refused the session: {message}")),
@@ -128,7 +208,17 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
     let completed = checkout.outcome == stripe::CheckoutOutcome::Completed;
     let expected = row.checkout_session_id.as_deref() == Some(checkout.session_id.as_str());
     let amount_ok = checkout.amount_total.is_none_or(|a| a == row.amount as u64) && checkout.currency.as_deref().is_none_or(|c| c == row.currency);
-    let refusal = if completed && !checkout.paid {
+    let app = store::app(db, &row.app_slug).await?.ok_or(ApiError::Internal(format!("app {} missing", row.app_slug)))?;
+    let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
+    // A held payment is not "paid" on the session; the PaymentIntent says whether it is held.
+    let held = match (&manifest.pricing.hold, completed && expected, checkout.payment_intent.as_deref()) {
+        (Some(_), true, Some(pi)) => {
+            let intent = payment_intent(env, pi).await?;
+            intent["status"] == "requires_capture" && intent["amount"].as_u64() == Some(row.amount as u64)
+        }
+        _ => false,
+    };
+    let refusal = if completed && !checkout.paid && !held {
         Some("not_paid")
     } else if !expected || (completed && !amount_ok) {
         Some("mismatch")
@@ -141,18 +231,24 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
         record(db, event, Some(&row.id), outcome).await?;
         return Ok(Some(outcome));
     }
-    let app = store::app(db, &row.app_slug).await?.ok_or(ApiError::Internal(format!("app {} missing", row.app_slug)))?;
-    let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
     let mut extra = vec![store::statement(
         db,
         "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('stripe', ?, ?, ?, 'applied', ?)",
         &[event.id.as_str().into(), event.kind.as_str().into(), row.id.as_str().into(), now_ms().into()],
     )?];
     extra.push(store::statement(db, "UPDATE requests SET payment_intent_id = ? WHERE id = ?", &[checkout.payment_intent.as_deref().into(), row.id.as_str().into()])?);
-    let path: &[Status] = if completed { &[Status::Paid, Status::Queued] } else { &[Status::Expired] };
+    if let (true, Some(hold)) = (held, manifest.pricing.hold) {
+        let until = now_ms() + i64::from(hold.accept_within_hours) * 3_600_000;
+        extra.push(store::statement(db, "UPDATE requests SET hold_until = ? WHERE id = ?", &[until.into(), row.id.as_str().into()])?);
+    }
+    let path: &[Status] = match (completed, held) {
+        (true, true) => &[Status::Authorized, Status::Queued],
+        (true, false) => &[Status::Paid, Status::Queued],
+        (false, _) => &[Status::Expired],
+    };
     let moved = fulfilment::advance(env, db, &manifest, &row, path, "stripe", Some(&event.id), origin, extra).await?;
     if moved {
-        console_log!("request {} {} by {}", row.id, if completed { "paid" } else { "expired" }, event.id);
+        console_log!("request {} moved to {} by {}", row.id, path[0].as_str(), event.id);
     }
     Ok(moved.then_some("applied"))
 }

@@ -120,6 +120,9 @@ pub struct RequestRow {
     pub checkout_url: Option<String>,
     pub payment_intent_id: Option<String>,
     pub amount_refunded: i64,
+    /// Set while the payment is an uncaptured hold: when it must be accepted by.
+    pub hold_until: Option<i64>,
+    pub captured_at: Option<i64>,
     pub moderation: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -129,13 +132,18 @@ impl RequestRow {
     pub fn status(&self) -> ApiResult<Status> {
         Status::parse(&self.status).ok_or_else(|| ApiError::Internal(format!("unknown status {}", self.status)))
     }
+
+    /// The fan's card is authorized but not yet charged.
+    pub fn is_uncaptured_hold(&self) -> bool {
+        self.hold_until.is_some() && self.captured_at.is_none()
+    }
 }
 
 pub async fn request(db: &D1Database, id: &str) -> ApiResult<Option<RequestRow>> {
     first(
         db,
         "SELECT id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
-                checkout_url, payment_intent_id, amount_refunded, moderation, created_at, updated_at FROM requests WHERE id = ?",
+                checkout_url, payment_intent_id, amount_refunded, hold_until, captured_at, moderation, created_at, updated_at FROM requests WHERE id = ?",
         &[id.into()],
     )
     .await
