@@ -6,6 +6,8 @@ CREATE TABLE IF NOT EXISTS creators (
   id           TEXT PRIMARY KEY,
   name         TEXT NOT NULL,
   api_key_hash TEXT NOT NULL UNIQUE,
+  -- Stripe Connect account that receives payments for this creator's apps (acct_...).
+  stripe_account TEXT,
   created_at   INTEGER NOT NULL
 );
 
@@ -49,6 +51,7 @@ CREATE TABLE IF NOT EXISTS requests (
   amount_refunded     INTEGER NOT NULL DEFAULT 0,
   hold_until          INTEGER,
   captured_at         INTEGER,
+  application_fee     INTEGER,
   moderation          TEXT NOT NULL,
   client_ip           TEXT,
   user_agent          TEXT,

@@ -22,13 +22,15 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
         ([], Method::Get) => marketplace::index_page(env).await,
         (["health"], Method::Get) => Ok(fanline_edge::http::json(200, &serde_json::json!({"ok": true}))),
         (["api", "apps"], Method::Get) => marketplace::list_apps(&req, env).await,
+        (["api", "creator"], Method::Get) => marketplace::creator_profile(&req, env).await,
+        (["api", "creator", "stripe-account"], Method::Put) => marketplace::connect_stripe_account(req, env).await,
         (["api", "apps", slug, "destinations"], Method::Put) => marketplace::set_destinations(req, env, slug).await,
         (["api", "apps", slug, "destinations"], Method::Get) => marketplace::show_destinations(&req, env, slug).await,
         (["api", "apps", slug, "requests"], Method::Get) => marketplace::creator_queue(&req, env, slug).await,
         (["api", "apps", slug, "deliveries"], Method::Get) => marketplace::deliveries(&req, env, slug).await,
         (["apps", slug, ..], _) => forward_to_app(req, env, slug).await,
         (["webhooks", "payment"], Method::Post) => payments::handle_stripe_webhook(req, env).await,
-        (["webhooks", "payment"], _) | (["api", "apps"], _) | (["api", "apps", _, _], _) => Err(ApiError::MethodNotAllowed),
+        (["webhooks", "payment"], _) | (["api", "apps"], _) | (["api", "apps", _, _], _) | (["api", "creator", ..], _) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route")),
     }
 }

@@ -206,3 +206,27 @@ pub async fn deliveries(req: &Request, env: &Env, slug: &str) -> ApiResult<Respo
         .collect();
     Ok(json(200, &json!({"app": app.slug, "deliveries": list})))
 }
+
+/// `GET /api/creator`: who the key belongs to, and where their payouts go.
+pub async fn creator_profile(req: &Request, env: &Env) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(req, &db).await?;
+    let account = store::creator_stripe_account(&db, &creator.id).await?;
+    Ok(json(200, &json!({"id": creator.id, "name": creator.name, "stripe_account": account})))
+}
+
+/// `PUT /api/creator/stripe-account` with `{"account_id": "acct_..."}` (or `null`): payments for
+/// the creator's apps go to this connected account, minus each app's `platform_fee_bps`.
+/// Onboarding the account itself happens in Stripe (Connect account links).
+pub async fn connect_stripe_account(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(&req, &db).await?;
+    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", "Send {\"account_id\": \"acct_...\"} or {\"account_id\": null}."))?;
+    let account = match body.get("account_id") {
+        Some(Value::Null) => None,
+        Some(Value::String(id)) if id.starts_with("acct_") && id.len() <= 64 && id[5..].bytes().all(|b| b.is_ascii_alphanumeric()) && id.len() > 5 => Some(id.clone()),
+        _ => return Err(ApiError::bad_request("invalid_account", "account_id must be a Stripe account id (acct_...) or null.")),
+    };
+    store::run(&db, "UPDATE creators SET stripe_account = ? WHERE id = ?", &[account.as_deref().into(), creator.id.as_str().into()]).await?;
+    Ok(json(200, &json!({"id": creator.id, "name": creator.name, "stripe_account": account})))
+}

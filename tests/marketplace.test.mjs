@@ -1,7 +1,7 @@
 // The marketplace hub: the index, app discovery, embed script, destinations and the queue.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startFixture } from "./support/fixture.mjs";
+import { PNG, startFixture } from "./support/fixture.mjs";
 
 let f;
 before(async () => (f = await startFixture()));
@@ -83,5 +83,41 @@ describe("creator API", () => {
     const bad = await f.request("GET", "/api/apps/song-request/requests?status=exploded", { key: f.owner.apiKey });
     assert.equal(bad.status, 400);
     assert.equal((await f.request("GET", "/api/apps/song-request/requests")).status, 401);
+  });
+});
+
+describe("marketplace fees (Stripe Connect)", () => {
+  test("a creator connects a Stripe account; payments go to it and the app's fee stays with the marketplace", async () => {
+    const put = (json, key = f.owner.apiKey) => f.request("PUT", "/api/creator/stripe-account", { key, json });
+    assert.equal((await put({ account_id: "acct_1Fanline" }, null)).status, 401);
+    for (const bad of ["acct_", "cus_123", "acct_12 34", 42]) {
+      const r = await put({ account_id: bad });
+      assert.equal(r.status, 400, String(bad));
+      assert.equal(r.data.error.code, "invalid_account");
+    }
+    const connected = await put({ account_id: "acct_1Fanline" });
+    assert.equal(connected.status, 200);
+    assert.equal((await f.request("GET", "/api/creator", { key: f.owner.apiKey })).data.stripe_account, "acct_1Fanline");
+    assert.equal((await f.request("GET", "/api/creator", { key: f.other.apiKey })).data.stripe_account, null);
+
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ subject: "fee test", style: "animated (4 frames)", palette: "retro", email: "fan@example.com" })) form.append(k, v);
+    form.append("reference", new Blob([PNG], { type: "image/png" }), "ref.png");
+    const r = await f.request("POST", "/apps/pixel-icon/api/requests", { body: form });
+    assert.equal(r.status, 201, r.text);
+    const call = f.stripe.calls.find((c) => c.form.client_reference_id === r.data.id);
+    // 10% (platform_fee_bps 1000) of 4000 cents.
+    assert.deepEqual(call.form.payment_intent_data.transfer_data, { destination: "acct_1Fanline" });
+    assert.equal(call.form.payment_intent_data.application_fee_amount, "400");
+    await f.stripe.pay(r.data.checkout_session_id);
+    const view = await f.request("GET", `/apps/pixel-icon/api/requests/${r.data.id}`, { key: f.owner.apiKey });
+    assert.equal(view.data.price.platform_fee, 400);
+    const intent = f.stripe.intents.get(view.data.payment_intent_id);
+    assert.deepEqual([intent.amount, intent.application_fee_amount, intent.transfer_data.destination], [4000, 400, "acct_1Fanline"]);
+
+    await put({ account_id: null });
+    const direct = await f.submit("song-request", { song: "No connect" }, { addOns: ["priority"] });
+    const directCall = f.stripe.calls.find((c) => c.form.client_reference_id === direct.data.id);
+    assert.equal(directCall.form.payment_intent_data.transfer_data, undefined, "without an account the platform takes the payment");
   });
 });

@@ -110,6 +110,9 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
         id: id("pi"), object: "payment_intent", amount: session.amount_total, amount_capturable: manual ? session.amount_total : 0,
         amount_received: manual ? 0 : session.amount_total, currency: session.currency, capture_method: manual ? "manual" : "automatic",
         status: manual ? "requires_capture" : "succeeded", latest_charge: id("ch"), amount_refunded: 0, metadata: session.metadata,
+        // A destination charge: the connected account is paid, the platform keeps the fee.
+        application_fee_amount: session.payment_intent_data_for_test.application_fee_amount ? Number(session.payment_intent_data_for_test.application_fee_amount) : null,
+        transfer_data: session.payment_intent_data_for_test.transfer_data ?? null,
       };
       intents.set(intent.id, intent);
       Object.assign(session, { status: "complete", payment_status: manual ? "unpaid" : "paid", payment_intent: intent.id });
@@ -158,6 +161,7 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
         metadata: form.metadata ?? {},
         success_url: form.success_url,
         capture_method_for_test: form.payment_intent_data?.capture_method ?? "automatic",
+        payment_intent_data_for_test: form.payment_intent_data ?? {},
         cancel_url: form.cancel_url ?? null,
         payment_intent: null,
         url: `${base}/c/pay/${sessionId}`,

@@ -102,6 +102,10 @@ pub struct Pricing {
     /// accepts; declining, or not acting in time, releases the hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<HoldRules>,
+    /// The marketplace's cut in basis points (1000 = 10%), taken as a Stripe Connect
+    /// application fee when the creator has a connected account.
+    #[serde(default)]
+    pub platform_fee_bps: u32,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -229,6 +233,9 @@ impl Manifest {
             if tips.min == 0 || tips.min > tips.max || tips.suggested.iter().any(|s| *s < tips.min || *s > tips.max) {
                 return Err("manifest: tips need 0 < min <= max, and suggested amounts within them".into());
             }
+        }
+        if self.pricing.platform_fee_bps > 5_000 {
+            return Err("manifest: platform_fee_bps is at most 5000 (50%)".into());
         }
         if self.pricing.hold.is_some_and(|h| !(1..=144).contains(&h.accept_within_hours)) {
             return Err("manifest: hold.accept_within_hours must be 1 to 144 (card authorizations lapse after about 7 days)".into());

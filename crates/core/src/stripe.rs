@@ -194,23 +194,52 @@ pub struct CheckoutLine {
 }
 
 /// Form body for `POST /v1/checkout/sessions`, Stripe's bracketed form encoding.
-/// With `hold`, the PaymentIntent is only authorized (`capture_method=manual`).
-pub fn checkout_session_form(request_id: &str, app_slug: &str, lines: &[CheckoutLine], success_url: &str, cancel_url: &str, customer_email: Option<&str>, hold: bool) -> String {
+/// Everything a Checkout Session for one request needs.
+pub struct CheckoutRequest<'a> {
+    pub request_id: &'a str,
+    pub app_slug: &'a str,
+    pub lines: &'a [CheckoutLine],
+    pub success_url: &'a str,
+    pub cancel_url: &'a str,
+    pub customer_email: Option<&'a str>,
+    /// Only authorize the card (`capture_method=manual`); capture when the creator accepts.
+    pub hold: bool,
+    /// A destination charge: the creator's connected account receives the payment and the
+    /// marketplace keeps `application_fee` (minor units).
+    pub connect: Option<Connect<'a>>,
+}
+
+pub struct Connect<'a> {
+    pub destination: &'a str,
+    pub application_fee: u64,
+}
+
+/// The marketplace's cut: `bps` basis points of `total`, rounded half up, in minor units.
+pub fn application_fee(total: u64, bps: u32) -> u64 {
+    ((u128::from(total) * u128::from(bps) + 5_000) / 10_000) as u64
+}
+
+/// Form body for `POST /v1/checkout/sessions`, Stripe's bracketed form encoding.
+pub fn checkout_session_form(c: &CheckoutRequest) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("mode", "payment");
-    if hold {
+    if c.hold {
         form.append_pair("payment_intent_data[capture_method]", "manual");
     }
-    form.append_pair("client_reference_id", request_id);
-    form.append_pair("success_url", success_url);
-    form.append_pair("cancel_url", cancel_url);
-    form.append_pair("metadata[request_id]", request_id);
-    form.append_pair("metadata[app]", app_slug);
-    form.append_pair("payment_intent_data[metadata][request_id]", request_id);
-    if let Some(email) = customer_email {
+    if let Some(connect) = &c.connect {
+        form.append_pair("payment_intent_data[application_fee_amount]", &connect.application_fee.to_string());
+        form.append_pair("payment_intent_data[transfer_data][destination]", connect.destination);
+    }
+    form.append_pair("client_reference_id", c.request_id);
+    form.append_pair("success_url", c.success_url);
+    form.append_pair("cancel_url", c.cancel_url);
+    form.append_pair("metadata[request_id]", c.request_id);
+    form.append_pair("metadata[app]", c.app_slug);
+    form.append_pair("payment_intent_data[metadata][request_id]", c.request_id);
+    if let Some(email) = c.customer_email {
         form.append_pair("customer_email", email);
     }
-    for (i, line) in lines.iter().enumerate() {
+    for (i, line) in c.lines.iter().enumerate() {
         let p = format!("line_items[{i}]");
         form.append_pair(&format!("{p}[quantity]"), "1");
         form.append_pair(&format!("{p}[price_data][currency]"), line.amount.currency.as_str());
@@ -284,6 +313,16 @@ mod tests {
     }
 
     #[test]
+    fn application_fees_round_half_up_in_minor_units() {
+        assert_eq!(application_fee(2500, 1000), 250);
+        assert_eq!(application_fee(1999, 500), 100); // 99.95 -> 100
+        assert_eq!(application_fee(1, 1000), 0);
+        assert_eq!(application_fee(5, 1000), 1); // 0.5 -> 1
+        assert_eq!(application_fee(0, 1000), 0);
+        assert_eq!(application_fee(u64::MAX, 10_000), u64::MAX);
+    }
+
+    #[test]
     fn reads_refund_and_dispute_events() {
         let refunded = Event::parse(br#"{"id":"evt_r","type":"charge.refunded","data":{"object":{"id":"ch_1","payment_intent":"pi_1","amount":500,"amount_refunded":200,"refunded":false}}}"#).unwrap();
         assert_eq!(charge_event(&refunded), Some(ChargeEvent::Refunded { payment_intent: "pi_1".into(), amount_refunded: 200, full: false }));
@@ -299,15 +338,19 @@ mod tests {
     #[test]
     fn checkout_form_uses_stripe_brackets() {
         let usd = crate::money::Currency::parse("usd").unwrap();
-        let form = checkout_session_form(
-            "req_1",
-            "song-request",
-            &[CheckoutLine { name: "Priority & more".into(), amount: Money::new(300, usd) }],
-            "https://x/ok",
-            "https://x/no",
-            Some("fan@example.com"),
-            true,
-        );
+        let lines = [CheckoutLine { name: "Priority & more".into(), amount: Money::new(300, usd) }];
+        let form = checkout_session_form(&CheckoutRequest {
+            request_id: "req_1",
+            app_slug: "song-request",
+            lines: &lines,
+            success_url: "https://x/ok",
+            cancel_url: "https://x/no",
+            customer_email: Some("fan@example.com"),
+            hold: true,
+            connect: Some(Connect { destination: "acct_123", application_fee: 30 }),
+        });
+        assert!(form.contains("payment_intent_data%5Bapplication_fee_amount%5D=30"));
+        assert!(form.contains("payment_intent_data%5Btransfer_data%5D%5Bdestination%5D=acct_123"));
         assert!(form.contains("payment_intent_data%5Bcapture_method%5D=manual"));
         assert!(form.contains("client_reference_id=req_1"));
         assert!(form.contains("line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=300"));

@@ -5,14 +5,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::fulfilment::{self, status_url};
 use crate::http::{allow_any_origin, client_ip, header, json, origin, segments};
 use crate::platform::{config, now_ms, random};
-use crate::store::{self, BatchOutcome, RequestRow};
+use crate::store::{self, Arg, BatchOutcome, RequestRow};
 use crate::{auth, pages, payments};
 use fanline_core::manifest::{FieldKind, Manifest};
 use fanline_core::moderation;
 use fanline_core::moderation::Decision as Verdict;
 use fanline_core::routing::rfc3339;
 use fanline_core::state::{self, Status};
-use fanline_core::stripe::CheckoutLine;
+use fanline_core::stripe::{self, CheckoutLine};
 use fanline_core::submission::{self, RawFile, RawSubmission, Submission};
 use fanline_core::{attachment, ids};
 use serde_json::{json, Map, Value};
@@ -70,9 +70,9 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
         }
     }
     check_rate_limit(env, &req).await?;
-    if store::app(&db, &manifest.slug).await?.is_none() {
+    let Some(registered) = store::app(&db, &manifest.slug).await? else {
         return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
-    }
+    };
     let origin = origin(&req);
     // Kept for the creator's dispute evidence, never shown to anyone else.
     let client = ClientSignals { ip: client_ip(&req), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
@@ -84,8 +84,28 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
     let id = ids::request_id(&random());
     let now = now_ms();
 
+    // With a connected Stripe account the creator is paid directly and the marketplace keeps
+    // its fee; without one the platform account takes the payment.
+    let creator_account = store::creator_stripe_account(&db, &registered.creator_id).await?;
+    let application_fee = creator_account.as_ref().map(|_| stripe::application_fee(submission.price.amount, manifest.pricing.platform_fee_bps));
     let checkout = if status == Status::AwaitingPayment {
-        Some(payments::create_checkout(env, &id, &manifest.slug, &checkout_lines(&submission), &page_url(&origin, manifest), submission.email(manifest).as_deref(), manifest.pricing.hold.is_some()).await?)
+        let page = page_url(&origin, manifest);
+        let (success_url, cancel_url) = (format!("{page}?paid=1&request={id}"), format!("{page}?cancelled=1&request={id}"));
+        let lines = checkout_lines(&submission);
+        let email = submission.email(manifest);
+        Some(
+            payments::create_checkout(env, &stripe::CheckoutRequest {
+                request_id: &id,
+                app_slug: &manifest.slug,
+                lines: &lines,
+                success_url: &success_url,
+                cancel_url: &cancel_url,
+                customer_email: email.as_deref(),
+                hold: manifest.pricing.hold.is_some(),
+                connect: creator_account.as_deref().zip(application_fee).map(|(destination, application_fee)| stripe::Connect { destination, application_fee }),
+            })
+            .await?,
+        )
     } else {
         None
     };
@@ -119,6 +139,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
         amount_refunded: 0,
         hold_until: None,
         captured_at: None,
+        application_fee: application_fee.filter(|_| checkout.is_some()).map(|f| f as i64),
         moderation: serde_json::to_string(&verdict)?,
         created_at: now,
         updated_at: now,
@@ -126,8 +147,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
     let mut statements = vec![store::statement(
         &db,
         "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
-                               checkout_url, moderation, client_ip, user_agent, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               checkout_url, moderation, client_ip, user_agent, application_fee, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             row.id.as_str().into(),
             row.app_slug.as_str().into(),
@@ -144,6 +165,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
             row.moderation.as_str().into(),
             client.ip.as_str().into(),
             client.user_agent.as_deref().into(),
+            row.application_fee.map_or(Arg::Null, Arg::Int),
             now.into(),
             now.into(),
         ],
@@ -448,6 +470,7 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
             .collect();
         body["attachments"] = json!(attachments);
         body["payment_intent_id"] = json!(row.payment_intent_id);
+        body["price"]["platform_fee"] = json!(row.application_fee);
         body["refunds"] = times_as_text(store::all(db, "SELECT id, amount, reason, actor, created_at FROM refunds WHERE request_id = ? ORDER BY created_at, rowid", &[row.id.as_str().into()]).await?);
         body["disputes"] = times_as_text(store::all(db, "SELECT id, amount, reason, status, opened_at, closed_at FROM disputes WHERE request_id = ? ORDER BY opened_at", &[row.id.as_str().into()]).await?);
     }

@@ -9,7 +9,7 @@ use crate::platform::{config, now_ms, required_config, timeout_signal};
 use crate::store;
 use fanline_core::manifest::Manifest;
 use fanline_core::state::Status;
-use fanline_core::stripe::{self, CheckoutLine};
+use fanline_core::stripe;
 use serde::Deserialize;
 use serde_json::json;
 use worker::{console_log, Env, Fetch, Headers, Method, Request, RequestInit, Response};
@@ -132,9 +132,9 @@ async fn stripe_call(env: &Env, method: Method, path: &str, form: Option<String>
 
 /// Creates a Checkout Session for a request. The request id is Stripe's idempotency key, so
 /// a retry never opens a second session for the same request.
-pub async fn create_checkout(env: &Env, request_id: &str, app_slug: &str, lines: &[CheckoutLine], return_url: &str, email: Option<&str>, hold: bool) -> ApiResult<CheckoutSession> {
-    let form = stripe::checkout_session_form(request_id, app_slug, lines, &format!("{return_url}?paid=1&request={request_id}"), &format!("{return_url}?cancelled=1&request={request_id}"), email, hold);
-    let session = stripe_post(env, "/v1/checkout/sessions", form, &format!("checkout-{request_id}")).await.map_err(|e| match e {
+pub async fn create_checkout(env: &Env, checkout: &stripe::CheckoutRequest<'_>) -> ApiResult<CheckoutSession> {
+    let form = stripe::checkout_session_form(checkout);
+    let session = stripe_post(env, "/v1/checkout/sessions", form, &format!("checkout-{}", checkout.request_id)).await.map_err(|e| match e {
         // A refusal of a session we built is our bug, not the fan's.
         ApiError::BadRequest { message, .. } => ApiError::Upstream(format!("stripe refused the session: {message}")),
         other => other,

@@ -123,6 +123,8 @@ pub struct RequestRow {
     /// Set while the payment is an uncaptured hold: when it must be accepted by.
     pub hold_until: Option<i64>,
     pub captured_at: Option<i64>,
+    /// The marketplace's Connect application fee on this payment, when there is one.
+    pub application_fee: Option<i64>,
     pub moderation: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -143,7 +145,7 @@ pub async fn request(db: &D1Database, id: &str) -> ApiResult<Option<RequestRow>>
     first(
         db,
         "SELECT id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
-                checkout_url, payment_intent_id, amount_refunded, hold_until, captured_at, moderation, created_at, updated_at FROM requests WHERE id = ?",
+                checkout_url, payment_intent_id, amount_refunded, hold_until, captured_at, application_fee, moderation, created_at, updated_at FROM requests WHERE id = ?",
         &[id.into()],
     )
     .await
@@ -224,6 +226,15 @@ pub struct Creator {
 pub fn hash_api_key(key: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// The creator's connected Stripe account (`acct_...`), if they connected one.
+pub async fn creator_stripe_account(db: &D1Database, creator_id: &str) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Account {
+        stripe_account: Option<String>,
+    }
+    Ok(first::<Account>(db, "SELECT stripe_account FROM creators WHERE id = ?", &[creator_id.into()]).await?.and_then(|a| a.stripe_account))
 }
 
 pub async fn creator_by_key(db: &D1Database, key: &str) -> ApiResult<Option<Creator>> {
