@@ -494,19 +494,33 @@ async fn load(db: &worker::D1Database, manifest: &Manifest, id: &str) -> ApiResu
     }
 }
 
+/// The creator behind the key and their request; another creator's request is "not found".
+async fn owned_request(req: &Request, db: &worker::D1Database, manifest: &Manifest, id: &str) -> ApiResult<(store::Creator, RequestRow)> {
+    let creator = auth::creator(req, db).await?;
+    let row = load(db, manifest, id).await?;
+    auth::owned_app(db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
+    Ok((creator, row))
+}
+
+/// A creator action's optional JSON body (`{}` when empty); `example` shows its shape.
+async fn optional_json(req: &mut Request, example: &str) -> ApiResult<Value> {
+    let body = req.text().await.unwrap_or_default();
+    if body.trim().is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_str(&body).map_err(|_| ApiError::bad_request("invalid_json", format!("The body must be JSON, e.g. {example}.")))
+}
+
+/// A short free-text field of such a body, cut to `max` characters.
+fn text_field(body: &Value, key: &str, max: usize) -> Option<String> {
+    body.get(key).and_then(Value::as_str).map(|s| s.chars().take(max).collect())
+}
+
 /// `POST .../complete`: the creator marks the request fulfilled.
 async fn complete(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let creator = auth::creator(&req, &db).await?;
-    let row = load(&db, manifest, id).await?;
-    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
-    let body = req.text().await.unwrap_or_default();
-    let note = if body.trim().is_empty() {
-        None
-    } else {
-        let value: Value = serde_json::from_str(&body).map_err(|_| ApiError::bad_request("invalid_json", "The body must be JSON, e.g. {\"note\": \"played at 21:04\"}."))?;
-        value.get("note").and_then(Value::as_str).map(|s| s.chars().take(500).collect::<String>())
-    };
+    let (creator, row) = owned_request(&req, &db, manifest, id).await?;
+    let note = text_field(&optional_json(&mut req, r#"{"note": "played at 21:04"}"#).await?, "note", 500);
     let origin = origin(&req);
     let actor = format!("creator:{}", creator.id);
     // Completing a request whose payment is still a hold captures it first.
@@ -533,16 +547,8 @@ enum Decision {
 /// creator took on. A paid (captured) request is declined by refunding it instead.
 async fn decide(mut req: Request, env: &Env, manifest: &Manifest, id: &str, decision: Decision) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let creator = auth::creator(&req, &db).await?;
-    let row = load(&db, manifest, id).await?;
-    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
-    let body = req.text().await.unwrap_or_default();
-    let reason = if body.trim().is_empty() {
-        None
-    } else {
-        let value: Value = serde_json::from_str(&body).map_err(|_| ApiError::bad_request("invalid_json", "The body must be JSON, e.g. {\"reason\": \"not my style\"}."))?;
-        value.get("reason").and_then(Value::as_str).map(|s| s.chars().take(500).collect::<String>())
-    };
+    let (creator, row) = owned_request(&req, &db, manifest, id).await?;
+    let reason = text_field(&optional_json(&mut req, r#"{"reason": "not my style"}"#).await?, "reason", 500);
     let target = match decision {
         Decision::Accept => Status::Accepted,
         Decision::Decline => Status::Rejected,
@@ -571,12 +577,9 @@ async fn decide(mut req: Request, env: &Env, manifest: &Manifest, id: &str, deci
 /// `Idempotency-Key` to make retrying the call safe.
 async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let creator = auth::creator(&req, &db).await?;
-    let row = load(&db, manifest, id).await?;
-    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
-    let body = req.text().await.unwrap_or_default();
-    let body: Value = if body.trim().is_empty() { json!({}) } else { serde_json::from_str(&body).map_err(|_| ApiError::bad_request("invalid_json", "The body must be JSON, e.g. {\"amount\": 500}."))? };
-    let reason = body.get("reason").and_then(Value::as_str).map(|s| s.chars().take(200).collect::<String>());
+    let (creator, row) = owned_request(&req, &db, manifest, id).await?;
+    let body = optional_json(&mut req, r#"{"amount": 500, "reason": "late"}"#).await?;
+    let reason = text_field(&body, "reason", 200);
     let status = row.status()?;
     if row.is_uncaptured_hold() {
         return Err(ApiError::Conflict { code: "not_refundable", message: "This payment is only a hold; decline the request (POST .../decline) to release it.".into() });
@@ -624,9 +627,7 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
 /// `GET .../evidence`: everything a creator needs to answer a chargeback, as one JSON file.
 async fn evidence(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let creator = auth::creator(req, &db).await?;
-    let row = load(&db, manifest, id).await?;
-    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
+    let (_, row) = owned_request(req, &db, manifest, id).await?;
     #[derive(serde::Deserialize)]
     struct Signals {
         client_ip: Option<String>,
@@ -666,9 +667,7 @@ async fn evidence(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> Ap
 /// The creator downloads a fan's attachment.
 async fn attachment_file(req: &Request, env: &Env, manifest: &Manifest, id: &str, field: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let creator = auth::creator(req, &db).await?;
-    load(&db, manifest, id).await?;
-    auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
+    owned_request(req, &db, manifest, id).await?;
     #[derive(serde::Deserialize)]
     struct Key {
         object_key: String,
