@@ -211,7 +211,8 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
     let app = store::app(db, &row.app_slug).await?.ok_or(ApiError::Internal(format!("app {} missing", row.app_slug)))?;
     let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
     // A held payment is not "paid" on the session; the PaymentIntent says whether it is held.
-    let held = match (&manifest.pricing.hold, completed && expected, checkout.payment_intent.as_deref()) {
+    let waiting = row.status()? == Status::AwaitingPayment;
+    let held = match (&manifest.pricing.hold, completed && expected && waiting, checkout.payment_intent.as_deref()) {
         (Some(_), true, Some(pi)) => {
             let intent = payment_intent(env, pi).await?;
             intent["status"] == "requires_capture" && intent["amount"].as_u64() == Some(row.amount as u64)
@@ -222,7 +223,7 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
         Some("not_paid")
     } else if !expected || (completed && !amount_ok) {
         Some("mismatch")
-    } else if row.status()? != Status::AwaitingPayment {
+    } else if !waiting {
         Some("already_settled")
     } else {
         None
@@ -231,11 +232,7 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
         record(db, event, Some(&row.id), outcome).await?;
         return Ok(Some(outcome));
     }
-    let mut extra = vec![store::statement(
-        db,
-        "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('stripe', ?, ?, ?, 'applied', ?)",
-        &[event.id.as_str().into(), event.kind.as_str().into(), row.id.as_str().into(), now_ms().into()],
-    )?];
+    let mut extra = vec![processed(db, event, Some(&row.id), "applied")?];
     extra.push(store::statement(db, "UPDATE requests SET payment_intent_id = ? WHERE id = ?", &[checkout.payment_intent.as_deref().into(), row.id.as_str().into()])?);
     if let (true, Some(hold)) = (held, manifest.pricing.hold) {
         let until = now_ms() + i64::from(hold.accept_within_hours) * 3_600_000;
@@ -261,16 +258,11 @@ async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event,
         return Ok(Some("unknown_request"));
     };
     let now = now_ms();
-    let seen = store::statement(
-        db,
-        "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('stripe', ?, ?, ?, 'applied', ?)",
-        &[event.id.as_str().into(), event.kind.as_str().into(), row.id.as_str().into(), now.into()],
-    )?;
-    let (extra, path): (Vec<_>, &[Status]) = match charge {
+    let (mut extra, path): (Vec<_>, &[Status]) = match charge {
         ChargeEvent::Refunded { amount_refunded, full, .. } => {
             let update = store::statement(db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, ?) WHERE id = ?", &[(*amount_refunded as i64).into(), row.id.as_str().into()])?;
             let fully = *full || *amount_refunded >= row.amount as u64;
-            (vec![seen, update], if fully { &[Status::Refunded] } else { &[] })
+            (vec![update], if fully { &[Status::Refunded] } else { &[] })
         }
         ChargeEvent::DisputeOpened { dispute_id, amount, reason, .. } => {
             let insert = store::statement(
@@ -278,19 +270,20 @@ async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event,
                 "INSERT INTO disputes (id, request_id, amount, reason, status, opened_at) VALUES (?, ?, ?, ?, 'open', ?) ON CONFLICT (id) DO NOTHING",
                 &[dispute_id.as_str().into(), row.id.as_str().into(), (*amount as i64).into(), reason.as_str().into(), now.into()],
             )?;
-            (vec![seen, insert], &[Status::Disputed])
+            (vec![insert], &[Status::Disputed])
         }
         ChargeEvent::DisputeClosed { dispute_id, won, status, .. } => {
             let update = store::statement(db, "UPDATE disputes SET status = ?, closed_at = ? WHERE id = ?", &[status.as_str().into(), now.into(), dispute_id.as_str().into()])?;
             // Won: the creator keeps the money and the request is closed. Lost: the money went back.
-            (vec![seen, update], if *won { &[Status::Closed] } else { &[Status::Refunded] })
+            (vec![update], if *won { &[Status::Closed] } else { &[Status::Refunded] })
         }
     };
-    let current = row.status()?;
-    if path.is_empty() || current.walk(path).is_err() {
-        // Nothing to move (a partial refund, or a state that already reflects it): record it.
+    // Nothing to move (a partial refund, or a state that already reflects it): keep the data.
+    let outcome = if path.is_empty() { "recorded" } else if row.status()?.walk(path).is_err() { "already_settled" } else { "applied" };
+    extra.insert(0, processed(db, event, Some(&row.id), outcome)?);
+    if outcome != "applied" {
         return match store::commit(db, extra).await? {
-            store::BatchOutcome::Committed => Ok(Some(if path.is_empty() { "recorded" } else { "already_settled" })),
+            store::BatchOutcome::Committed => Ok(Some(outcome)),
             store::BatchOutcome::Conflict(_) => Ok(None),
         };
     }
@@ -309,13 +302,19 @@ async fn already_processed(db: &worker::D1Database, event_id: &str) -> ApiResult
     Ok(store::first::<Seen>(db, "SELECT outcome FROM payment_events WHERE provider = 'stripe' AND event_id = ?", &[event_id.into()]).await?.is_some())
 }
 
-async fn record(db: &worker::D1Database, event: &stripe::Event, request_id: Option<&str>, outcome: &str) -> ApiResult<()> {
-    store::run(
+/// The row that marks an event as processed. Its key is the event id, so in a batch with the
+/// change it causes, a concurrent delivery of the same event makes the whole batch conflict.
+fn processed(db: &worker::D1Database, event: &stripe::Event, request_id: Option<&str>, outcome: &str) -> ApiResult<worker::D1PreparedStatement> {
+    store::statement(
         db,
-        "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('stripe', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('stripe', ?, ?, ?, ?, ?)",
         &[event.id.as_str().into(), event.kind.as_str().into(), request_id.into(), outcome.into(), now_ms().into()],
     )
-    .await
+}
+
+/// Records an event that changes nothing; a duplicate of it is already recorded, which is fine.
+async fn record(db: &worker::D1Database, event: &stripe::Event, request_id: Option<&str>, outcome: &str) -> ApiResult<()> {
+    store::commit(db, vec![processed(db, event, request_id, outcome)?]).await.map(|_| ())
 }
 
 fn ack(event_id: &str, outcome: &str) -> Response {
