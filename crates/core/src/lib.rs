@@ -2,11 +2,13 @@
 //! unit-tested and fuzzed natively; the Workers crates are a thin I/O shell around it.
 
 pub mod attachment;
+pub mod auction;
 pub mod base64;
 pub mod ids;
 pub mod manifest;
 pub mod moderation;
 pub mod money;
+pub mod paypal;
 pub mod routing;
 pub mod standard_webhooks;
 pub mod state;

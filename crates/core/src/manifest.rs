@@ -16,6 +16,9 @@ pub struct Manifest {
     pub pricing: Pricing,
     #[serde(default)]
     pub moderation: ModerationRules,
+    /// Makes the app an auction for scarce slots: fans bid, each bid is a held payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auction: Option<AuctionRules>,
     /// Event type (`request.queued`, ...) to the destination kinds notified of it.
     #[serde(default)]
     pub routing: BTreeMap<String, Vec<DestinationKind>>,
@@ -106,6 +109,98 @@ pub struct Pricing {
     /// application fee when the creator has a connected account.
     #[serde(default)]
     pub platform_fee_bps: u32,
+    /// Prepaid bundles of requests a fan buys once and spends without a card.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credit_packs: Vec<CreditPack>,
+    /// Credits one request costs when paid from a pack (default 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub credits_per_request: u32,
+    /// Subscriber tiers: a monthly or yearly Stripe subscription for a discount and/or priority.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<Tier>,
+    /// Payment providers a fan may choose from; the first is the default.
+    #[serde(default = "stripe_only")]
+    pub providers: Vec<Provider>,
+}
+
+fn one() -> u32 {
+    1
+}
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+fn stripe_only() -> Vec<Provider> {
+    vec![Provider::Stripe]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    Stripe,
+    Paypal,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stripe => "stripe",
+            Self::Paypal => "paypal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CreditPack {
+    pub id: String,
+    pub label: String,
+    /// Credits the pack adds to the fan's balance.
+    pub credits: u32,
+    /// What the pack costs, in minor units of the app's currency.
+    pub amount: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub id: String,
+    pub label: String,
+    /// Price per billing interval, in minor units.
+    pub amount: u64,
+    pub interval: Interval,
+    /// Discount on each request's price (tips excluded), in basis points.
+    #[serde(default)]
+    pub discount_bps: u32,
+    /// Subscribers' requests go to the front of the creator's queue.
+    #[serde(default)]
+    pub priority: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interval {
+    Month,
+    Year,
+}
+
+impl Interval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Month => "month",
+            Self::Year => "year",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuctionRules {
+    /// The lowest first bid, in minor units.
+    pub starting_bid: u64,
+    /// Once every slot has a bid, a new bid must beat the lowest winning one by this much.
+    pub min_increment: u64,
+    /// A bid placed this close to the end pushes the end to this long after the bid.
+    pub anti_snipe_secs: u32,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -175,7 +270,7 @@ impl DestinationKind {
 }
 
 /// Names the request body uses for itself; a field may not shadow them.
-const RESERVED_FIELD_NAMES: [&str; 4] = ["add_ons", "fields", "idempotency_key", "tip"];
+const RESERVED_FIELD_NAMES: [&str; 7] = ["add_ons", "bid", "fields", "idempotency_key", "pay_with", "provider", "tip"];
 
 impl Manifest {
     pub fn parse(json: &str) -> Result<Self, String> {
@@ -240,6 +335,35 @@ impl Manifest {
         if self.pricing.hold.is_some_and(|h| !(1..=144).contains(&h.accept_within_hours)) {
             return Err("manifest: hold.accept_within_hours must be 1 to 144 (card authorizations lapse after about 7 days)".into());
         }
+        let mut ids = BTreeSet::new();
+        for pack in &self.pricing.credit_packs {
+            if !is_identifier(&pack.id) || !ids.insert(pack.id.as_str()) || pack.credits == 0 || pack.amount == 0 {
+                return Err(format!("manifest: credit pack '{}' needs a unique id, credits > 0 and an amount > 0", pack.id));
+            }
+        }
+        if self.pricing.credits_per_request == 0 {
+            return Err("manifest: credits_per_request is at least 1".into());
+        }
+        let mut ids = BTreeSet::new();
+        for tier in &self.pricing.tiers {
+            if !is_identifier(&tier.id) || !ids.insert(tier.id.as_str()) || tier.amount == 0 || tier.discount_bps > 10_000 {
+                return Err(format!("manifest: tier '{}' needs a unique id, an amount > 0 and discount_bps <= 10000", tier.id));
+            }
+        }
+        if self.pricing.providers.is_empty() || self.pricing.providers.iter().enumerate().any(|(i, p)| self.pricing.providers[..i].contains(p)) {
+            return Err("manifest: providers lists each provider once, at least one".into());
+        }
+        if let Some(auction) = &self.auction {
+            if auction.starting_bid == 0 || auction.min_increment == 0 {
+                return Err("manifest: an auction needs starting_bid > 0 and min_increment > 0".into());
+            }
+            if self.pricing.base != 0 || self.pricing.hold.is_some() || !self.pricing.credit_packs.is_empty() || !self.pricing.tiers.is_empty() || self.pricing.providers != [Provider::Stripe] {
+                return Err("manifest: an auction app is priced by its bids (always held, through Stripe): no base, hold, credit packs, tiers or other providers".into());
+            }
+        }
+        if self.pricing.hold.is_some() && self.pricing.providers.contains(&Provider::Paypal) {
+            return Err("manifest: held payments are Stripe-only; remove paypal from providers".into());
+        }
         for event in self.routing.keys() {
             if crate::state::Status::from_event_name(event).is_none() {
                 return Err(format!("manifest: cannot route unknown event '{event}'"));
@@ -254,6 +378,19 @@ impl Manifest {
 
     pub fn add_on(&self, id: &str) -> Option<&AddOn> {
         self.pricing.add_ons.iter().find(|a| a.id == id)
+    }
+
+    pub fn credit_pack(&self, id: &str) -> Option<&CreditPack> {
+        self.pricing.credit_packs.iter().find(|p| p.id == id)
+    }
+
+    pub fn tier(&self, id: &str) -> Option<&Tier> {
+        self.pricing.tiers.iter().find(|t| t.id == id)
+    }
+
+    /// Whether payment is only authorized at checkout and captured later (holds and bids).
+    pub fn holds_payment(&self) -> bool {
+        self.pricing.hold.is_some() || self.auction.is_some()
     }
 
     pub fn base_price(&self) -> Money {

@@ -20,7 +20,7 @@ impl Currency {
         &self.0
     }
     /// Currencies whose minor unit is the major unit (Stripe's zero-decimal list, the common ones).
-    fn decimals(&self) -> u32 {
+    pub fn decimals(&self) -> u32 {
         match self.0.as_str() {
             "jpy" | "krw" | "vnd" | "clp" | "isk" | "ugx" | "xaf" | "xof" | "pyg" | "rwf" => 0,
             _ => 2,

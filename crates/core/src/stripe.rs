@@ -80,6 +80,9 @@ pub struct Event {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// Unix seconds; orders events about one object, since Stripe may deliver them out of order.
+    #[serde(default)]
+    pub created: i64,
     pub data: EventData,
 }
 
@@ -112,6 +115,31 @@ pub struct CheckoutEvent {
     pub amount_total: Option<u64>,
     pub currency: Option<String>,
     pub payment_intent: Option<String>,
+    /// What was bought: a request, a credit pack or a subscriber tier.
+    pub purpose: Purpose,
+    /// For a tier: the subscription the session started.
+    pub subscription: Option<String>,
+}
+
+/// What a Checkout Session pays for; sent as `metadata[kind]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `client_reference_id` is a request id.
+    Request,
+    /// `client_reference_id` is a credit purchase id.
+    CreditPack,
+    /// `client_reference_id` is a fan id; the subscription carries the tier.
+    Tier,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::CreditPack => "credit_pack",
+            Self::Tier => "tier",
+        }
+    }
 }
 
 /// Reads a Checkout Session event; we put the request id in `client_reference_id` (and in
@@ -132,6 +160,53 @@ pub fn checkout_event(event: &Event) -> Option<CheckoutEvent> {
         amount_total: o["amount_total"].as_u64(),
         currency: o["currency"].as_str().map(str::to_string),
         payment_intent: o["payment_intent"].as_str().map(str::to_string),
+        purpose: match o["metadata"]["kind"].as_str() {
+            Some("credit_pack") => Purpose::CreditPack,
+            Some("tier") => Purpose::Tier,
+            _ => Purpose::Request,
+        },
+        subscription: o["subscription"].as_str().map(str::to_string),
+    })
+}
+
+/// A subscription's state as one `customer.subscription.*` event reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionEvent {
+    pub id: String,
+    pub status: String,
+    pub fan_id: String,
+    pub app_slug: String,
+    pub tier: String,
+    /// Unix seconds; the tier counts until then while the status is active or trialing.
+    pub current_period_end: i64,
+    /// The event's own time, to ignore an older event arriving after a newer one.
+    pub event_created: i64,
+}
+
+impl SubscriptionEvent {
+    pub fn grants_tier(&self, now_secs: i64) -> bool {
+        matches!(self.status.as_str(), "active" | "trialing") && self.current_period_end > now_secs
+    }
+}
+
+/// `customer.subscription.created`, `.updated` and `.deleted`, for subscriptions Fanline
+/// started (their metadata names the fan, app and tier).
+pub fn subscription_event(event: &Event) -> Option<SubscriptionEvent> {
+    if !matches!(event.kind.as_str(), "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted") {
+        return None;
+    }
+    let o = &event.data.object;
+    let m = &o["metadata"];
+    // Since API version 2025-03-31 the period lives on each subscription item.
+    let period_end = o["current_period_end"].as_i64().or_else(|| o["items"]["data"][0]["current_period_end"].as_i64()).unwrap_or(0);
+    Some(SubscriptionEvent {
+        id: o["id"].as_str()?.to_string(),
+        status: if event.kind == "customer.subscription.deleted" { "canceled".into() } else { o["status"].as_str()?.to_string() },
+        fan_id: m["fan_id"].as_str()?.to_string(),
+        app_slug: m["app"].as_str()?.to_string(),
+        tier: m["tier"].as_str()?.to_string(),
+        current_period_end: period_end,
+        event_created: event.created,
     })
 }
 
@@ -177,11 +252,17 @@ pub fn charge_event(event: &Event) -> Option<ChargeEvent> {
     }
 }
 
-/// Form body for `POST /v1/refunds`.
-pub fn refund_form(payment_intent: &str, amount: u64, request_id: &str, reason: Option<&str>) -> String {
+/// Form body for `POST /v1/refunds`. Refunding a destination charge takes the money back from
+/// the creator's connected account and returns the marketplace's fee in proportion, so
+/// neither keeps a cut of money the fan got back.
+pub fn refund_form(payment_intent: &str, amount: u64, request_id: &str, reason: Option<&str>, destination_charge: bool) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("payment_intent", payment_intent);
     form.append_pair("amount", &amount.to_string());
+    if destination_charge {
+        form.append_pair("reverse_transfer", "true");
+        form.append_pair("refund_application_fee", "true");
+    }
     form.append_pair("metadata[request_id]", request_id);
     if let Some(reason) = reason {
         form.append_pair("metadata[reason]", reason);
@@ -194,10 +275,11 @@ pub struct CheckoutLine {
     pub amount: Money,
 }
 
-/// Form body for `POST /v1/checkout/sessions`, Stripe's bracketed form encoding.
-/// Everything a Checkout Session for one request needs.
+/// Everything a Checkout Session needs.
 pub struct CheckoutRequest<'a> {
-    pub request_id: &'a str,
+    /// The id of what is paid for (see `Purpose`); the session's `client_reference_id`.
+    pub reference: &'a str,
+    pub purpose: Purpose,
     pub app_slug: &'a str,
     pub lines: &'a [CheckoutLine],
     pub success_url: &'a str,
@@ -208,6 +290,16 @@ pub struct CheckoutRequest<'a> {
     /// A destination charge: the creator's connected account receives the payment and the
     /// marketplace keeps `application_fee` (minor units).
     pub connect: Option<Connect<'a>>,
+    /// A subscription billed every interval (a tier) instead of a one-off payment.
+    pub subscription: Option<Subscription<'a>>,
+}
+
+pub struct Subscription<'a> {
+    pub interval: crate::manifest::Interval,
+    pub fan_id: &'a str,
+    pub tier: &'a str,
+    /// The marketplace's share of each invoice, as Stripe wants it for subscriptions.
+    pub platform_fee_bps: u32,
 }
 
 pub struct Connect<'a> {
@@ -223,20 +315,39 @@ pub fn application_fee(total: u64, bps: u32) -> u64 {
 /// Form body for `POST /v1/checkout/sessions`, Stripe's bracketed form encoding.
 pub fn checkout_session_form(c: &CheckoutRequest) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("mode", "payment");
-    if c.hold {
-        form.append_pair("payment_intent_data[capture_method]", "manual");
+    let reference_key = match c.purpose {
+        Purpose::Request => "request_id",
+        Purpose::CreditPack => "credit_purchase_id",
+        Purpose::Tier => "fan_id",
+    };
+    if let Some(sub) = &c.subscription {
+        form.append_pair("mode", "subscription");
+        if let Some(connect) = &c.connect {
+            // Fee percent allows two decimals: basis points / 100.
+            form.append_pair("subscription_data[application_fee_percent]", &format!("{}.{:02}", sub.platform_fee_bps / 100, sub.platform_fee_bps % 100));
+            form.append_pair("subscription_data[transfer_data][destination]", connect.destination);
+        }
+        for (key, value) in [("kind", c.purpose.as_str()), ("app", c.app_slug), ("fan_id", sub.fan_id), ("tier", sub.tier)] {
+            form.append_pair(&format!("subscription_data[metadata][{key}]"), value);
+        }
+    } else {
+        form.append_pair("mode", "payment");
+        if c.hold {
+            form.append_pair("payment_intent_data[capture_method]", "manual");
+        }
+        if let Some(connect) = &c.connect {
+            form.append_pair("payment_intent_data[application_fee_amount]", &connect.application_fee.to_string());
+            form.append_pair("payment_intent_data[transfer_data][destination]", connect.destination);
+        }
+        form.append_pair(&format!("payment_intent_data[metadata][{reference_key}]"), c.reference);
+        form.append_pair("payment_intent_data[metadata][kind]", c.purpose.as_str());
     }
-    if let Some(connect) = &c.connect {
-        form.append_pair("payment_intent_data[application_fee_amount]", &connect.application_fee.to_string());
-        form.append_pair("payment_intent_data[transfer_data][destination]", connect.destination);
-    }
-    form.append_pair("client_reference_id", c.request_id);
+    form.append_pair("client_reference_id", c.reference);
     form.append_pair("success_url", c.success_url);
     form.append_pair("cancel_url", c.cancel_url);
-    form.append_pair("metadata[request_id]", c.request_id);
+    form.append_pair(&format!("metadata[{reference_key}]"), c.reference);
+    form.append_pair("metadata[kind]", c.purpose.as_str());
     form.append_pair("metadata[app]", c.app_slug);
-    form.append_pair("payment_intent_data[metadata][request_id]", c.request_id);
     if let Some(email) = c.customer_email {
         form.append_pair("customer_email", email);
     }
@@ -246,6 +357,9 @@ pub fn checkout_session_form(c: &CheckoutRequest) -> String {
         form.append_pair(&format!("{p}[price_data][currency]"), line.amount.currency.as_str());
         form.append_pair(&format!("{p}[price_data][unit_amount]"), &line.amount.amount.to_string());
         form.append_pair(&format!("{p}[price_data][product_data][name]"), &line.name);
+        if let Some(sub) = &c.subscription {
+            form.append_pair(&format!("{p}[price_data][recurring][interval]"), sub.interval.as_str());
+        }
     }
     form.finish()
 }
@@ -333,7 +447,8 @@ mod tests {
         assert!(matches!(charge_event(&lost), Some(ChargeEvent::DisputeClosed { won: false, .. })));
         let no_intent = Event::parse(br#"{"id":"evt_x","type":"charge.refunded","data":{"object":{"id":"ch_1"}}}"#).unwrap();
         assert_eq!(charge_event(&no_intent), None);
-        assert_eq!(refund_form("pi_1", 200, "req_1", Some("late")), "payment_intent=pi_1&amount=200&metadata%5Brequest_id%5D=req_1&metadata%5Breason%5D=late");
+        assert_eq!(refund_form("pi_1", 200, "req_1", Some("late"), false), "payment_intent=pi_1&amount=200&metadata%5Brequest_id%5D=req_1&metadata%5Breason%5D=late");
+        assert!(refund_form("pi_1", 200, "req_1", None, true).contains("reverse_transfer=true&refund_application_fee=true"));
     }
 
     #[test]
@@ -341,7 +456,8 @@ mod tests {
         let usd = crate::money::Currency::parse("usd").unwrap();
         let lines = [CheckoutLine { name: "Priority & more".into(), amount: Money::new(300, usd) }];
         let form = checkout_session_form(&CheckoutRequest {
-            request_id: "req_1",
+            reference: "req_1",
+            purpose: Purpose::Request,
             app_slug: "song-request",
             lines: &lines,
             success_url: "https://x/ok",
@@ -349,6 +465,7 @@ mod tests {
             customer_email: Some("fan@example.com"),
             hold: true,
             connect: Some(Connect { destination: "acct_123", application_fee: 30 }),
+            subscription: None,
         });
         assert!(form.contains("payment_intent_data%5Bapplication_fee_amount%5D=30"));
         assert!(form.contains("payment_intent_data%5Btransfer_data%5D%5Bdestination%5D=acct_123"));
@@ -357,5 +474,44 @@ mod tests {
         assert!(form.contains("line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=300"));
         assert!(form.contains("Priority+%26+more"));
         assert!(form.contains("customer_email=fan%40example.com"));
+        assert!(form.contains("metadata%5Bkind%5D=request"));
+    }
+
+    #[test]
+    fn tier_sessions_are_subscriptions_that_carry_the_fan_and_tier() {
+        let usd = crate::money::Currency::parse("usd").unwrap();
+        let lines = [CheckoutLine { name: "Fan club".into(), amount: Money::new(500, usd) }];
+        let form = checkout_session_form(&CheckoutRequest {
+            reference: "fan_1",
+            purpose: Purpose::Tier,
+            app_slug: "song-request",
+            lines: &lines,
+            success_url: "https://x/ok",
+            cancel_url: "https://x/no",
+            customer_email: None,
+            hold: false,
+            connect: Some(Connect { destination: "acct_123", application_fee: 0 }),
+            subscription: Some(Subscription { interval: crate::manifest::Interval::Month, fan_id: "fan_1", tier: "fan_club", platform_fee_bps: 1050 }),
+        });
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes()).into_owned().collect();
+        let has = |k: &str, v: &str| pairs.iter().any(|(a, b)| a == k && b == v);
+        assert!(has("mode", "subscription"));
+        assert!(has("line_items[0][price_data][recurring][interval]", "month"));
+        assert!(has("subscription_data[metadata][tier]", "fan_club"));
+        assert!(has("subscription_data[application_fee_percent]", "10.50"));
+        assert!(!pairs.iter().any(|(k, _)| k.starts_with("payment_intent_data")));
+    }
+
+    #[test]
+    fn reads_subscription_events_and_their_period() {
+        let updated = Event::parse(br#"{"id":"evt_s","type":"customer.subscription.updated","created":1700000100,"data":{"object":{"id":"sub_1","status":"active","metadata":{"fan_id":"fan_1","app":"song-request","tier":"fan_club"},"items":{"data":[{"current_period_end":1702592000}]}}}}"#).unwrap();
+        let s = subscription_event(&updated).unwrap();
+        assert_eq!((s.id.as_str(), s.status.as_str(), s.current_period_end, s.event_created), ("sub_1", "active", 1702592000, 1700000100));
+        assert!(s.grants_tier(1700000200));
+        assert!(!s.grants_tier(1702592000));
+        let deleted = Event::parse(br#"{"id":"evt_d","type":"customer.subscription.deleted","created":1,"data":{"object":{"id":"sub_1","status":"active","current_period_end":5,"metadata":{"fan_id":"fan_1","app":"song-request","tier":"fan_club"}}}}"#).unwrap();
+        assert!(!subscription_event(&deleted).unwrap().grants_tier(0));
+        let foreign = Event::parse(br#"{"id":"evt_f","type":"customer.subscription.updated","data":{"object":{"id":"sub_2","status":"active","metadata":{}}}}"#).unwrap();
+        assert_eq!(subscription_event(&foreign), None);
     }
 }

@@ -1,7 +1,7 @@
 //! Turning what a fan sent into a submission the app accepts: every field checked against the
 //! manifest, every problem reported per field at once, the price computed here and only here.
 
-use crate::manifest::{AddOn, FieldKind, Manifest};
+use crate::manifest::{AddOn, FieldKind, Manifest, Provider};
 use crate::money::Money;
 use crate::{attachment, FieldError};
 use serde_json::{Map, Value};
@@ -15,6 +15,10 @@ pub struct RawSubmission {
     /// The fan's tip in minor units, as sent (a number, or text from a form).
     pub tip: Option<Value>,
     pub files: Vec<RawFile>,
+    /// `stripe` (card, the default), `paypal` or `credits`, as sent.
+    pub pay_with: Option<String>,
+    /// An auction bid in minor units, as sent.
+    pub bid: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -35,6 +39,17 @@ pub struct Submission {
     /// What the fan pays for, line by line; `price` is their sum.
     pub lines: Vec<PriceLine>,
     pub price: Money,
+    pub payment: Payment,
+}
+
+/// How the fan pays for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payment {
+    /// Nothing to pay.
+    Free,
+    Provider(Provider),
+    /// From the fan's prepaid balance at this app, instead of money.
+    Credits(u32),
 }
 
 /// One priced item of a request: the app itself, a priced choice, an add-on or a tip.
@@ -43,6 +58,8 @@ pub struct PriceLine {
     pub label: String,
     pub amount: u64,
 }
+
+pub const TIP_LABEL: &str = "Tip";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptedFile {
@@ -129,13 +146,95 @@ pub fn validate(manifest: &Manifest, raw: &RawSubmission) -> Result<Submission, 
             0
         }
     };
+    let bid = match check_bid(manifest, raw.bid.as_ref()) {
+        Ok(bid) => bid,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let chosen = match check_pay_with(manifest, raw.pay_with.as_deref(), tip) {
+        Ok(chosen) => chosen,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
 
     if !errors.is_empty() {
         return Err(errors);
     }
-    let lines = price_lines(manifest, &fields, &add_ons, tip);
+    let mut lines = price_lines(manifest, &fields, &add_ons, tip);
+    if let Some(bid) = bid {
+        lines.insert(0, PriceLine { label: format!("Bid: {}", manifest.title), amount: bid });
+    }
     let total = lines.iter().fold(0u64, |sum, l| sum.saturating_add(l.amount));
-    Ok(Submission { fields, add_ons, files, lines, price: Money::new(total, manifest.pricing.currency.clone()) })
+    let payment = match chosen {
+        _ if total == 0 => Payment::Free,
+        Some(p) => p,
+        None => Payment::Provider(manifest.pricing.providers[0]),
+    };
+    Ok(Submission { fields, add_ons, files, lines, price: Money::new(total, manifest.pricing.currency.clone()), payment })
+}
+
+impl Submission {
+    /// Takes `bps` basis points off every line but the tip (rounded half up per line), and
+    /// says so in each line's label. Subscriber discounts use it.
+    pub fn discount(&mut self, bps: u32, because: &str) {
+        if bps == 0 {
+            return;
+        }
+        for line in self.lines.iter_mut().filter(|l| l.label != TIP_LABEL) {
+            let off = crate::stripe::application_fee(line.amount, bps.min(10_000));
+            if off > 0 {
+                line.amount -= off;
+                line.label = format!("{} ({because})", line.label);
+            }
+        }
+        self.price.amount = self.lines.iter().fold(0u64, |sum, l| sum.saturating_add(l.amount));
+        if self.price.amount == 0 && matches!(self.payment, Payment::Provider(_)) {
+            self.payment = Payment::Free;
+        }
+    }
+}
+
+/// `pay_with`: a provider the app takes, or `credits` when it sells credit packs.
+fn check_pay_with(manifest: &Manifest, pay_with: Option<&str>, tip: u64) -> Result<Option<Payment>, FieldError> {
+    let Some(choice) = pay_with.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    if choice == "credits" {
+        if manifest.pricing.credit_packs.is_empty() {
+            return Err(FieldError::new("pay_with", "credits_not_accepted", "This app does not sell credit packs."));
+        }
+        if tip > 0 {
+            return Err(FieldError::new("tip", "tip_needs_card", "A tip is money; pay by card to add one."));
+        }
+        return Ok(Some(Payment::Credits(manifest.pricing.credits_per_request)));
+    }
+    let offered = || manifest.pricing.providers.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
+    match manifest.pricing.providers.iter().find(|p| p.as_str() == choice) {
+        Some(p) => Ok(Some(Payment::Provider(*p))),
+        None => Err(FieldError::new("pay_with", "payment_method_not_accepted", format!("Pay with one of: {}{}.", offered(), if manifest.pricing.credit_packs.is_empty() { "" } else { ", credits" }))),
+    }
+}
+
+/// An auction app needs a bid of at least its starting bid; other apps take none. Whether the
+/// bid beats the others is the auction's call, not the form's.
+fn check_bid(manifest: &Manifest, bid: Option<&Value>) -> Result<Option<u64>, FieldError> {
+    let sent = match bid {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| FieldError::new("bid", "invalid_bid", "A bid is a whole number of the currency's smallest unit (cents)."))?),
+        Some(Value::String(s)) => Some(s.trim().parse::<u64>().map_err(|_| FieldError::new("bid", "invalid_bid", "A bid is a whole number of the currency's smallest unit (cents)."))?),
+        Some(_) => return Err(FieldError::new("bid", "invalid_bid", "A bid is a whole number of the currency's smallest unit (cents).")),
+    };
+    match (&manifest.auction, sent) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(FieldError::new("bid", "bids_not_accepted", "This app is not an auction.")),
+        (Some(_), None) => Err(FieldError::new("bid", "required", "Enter your bid.")),
+        (Some(rules), Some(amount)) if amount < rules.starting_bid => {
+            Err(FieldError::new("bid", "bid_too_low", format!("Bids start at {}.", Money::new(rules.starting_bid, manifest.pricing.currency.clone()).display())))
+        }
+        (Some(_), Some(amount)) => Ok(Some(amount)),
+    }
 }
 
 /// The server's price for a request, line by line; nothing the client says about money is
@@ -153,7 +252,7 @@ fn price_lines(manifest: &Manifest, fields: &BTreeMap<String, Value>, add_ons: &
     }
     lines.extend(add_ons.iter().map(|a| PriceLine { label: a.label.clone(), amount: a.amount }));
     if tip > 0 {
-        lines.push(PriceLine { label: "Tip".into(), amount: tip });
+        lines.push(PriceLine { label: TIP_LABEL.into(), amount: tip });
     }
     lines
 }
@@ -268,9 +367,61 @@ mod tests {
         RawSubmission {
             fields: fields.as_object().unwrap().clone(),
             add_ons: add_ons.iter().map(|s| s.to_string()).collect(),
-            tip: None,
-            files: vec![],
+            ..RawSubmission::default()
         }
+    }
+
+    #[test]
+    fn pay_with_is_checked_against_the_manifest() {
+        let song = Manifest::parse(SONG).unwrap();
+        let mut r = raw(json!({"song": "Wonderwall"}), &["priority"]);
+        assert_eq!(validate(&song, &r).unwrap().payment, Payment::Provider(Provider::Stripe));
+        r.pay_with = Some("paypal".into());
+        assert_eq!(validate(&song, &r).unwrap().payment, Payment::Provider(Provider::Paypal));
+        r.pay_with = Some("credits".into());
+        assert_eq!(validate(&song, &r).unwrap().payment, Payment::Credits(1));
+        r.tip = Some(json!(200));
+        assert_eq!(validate(&song, &r).unwrap_err()[0].code, "tip_needs_card");
+        r.tip = None;
+        r.pay_with = Some("gold".into());
+        assert_eq!(validate(&song, &r).unwrap_err()[0].code, "payment_method_not_accepted");
+        let free = raw(json!({"song": "Wonderwall"}), &[]);
+        assert_eq!(validate(&song, &free).unwrap().payment, Payment::Free);
+        let pixel = Manifest::parse(PIXEL).unwrap();
+        let mut r = raw(json!({"subject": "a cat", "style": "static", "palette": "pastel"}), &[]);
+        r.pay_with = Some("credits".into());
+        assert!(validate(&pixel, &r).unwrap_err().iter().any(|e| e.code == "credits_not_accepted"));
+    }
+
+    #[test]
+    fn discounts_spare_the_tip_and_round_half_up_per_line() {
+        let song = Manifest::parse(SONG).unwrap();
+        let mut r = raw(json!({"song": "Wonderwall"}), &["priority"]);
+        r.tip = Some(json!(500));
+        let mut s = validate(&song, &r).unwrap();
+        s.discount(2500, "Fan club -25%");
+        assert_eq!(s.lines.iter().map(|l| l.amount).collect::<Vec<_>>(), vec![225, 500]);
+        assert_eq!(s.price.amount, 725);
+        assert!(s.lines[0].label.ends_with("(Fan club -25%)"));
+        let mut all = validate(&song, &raw(json!({"song": "Wonderwall"}), &["priority"])).unwrap();
+        all.discount(10_000, "free");
+        assert_eq!((all.price.amount, all.payment), (0, Payment::Free));
+    }
+
+    #[test]
+    fn auction_apps_take_a_bid_and_others_refuse_one() {
+        let auction = Manifest::parse(include_str!("../../../apps/stream-slot/manifest.json")).unwrap();
+        let mut r = raw(json!({"name": "Ana", "plan": "play together"}), &[]);
+        assert_eq!(validate(&auction, &r).unwrap_err()[0].code, "required");
+        r.bid = Some(json!(100));
+        assert_eq!(validate(&auction, &r).unwrap_err()[0].code, "bid_too_low");
+        r.bid = Some(json!("2500"));
+        let s = validate(&auction, &r).unwrap();
+        assert_eq!((s.price.amount, s.payment), (2500, Payment::Provider(Provider::Stripe)));
+        let song = Manifest::parse(SONG).unwrap();
+        let mut r = raw(json!({"song": "Wonderwall"}), &[]);
+        r.bid = Some(json!(2500));
+        assert_eq!(validate(&song, &r).unwrap_err()[0].code, "bids_not_accepted");
     }
 
     #[test]

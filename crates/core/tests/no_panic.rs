@@ -45,11 +45,11 @@ impl Rng {
 
 #[test]
 fn submissions_of_any_shape_are_answered() {
-    let manifests = [Manifest::parse(SONG).unwrap(), Manifest::parse(PIXEL).unwrap()];
+    let manifests = [Manifest::parse(SONG).unwrap(), Manifest::parse(PIXEL).unwrap(), Manifest::parse(include_str!("../../../apps/stream-slot/manifest.json")).unwrap()];
     let names = ["song", "artist", "message", "email", "subject", "style", "palette", "reference", "x"];
     let mut rng = Rng(0x5eed_0001);
     for i in 0..20_000 {
-        let manifest = &manifests[i % 2];
+        let manifest = &manifests[i % manifests.len()];
         let mut fields = Map::new();
         for _ in 0..rng.below(6) {
             fields.insert(names[rng.below(names.len())].to_string(), rng.value(2));
@@ -59,7 +59,11 @@ fn submissions_of_any_shape_are_answered() {
             .collect();
         let add_ons = (0..rng.below(3)).map(|_| ["priority", "rush", "", "x"][rng.below(4)].to_string()).collect();
         let tip = (rng.below(3) == 0).then(|| rng.value(1));
-        if let Ok(s) = validate(manifest, &RawSubmission { fields, add_ons, tip, files }) {
+        let pay_with = (rng.below(3) == 0).then(|| ["credits", "paypal", "stripe", "", "gold"][rng.below(5)].to_string());
+        let bid = (rng.below(3) == 0).then(|| rng.value(1));
+        if let Ok(mut s) = validate(manifest, &RawSubmission { fields, add_ons, tip, files, pay_with, bid }) {
+            assert_eq!(s.lines.iter().map(|l| l.amount).sum::<u64>(), s.price.amount);
+            s.discount(rng.below(12_000) as u32, "fuzz");
             assert_eq!(s.lines.iter().map(|l| l.amount).sum::<u64>(), s.price.amount);
             let verdict = moderation::moderate(&manifest.moderation, &s.text());
             assert!(verdict.reasons.is_empty() == (verdict.decision == moderation::Decision::Allow));

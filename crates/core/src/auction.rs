@@ -1,0 +1,86 @@
+//! Live auctions for scarce slots: what a new bid must reach, when a late bid pushes the end
+//! back (anti-sniping), and who wins at the close. Times are Unix milliseconds.
+
+use crate::manifest::AuctionRules;
+
+/// A bid whose payment is held, so it counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bid {
+    pub id: String,
+    pub amount: u64,
+    pub placed_at: i64,
+}
+
+/// Highest first; between equal bids the earlier one ranks higher.
+fn ranked(bids: &[Bid]) -> Vec<&Bid> {
+    let mut ranked: Vec<&Bid> = bids.iter().collect();
+    ranked.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.placed_at.cmp(&b.placed_at)).then(a.id.cmp(&b.id)));
+    ranked
+}
+
+/// The least a new bid may be: the starting bid while a slot is free, otherwise the lowest
+/// winning bid plus the increment.
+pub fn minimum_bid(rules: &AuctionRules, slots: u32, held: &[Bid]) -> u64 {
+    let ranked = ranked(held);
+    match ranked.get(slots.saturating_sub(1) as usize) {
+        Some(lowest_winning) if slots > 0 => lowest_winning.amount.saturating_add(rules.min_increment).max(rules.starting_bid),
+        _ => rules.starting_bid,
+    }
+}
+
+/// The auction's end after a bid at `placed_at`: a bid inside the last `anti_snipe_secs`
+/// moves the end to that long after the bid, so nobody wins by bidding at the last instant.
+pub fn extended_end(rules: &AuctionRules, ends_at: i64, placed_at: i64) -> i64 {
+    let window = i64::from(rules.anti_snipe_secs) * 1000;
+    if placed_at < ends_at && ends_at - placed_at < window {
+        placed_at + window
+    } else {
+        ends_at
+    }
+}
+
+/// The winning bids' ids (up to `slots`), then every other bid's.
+pub fn outcome(slots: u32, held: &[Bid]) -> (Vec<String>, Vec<String>) {
+    let ranked = ranked(held);
+    let (won, lost) = ranked.split_at((slots as usize).min(ranked.len()));
+    (won.iter().map(|b| b.id.clone()).collect(), lost.iter().map(|b| b.id.clone()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: AuctionRules = AuctionRules { starting_bid: 1000, min_increment: 100, anti_snipe_secs: 60 };
+
+    fn bid(id: &str, amount: u64, placed_at: i64) -> Bid {
+        Bid { id: id.into(), amount, placed_at }
+    }
+
+    #[test]
+    fn the_minimum_rises_once_every_slot_is_taken() {
+        assert_eq!(minimum_bid(&RULES, 2, &[]), 1000);
+        assert_eq!(minimum_bid(&RULES, 2, &[bid("a", 1500, 1)]), 1000);
+        assert_eq!(minimum_bid(&RULES, 2, &[bid("a", 1500, 1), bid("b", 1200, 2)]), 1300);
+        assert_eq!(minimum_bid(&RULES, 2, &[bid("a", 1500, 1), bid("b", 1200, 2), bid("c", 1400, 3)]), 1500);
+        assert_eq!(minimum_bid(&RULES, 0, &[bid("a", 1500, 1)]), 1000);
+        assert_eq!(minimum_bid(&RULES, 1, &[bid("a", u64::MAX, 1)]), u64::MAX);
+    }
+
+    #[test]
+    fn late_bids_push_the_end_back() {
+        let end = 1_000_000;
+        assert_eq!(extended_end(&RULES, end, end - 120_000), end);
+        assert_eq!(extended_end(&RULES, end, end - 60_000), end);
+        assert_eq!(extended_end(&RULES, end, end - 59_999), end - 59_999 + 60_000);
+        assert_eq!(extended_end(&RULES, end, end - 1), end - 1 + 60_000);
+        assert_eq!(extended_end(&RULES, end, end), end, "a bid at or after the end changes nothing; it is refused");
+    }
+
+    #[test]
+    fn highest_bids_win_and_ties_go_to_the_earlier_bid() {
+        let bids = [bid("a", 1200, 3), bid("b", 1500, 2), bid("c", 1200, 1), bid("d", 1100, 0)];
+        assert_eq!(outcome(2, &bids), (vec!["b".to_string(), "c".to_string()], vec!["a".to_string(), "d".to_string()]));
+        assert_eq!(outcome(5, &bids).1, Vec::<String>::new());
+        assert_eq!(outcome(0, &bids).0, Vec::<String>::new());
+    }
+}
