@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS requests (
   hold_until          INTEGER,
   captured_at         INTEGER,
   application_fee     INTEGER,
+  -- stripe, paypal, credits or none (free).
+  provider            TEXT NOT NULL DEFAULT 'stripe',
+  paypal_order_id     TEXT UNIQUE,
+  paypal_capture_id   TEXT,
+  credits_spent       INTEGER NOT NULL DEFAULT 0,
+  fan_id              TEXT,
+  -- Subscribers' requests (priority tiers) come first in the creator's queue.
+  priority            INTEGER NOT NULL DEFAULT 0,
+  auction_id          TEXT,
   moderation          TEXT NOT NULL,
   client_ip           TEXT,
   user_agent          TEXT,
@@ -156,3 +165,75 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
   at         INTEGER NOT NULL,
   PRIMARY KEY (outbox_id, attempt)
 );
+
+-- A fan who bought credits or a tier. The fan token (shown once) proves it is them; only its
+-- SHA-256 is kept.
+CREATE TABLE IF NOT EXISTS fans (
+  id         TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  email      TEXT,
+  created_at INTEGER NOT NULL
+);
+
+-- A credit pack bought through Checkout; credited once, when Stripe says it is paid.
+CREATE TABLE IF NOT EXISTS credit_purchases (
+  id                  TEXT PRIMARY KEY,
+  fan_id              TEXT NOT NULL REFERENCES fans(id),
+  app_slug            TEXT NOT NULL,
+  pack                TEXT NOT NULL,
+  credits             INTEGER NOT NULL,
+  amount              INTEGER NOT NULL,
+  currency            TEXT NOT NULL,
+  status              TEXT NOT NULL,
+  checkout_session_id TEXT UNIQUE,
+  checkout_url        TEXT,
+  payment_intent_id   TEXT,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL
+);
+
+-- Each fan's credits at each app, append-only: a row per change with the balance after it.
+-- The balance can never go negative (CHECK), `reference` makes every purchase, spend and
+-- return happen once, and (fan, app, seq) serialises writers.
+CREATE TABLE IF NOT EXISTS credit_ledger (
+  fan_id    TEXT NOT NULL,
+  app_slug  TEXT NOT NULL,
+  seq       INTEGER NOT NULL,
+  delta     INTEGER NOT NULL,
+  balance   INTEGER NOT NULL CHECK (balance >= 0),
+  reason    TEXT NOT NULL,
+  reference TEXT NOT NULL UNIQUE,
+  at        INTEGER NOT NULL,
+  PRIMARY KEY (fan_id, app_slug, seq)
+);
+CREATE TRIGGER IF NOT EXISTS credit_ledger_no_update BEFORE UPDATE ON credit_ledger
+BEGIN SELECT RAISE(ABORT, 'credit_ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS credit_ledger_no_delete BEFORE DELETE ON credit_ledger
+BEGIN SELECT RAISE(ABORT, 'credit_ledger is append-only'); END;
+
+-- A fan's subscription to a tier, as Stripe's subscription webhooks last reported it.
+CREATE TABLE IF NOT EXISTS subscriptions (
+  id                 TEXT PRIMARY KEY,
+  fan_id             TEXT NOT NULL,
+  app_slug           TEXT NOT NULL,
+  tier               TEXT NOT NULL,
+  status             TEXT NOT NULL,
+  current_period_end INTEGER NOT NULL,
+  event_created      INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subscriptions_by_fan ON subscriptions (fan_id, app_slug);
+
+-- An auction of a few slots; bids are requests of the auction app with held payments.
+-- status: open, closing (claimed by one closer), closed.
+CREATE TABLE IF NOT EXISTS auctions (
+  id         TEXT PRIMARY KEY,
+  app_slug   TEXT NOT NULL,
+  title      TEXT NOT NULL,
+  slots      INTEGER NOT NULL,
+  ends_at    INTEGER NOT NULL,
+  status     TEXT NOT NULL DEFAULT 'open',
+  closed_at  INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS auctions_by_end ON auctions (status, ends_at);

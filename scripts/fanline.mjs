@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { buildWorkers, ROOT, startStack } from "./local/stack.mjs";
 import { startStripe } from "./local/stripe.mjs";
+import { startPaypal } from "./local/paypal.mjs";
 import { startDiscord, startMail, startReceiver } from "./local/receiver.mjs";
 
 const args = process.argv.slice(2);
@@ -22,10 +23,12 @@ async function dev() {
   const discord = await startDiscord({ port: port + 2, onMessage: (m) => console.log(`[discord] ${m.json?.embeds?.[0]?.description ?? m.json?.content}`) });
   const webhooks = await startReceiver({ port: port + 3, onMessage: (m) => console.log(`[webhook] ${m.json?.type} ${m.json?.data?.id ?? ""} (webhook-id ${m.headers["webhook-id"]})`) });
   const mail = await startMail({ port: port + 4, onMessage: (m) => console.log(`[mail] to ${m.to}: ${m.subject}`) });
+  const paypal = await startPaypal({ port: port + 5 });
   const stack = await startStack({
     stateDir,
     stripe,
     mail,
+    paypal,
     port,
     // A second creator owns nothing: its key shows that one creator cannot touch another's requests.
     creators: [
@@ -36,6 +39,7 @@ async function dev() {
     log: (m) => console.log(`[dev] ${m}`),
   });
   stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
+  paypal.addWebhookEndpoint(`${stack.url}/webhooks/paypal`);
   const [creator, other] = stack.creators;
   console.log(`
 Fanline is running on the local Cloudflare runtime.
@@ -44,6 +48,7 @@ Fanline is running on the local Cloudflare runtime.
   Song request app   ${stack.url}/apps/song-request/
   Pixel icon app     ${stack.url}/apps/pixel-icon/
   Shoutout app       ${stack.url}/apps/shoutout/      (card held until the creator accepts)
+  Stream slot app    ${stack.url}/apps/stream-slot/   (auction: open one with POST /apps/stream-slot/api/auctions)
   Apps (JSON)        ${stack.url}/api/apps
   Payment webhook    ${stack.url}/webhooks/payment
 
@@ -53,6 +58,7 @@ Fanline is running on the local Cloudflare runtime.
 
   Local Stripe       ${stripe.url}  (checkout pages: open a request's checkout_url and press Pay)
   Stripe webhook     secret ${stripe.webhookSecret} (signs events sent to /webhooks/payment)
+  Local PayPal       ${paypal.url}  (approval pages: open a PayPal request's checkout_url and press Pay)
   Local Discord      ${discord.webhookUrl}
                      received messages: GET ${discord.url}/_messages
   Local webhooks     ${webhooks.url}/fanline  (secret ${stack.webhookSecrets["song-request"]} for song-request)

@@ -5,7 +5,7 @@
 mod marketplace;
 
 use fanline_edge::http::segments;
-use fanline_edge::{fulfilment, payments, ApiError};
+use fanline_edge::{auctions, fulfilment, payments, paypal, ApiError};
 use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 const DEAD_LETTER_QUEUE: &str = "fanline-fulfilment-dlq";
@@ -30,7 +30,8 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
         (["api", "apps", slug, "deliveries"], Method::Get) => marketplace::deliveries(&req, env, slug).await,
         (["apps", slug, ..], _) => forward_to_app(req, env, slug).await,
         (["webhooks", "payment"], Method::Post) => payments::handle_stripe_webhook(req, env).await,
-        (["webhooks", "payment"], _) | (["api", "apps"], _) | (["api", "apps", _, _], _) | (["api", "creator", ..], _) => Err(ApiError::MethodNotAllowed),
+        (["webhooks", "paypal"], Method::Post) => paypal::handle_webhook(req, env).await,
+        (["webhooks", "payment" | "paypal"], _) | (["api", "apps"], _) | (["api", "apps", _, _], _) | (["api", "creator", ..], _) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route")),
     }
 }
@@ -51,12 +52,18 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
     Ok(())
 }
 
-/// The cron trigger: releases held payments the creator did not accept in time. The event's
-/// scheduled time is the clock, so a test can run it forward.
+/// The cron trigger: closes auctions that have ended and releases held payments the creator
+/// did not accept in time. The event's scheduled time is the clock, so a test can run it forward.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let origin = fanline_edge::platform::config(&env, "PUBLIC_ORIGIN", "");
-    match payments::release_lapsed_holds(&env, event.schedule() as i64, &origin).await {
+    let now = event.schedule() as i64;
+    match auctions::close_due(&env, now, &origin).await {
+        Ok(n) if n > 0 => worker::console_log!("closed {n} auctions"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("closing auctions failed: {e:?}"),
+    }
+    match payments::release_lapsed_holds(&env, now, &origin).await {
         Ok(n) if n > 0 => worker::console_log!("released {n} lapsed holds"),
         Ok(_) => {}
         Err(e) => worker::console_error!("releasing lapsed holds failed: {e:?}"),

@@ -73,11 +73,12 @@ function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   creators     [{ id, name }] to create; each gets an API key. The first owns every app.
  *   destinations { discord, webhook } URLs set for every app, or omitted
  *   mail         a started local mail API (startMail), or omitted to skip fan emails
+ *   paypal       a started local PayPal (scripts/local/paypal.mjs), or omitted
  *   hubVars      extra [vars] for the hub, e.g. { RETRY_BASE_SECS: "1" }
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
-export async function startStack({ stateDir, stripe, mail, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
+export async function startStack({ stateDir, stripe, mail, paypal, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
   fs.mkdirSync(configDir, { recursive: true });
@@ -87,8 +88,9 @@ export async function startStack({ stateDir, stripe, mail, hubVars = {}, creator
   const inspectorPort = await freePort();
 
   const mailVars = mail ? { MAIL_API_BASE: mail.url, MAIL_API_KEY: mail.apiKey, MAIL_FROM: "requests@fanline.local" } : {};
-  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...hubVars });
-  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey }));
+  const paypalVars = paypal ? { PAYPAL_API_BASE: paypal.url, PAYPAL_CLIENT_ID: paypal.clientId, PAYPAL_CLIENT_SECRET: paypal.clientSecret } : {};
+  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...hubVars });
+  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars }));
 
   const now = Date.now();
   const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));
@@ -152,5 +154,10 @@ export async function startStack({ stateDir, stripe, mail, hubVars = {}, creator
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, port, creators: seeded, webhookSecrets, stateDir, logFile, stop };
+  /** Runs SQL on the stack's local D1 (for tests that check the database's own guards). */
+  const d1 = (command) => {
+    const r = spawnSync(process.execPath, [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", stateDir, "--command", command, "-c", hubConfig], { cwd: ROOT, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+    return `${r.stdout}\n${r.stderr}`;
+  };
+  return { url, port, creators: seeded, webhookSecrets, stateDir, logFile, stop, d1 };
 }

@@ -98,10 +98,45 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     return { event, deliveries: await deliver(event, options) };
   }
 
+  const subscriptions = new Map();
+  const DAY = 86400;
+  function subscriptionEvent(type, sub, created = Math.floor(Date.now() / 1000)) {
+    return { ...sessionEvent(type, structuredClone(sub)), created };
+  }
+
+  /** A subscription session: Stripe creates the subscription, then reports the session. */
+  async function paySubscription(session, options) {
+    if (session.status !== "complete") {
+      const now = Math.floor(Date.now() / 1000);
+      const line = session.line_items_for_test[0];
+      const days = line.price_data.recurring?.interval === "year" ? 365 : 30;
+      const sub = {
+        id: id("sub"), object: "subscription", status: "active", metadata: session.subscription_data_for_test.metadata ?? {},
+        application_fee_percent: session.subscription_data_for_test.application_fee_percent ? Number(session.subscription_data_for_test.application_fee_percent) : null,
+        transfer_data: session.subscription_data_for_test.transfer_data ?? null,
+        items: { object: "list", data: [{ id: id("si"), object: "subscription_item", price: { unit_amount: Number(line.price_data.unit_amount), currency: line.price_data.currency, recurring: { interval: line.price_data.recurring?.interval } }, current_period_start: now, current_period_end: now + days * DAY }] },
+      };
+      subscriptions.set(sub.id, sub);
+      Object.assign(session, { status: "complete", payment_status: "paid", subscription: sub.id });
+      await deliver(subscriptionEvent("customer.subscription.created", sub), options);
+    }
+    const event = completedEvent(session);
+    return { event, deliveries: await deliver(event, options) };
+  }
+
+  /** Stripe's view of a subscription changing (renewal, failed payment, cancellation). */
+  function updateSubscription(subId, changes, { type = "customer.subscription.updated", created } = {}) {
+    const sub = subscriptions.get(subId);
+    Object.assign(sub, changes);
+    return subscriptionEvent(type, sub, created);
+  }
+
   /** What the hosted page does when the fan pays: completes the session, tells the webhook. */
   async function pay(sessionId, options) {
     const session = sessions.get(sessionId);
     if (!session) throw new Error(`no session ${sessionId}`);
+    if (session.status === "expired") throw new Error(`session ${sessionId} has expired`);
+    if (session.mode === "subscription") return paySubscription(session, options);
     if (session.status !== "complete") {
       // A manual-capture session only authorizes: the PaymentIntent waits in requires_capture
       // and the session stays "unpaid" until the merchant captures.
@@ -162,6 +197,8 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
         success_url: form.success_url,
         capture_method_for_test: form.payment_intent_data?.capture_method ?? "automatic",
         payment_intent_data_for_test: form.payment_intent_data ?? {},
+        subscription_data_for_test: form.subscription_data ?? {},
+        subscription: null,
         cancel_url: form.cancel_url ?? null,
         payment_intent: null,
         url: `${base}/c/pay/${sessionId}`,
@@ -199,6 +236,28 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
       if (key) idempotent.set(key, answer);
       return send(res, 200, answer);
     }
+    const expireMatch = url.pathname.match(/^\/v1\/checkout\/sessions\/(\w+)\/expire$/);
+    if (req.method === "POST" && expireMatch) {
+      const session = sessions.get(expireMatch[1]);
+      if (!session) return error(res, 404, "invalid_request_error", `No such checkout.session: '${expireMatch[1]}'`);
+      if (session.status !== "open") return error(res, 400, "invalid_request_error", `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`);
+      Object.assign(session, { status: "expired", url: null });
+      setTimeout(() => deliver(sessionEvent("checkout.session.expired", session)), 30);
+      return send(res, 200, session);
+    }
+    const subMatch = url.pathname.match(/^\/v1\/subscriptions\/(\w+)$/);
+    if (subMatch) {
+      const sub = subscriptions.get(subMatch[1]);
+      if (!sub) return error(res, 404, "invalid_request_error", `No such subscription: '${subMatch[1]}'`);
+      if (req.method === "GET") return send(res, 200, sub);
+      if (req.method === "DELETE") {
+        if (sub.status !== "canceled") {
+          const event = updateSubscription(sub.id, { status: "canceled", canceled_at: Math.floor(Date.now() / 1000) }, { type: "customer.subscription.deleted" });
+          setTimeout(() => deliver(event), 30);
+        }
+        return send(res, 200, sub);
+      }
+    }
     const retrieve = url.pathname.match(/^\/v1\/checkout\/sessions\/([\w]+)$/);
     if (req.method === "GET" && retrieve) {
       const session = sessions.get(retrieve[1]);
@@ -232,6 +291,8 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     pay,
     expire,
     intents,
+    subscriptions,
+    updateSubscription,
     refunds,
     /** A refund made in Stripe's dashboard, outside Fanline. */
     refundFromDashboard: (intentId, amount) => refund(intentId, amount),

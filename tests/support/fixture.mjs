@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { startStack } from "../../scripts/local/stack.mjs";
 import { startStripe } from "../../scripts/local/stripe.mjs";
+import { startPaypal } from "../../scripts/local/paypal.mjs";
 import { startDiscord, startMail, startReceiver } from "../../scripts/local/receiver.mjs";
 
 let ipCounter = 0;
@@ -15,10 +16,12 @@ export async function startFixture() {
   const discord = await startDiscord();
   const webhooks = await startReceiver();
   const mail = await startMail();
+  const paypal = await startPaypal();
   const stack = await startStack({
     stateDir,
     stripe,
     mail,
+    paypal,
     // Short backoff so retries and the dead-letter path run in seconds, not minutes.
     hubVars: { RETRY_BASE_SECS: "1" },
     creators: [
@@ -28,6 +31,7 @@ export async function startFixture() {
     destinations: { discord: discord.webhookUrl, webhook: `${webhooks.url}/hooks/fanline` },
   });
   stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
+  paypal.addWebhookEndpoint(`${stack.url}/webhooks/paypal`);
   const [owner, other] = stack.creators;
 
   // Every test sends from its own address so edge rate limits never couple tests.
@@ -50,6 +54,7 @@ export async function startFixture() {
     url: stack.url,
     stack,
     stripe,
+    paypal,
     discord,
     webhooks,
     mail,
@@ -60,7 +65,7 @@ export async function startFixture() {
     submit: (app, fields, { addOns, ...options } = {}) => request("POST", `/apps/${app}/api/requests`, { json: { fields, ...(addOns ? { add_ons: addOns } : {}) }, ...options }),
     async stop() {
       await stack.stop();
-      await Promise.all([stripe.close(), discord.close(), webhooks.close(), mail.close()]);
+      await Promise.all([stripe.close(), paypal.close(), discord.close(), webhooks.close(), mail.close()]);
       if (!process.env.FANLINE_KEEP_STATE) fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };

@@ -100,17 +100,19 @@ pub fn parse_event(body: &[u8]) -> Result<(String, String, Option<Event>), Strin
 }
 
 /// The body for `POST /v1/notifications/verify-webhook-signature`, from the transmission
-/// headers PayPal sent and the event exactly as received.
-pub fn verification_body(headers: &TransmissionHeaders, webhook_id: &str, event: &Value) -> Value {
-    json!({
+/// headers PayPal sent and the event byte for byte as received (PayPal's signature covers a
+/// CRC32 of the raw body, so re-serialising it could fail verification).
+pub fn verification_body(headers: &TransmissionHeaders, webhook_id: &str, raw_event: &str) -> String {
+    let head = json!({
         "auth_algo": headers.auth_algo,
         "cert_url": headers.cert_url,
         "transmission_id": headers.transmission_id,
         "transmission_sig": headers.transmission_sig,
         "transmission_time": headers.transmission_time,
         "webhook_id": webhook_id,
-        "webhook_event": event,
     })
+    .to_string();
+    format!("{},\"webhook_event\":{}}}", &head[..head.len() - 1], raw_event.trim())
 }
 
 pub struct TransmissionHeaders {
@@ -162,5 +164,15 @@ mod tests {
         assert_eq!(r, Some(Event::CaptureRefunded { refund_id: "R1".into(), capture_id: "C1".into(), amount: "1.00".into() }));
         assert_eq!(parse_event(br#"{"id":"WH-3","event_type":"BILLING.PLAN.CREATED","resource":{}}"#).unwrap().2, None);
         assert!(parse_event(b"nope").is_err());
+    }
+
+    #[test]
+    fn verification_keeps_the_raw_event() {
+        let h = TransmissionHeaders { auth_algo: "SHA256withRSA".into(), cert_url: "https://c".into(), transmission_id: "t1".into(), transmission_sig: "sig".into(), transmission_time: "now".into() };
+        let raw = r#"{"id":"WH-1","z":1,"a":2}"#;
+        let body = verification_body(&h, "WHID", raw);
+        assert!(body.ends_with(r#","webhook_event":{"id":"WH-1","z":1,"a":2}}"#), "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["webhook_id"], "WHID");
     }
 }

@@ -110,7 +110,8 @@ pub enum CheckoutOutcome {
 pub struct CheckoutEvent {
     pub outcome: CheckoutOutcome,
     pub session_id: String,
-    pub request_id: String,
+    /// `client_reference_id`: the request, credit purchase or tier signup paid for.
+    pub reference: String,
     pub paid: bool,
     pub amount_total: Option<u64>,
     pub currency: Option<String>,
@@ -128,7 +129,7 @@ pub enum Purpose {
     Request,
     /// `client_reference_id` is a credit purchase id.
     CreditPack,
-    /// `client_reference_id` is a fan id; the subscription carries the tier.
+    /// `client_reference_id` is a signup id; the subscription carries the fan and tier.
     Tier,
 }
 
@@ -151,11 +152,11 @@ pub fn checkout_event(event: &Event) -> Option<CheckoutEvent> {
         _ => return None,
     };
     let o = &event.data.object;
-    let request_id = o["client_reference_id"].as_str().or_else(|| o["metadata"]["request_id"].as_str())?;
+    let reference = o["client_reference_id"].as_str().or_else(|| o["metadata"]["request_id"].as_str())?;
     Some(CheckoutEvent {
         outcome,
         session_id: o["id"].as_str()?.to_string(),
-        request_id: request_id.to_string(),
+        reference: reference.to_string(),
         paid: o["payment_status"].as_str() == Some("paid"),
         amount_total: o["amount_total"].as_u64(),
         currency: o["currency"].as_str().map(str::to_string),
@@ -318,7 +319,7 @@ pub fn checkout_session_form(c: &CheckoutRequest) -> String {
     let reference_key = match c.purpose {
         Purpose::Request => "request_id",
         Purpose::CreditPack => "credit_purchase_id",
-        Purpose::Tier => "fan_id",
+        Purpose::Tier => "signup_id",
     };
     if let Some(sub) = &c.subscription {
         form.append_pair("mode", "subscription");
@@ -419,10 +420,10 @@ mod tests {
         )
         .unwrap();
         let c = checkout_event(&event).unwrap();
-        assert_eq!((c.outcome, c.session_id.as_str(), c.request_id.as_str(), c.paid, c.amount_total), (CheckoutOutcome::Completed, "cs_1", "req_x", true, Some(300)));
+        assert_eq!((c.outcome, c.session_id.as_str(), c.reference.as_str(), c.paid, c.amount_total), (CheckoutOutcome::Completed, "cs_1", "req_x", true, Some(300)));
         let expired = Event::parse(br#"{"id":"evt_3","type":"checkout.session.expired","data":{"object":{"id":"cs_1","metadata":{"request_id":"req_y"},"payment_status":"unpaid"}}}"#).unwrap();
         let e = checkout_event(&expired).unwrap();
-        assert_eq!((e.outcome, e.request_id.as_str(), e.paid), (CheckoutOutcome::Expired, "req_y", false));
+        assert_eq!((e.outcome, e.reference.as_str(), e.paid), (CheckoutOutcome::Expired, "req_y", false));
         let other = Event::parse(br#"{"id":"evt_2","type":"charge.succeeded","data":{"object":{}}}"#).unwrap();
         assert!(checkout_event(&other).is_none());
     }

@@ -6,14 +6,14 @@ use crate::fulfilment::{self, status_url};
 use crate::http::{allow_any_origin, client_ip, header, json, origin, segments};
 use crate::platform::{config, now_ms, random};
 use crate::store::{self, Arg, BatchOutcome, RequestRow};
-use crate::{auth, pages, payments};
-use fanline_core::manifest::{FieldKind, Manifest};
+use crate::{auctions, auth, credits, fans, pages, payments, paypal, tiers};
+use fanline_core::manifest::{FieldKind, Manifest, Provider};
 use fanline_core::moderation;
 use fanline_core::moderation::Decision as Verdict;
 use fanline_core::routing::rfc3339;
 use fanline_core::state::{self, Status};
 use fanline_core::stripe::{self, CheckoutLine};
-use fanline_core::submission::{self, RawFile, RawSubmission, Submission};
+use fanline_core::submission::{self, Payment, RawFile, RawSubmission, Submission};
 use fanline_core::{attachment, ids};
 use serde_json::{json, Map, Value};
 use worker::{Env, FormEntry, Method, Request, Response};
@@ -41,9 +41,22 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
         (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
             ([], Method::Get) | (["index.html"], Method::Get) => Ok(pages::form_page(manifest)),
             (["embed.js"], Method::Get) => Ok(pages::embed_script(manifest)),
+            (["paypal", "return"], Method::Get) => paypal::approval_return(&req, env, manifest).await,
             (["manifest.json"], Method::Get) => Ok(json(200, &pages::public_manifest(manifest))),
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
-            (["api", "requests"], Method::Post) => create(req, env, manifest).await,
+            (["api", "requests"], Method::Post) => create(req, env, manifest, None).await,
+            (["api", "me"], Method::Get) => credits::me(&req, env, manifest).await,
+            (["api", "credits", "checkout"], Method::Post) => credits::checkout(req, env, manifest).await,
+            (["api", "tiers", "checkout"], Method::Post) => tiers::checkout(req, env, manifest).await,
+            (["api", "tiers", "cancel"], Method::Post) => tiers::cancel(&req, env, manifest).await,
+            (["api", "auctions"], Method::Get) => auctions::list(env, manifest).await,
+            (["api", "auctions"], Method::Post) => auctions::open(req, env, manifest).await,
+            (["api", "auctions", id], Method::Get) => auctions::show(env, manifest, id).await,
+            (["api", "auctions", id, "bids"], Method::Post) => {
+                let id = id.to_string();
+                create(req, env, manifest, Some(&id)).await
+            }
+            (["api", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests", id], Method::Get) => show(&req, env, manifest, id).await,
             (["api", "requests", id, "complete"], Method::Post) => complete(req, env, manifest, id).await,
             (["api", "requests", id, "refund"], Method::Post) => refund(req, env, manifest, id).await,
@@ -51,15 +64,21 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", "requests", id, "decline"], Method::Post) => decide(req, env, manifest, id, Decision::Decline).await,
             (["api", "requests", id, "evidence"], Method::Get) => evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => attachment_file(&req, env, manifest, id, field).await,
-            ([], _) | (["embed.js" | "manifest.json" | "index.html"], _) | (["api", "requests", ..], _) => Err(ApiError::MethodNotAllowed),
+            ([], _) | (["embed.js" | "manifest.json" | "index.html"], _) | (["api", "requests" | "me" | "credits" | "tiers" | "auctions", ..], _) => Err(ApiError::MethodNotAllowed),
             _ => Err(ApiError::NotFound("route")),
         },
         _ => Err(ApiError::NotFound("route")),
     }
 }
 
-async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option<&str>) -> ApiResult<Response> {
     let db = store::db(env)?;
+    if manifest.auction.is_some() != auction_id.is_some() {
+        return Err(match auction_id {
+            Some(_) => ApiError::NotFound("route"),
+            None => ApiError::bad_request("bid_on_an_auction", format!("This app takes bids: POST /apps/{}/api/auctions/<auction id>/bids.", manifest.slug)),
+        });
+    }
     let idempotency_key = header(&req, "Idempotency-Key")
         .map(|k| ids::parse_idempotency_key(&k))
         .transpose()
@@ -74,40 +93,78 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
         return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
     };
     let origin = origin(&req);
+    let fan = fans::from_request(&req, &db).await?;
     // Kept for the creator's dispute evidence, never shown to anyone else.
     let client = ClientSignals { ip: client_ip(&req), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
     let (raw, file_bytes) = read_submission(req, manifest).await?;
-    let submission = submission::validate(manifest, &raw).map_err(ApiError::Validation)?;
-    let verdict = moderation::moderate(&manifest.moderation, &submission.text());
-    let path = state::intake_path(verdict.decision, !submission.price.is_zero());
-    let status = *path.last().unwrap_or(&Status::Created);
-    let id = ids::request_id(&random());
+    let mut submission = submission::validate(manifest, &raw).map_err(ApiError::Validation)?;
     let now = now_ms();
+    let auction = match auction_id {
+        Some(auction_id) => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price.amount, now).await?),
+        None => None,
+    };
+    let tier = match &fan {
+        Some(fan) => fans::active_tier(&db, manifest, fan).await?,
+        None => None,
+    };
+    if let Some(tier) = tier {
+        submission.discount(tier.discount_bps, &format!("{} -{}%", tier.label, f64::from(tier.discount_bps) / 100.0));
+    }
+    let verdict = moderation::moderate(&manifest.moderation, &submission.text());
+    let mut path = state::intake_path(verdict.decision, submission.payment != Payment::Free);
+    let id = ids::request_id(&random());
+
+    // Credits pay at once, so the request skips checkout; without a fan token there is no balance.
+    let credits = match (submission.payment, path.last()) {
+        (Payment::Credits(n), Some(Status::AwaitingPayment)) => {
+            let fan = fan.as_ref().ok_or_else(|| ApiError::FanTokenRequired("Paying with credits needs your Fan-Token header.".into()))?;
+            path.pop();
+            path.extend([Status::Paid, Status::Queued]);
+            submission.lines = vec![submission::PriceLine { label: format!("{} (paid with {n} credit{})", manifest.title, if n == 1 { "" } else { "s" }), amount: 0 }];
+            submission.price.amount = 0;
+            Some((n, fan.id.clone()))
+        }
+        _ => None,
+    };
+    let status = *path.last().unwrap_or(&Status::Created);
+    let provider = match submission.payment {
+        Payment::Free => "none",
+        Payment::Credits(_) => "credits",
+        Payment::Provider(p) => p.as_str(),
+    };
 
     // With a connected Stripe account the creator is paid directly and the marketplace keeps
     // its fee; without one the platform account takes the payment.
     let creator_account = store::creator_stripe_account(&db, &registered.creator_id).await?;
     let application_fee = creator_account.as_ref().map(|_| stripe::application_fee(submission.price.amount, manifest.pricing.platform_fee_bps));
-    let checkout = if status == Status::AwaitingPayment {
-        let page = page_url(&origin, manifest);
-        let (success_url, cancel_url) = (format!("{page}?paid=1&request={id}"), format!("{page}?cancelled=1&request={id}"));
-        let lines = checkout_lines(&submission);
-        let email = submission.email(manifest);
-        Some(
-            payments::create_checkout(env, &stripe::CheckoutRequest {
-                request_id: &id,
+    let page = page_url(&origin, manifest);
+    let checkout = match (status, submission.payment) {
+        (Status::AwaitingPayment, Payment::Provider(Provider::Paypal)) => {
+            let return_url = format!("{origin}/apps/{}/paypal/return?request={id}", manifest.slug);
+            let cancel_url = format!("{page}?cancelled=1&request={id}");
+            let order = paypal::create_order(env, &id, &manifest.title, &submission.price, &return_url, &cancel_url).await?;
+            Some(Checkout { session_id: None, order_id: Some(order.id), url: order.approve_url })
+        }
+        (Status::AwaitingPayment, _) => {
+            let (success_url, cancel_url) = (format!("{page}?paid=1&request={id}"), format!("{page}?cancelled=1&request={id}"));
+            let lines = checkout_lines(&submission);
+            let email = submission.email(manifest);
+            let session = payments::create_checkout(env, &stripe::CheckoutRequest {
+                reference: &id,
+                purpose: stripe::Purpose::Request,
                 app_slug: &manifest.slug,
                 lines: &lines,
                 success_url: &success_url,
                 cancel_url: &cancel_url,
                 customer_email: email.as_deref(),
-                hold: manifest.pricing.hold.is_some(),
+                hold: manifest.holds_payment(),
                 connect: creator_account.as_deref().zip(application_fee).map(|(destination, application_fee)| stripe::Connect { destination, application_fee }),
+                subscription: None,
             })
-            .await?,
-        )
-    } else {
-        None
+            .await?;
+            Some(Checkout { session_id: Some(session.id), order_id: None, url: session.url })
+        }
+        _ => None,
     };
 
     let bucket = env.bucket("ATTACHMENTS")?;
@@ -133,13 +190,20 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
         currency: submission.price.currency.as_str().to_string(),
         price_lines: serde_json::to_string(&submission.lines)?,
         fan_email: submission.email(manifest),
-        checkout_session_id: checkout.as_ref().map(|c| c.id.clone()),
+        checkout_session_id: checkout.as_ref().and_then(|c| c.session_id.clone()),
         checkout_url: checkout.as_ref().map(|c| c.url.clone()),
         payment_intent_id: None,
         amount_refunded: 0,
         hold_until: None,
         captured_at: None,
-        application_fee: application_fee.filter(|_| checkout.is_some()).map(|f| f as i64),
+        application_fee: application_fee.filter(|_| checkout.as_ref().is_some_and(|c| c.session_id.is_some())).map(|f| f as i64),
+        provider: provider.to_string(),
+        paypal_order_id: checkout.as_ref().and_then(|c| c.order_id.clone()),
+        paypal_capture_id: None,
+        credits_spent: credits.as_ref().map_or(0, |(n, _)| i64::from(*n)),
+        fan_id: fan.as_ref().map(|f| f.id.clone()),
+        priority: i64::from(tier.is_some_and(|t| t.priority)),
+        auction_id: auction.as_ref().map(|(a, _)| a.id.clone()),
         moderation: serde_json::to_string(&verdict)?,
         created_at: now,
         updated_at: now,
@@ -147,8 +211,9 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
     let mut statements = vec![store::statement(
         &db,
         "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
-                               checkout_url, moderation, client_ip, user_agent, application_fee, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               checkout_url, moderation, client_ip, user_agent, application_fee, provider, paypal_order_id, credits_spent,
+                               fan_id, priority, auction_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             row.id.as_str().into(),
             row.app_slug.as_str().into(),
@@ -166,12 +231,24 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
             client.ip.as_str().into(),
             client.user_agent.as_deref().into(),
             row.application_fee.map_or(Arg::Null, Arg::Int),
+            row.provider.as_str().into(),
+            row.paypal_order_id.as_deref().into(),
+            row.credits_spent.into(),
+            row.fan_id.as_deref().into(),
+            row.priority.into(),
+            row.auction_id.as_deref().into(),
             now.into(),
             now.into(),
         ],
     )?];
     let reason = (!verdict.reasons.is_empty()).then(|| verdict.reasons.iter().map(|r| r.rule).collect::<Vec<_>>().join(","));
     statements.extend(store::transition_statements(&db, &id, 0, &path, "fan", reason.as_deref(), now)?);
+    if let (Some((n, _)), Some(fan)) = (&credits, &fan) {
+        statements.push(credits::spend(&db, fan, &manifest.slug, *n, &id)?);
+    }
+    if let Some((auction, ends_at)) = &auction {
+        statements.push(auctions::extend_statement(&db, &auction.id, *ends_at)?);
+    }
     for (file, key) in &stored {
         statements.push(store::statement(
             &db,
@@ -189,25 +266,38 @@ async fn create(req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Respo
     let entries = fulfilment::outbox_entries(manifest, &row, &origin, &path);
     statements.extend(fulfilment::outbox_statements(&db, &id, &manifest.slug, &entries, now)?);
 
-    match store::commit(&db, statements).await? {
+    let outcome = store::commit(&db, statements).await?;
+    if !matches!(outcome, BatchOutcome::Committed) {
+        for (_, key) in &stored {
+            let _ = bucket.delete(key).await;
+        }
+    }
+    match outcome {
         BatchOutcome::Committed => {
             fulfilment::enqueue(env, &entries).await;
             created_response(&row, &origin, false)
         }
-        BatchOutcome::Conflict(detail) => {
-            for (_, key) in &stored {
-                let _ = bucket.delete(key).await;
-            }
-            // The same Idempotency-Key committed first in a concurrent submission.
-            match &idempotency_key {
-                Some(key) => match idempotent_original(&db, &manifest.slug, key).await? {
-                    Some(first) => created_response(&first, &origin, true),
-                    None => Err(ApiError::Internal(detail)),
-                },
-                None => Err(ApiError::Internal(detail)),
-            }
+        BatchOutcome::Refused(_) if credits.is_some() => {
+            let balance = fans::balance(&db, &credits.as_ref().map_or(String::new(), |(_, f)| f.clone()), &manifest.slug).await?;
+            Err(ApiError::PaymentRequired { code: "insufficient_credits", message: format!("This request costs {} credit(s) and your balance is {balance}.", manifest.pricing.credits_per_request) })
         }
+        BatchOutcome::Refused(detail) => Err(ApiError::Internal(detail)),
+        // The same Idempotency-Key committed first in a concurrent submission.
+        BatchOutcome::Conflict(detail) => match &idempotency_key {
+            Some(key) => match idempotent_original(&db, &manifest.slug, key).await? {
+                Some(first) => created_response(&first, &origin, true),
+                None => Err(ApiError::Internal(detail)),
+            },
+            None => Err(ApiError::Internal(detail)),
+        },
     }
+}
+
+/// Where the fan goes to pay: a Stripe Checkout Session or a PayPal order.
+struct Checkout {
+    session_id: Option<String>,
+    order_id: Option<String>,
+    url: String,
 }
 
 struct ClientSignals {
@@ -338,6 +428,12 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
     if let Some(FormEntry::Field(tip)) = form.get("tip") {
         raw.tip = Some(Value::String(tip));
     }
+    if let Some(FormEntry::Field(bid)) = form.get("bid") {
+        raw.bid = Some(Value::String(bid));
+    }
+    if let Some(FormEntry::Field(pay_with)) = form.get("pay_with") {
+        raw.pay_with = Some(pay_with);
+    }
     // Files and bytes stay in the manifest's field order, as `validate` keeps them.
     let order = |name: &str| manifest.fields.iter().position(|f| f.name == name);
     let mut paired: Vec<_> = raw.files.drain(..).zip(bytes).collect();
@@ -355,6 +451,10 @@ fn parse_urlencoded_submission(bytes: &[u8]) -> RawSubmission {
             raw.add_ons.extend(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
         } else if key == "tip" {
             raw.tip = Some(Value::String(value.into_owned()));
+        } else if key == "bid" {
+            raw.bid = Some(Value::String(value.into_owned()));
+        } else if key == "pay_with" {
+            raw.pay_with = Some(value.into_owned());
         } else if !key.is_empty() {
             raw.fields.insert(key.into_owned(), Value::String(value.into_owned()));
         }
@@ -382,10 +482,16 @@ fn parse_json_submission(bytes: &[u8]) -> ApiResult<RawSubmission> {
         Some(_) => return Err(ApiError::bad_request("invalid_json", "\"add_ons\" must be a list of add-on ids.")),
     };
     let tip = body.remove("tip");
+    let bid = body.remove("bid");
+    let pay_with = match body.remove("pay_with") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(ApiError::bad_request("invalid_json", "\"pay_with\" is \"stripe\", \"paypal\" or \"credits\".")),
+    };
     if let Some(key) = body.keys().next() {
         return Err(ApiError::bad_request("invalid_json", format!("Unknown top-level key \"{key}\"; fields go inside \"fields\".")));
     }
-    Ok(RawSubmission { fields, add_ons, tip, files: Vec::new() })
+    Ok(RawSubmission { fields, add_ons, tip, files: Vec::new(), pay_with, bid })
 }
 
 /// The request as the fan sees it, and with `Authorization` as its creator sees it.
@@ -446,7 +552,13 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
         "app": row.app_slug,
         "status": row.status,
         "price": price_json(row),
-        "payment": if row.is_uncaptured_hold() { json!({"hold": true, "accept_by": row.hold_until.map(rfc3339)}) } else { json!({"hold": false}) },
+        "payment": json!({
+            "provider": row.provider,
+            "hold": row.is_uncaptured_hold(),
+            "accept_by": row.hold_until.filter(|_| row.is_uncaptured_hold()).map(rfc3339),
+            "credits": row.credits_spent,
+        }),
+        "priority": row.priority != 0,
         "add_ons": add_ons,
         "status_url": status_url(origin, &row.app_slug, &row.id),
         "created_at": rfc3339(row.created_at),
@@ -470,6 +582,9 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
             .collect();
         body["attachments"] = json!(attachments);
         body["payment_intent_id"] = json!(row.payment_intent_id);
+        body["paypal"] = json!({"order_id": row.paypal_order_id, "capture_id": row.paypal_capture_id});
+        body["fan_id"] = json!(row.fan_id);
+        body["auction_id"] = json!(row.auction_id);
         body["price"]["platform_fee"] = json!(row.application_fee);
         body["refunds"] = times_as_text(store::all(db, "SELECT id, amount, reason, actor, created_at FROM refunds WHERE request_id = ? ORDER BY created_at, rowid", &[row.id.as_str().into()]).await?);
         body["disputes"] = times_as_text(store::all(db, "SELECT id, amount, reason, status, opened_at, closed_at FROM disputes WHERE request_id = ? ORDER BY opened_at", &[row.id.as_str().into()]).await?);
@@ -560,7 +675,12 @@ async fn decide(mut req: Request, env: &Env, manifest: &Manifest, id: &str, deci
     let moved = match (decision, row.is_uncaptured_hold()) {
         (Decision::Accept, true) => payments::settle_hold(env, &db, manifest, &row, payments::HoldDecision::Accept { then_fulfil: false }, &actor, reason.as_deref(), &origin).await?,
         (Decision::Decline, true) => payments::settle_hold(env, &db, manifest, &row, payments::HoldDecision::Decline, &actor, reason.as_deref(), &origin).await?,
-        (Decision::Decline, false) if row.payment_intent_id.is_some() => {
+        // Credits come back to the fan's balance in the same batch as the decline.
+        (Decision::Decline, false) if row.credits_spent > 0 => {
+            let give_back = credits::give_back(&db, &row, "declined")?.into_iter().collect();
+            fulfilment::advance(env, &db, manifest, &row, &[target], &actor, reason.as_deref(), &origin, give_back).await?
+        }
+        (Decision::Decline, false) if row.payment_intent_id.is_some() || row.paypal_capture_id.is_some() => {
             return Err(ApiError::Conflict { code: "refund_first", message: "This request is paid; refund it (POST .../refund) to decline it.".into() })
         }
         _ => fulfilment::advance(env, &db, manifest, &row, &[target], &actor, reason.as_deref(), &origin, Vec::new()).await?,
@@ -584,9 +704,13 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
     if row.is_uncaptured_hold() {
         return Err(ApiError::Conflict { code: "not_refundable", message: "This payment is only a hold; decline the request (POST .../decline) to release it.".into() });
     }
-    let Some(payment_intent) = row.payment_intent_id.clone().filter(|_| status.can_become(Status::Refunded)) else {
+    if row.credits_spent > 0 {
+        return refund_credits(env, &db, manifest, &creator, &row, &body, reason.as_deref(), &origin(&req)).await;
+    }
+    let paid = row.payment_intent_id.is_some() || row.paypal_capture_id.is_some();
+    if !paid || !status.can_become(Status::Refunded) {
         return Err(ApiError::Conflict { code: "not_refundable", message: format!("A request that is {} has no payment to refund.", status.as_str()) });
-    };
+    }
     let remaining = (row.amount - row.amount_refunded).max(0) as u64;
     let amount = match body.get("amount") {
         None | Some(Value::Null) => remaining,
@@ -601,7 +725,11 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
         Some(k) => format!("refund-{id}-{}", ids::parse_idempotency_key(&k).map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?),
         None => format!("refund-{id}-{}-{amount}", row.amount_refunded),
     };
-    let refund = payments::create_refund(env, &payment_intent, amount, id, reason.as_deref(), &key).await?;
+    let refund = match (&row.payment_intent_id, row.provider.as_str()) {
+        (_, "paypal") => paypal::refund(env, &row, amount, &key).await?,
+        (Some(payment_intent), _) => payments::create_refund(env, payment_intent, amount, id, reason.as_deref(), row.application_fee.is_some(), &key).await?,
+        (None, _) => return Err(ApiError::Internal(format!("{id} is paid but has no payment reference"))),
+    };
     let actor = format!("creator:{}", creator.id);
     let now = now_ms();
     // Stripe's charge.refunded webhook may have landed while we waited, so the running total
@@ -609,7 +737,7 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
     let total = row.amount_refunded + refund.amount as i64;
     let record = || -> ApiResult<Vec<worker::D1PreparedStatement>> {
         Ok(vec![
-            store::statement(&db, "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?)", &[refund.id.as_str().into(), id.into(), (refund.amount as i64).into(), reason.as_deref().into(), actor.as_str().into(), now.into()])?,
+            store::statement(&db, "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", &[refund.id.as_str().into(), id.into(), (refund.amount as i64).into(), reason.as_deref().into(), actor.as_str().into(), now.into()])?,
             store::statement(&db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, ?) WHERE id = ?", &[total.into(), id.into()])?,
         ])
     };
@@ -622,6 +750,22 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
     }
     let row = load(&db, manifest, id).await?;
     Ok(json(200, &view(&db, &row, &origin(&req), true).await?))
+}
+
+/// A request paid with credits is refunded in credits: all of them go back to the fan's
+/// balance (the ledger reference makes it once), and the request becomes `refunded`.
+#[allow(clippy::too_many_arguments)]
+async fn refund_credits(env: &Env, db: &worker::D1Database, manifest: &Manifest, creator: &store::Creator, row: &RequestRow, body: &Value, reason: Option<&str>, origin: &str) -> ApiResult<Response> {
+    if body.get("amount").is_some_and(|a| !a.is_null()) {
+        return Err(ApiError::bad_request("invalid_refund_amount", "A request paid with credits is refunded whole; leave out amount."));
+    }
+    let give_back = credits::give_back(db, row, "refunded")?.into_iter().collect();
+    let actor = format!("creator:{}", creator.id);
+    if !fulfilment::advance(env, db, manifest, row, &[Status::Refunded], &actor, reason, origin, give_back).await? {
+        return Err(ApiError::Conflict { code: "concurrent_update", message: "The request changed meanwhile; fetch it and try again.".into() });
+    }
+    let row = load(db, manifest, &row.id).await?;
+    Ok(json(200, &view(db, &row, origin, true).await?))
 }
 
 /// `GET .../evidence`: everything a creator needs to answer a chargeback, as one JSON file.
@@ -645,8 +789,11 @@ async fn evidence(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> Ap
         "app": {"slug": manifest.slug, "title": manifest.title},
         "request": view(&db, &row, &origin(req), true).await?,
         "payment": {
-            "provider": "stripe",
+            "provider": row.provider,
             "checkout_session_id": row.checkout_session_id,
+            "paypal_order_id": row.paypal_order_id,
+            "paypal_capture_id": row.paypal_capture_id,
+            "credits": row.credits_spent,
             "payment_intent_id": row.payment_intent_id,
             "amount": row.amount,
             "currency": row.currency,

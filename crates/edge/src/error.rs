@@ -9,6 +9,10 @@ use worker::{console_error, Response};
 pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     Unauthorized,
+    /// A fan action that needs the fan's token (`Fan-Token` header) without a valid one.
+    FanTokenRequired(String),
+    /// Not enough credits (or another reason the fan cannot pay this way).
+    PaymentRequired { code: &'static str, message: String },
     NotFound(&'static str),
     MethodNotAllowed,
     Conflict { code: &'static str, message: String },
@@ -32,7 +36,8 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::BadRequest { .. } => 400,
-            Self::Unauthorized => 401,
+            Self::Unauthorized | Self::FanTokenRequired(_) => 401,
+            Self::PaymentRequired { .. } => 402,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed => 405,
             Self::Conflict { .. } => 409,
@@ -48,7 +53,8 @@ impl ApiError {
 
     fn body(&self) -> serde_json::Value {
         let (code, message): (&str, String) = match self {
-            Self::BadRequest { code, message } | Self::Conflict { code, message } => (code, message.clone()),
+            Self::BadRequest { code, message } | Self::Conflict { code, message } | Self::PaymentRequired { code, message } => (code, message.clone()),
+            Self::FanTokenRequired(m) => ("fan_token_required", m.clone()),
             Self::Unauthorized => ("unauthorized", "A valid creator API key is required (Authorization: Bearer <key>).".into()),
             Self::NotFound(what) => ("not_found", format!("No such {what}.")),
             Self::MethodNotAllowed => ("method_not_allowed", "This endpoint does not take that method.".into()),

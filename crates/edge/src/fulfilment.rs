@@ -293,6 +293,7 @@ pub async fn advance(env: &Env, db: &D1Database, manifest: &Manifest, row: &Requ
             Ok(true)
         }
         store::BatchOutcome::Conflict(_) => Ok(false),
+        store::BatchOutcome::Refused(detail) => Err(ApiError::Internal(format!("a state change was refused: {detail}"))),
     }
 }
 

@@ -2,14 +2,19 @@
 //! piece of the HTTP surface; the decisions themselves live in `fanline_core`.
 
 pub mod app;
+pub mod auctions;
 pub mod auth;
+pub mod credits;
 pub mod error;
+pub mod fans;
 pub mod fulfilment;
 pub mod http;
 pub mod pages;
 pub mod payments;
+pub mod paypal;
 pub mod platform;
 pub mod store;
+pub mod tiers;
 
 pub use error::ApiError;
 pub use fanline_core as core;

@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::fulfilment;
 use crate::http::header;
 use crate::platform::{config, now_ms, required_config, timeout_signal};
-use crate::store;
+use crate::{credits, store};
 use fanline_core::manifest::Manifest;
 use fanline_core::state::Status;
 use fanline_core::stripe;
@@ -34,6 +34,15 @@ pub async fn payment_intent(env: &Env, id: &str) -> ApiResult<serde_json::Value>
 /// Captures a held payment (`POST /v1/payment_intents/:id/capture`).
 pub async fn capture_hold(env: &Env, payment_intent: &str, request_id: &str) -> ApiResult<()> {
     stripe_post(env, &format!("/v1/payment_intents/{payment_intent}/capture"), String::new(), &format!("capture-{request_id}")).await.map(|_| ())
+}
+
+/// Expires an open Checkout Session (`POST /v1/checkout/sessions/:id/expire`) so it can no
+/// longer be paid; one that is already complete or expired is left as it is.
+pub async fn expire_checkout(env: &Env, session_id: &str) -> ApiResult<()> {
+    match stripe_post(env, &format!("/v1/checkout/sessions/{session_id}/expire"), String::new(), &format!("expire-{session_id}")).await {
+        Ok(_) | Err(ApiError::BadRequest { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Releases a held payment (`POST /v1/payment_intents/:id/cancel`); the fan is never charged.
@@ -103,7 +112,7 @@ async fn stripe_post(env: &Env, path: &str, form: String, idempotency_key: &str)
     stripe_call(env, Method::Post, path, Some(form), Some(idempotency_key)).await
 }
 
-async fn stripe_call(env: &Env, method: Method, path: &str, form: Option<String>, idempotency_key: Option<&str>) -> ApiResult<serde_json::Value> {
+pub async fn stripe_call(env: &Env, method: Method, path: &str, form: Option<String>, idempotency_key: Option<&str>) -> ApiResult<serde_json::Value> {
     let key = required_config(env, "STRIPE_SECRET_KEY")?;
     let base = config(env, "STRIPE_API_BASE", "https://api.stripe.com");
     let headers = Headers::new();
@@ -134,7 +143,7 @@ async fn stripe_call(env: &Env, method: Method, path: &str, form: Option<String>
 /// a retry never opens a second session for the same request.
 pub async fn create_checkout(env: &Env, checkout: &stripe::CheckoutRequest<'_>) -> ApiResult<CheckoutSession> {
     let form = stripe::checkout_session_form(checkout);
-    let session = stripe_post(env, "/v1/checkout/sessions", form, &format!("checkout-{}", checkout.request_id)).await.map_err(|e| match e {
+    let session = stripe_post(env, "/v1/checkout/sessions", form, &format!("checkout-{}", checkout.reference)).await.map_err(|e| match e {
         // A refusal of a session we built is our bug, not the fan's.
         ApiError::BadRequest { message, .. } => ApiError::Upstream(format!("stripe refused the session: {message}")),
         other => other,
@@ -150,8 +159,8 @@ pub struct Refund {
 }
 
 /// Refunds part or all of a request's payment through `POST /v1/refunds`.
-pub async fn create_refund(env: &Env, payment_intent: &str, amount: u64, request_id: &str, reason: Option<&str>, idempotency_key: &str) -> ApiResult<Refund> {
-    let refund = stripe_post(env, "/v1/refunds", stripe::refund_form(payment_intent, amount, request_id, reason), idempotency_key).await?;
+pub async fn create_refund(env: &Env, payment_intent: &str, amount: u64, request_id: &str, reason: Option<&str>, destination_charge: bool, idempotency_key: &str) -> ApiResult<Refund> {
+    let refund = stripe_post(env, "/v1/refunds", stripe::refund_form(payment_intent, amount, request_id, reason, destination_charge), idempotency_key).await?;
     let id = refund["id"].as_str().ok_or_else(|| ApiError::Upstream("stripe refund has no id".into()))?.to_string();
     Ok(Refund { id, amount: refund["amount"].as_u64().unwrap_or(amount) })
 }
@@ -170,7 +179,28 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
     if already_processed(&db, &event.id).await? {
         return Ok(ack(&event.id, "duplicate"));
     }
+    if let Some(sub) = stripe::subscription_event(&event) {
+        let batch = vec![processed(&db, &event, None, "applied")?, crate::tiers::upsert_statement(&db, &sub)?];
+        return match store::commit(&db, batch).await? {
+            store::BatchOutcome::Committed => Ok(ack(&event.id, "applied")),
+            store::BatchOutcome::Conflict(_) => Ok(ack(&event.id, "duplicate")),
+            store::BatchOutcome::Refused(d) => Err(ApiError::Internal(d)),
+        };
+    }
     if let Some(charge) = stripe::charge_event(&event) {
+        if let (ChargeEvent::Refunded { full: true, .. }, Some(purchase)) = (&charge, credits::purchase_by_payment_intent(&db, charge.payment_intent()).await?) {
+            if purchase.status != "paid" {
+                record(&db, &event, None, "already_settled").await?;
+                return Ok(ack(&event.id, "already_settled"));
+            }
+            let mut batch = vec![processed(&db, &event, None, "applied")?];
+            batch.extend(credits::refund_statements(&db, &purchase).await?);
+            return match store::commit(&db, batch).await? {
+                store::BatchOutcome::Committed => Ok(ack(&event.id, "applied")),
+                store::BatchOutcome::Conflict(_) => Ok(ack(&event.id, "duplicate")),
+                store::BatchOutcome::Refused(d) => Err(ApiError::Internal(d)),
+            };
+        }
         for _ in 0..3 {
             if let Some(outcome) = apply_charge(env, &db, &event, &charge, &origin).await? {
                 return Ok(ack(&event.id, outcome));
@@ -185,6 +215,35 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
         record(&db, &event, None, "ignored").await?;
         return Ok(ack(&event.id, "ignored"));
     };
+    match checkout.purpose {
+        stripe::Purpose::Request => {}
+        // The subscription's own events carry the tier; the session only starts it.
+        stripe::Purpose::Tier => {
+            record(&db, &event, None, "recorded").await?;
+            return Ok(ack(&event.id, "recorded"));
+        }
+        stripe::Purpose::CreditPack => {
+            let Some(purchase) = credits::purchase(&db, &checkout.reference).await? else {
+                record(&db, &event, None, "unknown_purchase").await?;
+                return Ok(ack(&event.id, "unknown_purchase"));
+            };
+            let outcome = match credits::settle_statements(&db, &purchase, &checkout)? {
+                Err(refusal) => {
+                    record(&db, &event, None, refusal).await?;
+                    refusal
+                }
+                Ok(mut batch) => {
+                    batch.insert(0, processed(&db, &event, None, "applied")?);
+                    match store::commit(&db, batch).await? {
+                        store::BatchOutcome::Committed => "applied",
+                        store::BatchOutcome::Conflict(_) => "duplicate",
+                        store::BatchOutcome::Refused(d) => return Err(ApiError::Internal(d)),
+                    }
+                }
+            };
+            return Ok(ack(&event.id, outcome));
+        }
+    }
     // A conflict means another delivery of this event, or another writer on this request,
     // got there first; re-reading and trying again settles which.
     for _ in 0..3 {
@@ -201,7 +260,7 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
 
 /// `None` when the batch lost a race and the caller should look again.
 async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Event, checkout: &stripe::CheckoutEvent, origin: &str) -> ApiResult<Option<&'static str>> {
-    let Some(row) = store::request(db, &checkout.request_id).await? else {
+    let Some(row) = store::request(db, &checkout.reference).await? else {
         record(db, event, None, "unknown_request").await?;
         return Ok(Some("unknown_request"));
     };
@@ -212,8 +271,8 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
     let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
     // A held payment is not "paid" on the session; the PaymentIntent says whether it is held.
     let waiting = row.status()? == Status::AwaitingPayment;
-    let held = match (&manifest.pricing.hold, completed && expected && waiting, checkout.payment_intent.as_deref()) {
-        (Some(_), true, Some(pi)) => {
+    let held = match (manifest.holds_payment(), completed && expected && waiting, checkout.payment_intent.as_deref()) {
+        (true, true, Some(pi)) => {
             let intent = payment_intent(env, pi).await?;
             intent["status"] == "requires_capture" && intent["amount"].as_u64() == Some(row.amount as u64)
         }
@@ -232,10 +291,21 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
         record(db, event, Some(&row.id), outcome).await?;
         return Ok(Some(outcome));
     }
+    // A bid authorized after its auction closed never counts: release it at once.
+    if let (true, Some(auction_id), Some(pi)) = (held, &row.auction_id, checkout.payment_intent.as_deref()) {
+        if !crate::auctions::accepts_holds(db, auction_id).await? {
+            release_hold(env, pi, &row.id, "abandoned").await?;
+            let extra = vec![processed(db, event, Some(&row.id), "auction_closed")?];
+            let moved = fulfilment::advance(env, db, &manifest, &row, &[Status::Expired], "stripe", Some("auction had ended"), origin, extra).await?;
+            return Ok(moved.then_some("auction_closed"));
+        }
+    }
     let mut extra = vec![processed(db, event, Some(&row.id), "applied")?];
     extra.push(store::statement(db, "UPDATE requests SET payment_intent_id = ? WHERE id = ?", &[checkout.payment_intent.as_deref().into(), row.id.as_str().into()])?);
-    if let (true, Some(hold)) = (held, manifest.pricing.hold) {
-        let until = now_ms() + i64::from(hold.accept_within_hours) * 3_600_000;
+    if held {
+        // An auction bid waits for the close, which comes well inside a card hold's ~7 days.
+        let hours = manifest.pricing.hold.map_or(144, |h| i64::from(h.accept_within_hours));
+        let until = now_ms() + hours * 3_600_000;
         extra.push(store::statement(db, "UPDATE requests SET hold_until = ? WHERE id = ?", &[until.into(), row.id.as_str().into()])?);
     }
     let path: &[Status] = match (completed, held) {
@@ -285,6 +355,7 @@ async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event,
         return match store::commit(db, extra).await? {
             store::BatchOutcome::Committed => Ok(Some(outcome)),
             store::BatchOutcome::Conflict(_) => Ok(None),
+            store::BatchOutcome::Refused(detail) => Err(ApiError::Internal(detail)),
         };
     }
     let app = store::app(db, &row.app_slug).await?.ok_or(ApiError::Internal(format!("app {} missing", row.app_slug)))?;

@@ -75,6 +75,8 @@ pub async fn changes(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<
 pub enum BatchOutcome {
     Committed,
     Conflict(String),
+    /// A CHECK constraint refused the batch (e.g. a credit balance would go negative).
+    Refused(String),
 }
 
 pub async fn commit(db: &D1Database, statements: Vec<D1PreparedStatement>) -> ApiResult<BatchOutcome> {
@@ -84,6 +86,8 @@ pub async fn commit(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Ap
             let message = e.to_string();
             if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY") {
                 Ok(BatchOutcome::Conflict(message))
+            } else if message.contains("CHECK constraint failed") {
+                Ok(BatchOutcome::Refused(message))
             } else {
                 Err(ApiError::Internal(format!("D1 batch: {message}")))
             }
@@ -125,6 +129,14 @@ pub struct RequestRow {
     pub captured_at: Option<i64>,
     /// The marketplace's Connect application fee on this payment, when there is one.
     pub application_fee: Option<i64>,
+    /// `stripe`, `paypal`, `credits` or `none`.
+    pub provider: String,
+    pub paypal_order_id: Option<String>,
+    pub paypal_capture_id: Option<String>,
+    pub credits_spent: i64,
+    pub fan_id: Option<String>,
+    pub priority: i64,
+    pub auction_id: Option<String>,
     pub moderation: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -145,7 +157,8 @@ pub async fn request(db: &D1Database, id: &str) -> ApiResult<Option<RequestRow>>
     first(
         db,
         "SELECT id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
-                checkout_url, payment_intent_id, amount_refunded, hold_until, captured_at, application_fee, moderation, created_at, updated_at FROM requests WHERE id = ?",
+                checkout_url, payment_intent_id, amount_refunded, hold_until, captured_at, application_fee, provider, paypal_order_id,
+                paypal_capture_id, credits_spent, fan_id, priority, auction_id, moderation, created_at, updated_at FROM requests WHERE id = ?",
         &[id.into()],
     )
     .await

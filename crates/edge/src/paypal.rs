@@ -1,0 +1,243 @@
+//! PayPal for one-off payments: an order per request, captured when the fan comes back from
+//! approving it (or when PayPal's webhook says it was approved), and webhooks verified through
+//! PayPal's verify-webhook-signature API. The base URL is configuration, like Stripe's.
+
+use crate::error::{ApiError, ApiResult};
+use crate::fulfilment;
+use crate::http::header;
+use crate::platform::{config, now_ms, required_config, timeout_signal};
+use crate::store::{self, RequestRow};
+use fanline_core::manifest::Manifest;
+use fanline_core::money::{Currency, Money};
+use fanline_core::paypal::{self, Event, TransmissionHeaders};
+use fanline_core::state::Status;
+use serde_json::{json, Value};
+use worker::{D1Database, Env, Fetch, Headers, Method, Request, RequestInit, Response, Url};
+
+const PROVIDER: &str = "paypal";
+
+async fn access_token(env: &Env) -> ApiResult<String> {
+    let client = required_config(env, "PAYPAL_CLIENT_ID")?;
+    let secret = required_config(env, "PAYPAL_CLIENT_SECRET")?;
+    let basic = fanline_core::base64::encode(format!("{client}:{secret}").as_bytes());
+    let answer = call(env, "/v1/oauth2/token", Some(&format!("Basic {basic}")), Body::Form("grant_type=client_credentials".into()), None).await?;
+    answer["access_token"].as_str().map(str::to_string).ok_or_else(|| ApiError::Upstream("paypal token answer has no access_token".into()))
+}
+
+enum Body {
+    Json(String),
+    Form(String),
+}
+
+/// One POST to PayPal. `request_id` is PayPal's idempotency header: a retry returns the first
+/// answer instead of creating, capturing or refunding again.
+async fn call(env: &Env, path: &str, auth: Option<&str>, body: Body, request_id: Option<&str>) -> ApiResult<Value> {
+    let base = config(env, "PAYPAL_API_BASE", "https://api-m.paypal.com");
+    let headers = Headers::new();
+    let auth = match auth {
+        Some(a) => a.to_string(),
+        None => format!("Bearer {}", Box::pin(access_token(env)).await?),
+    };
+    headers.set("Authorization", &auth)?;
+    if let Some(id) = request_id {
+        headers.set("PayPal-Request-Id", id)?;
+    }
+    let body = match body {
+        Body::Json(b) => {
+            headers.set("Content-Type", "application/json")?;
+            b
+        }
+        Body::Form(b) => {
+            headers.set("Content-Type", "application/x-www-form-urlencoded")?;
+            b
+        }
+    };
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+    let request = Request::new_with_init(&format!("{}{path}", base.trim_end_matches('/')), &init)?;
+    let mut response = Fetch::Request(request).send_with_signal(&timeout_signal(15_000)).await.map_err(|e| ApiError::Upstream(format!("paypal: {e}")))?;
+    let status = response.status_code();
+    let text = response.text().await.unwrap_or_default();
+    let value: Value = serde_json::from_str(&text).map_err(|e| ApiError::Upstream(format!("paypal answered {status} with non-JSON: {e}")))?;
+    match status {
+        200..=299 => Ok(value),
+        400..=499 => Err(ApiError::bad_request("payment_provider_refused", value["message"].as_str().unwrap_or("PayPal refused the request.").to_string())),
+        _ => Err(ApiError::Upstream(format!("paypal answered {status}: {text}"))),
+    }
+}
+
+pub struct Order {
+    pub id: String,
+    pub approve_url: String,
+}
+
+/// `POST /v2/checkout/orders` for a request.
+pub async fn create_order(env: &Env, request_id: &str, description: &str, price: &Money, return_url: &str, cancel_url: &str) -> ApiResult<Order> {
+    let body = paypal::order_body(request_id, description, price, return_url, cancel_url);
+    let order = call(env, "/v2/checkout/orders", None, Body::Json(body.to_string()), Some(&format!("order-{request_id}"))).await.map_err(|e| match e {
+        ApiError::BadRequest { message, .. } => ApiError::Upstream(format!("paypal refused the order: {message}")),
+        other => other,
+    })?;
+    let id = order["id"].as_str().ok_or_else(|| ApiError::Upstream("paypal order has no id".into()))?.to_string();
+    let approve_url = paypal::approve_url(&order).ok_or_else(|| ApiError::Upstream("paypal order has no approval link".into()))?.to_string();
+    Ok(Order { id, approve_url })
+}
+
+/// Captures an approved order and marks the request paid. Safe to run twice: the capture is
+/// idempotent at PayPal and the state change at most once here.
+pub async fn capture(env: &Env, db: &D1Database, row: &RequestRow, actor: &str, origin: &str) -> ApiResult<&'static str> {
+    let order_id = row.paypal_order_id.as_deref().ok_or_else(|| ApiError::Internal(format!("{} has no paypal order", row.id)))?;
+    if row.status()? != Status::AwaitingPayment {
+        return Ok("already_settled");
+    }
+    let order = call(env, &format!("/v2/checkout/orders/{order_id}/capture"), None, Body::Json("{}".into()), Some(&format!("capture-{order_id}"))).await?;
+    let Some((capture_id, amount)) = paypal::completed_capture(&order) else {
+        return Ok("not_paid");
+    };
+    let amount = amount["value"].as_str().unwrap_or_default().to_string();
+    settle(env, db, row, capture_id, &amount, actor, None, origin).await
+}
+
+/// Moves a request paid through PayPal to paid and queued, once, if the amount is exactly right.
+async fn settle(env: &Env, db: &D1Database, row: &RequestRow, capture_id: &str, amount: &str, actor: &str, event: Option<(&str, &str)>, origin: &str) -> ApiResult<&'static str> {
+    let currency = Currency::parse(&row.currency).map_err(ApiError::Internal)?;
+    if paypal::parse_amount(amount, &currency) != Some(row.amount as u64) {
+        return Ok("mismatch");
+    }
+    if row.status()? != Status::AwaitingPayment {
+        return Ok("already_settled");
+    }
+    let app = store::app(db, &row.app_slug).await?.ok_or_else(|| ApiError::Internal(format!("app {} missing", row.app_slug)))?;
+    let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
+    let mut extra = vec![store::statement(db, "UPDATE requests SET paypal_capture_id = ? WHERE id = ?", &[capture_id.into(), row.id.as_str().into()])?];
+    if let Some((event_id, kind)) = event {
+        extra.push(processed(db, event_id, kind, Some(&row.id), "applied")?);
+    }
+    let moved = fulfilment::advance(env, db, &manifest, row, &[Status::Paid, Status::Queued], actor, Some(capture_id), origin, extra).await?;
+    Ok(if moved { "applied" } else { "already_settled" })
+}
+
+/// `GET /apps/<slug>/paypal/return?request=<id>&token=<order id>`: where PayPal sends the fan
+/// after approving. Captures, then shows the request's status page.
+pub async fn approval_return(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let url = req.url()?;
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let (Some(request_id), Some(order_id)) = (param("request"), param("token")) else {
+        return Err(ApiError::bad_request("invalid_return", "PayPal's return needs request and token."));
+    };
+    let row = store::request(&db, &request_id).await?.filter(|r| r.app_slug == manifest.slug && r.paypal_order_id.as_deref() == Some(order_id.as_str())).ok_or(ApiError::NotFound("request"))?;
+    let origin = crate::http::origin(req);
+    let outcome = capture(env, &db, &row, "paypal", &origin).await?;
+    let flag = if matches!(outcome, "applied" | "already_settled") { "paid" } else { "payment_failed" };
+    let to = Url::parse(&format!("{origin}/apps/{}/?{flag}=1&request={request_id}", manifest.slug)).map_err(|e| ApiError::Internal(format!("return url: {e}")))?;
+    Ok(Response::redirect_with_status(to, 303)?)
+}
+
+/// Refunds part or all of a PayPal capture (`POST /v2/payments/captures/:id/refund`).
+pub async fn refund(env: &Env, row: &RequestRow, amount: u64, key: &str) -> ApiResult<crate::payments::Refund> {
+    let capture_id = row.paypal_capture_id.as_deref().ok_or_else(|| ApiError::Internal(format!("{} has no paypal capture", row.id)))?;
+    let currency = Currency::parse(&row.currency).map_err(ApiError::Internal)?;
+    let body = json!({"amount": {"value": paypal::amount_value(&Money::new(amount, currency.clone())), "currency_code": row.currency.to_ascii_uppercase()}});
+    let refund = call(env, &format!("/v2/payments/captures/{capture_id}/refund"), None, Body::Json(body.to_string()), Some(key)).await?;
+    let id = refund["id"].as_str().ok_or_else(|| ApiError::Upstream("paypal refund has no id".into()))?.to_string();
+    let refunded = refund["amount"]["value"].as_str().and_then(|v| paypal::parse_amount(v, &currency)).unwrap_or(amount);
+    Ok(crate::payments::Refund { id, amount: refunded })
+}
+
+/// `POST /webhooks/paypal`: asks PayPal whether the message is genuine, then acts on it once.
+pub async fn handle_webhook(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let webhook_id = required_config(env, "PAYPAL_WEBHOOK_ID")?;
+    let raw = req.text().await.map_err(|_| ApiError::bad_request("unreadable_body", "Could not read the body."))?;
+    let (event_id, kind, event) = paypal::parse_event(raw.as_bytes()).map_err(|m| ApiError::bad_request("invalid_event", m))?;
+    let h = |name: &str| header(&req, name).ok_or_else(|| ApiError::bad_request("invalid_signature", format!("{name} header is missing")));
+    let transmission = TransmissionHeaders {
+        auth_algo: h("PAYPAL-AUTH-ALGO")?,
+        cert_url: h("PAYPAL-CERT-URL")?,
+        transmission_id: h("PAYPAL-TRANSMISSION-ID")?,
+        transmission_sig: h("PAYPAL-TRANSMISSION-SIG")?,
+        transmission_time: h("PAYPAL-TRANSMISSION-TIME")?,
+    };
+    let verdict = call(env, "/v1/notifications/verify-webhook-signature", None, Body::Json(paypal::verification_body(&transmission, &webhook_id, &raw)), None).await?;
+    if verdict["verification_status"] != "SUCCESS" {
+        return Err(ApiError::bad_request("invalid_signature", "PayPal did not confirm this message's signature."));
+    }
+    let db = store::db(env)?;
+    let origin = crate::http::origin(&req);
+    if already_processed(&db, &event_id).await? {
+        return Ok(ack(&event_id, "duplicate"));
+    }
+    let outcome = match event {
+        None => "ignored",
+        Some(Event::OrderApproved { request_id, order_id }) => match store::request(&db, &request_id).await? {
+            Some(row) if row.paypal_order_id.as_deref() == Some(order_id.as_str()) => capture(env, &db, &row, "paypal", &origin).await?,
+            _ => "unknown_request",
+        },
+        Some(Event::CaptureCompleted { capture_id, request_id, amount, currency, .. }) => match store::request(&db, &request_id).await? {
+            Some(row) if row.provider == PROVIDER && currency == row.currency => {
+                let outcome = settle(env, &db, &row, &capture_id, &amount, "paypal", Some((&event_id, &kind)), &origin).await?;
+                if outcome == "applied" {
+                    return Ok(ack(&event_id, outcome));
+                }
+                outcome
+            }
+            _ => "unknown_request",
+        },
+        Some(Event::CaptureRefunded { refund_id, capture_id, amount }) => refunded(env, &db, &event_id, &kind, &refund_id, &capture_id, &amount, &origin).await?,
+    };
+    // Recorded after acting: a duplicate that races this one is harmless (capture and state
+    // changes are idempotent), and a failure above lets PayPal retry.
+    let _ = store::commit(&db, vec![processed(&db, &event_id, &kind, None, outcome)?]).await?;
+    Ok(ack(&event_id, outcome))
+}
+
+/// A refund made at PayPal (or through our API): counted once per refund id.
+async fn refunded(env: &Env, db: &D1Database, event_id: &str, kind: &str, refund_id: &str, capture_id: &str, amount: &str, origin: &str) -> ApiResult<&'static str> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let Some(found) = store::first::<Id>(db, "SELECT id FROM requests WHERE paypal_capture_id = ?", &[capture_id.into()]).await? else { return Ok("unknown_request") };
+    let Some(row) = store::request(db, &found.id).await? else { return Ok("unknown_request") };
+    let currency = Currency::parse(&row.currency).map_err(ApiError::Internal)?;
+    let Some(amount) = paypal::parse_amount(amount, &currency) else { return Ok("mismatch") };
+    let record = |db: &D1Database| -> ApiResult<Vec<worker::D1PreparedStatement>> {
+        Ok(vec![
+            store::statement(db, "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, NULL, 'paypal', ?) ON CONFLICT (id) DO NOTHING", &[refund_id.into(), row.id.as_str().into(), (amount as i64).into(), now_ms().into()])?,
+            store::statement(db, "UPDATE requests SET amount_refunded = (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE request_id = ?) WHERE id = ?", &[row.id.as_str().into(), row.id.as_str().into()])?,
+            processed(db, event_id, kind, Some(&row.id), "applied")?,
+        ])
+    };
+    let already: i64 = store::first::<serde_json::Value>(db, "SELECT COALESCE(SUM(amount), 0) AS total FROM refunds WHERE request_id = ? AND id != ?", &[row.id.as_str().into(), refund_id.into()])
+        .await?
+        .and_then(|v| v["total"].as_f64())
+        .unwrap_or(0.0) as i64;
+    let full = already + amount as i64 >= row.amount;
+    if full && row.status()?.can_become(Status::Refunded) {
+        let app = store::app(db, &row.app_slug).await?.ok_or_else(|| ApiError::Internal(format!("app {} missing", row.app_slug)))?;
+        let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
+        if fulfilment::advance(env, db, &manifest, &row, &[Status::Refunded], "paypal", Some(refund_id), origin, record(db)?).await? {
+            return Ok("applied");
+        }
+    }
+    match store::commit(db, record(db)?).await? {
+        store::BatchOutcome::Committed => Ok("recorded"),
+        _ => Ok("duplicate"),
+    }
+}
+
+async fn already_processed(db: &D1Database, event_id: &str) -> ApiResult<bool> {
+    Ok(store::first::<Value>(db, "SELECT outcome FROM payment_events WHERE provider = 'paypal' AND event_id = ?", &[event_id.into()]).await?.is_some())
+}
+
+fn processed(db: &D1Database, event_id: &str, kind: &str, request_id: Option<&str>, outcome: &str) -> ApiResult<worker::D1PreparedStatement> {
+    store::statement(
+        db,
+        "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('paypal', ?, ?, ?, ?, ?)",
+        &[event_id.into(), kind.into(), request_id.into(), outcome.into(), now_ms().into()],
+    )
+}
+
+fn ack(event_id: &str, outcome: &str) -> Response {
+    crate::http::json(200, &json!({"received": true, "event": event_id, "outcome": outcome}))
+}
