@@ -100,7 +100,11 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
 
   const subscriptions = new Map();
   const DAY = 86400;
-  function subscriptionEvent(type, sub, created = Math.floor(Date.now() / 1000)) {
+  // Stripe's events about one object are created in order even when delivered out of order.
+  const lastCreated = new Map();
+  function subscriptionEvent(type, sub, created) {
+    created ??= Math.max(Math.floor(Date.now() / 1000), (lastCreated.get(sub.id) ?? 0) + 1);
+    lastCreated.set(sub.id, Math.max(created, lastCreated.get(sub.id) ?? 0));
     return { ...sessionEvent(type, structuredClone(sub)), created };
   }
 
