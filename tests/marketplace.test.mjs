@@ -8,14 +8,14 @@ before(async () => (f = await startFixture()));
 after(async () => f?.stop());
 
 describe("the marketplace", () => {
-  test("lists both apps as HTML and JSON with embed snippets", async () => {
+  test("lists every app as HTML and JSON with embed snippets", async () => {
     const page = await f.request("GET", "/");
     assert.equal(page.status, 200);
     assert.match(page.text, /Request a song at my next stream/);
     assert.match(page.text, /href="\/apps\/pixel-icon\/"/);
     const apps = await f.request("GET", "/api/apps");
     const bySlug = Object.fromEntries(apps.data.apps.map((a) => [a.slug, a]));
-    assert.deepEqual(Object.keys(bySlug).sort(), ["pixel-icon", "shoutout", "song-request"]);
+    assert.deepEqual(Object.keys(bySlug).sort(), ["pixel-icon", "shoutout", "song-request", "stream-slot"]);
     assert.equal(bySlug["pixel-icon"].pricing.base, 2500);
     assert.equal(bySlug["song-request"].embed, `<script src="${f.url}/apps/song-request/embed.js"></script>`);
   });
@@ -114,6 +114,12 @@ describe("marketplace fees (Stripe Connect)", () => {
     assert.equal(view.data.price.platform_fee, 400);
     const intent = f.stripe.intents.get(view.data.payment_intent_id);
     assert.deepEqual([intent.amount, intent.application_fee_amount, intent.transfer_data.destination], [4000, 400, "acct_1Fanline"]);
+
+    // Refunding a destination charge takes it back from the creator and returns the fee.
+    const refund = await f.request("POST", `/apps/pixel-icon/api/requests/${r.data.id}/refund`, { key: f.owner.apiKey, json: { amount: 1000 } });
+    assert.equal(refund.status, 200, refund.text);
+    const refundCall = f.stripe.calls.find((c) => c.path === "/v1/refunds" && c.form.payment_intent === intent.id);
+    assert.deepEqual([refundCall.form.amount, refundCall.form.reverse_transfer, refundCall.form.refund_application_fee], ["1000", "true", "true"]);
 
     await put({ account_id: null });
     const direct = await f.submit("song-request", { song: "No connect" }, { addOns: ["priority"] });

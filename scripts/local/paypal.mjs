@@ -40,7 +40,7 @@ export async function startPaypal({ port = 0, clientId = "fanline-local-client",
             "paypal-transmission-sig": sig,
             "paypal-transmission-time": time,
           },
-          body: tamper ? body.replace(/"value":"(\d+)/, '"value":"9$1') : body,
+          body: tamper ? body.replace('"id":"WH-', '"id":"WH-FORGED-') : body,
         });
         results.push({ status: r.status, body: await r.json().catch(() => null) });
       }

@@ -112,7 +112,7 @@ pub fn verification_body(headers: &TransmissionHeaders, webhook_id: &str, raw_ev
         "webhook_id": webhook_id,
     })
     .to_string();
-    format!("{},\"webhook_event\":{}}}", &head[..head.len() - 1], raw_event.trim())
+    format!("{},\"webhook_event\":{}}}", &head[..head.len() - 1], raw_event)
 }
 
 pub struct TransmissionHeaders {

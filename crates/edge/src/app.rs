@@ -732,21 +732,18 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
     };
     let actor = format!("creator:{}", creator.id);
     let now = now_ms();
-    // Stripe's charge.refunded webhook may have landed while we waited, so the running total
-    // is raised to (never added onto) what this refund makes it.
-    let total = row.amount_refunded + refund.amount as i64;
-    let record = || -> ApiResult<Vec<worker::D1PreparedStatement>> {
-        Ok(vec![
-            store::statement(&db, "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", &[refund.id.as_str().into(), id.into(), (refund.amount as i64).into(), reason.as_deref().into(), actor.as_str().into(), now.into()])?,
-            store::statement(&db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, ?) WHERE id = ?", &[total.into(), id.into()])?,
-        ])
-    };
+    // The refund is recorded once by its provider id (a retried call gets the same id back),
+    // and the running total is raised to the sum of recorded refunds, never added onto: a
+    // provider webhook may have counted it already.
+    store::commit(&db, vec![
+        store::statement(&db, "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", &[refund.id.as_str().into(), id.into(), (refund.amount as i64).into(), reason.as_deref().into(), actor.as_str().into(), now.into()])?,
+        store::statement(&db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE request_id = ?)) WHERE id = ?", &[id.into(), id.into()])?,
+    ])
+    .await?;
     let fresh = load(&db, manifest, id).await?;
-    let moved = total >= row.amount && fresh.status()?.can_become(Status::Refunded) && fulfilment::advance(env, &db, manifest, &fresh, &[Status::Refunded], &actor, reason.as_deref(), &origin(&req), record()?).await?;
-    if !moved {
-        // A partial refund, or the webhook already moved the request: keep the refund record.
-        // A conflict here means this refund id was recorded by an earlier try of this call.
-        store::commit(&db, record()?).await?;
+    if fresh.amount_refunded >= fresh.amount && fresh.status()?.can_become(Status::Refunded) {
+        // Losing this race means the provider's webhook moved it first, which is as good.
+        fulfilment::advance(env, &db, manifest, &fresh, &[Status::Refunded], &actor, reason.as_deref(), &origin(&req), Vec::new()).await?;
     }
     let row = load(&db, manifest, id).await?;
     Ok(json(200, &view(&db, &row, &origin(&req), true).await?))

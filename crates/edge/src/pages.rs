@@ -16,6 +16,7 @@ pub fn public_manifest(manifest: &Manifest) -> Value {
         "description": manifest.description,
         "fields": manifest.fields,
         "pricing": manifest.pricing,
+        "auction": manifest.auction,
     })
 }
 

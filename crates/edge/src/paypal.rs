@@ -90,7 +90,11 @@ pub async fn capture(env: &Env, db: &D1Database, row: &RequestRow, actor: &str, 
     if row.status()? != Status::AwaitingPayment {
         return Ok("already_settled");
     }
-    let order = call(env, &format!("/v2/checkout/orders/{order_id}/capture"), None, Body::Json("{}".into()), Some(&format!("capture-{order_id}"))).await?;
+    // PayPal refuses (422) an order that is not approved, or was captured by another call.
+    let order = match call(env, &format!("/v2/checkout/orders/{order_id}/capture"), None, Body::Json("{}".into()), Some(&format!("capture-{order_id}"))).await {
+        Err(ApiError::BadRequest { .. }) => return Ok("capture_refused"),
+        other => other?,
+    };
     let Some((capture_id, amount)) = paypal::completed_capture(&order) else {
         return Ok("not_paid");
     };
