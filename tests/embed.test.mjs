@@ -57,6 +57,10 @@ describe("the embed script", () => {
     assert.equal(await page.locator(".fanline-embed .total").textContent(), "Total: $3.00");
     await page.locator(".fanline-embed #f-tip").fill("1.50");
     assert.equal(await page.locator(".fanline-embed .total").textContent(), "Total: $4.50");
+    assert.match(await page.locator(".fanline-embed input[name=form_token]").inputValue(), /^\d+\.[0-9a-f]{64}$/);
+    assert.equal(await page.locator(".fanline-embed input[name=website]").inputValue(), "", "the honeypot is there, empty and out of sight");
+    // A person takes a moment; song-request blocks forms sent within 2 s of being shown.
+    await new Promise((r) => setTimeout(r, 2200));
     await page.locator(".fanline-embed button[type=submit]").click();
     const pay = page.locator(".fanline-embed a.pay");
     await pay.waitFor({ state: "visible" });

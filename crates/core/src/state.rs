@@ -79,11 +79,11 @@ impl Status {
         matches!(
             (self, next),
             (Created, Validated | HeldForReview | Rejected)
-                | (HeldForReview, Validated | Rejected)
+                | (HeldForReview, Validated | Queued | Rejected | Expired | Refunded | Disputed)
                 | (Validated, AwaitingPayment | Queued)
                 | (AwaitingPayment, Paid | Authorized | Expired)
-                | (Authorized, Queued)
-                | (Paid, Queued | Refunded | Disputed)
+                | (Authorized, Queued | HeldForReview)
+                | (Paid, Queued | HeldForReview | Refunded | Disputed)
                 | (Queued, Accepted | Fulfilled | Rejected | Expired | Refunded | Disputed)
                 | (Accepted, Fulfilled | Refunded | Disputed)
                 | (Fulfilled, Closed | Refunded | Disputed)
@@ -111,14 +111,26 @@ impl std::fmt::Display for TransitionError {
 }
 
 /// The states a new request passes through at intake, from its moderation decision and price.
+/// A paid request that needs review is paid for first and reviewed after (`after_payment`), so
+/// the creator decides with the money held and paid never means published.
 pub fn intake_path(decision: crate::moderation::Decision, paid: bool) -> Vec<Status> {
     use crate::moderation::Decision;
     use Status::*;
     match decision {
         Decision::Block => vec![Created, Rejected],
-        Decision::Review => vec![Created, HeldForReview],
-        Decision::Allow if paid => vec![Created, Validated, AwaitingPayment],
-        Decision::Allow => vec![Created, Validated, Queued],
+        Decision::Review if !paid => vec![Created, HeldForReview],
+        Decision::Review | Decision::Allow if paid => vec![Created, Validated, AwaitingPayment],
+        Decision::Review | Decision::Allow => vec![Created, Validated, Queued],
+    }
+}
+
+/// Where a paid request goes once its payment is in: the queue, or review when moderation
+/// asked for it. `held` is a card authorization rather than a charge.
+pub fn after_payment(decision: crate::moderation::Decision, held: bool) -> [Status; 2] {
+    let paid = if held { Status::Authorized } else { Status::Paid };
+    match decision {
+        crate::moderation::Decision::Review => [paid, Status::HeldForReview],
+        _ => [paid, Status::Queued],
     }
 }
 
@@ -137,6 +149,16 @@ mod tests {
                 assert!(Created.walk(&path[1..]).is_ok(), "{path:?}");
             }
         }
+    }
+
+    #[test]
+    fn paid_requests_needing_review_are_paid_then_held() {
+        assert_eq!(intake_path(Decision::Review, true), [Created, Validated, AwaitingPayment]);
+        assert_eq!(after_payment(Decision::Review, true), [Authorized, HeldForReview]);
+        assert_eq!(after_payment(Decision::Allow, false), [Paid, Queued]);
+        assert_eq!(AwaitingPayment.walk(&after_payment(Decision::Review, false)), Ok(HeldForReview));
+        assert_eq!(HeldForReview.walk(&[Queued, Accepted]), Ok(Accepted));
+        assert_eq!(HeldForReview.walk(&[Refunded]), Ok(Refunded));
     }
 
     #[test]
