@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS requests (
   -- Subscribers' requests (priority tiers) come first in the creator's queue.
   priority            INTEGER NOT NULL DEFAULT 0,
   auction_id          TEXT,
+  -- Who the fan is for quotas: fan:<id>, email:<address> or ip:<address>.
+  fan_key             TEXT,
   moderation          TEXT NOT NULL,
   client_ip           TEXT,
   user_agent          TEXT,
@@ -69,6 +71,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_app ON requests (app_slug, status, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_payment_intent ON requests (payment_intent_id);
+CREATE INDEX IF NOT EXISTS requests_by_fan ON requests (app_slug, fan_key, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_hold ON requests (hold_until) WHERE hold_until IS NOT NULL AND captured_at IS NULL;
 
 -- Every state change, in order. (request_id, seq) is the key, so two writers racing from
@@ -237,3 +240,32 @@ CREATE TABLE IF NOT EXISTS auctions (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS auctions_by_end ON auctions (status, ends_at);
+
+-- The creator's own limits for an app; when a row exists it replaces the manifest's limits.
+CREATE TABLE IF NOT EXISTS app_limits (
+  app_slug            TEXT PRIMARY KEY REFERENCES apps(slug),
+  max_open_per_fan    INTEGER,
+  max_per_fan_per_day INTEGER,
+  capacity            INTEGER,
+  updated_at          INTEGER NOT NULL
+);
+
+-- Guards for intake quotas: the intake batch inserts a row whose value is whether the count
+-- is under the limit, and the named CHECK refuses the whole batch when it is not. D1 runs a
+-- batch as one transaction, so concurrent submissions cannot both slip under a limit. The rows
+-- are deleted in the same batch.
+CREATE TABLE IF NOT EXISTS intake_guards (
+  open_quota  INTEGER CONSTRAINT open_quota CHECK (open_quota IS NULL OR open_quota = 1),
+  daily_quota INTEGER CONSTRAINT daily_quota CHECK (daily_quota IS NULL OR daily_quota = 1),
+  capacity    INTEGER CONSTRAINT capacity CHECK (capacity IS NULL OR capacity = 1)
+);
+
+-- Fans, emails and addresses a creator never wants requests from.
+CREATE TABLE IF NOT EXISTS blocklist (
+  creator_id TEXT NOT NULL REFERENCES creators(id),
+  kind       TEXT NOT NULL CHECK (kind IN ('ip', 'email', 'fan')),
+  value      TEXT NOT NULL,
+  reason     TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (creator_id, kind, value)
+);

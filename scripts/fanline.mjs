@@ -6,6 +6,7 @@ import path from "node:path";
 import { buildWorkers, ROOT, startStack } from "./local/stack.mjs";
 import { startStripe } from "./local/stripe.mjs";
 import { startPaypal } from "./local/paypal.mjs";
+import { startTurnstile } from "./local/turnstile.mjs";
 import { startDiscord, startMail, startReceiver } from "./local/receiver.mjs";
 
 const args = process.argv.slice(2);
@@ -24,11 +25,13 @@ async function dev() {
   const webhooks = await startReceiver({ port: port + 3, onMessage: (m) => console.log(`[webhook] ${m.json?.type} ${m.json?.data?.id ?? ""} (webhook-id ${m.headers["webhook-id"]})`) });
   const mail = await startMail({ port: port + 4, onMessage: (m) => console.log(`[mail] to ${m.to}: ${m.subject}`) });
   const paypal = await startPaypal({ port: port + 5 });
+  const turnstile = await startTurnstile({ port: port + 6 });
   const stack = await startStack({
     stateDir,
     stripe,
     mail,
     paypal,
+    turnstile,
     port,
     // A second creator owns nothing: its key shows that one creator cannot touch another's requests.
     creators: [
@@ -51,6 +54,7 @@ Fanline is running on the local Cloudflare runtime.
   Stream slot app    ${stack.url}/apps/stream-slot/   (auction: open one with POST /apps/stream-slot/api/auctions)
   Apps (JSON)        ${stack.url}/api/apps
   Payment webhook    ${stack.url}/webhooks/payment
+  Moderation webhook ${stack.url}/webhooks/moderation  (Standard Webhooks secret ${stack.moderationSecret})
 
   Demo creator       ${creator.name} (${creator.id})
   Creator API key    ${creator.apiKey}
@@ -59,6 +63,7 @@ Fanline is running on the local Cloudflare runtime.
   Local Stripe       ${stripe.url}  (checkout pages: open a request's checkout_url and press Pay)
   Stripe webhook     secret ${stripe.webhookSecret} (signs events sent to /webhooks/payment)
   Local PayPal       ${paypal.url}  (approval pages: open a PayPal request's checkout_url and press Pay)
+  Local Turnstile    ${turnstile.url}/turnstile/v0/siteverify  (test token: XXXX.DUMMY.TOKEN.XXXX passes; "fail" fails)
   Local Discord      ${discord.webhookUrl}
                      received messages: GET ${discord.url}/_messages
   Local webhooks     ${webhooks.url}/fanline  (secret ${stack.webhookSecrets["song-request"]} for song-request)

@@ -5,7 +5,7 @@
 mod marketplace;
 
 use fanline_edge::http::segments;
-use fanline_edge::{auctions, fulfilment, payments, paypal, ApiError};
+use fanline_edge::{auctions, fulfilment, limits, payments, paypal, review, ApiError};
 use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 const DEAD_LETTER_QUEUE: &str = "fanline-fulfilment-dlq";
@@ -28,10 +28,16 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
         (["api", "apps", slug, "destinations"], Method::Get) => marketplace::show_destinations(&req, env, slug).await,
         (["api", "apps", slug, "requests"], Method::Get) => marketplace::creator_queue(&req, env, slug).await,
         (["api", "apps", slug, "deliveries"], Method::Get) => marketplace::deliveries(&req, env, slug).await,
+        (["api", "apps", slug, "limits"], Method::Get) => limits::show(&req, env, slug).await,
+        (["api", "apps", slug, "limits"], Method::Put) => limits::set(req, env, slug).await,
+        (["api", "apps", slug, "limits"], Method::Delete) => limits::reset(&req, env, slug).await,
+        (["api", "blocklist"], Method::Get | Method::Post) => limits::blocklist(req, env, None).await,
+        (["api", "blocklist", kind, value], Method::Delete) => limits::blocklist(req, env, Some((kind, value))).await,
         (["apps", slug, ..], _) => forward_to_app(req, env, slug).await,
         (["webhooks", "payment"], Method::Post) => payments::handle_stripe_webhook(req, env).await,
         (["webhooks", "paypal"], Method::Post) => paypal::handle_webhook(req, env).await,
-        (["webhooks", "payment" | "paypal"], _) | (["api", "apps"], _) | (["api", "apps", _, _], _) | (["api", "creator", ..], _) => Err(ApiError::MethodNotAllowed),
+        (["webhooks", "moderation"], Method::Post) => review::handle_webhook(req, env).await,
+        (["webhooks", "payment" | "paypal" | "moderation"], _) | (["api", "apps"], _) | (["api", "apps", _, _], _) | (["api", "creator", ..], _) | (["api", "blocklist", ..], _) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route")),
     }
 }

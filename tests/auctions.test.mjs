@@ -13,7 +13,8 @@ after(async () => f?.stop());
 const base = "/apps/stream-slot/api";
 const open = (json) => f.request("POST", `${base}/auctions`, { key: f.owner.apiKey, json });
 const show = async (id) => (await f.request("GET", `${base}/auctions/${id}`)).data;
-const bid = (auction, amount, name = "Ana") => f.request("POST", `${base}/auctions/${auction}/bids`, { json: { fields: { name, plan: "Play a round of Tetris 99 together" }, bid: amount } });
+// stream-slot requires Cloudflare Turnstile; the local siteverify passes Cloudflare's dummy token.
+const bid = (auction, amount, name = "Ana") => f.request("POST", `${base}/auctions/${auction}/bids`, { json: { fields: { name, plan: "Play a round of Tetris 99 together" }, bid: amount, turnstile_token: "XXXX.DUMMY.TOKEN.XXXX" } });
 const view = async (id) => (await f.request("GET", `${base}/requests/${id}`, { key: f.owner.apiKey })).data;
 
 async function heldBid(auction, amount, name) {
@@ -32,7 +33,7 @@ describe("an auction of two stream slots", () => {
     assert.equal((await f.request("POST", `${base}/auctions`, { json: { title: "x", slots: 2, duration_secs: 600 } })).status, 401);
     assert.equal((await open({ title: "x", slots: 0, duration_secs: 600 })).data.error.code, "invalid_slots");
     assert.equal((await open({ title: "x", slots: 2, duration_secs: 30 * 24 * 3600 })).data.error.code, "invalid_duration");
-    assert.equal((await f.request("POST", `${base}/requests`, { json: { fields: { name: "A", plan: "B" }, bid: 2000 } })).data.error.code, "bid_on_an_auction");
+    assert.equal((await f.request("POST", `${base}/requests`, { json: { fields: { name: "A", plan: "B" }, bid: 2000, turnstile_token: "XXXX.DUMMY.TOKEN.XXXX" } })).data.error.code, "bid_on_an_auction");
   });
 
   test("bids are holds that must clear the increment; the best two win and the rest are released once", async () => {

@@ -74,11 +74,12 @@ function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   destinations { discord, webhook } URLs set for every app, or omitted
  *   mail         a started local mail API (startMail), or omitted to skip fan emails
  *   paypal       a started local PayPal (scripts/local/paypal.mjs), or omitted
+ *   turnstile    a started local Turnstile siteverify (scripts/local/turnstile.mjs), or omitted
  *   hubVars      extra [vars] for the hub, e.g. { RETRY_BASE_SECS: "1" }
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
-export async function startStack({ stateDir, stripe, mail, paypal, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
+export async function startStack({ stateDir, stripe, mail, paypal, turnstile, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
   fs.mkdirSync(configDir, { recursive: true });
@@ -88,9 +89,14 @@ export async function startStack({ stateDir, stripe, mail, paypal, hubVars = {},
   const inspectorPort = await freePort();
 
   const mailVars = mail ? { MAIL_API_BASE: mail.url, MAIL_API_KEY: mail.apiKey, MAIL_FROM: "requests@fanline.local" } : {};
+  // Signs form tokens (minimum fill time); the same secret for every Worker.
+  const formVars = { FORM_TOKEN_SECRET: crypto.randomBytes(24).toString("hex") };
+  // An outside moderation service signs its verdicts with this (Standard Webhooks).
+  const moderationSecret = newWebhookSecret();
+  const turnstileVars = turnstile ? { TURNSTILE_API_BASE: turnstile.url, TURNSTILE_SECRET_KEY: turnstile.secret, TURNSTILE_TIMEOUT_MS: "1500" } : {};
   const paypalVars = paypal ? { PAYPAL_API_BASE: paypal.url, PAYPAL_CLIENT_ID: paypal.clientId, PAYPAL_CLIENT_SECRET: paypal.clientSecret } : {};
-  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...hubVars });
-  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars }));
+  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...hubVars });
+  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars }));
 
   const now = Date.now();
   const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));
@@ -159,5 +165,5 @@ export async function startStack({ stateDir, stripe, mail, paypal, hubVars = {},
     const r = spawnSync(process.execPath, [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", stateDir, "--command", command, "-c", hubConfig], { cwd: ROOT, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
     return `${r.stdout}\n${r.stderr}`;
   };
-  return { url, port, creators: seeded, webhookSecrets, stateDir, logFile, stop, d1 };
+  return { url, port, creators: seeded, webhookSecrets, moderationSecret, stateDir, logFile, stop, d1 };
 }

@@ -6,6 +6,7 @@ import path from "node:path";
 import { startStack } from "../../scripts/local/stack.mjs";
 import { startStripe } from "../../scripts/local/stripe.mjs";
 import { startPaypal } from "../../scripts/local/paypal.mjs";
+import { startTurnstile } from "../../scripts/local/turnstile.mjs";
 import { startDiscord, startMail, startReceiver } from "../../scripts/local/receiver.mjs";
 
 let ipCounter = 0;
@@ -17,11 +18,13 @@ export async function startFixture() {
   const webhooks = await startReceiver();
   const mail = await startMail();
   const paypal = await startPaypal();
+  const turnstile = await startTurnstile();
   const stack = await startStack({
     stateDir,
     stripe,
     mail,
     paypal,
+    turnstile,
     // Short backoff so retries and the dead-letter path run in seconds, not minutes.
     hubVars: { RETRY_BASE_SECS: "1" },
     creators: [
@@ -55,6 +58,7 @@ export async function startFixture() {
     stack,
     stripe,
     paypal,
+    turnstile,
     discord,
     webhooks,
     mail,
@@ -65,7 +69,7 @@ export async function startFixture() {
     submit: (app, fields, { addOns, ...options } = {}) => request("POST", `/apps/${app}/api/requests`, { json: { fields, ...(addOns ? { add_ons: addOns } : {}) }, ...options }),
     async stop() {
       await stack.stop();
-      await Promise.all([stripe.close(), paypal.close(), discord.close(), webhooks.close(), mail.close()]);
+      await Promise.all([stripe.close(), paypal.close(), turnstile.close(), discord.close(), webhooks.close(), mail.close()]);
       if (!process.env.FANLINE_KEEP_STATE) fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };

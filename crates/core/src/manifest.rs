@@ -19,6 +19,12 @@ pub struct Manifest {
     /// Makes the app an auction for scarce slots: fans bid, each bid is a held payment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auction: Option<AuctionRules>,
+    /// Quotas per fan and the queue's capacity (the creator can override them in D1).
+    #[serde(default)]
+    pub limits: Limits,
+    /// Cloudflare Turnstile: intake requires a token that siteverify accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turnstile: Option<TurnstileRules>,
     /// Event type (`request.queued`, ...) to the destination kinds notified of it.
     #[serde(default)]
     pub routing: BTreeMap<String, Vec<DestinationKind>>,
@@ -192,6 +198,30 @@ impl Interval {
     }
 }
 
+/// Precise limits, enforced atomically in D1 at intake. A fan is their fan token, else their
+/// email, else their IP address.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most requests one fan may have open (not yet fulfilled, closed, rejected, expired or refunded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open_per_fan: Option<u32>,
+    /// Most requests one fan may send per UTC day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_fan_per_day: Option<u32>,
+    /// Most requests in the creator's queue (held for review, queued or accepted); the form
+    /// closes while it is full and reopens as requests are done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TurnstileRules {
+    /// The widget's public site key (the secret key is the Worker secret TURNSTILE_SECRET_KEY).
+    pub site_key: String,
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct AuctionRules {
@@ -240,6 +270,32 @@ pub struct ModerationRules {
     /// More links than this across all text fields holds the request for review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_links: Option<usize>,
+    /// Links to these domains (and their subdomains) do not count toward `max_links`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_link_domains: Vec<String>,
+    /// Fewer characters than this across all text fields holds the request for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<usize>,
+    /// More characters than this across all text fields holds the request for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+    /// A text field with more capital letters than this percentage (of at least 12 letters)
+    /// is held for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_caps_percent: Option<u32>,
+    /// The same character more times in a row than this is held for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_repeated_chars: Option<usize>,
+    /// A hidden form field bots fill in; a request with it filled is blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honeypot_field: Option<String>,
+    /// A form sent faster than this after it was shown (per its signed token) is blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_fill_secs: Option<u32>,
+    /// With `min_fill_secs`: hold requests that come without a form token (straight to the API)
+    /// for review instead of letting them through.
+    #[serde(default)]
+    pub require_form_token: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -270,7 +326,7 @@ impl DestinationKind {
 }
 
 /// Names the request body uses for itself; a field may not shadow them.
-const RESERVED_FIELD_NAMES: [&str; 7] = ["add_ons", "bid", "fields", "idempotency_key", "pay_with", "provider", "tip"];
+const RESERVED_FIELD_NAMES: [&str; 9] = ["add_ons", "bid", "fields", "form_token", "idempotency_key", "pay_with", "provider", "tip", "turnstile_token"];
 
 impl Manifest {
     pub fn parse(json: &str) -> Result<Self, String> {
@@ -334,6 +390,11 @@ impl Manifest {
         }
         if self.pricing.hold.is_some_and(|h| !(1..=144).contains(&h.accept_within_hours)) {
             return Err("manifest: hold.accept_within_hours must be 1 to 144 (card authorizations lapse after about 7 days)".into());
+        }
+        if let Some(honeypot) = &self.moderation.honeypot_field {
+            if !is_identifier(honeypot) || names.contains(honeypot.as_str()) || RESERVED_FIELD_NAMES.contains(&honeypot.as_str()) || honeypot == "form_token" {
+                return Err(format!("manifest: honeypot_field '{honeypot}' must be a name no field or body key uses"));
+            }
         }
         let mut ids = BTreeSet::new();
         for pack in &self.pricing.credit_packs {

@@ -19,6 +19,12 @@ pub struct RawSubmission {
     pub pay_with: Option<String>,
     /// An auction bid in minor units, as sent.
     pub bid: Option<Value>,
+    /// The form's signed token (when it was shown), for the minimum fill time.
+    pub form_token: Option<String>,
+    /// What arrived in the manifest's honeypot field, which real people leave empty.
+    pub honeypot: Option<String>,
+    /// The Cloudflare Turnstile token (`cf-turnstile-response` in a form).
+    pub turnstile_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -61,11 +61,15 @@ fn submissions_of_any_shape_are_answered() {
         let tip = (rng.below(3) == 0).then(|| rng.value(1));
         let pay_with = (rng.below(3) == 0).then(|| ["credits", "paypal", "stripe", "", "gold"][rng.below(5)].to_string());
         let bid = (rng.below(3) == 0).then(|| rng.value(1));
-        if let Ok(mut s) = validate(manifest, &RawSubmission { fields, add_ons, tip, files, pay_with, bid }) {
+        let form_token = (rng.below(3) == 0).then(|| [rng.text(20), format!("{}.{}", rng.next() % 10_000, rng.text(64)), "1.".into(), ".".into()][rng.below(4)].clone());
+        let honeypot = (rng.below(4) == 0).then(|| rng.text(8));
+        let fill_secs = form_token.as_deref().and_then(|t| moderation::fill_secs(b"secret", &manifest.slug, t, rng.next() as i64));
+        let raw = RawSubmission { fields, add_ons, tip, files, pay_with, bid, form_token, honeypot, turnstile_token: None };
+        if let Ok(mut s) = validate(manifest, &raw) {
             assert_eq!(s.lines.iter().map(|l| l.amount).sum::<u64>(), s.price.amount);
             s.discount(rng.below(12_000) as u32, "fuzz");
             assert_eq!(s.lines.iter().map(|l| l.amount).sum::<u64>(), s.price.amount);
-            let verdict = moderation::moderate(&manifest.moderation, &s.text());
+            let verdict = moderation::moderate(&manifest.moderation, &s.text(), &moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs });
             assert!(verdict.reasons.is_empty() == (verdict.decision == moderation::Decision::Allow));
         }
     }

@@ -4,9 +4,9 @@
 use crate::error::{ApiError, ApiResult};
 use crate::fulfilment::{self, status_url};
 use crate::http::{allow_any_origin, client_ip, header, json, origin, segments};
-use crate::platform::{config, now_ms, random};
+use crate::platform::{config, now_ms, random, required_config};
 use crate::store::{self, Arg, BatchOutcome, RequestRow};
-use crate::{auctions, auth, credits, fans, pages, payments, paypal, tiers};
+use crate::{auctions, auth, credits, fans, limits, pages, payments, paypal, review, tiers, turnstile};
 use fanline_core::manifest::{FieldKind, Manifest, Provider};
 use fanline_core::moderation;
 use fanline_core::moderation::Decision as Verdict;
@@ -46,6 +46,8 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests"], Method::Post) => create(req, env, manifest, None).await,
             (["api", "me"], Method::Get) => credits::me(&req, env, manifest).await,
+            (["api", "form-token"], Method::Get) => form_token(env, manifest),
+            (["api", "status"], Method::Get) => limits::status(env, manifest).await,
             (["api", "credits", "checkout"], Method::Post) => credits::checkout(req, env, manifest).await,
             (["api", "tiers", "checkout"], Method::Post) => tiers::checkout(req, env, manifest).await,
             (["api", "tiers", "cancel"], Method::Post) => tiers::cancel(&req, env, manifest).await,
@@ -62,9 +64,11 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", "requests", id, "refund"], Method::Post) => refund(req, env, manifest, id).await,
             (["api", "requests", id, "accept"], Method::Post) => decide(req, env, manifest, id, Decision::Accept).await,
             (["api", "requests", id, "decline"], Method::Post) => decide(req, env, manifest, id, Decision::Decline).await,
+            (["api", "requests", id, "approve"], Method::Post) => review(req, env, manifest, id, Decision::Accept).await,
+            (["api", "requests", id, "reject"], Method::Post) => review(req, env, manifest, id, Decision::Decline).await,
             (["api", "requests", id, "evidence"], Method::Get) => evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => attachment_file(&req, env, manifest, id, field).await,
-            ([], _) | (["embed.js" | "manifest.json" | "index.html"], _) | (["api", "requests" | "me" | "credits" | "tiers" | "auctions", ..], _) => Err(ApiError::MethodNotAllowed),
+            ([], _) | (["embed.js" | "manifest.json" | "index.html"], _) | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status", ..], _) => Err(ApiError::MethodNotAllowed),
             _ => Err(ApiError::NotFound("route")),
         },
         _ => Err(ApiError::NotFound("route")),
@@ -97,8 +101,17 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
     // Kept for the creator's dispute evidence, never shown to anyone else.
     let client = ClientSignals { ip: client_ip(&req), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
     let (raw, file_bytes) = read_submission(req, manifest).await?;
+    let id = ids::request_id(&random());
+    if manifest.turnstile.is_some() {
+        turnstile::verify(env, raw.turnstile_token.as_deref(), &client.ip, &id).await?;
+    }
     let mut submission = submission::validate(manifest, &raw).map_err(ApiError::Validation)?;
     let now = now_ms();
+    let fan_key = limits::fan_key(fan.as_ref().map(|f| f.id.as_str()), submission.email(manifest).as_deref(), &client.ip);
+    if !fan_key.starts_with("ip:") {
+        check_rate_limit_for(env, &fan_key).await?;
+    }
+    let (intake_limits, _) = limits::effective(&db, manifest).await?;
     let auction = match auction_id {
         Some(auction_id) => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price.amount, now).await?),
         None => None,
@@ -110,16 +123,26 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
     if let Some(tier) = tier {
         submission.discount(tier.discount_bps, &format!("{} -{}%", tier.label, f64::from(tier.discount_bps) / 100.0));
     }
-    let verdict = moderation::moderate(&manifest.moderation, &submission.text());
+    let signals = moderation::Signals {
+        honeypot: raw.honeypot.as_deref(),
+        fill_secs: match (&raw.form_token, manifest.moderation.min_fill_secs) {
+            (Some(token), Some(_)) => moderation::fill_secs(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, token, now),
+            _ => None,
+        },
+    };
+    let mut verdict = moderation::moderate(&manifest.moderation, &submission.text(), &signals);
+    if let Some(kind) = limits::blocked(&db, &registered.creator_id, &client.ip, submission.email(manifest).as_deref(), fan.as_ref().map(|f| f.id.as_str())).await? {
+        verdict.decision = Verdict::Block;
+        verdict.reasons.push(moderation::Reason { rule: "blocklist", field: "*".into(), detail: kind });
+    }
     let mut path = state::intake_path(verdict.decision, submission.payment != Payment::Free);
-    let id = ids::request_id(&random());
 
     // Credits pay at once, so the request skips checkout; without a fan token there is no balance.
     let credits = match (submission.payment, path.last()) {
         (Payment::Credits(n), Some(Status::AwaitingPayment)) => {
             let fan = fan.as_ref().ok_or_else(|| ApiError::FanTokenRequired("Paying with credits needs your Fan-Token header.".into()))?;
             path.pop();
-            path.extend([Status::Paid, Status::Queued]);
+            path.extend(state::after_payment(verdict.decision, false));
             submission.lines = vec![submission::PriceLine { label: format!("{} (paid with {n} credit{})", manifest.title, if n == 1 { "" } else { "s" }), amount: 0 }];
             submission.price.amount = 0;
             Some((n, fan.id.clone()))
@@ -208,12 +231,14 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
         created_at: now,
         updated_at: now,
     };
-    let mut statements = vec![store::statement(
+    // Quota guards first, so their counts exclude this request; they refuse the whole batch.
+    let mut statements = limits::guards(&db, &manifest.slug, &fan_key, &intake_limits, now)?;
+    statements.push(store::statement(
         &db,
         "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
                                checkout_url, moderation, client_ip, user_agent, application_fee, provider, paypal_order_id, credits_spent,
-                               fan_id, priority, auction_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               fan_id, priority, auction_id, fan_key, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             row.id.as_str().into(),
             row.app_slug.as_str().into(),
@@ -237,10 +262,11 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
             row.fan_id.as_deref().into(),
             row.priority.into(),
             row.auction_id.as_deref().into(),
+            fan_key.as_str().into(),
             now.into(),
             now.into(),
         ],
-    )?];
+    )?);
     let reason = (!verdict.reasons.is_empty()).then(|| verdict.reasons.iter().map(|r| r.rule).collect::<Vec<_>>().join(","));
     statements.extend(store::transition_statements(&db, &id, 0, &path, "fan", reason.as_deref(), now)?);
     if let (Some((n, _)), Some(fan)) = (&credits, &fan) {
@@ -265,6 +291,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
     }
     let entries = fulfilment::outbox_entries(manifest, &row, &origin, &path);
     statements.extend(fulfilment::outbox_statements(&db, &id, &manifest.slug, &entries, now)?);
+    statements.push(limits::clear(&db)?);
 
     let outcome = store::commit(&db, statements).await?;
     if !matches!(outcome, BatchOutcome::Committed) {
@@ -277,6 +304,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
             fulfilment::enqueue(env, &entries).await;
             created_response(&row, &origin, false)
         }
+        BatchOutcome::Refused(detail) if limits::refusal(&detail, &intake_limits).is_some() => Err(limits::refusal(&detail, &intake_limits).unwrap_or(ApiError::Internal(detail))),
         BatchOutcome::Refused(_) if credits.is_some() => {
             let balance = fans::balance(&db, &credits.as_ref().map_or(String::new(), |(_, f)| f.clone()), &manifest.slug).await?;
             Err(ApiError::PaymentRequired { code: "insufficient_credits", message: format!("This request costs {} credit(s) and your balance is {balance}.", manifest.pricing.credits_per_request) })
@@ -300,6 +328,18 @@ struct Checkout {
     url: String,
 }
 
+const FORM_TOKEN_SECRET: &str = "FORM_TOKEN_SECRET";
+
+/// `GET .../api/form-token`: when the form was shown, signed; the form sends it back so the
+/// minimum fill time cannot be faked by a bot.
+fn form_token(env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let now = now_ms();
+    let token = moderation::form_token(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, now);
+    let mut response = json(200, &json!({"form_token": token, "issued_at": rfc3339(now)}));
+    response.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(response)
+}
+
 struct ClientSignals {
     ip: String,
     user_agent: Option<String>,
@@ -315,8 +355,13 @@ fn page_url(origin: &str, manifest: &Manifest) -> String {
 }
 
 async fn check_rate_limit(env: &Env, req: &Request) -> ApiResult<()> {
+    check_rate_limit_for(env, &client_ip(req)).await
+}
+
+/// The edge limiter, keyed by a client IP or a fan's identity (`fan:...`, `email:...`).
+async fn check_rate_limit_for(env: &Env, key: &str) -> ApiResult<()> {
     let Ok(limiter) = env.rate_limiter(RATE_LIMITER) else { return Ok(()) };
-    let outcome = limiter.limit(client_ip(req)).await?;
+    let outcome = limiter.limit(key.to_string()).await?;
     if outcome.success {
         Ok(())
     } else {
@@ -380,7 +425,7 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
         if bytes.len() as u64 > JSON_BODY_MAX {
             return Err(ApiError::PayloadTooLarge(format!("A JSON body may be at most {JSON_BODY_MAX} bytes.")));
         }
-        return Ok((parse_json_submission(&bytes)?, Vec::new()));
+        return Ok((take_honeypot(parse_json_submission(&bytes)?, manifest), Vec::new()));
     }
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let bytes = req.bytes().await.map_err(|_| ApiError::bad_request("unreadable_body", "Could not read the body."))?;
@@ -389,9 +434,9 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
         }
         // `curl -d '{...}'` labels JSON as a form; read it as the JSON it is.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-            return Ok((parse_json_submission(&bytes)?, Vec::new()));
+            return Ok((take_honeypot(parse_json_submission(&bytes)?, manifest), Vec::new()));
         }
-        return Ok((parse_urlencoded_submission(&bytes), Vec::new()));
+        return Ok((take_honeypot(parse_urlencoded_submission(&bytes), manifest), Vec::new()));
     }
     if !content_type.starts_with("multipart/form-data") {
         return Err(ApiError::UnsupportedMediaType("Send application/json, multipart/form-data or a urlencoded form.".into()));
@@ -434,6 +479,15 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
     if let Some(FormEntry::Field(pay_with)) = form.get("pay_with") {
         raw.pay_with = Some(pay_with);
     }
+    if let Some(FormEntry::Field(token)) = form.get("form_token") {
+        raw.form_token = Some(token);
+    }
+    if let Some(FormEntry::Field(token)) = form.get("cf-turnstile-response").or_else(|| form.get("turnstile_token")) {
+        raw.turnstile_token = Some(token);
+    }
+    if let Some(FormEntry::Field(honeypot)) = manifest.moderation.honeypot_field.as_ref().and_then(|h| form.get(h)) {
+        raw.honeypot = Some(honeypot);
+    }
     // Files and bytes stay in the manifest's field order, as `validate` keeps them.
     let order = |name: &str| manifest.fields.iter().position(|f| f.name == name);
     let mut paired: Vec<_> = raw.files.drain(..).zip(bytes).collect();
@@ -441,6 +495,14 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
     let (files, bytes): (Vec<_>, Vec<_>) = paired.into_iter().unzip();
     raw.files = files;
     Ok((raw, bytes))
+}
+
+/// The honeypot arrives as if it were a field; it is a signal for moderation, not content.
+fn take_honeypot(mut raw: RawSubmission, manifest: &Manifest) -> RawSubmission {
+    if let Some(name) = &manifest.moderation.honeypot_field {
+        raw.honeypot = raw.fields.remove(name).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+    }
+    raw
 }
 
 /// A plain HTML form post: text fields by name, `add_ons` repeated or comma-separated.
@@ -455,6 +517,10 @@ fn parse_urlencoded_submission(bytes: &[u8]) -> RawSubmission {
             raw.bid = Some(Value::String(value.into_owned()));
         } else if key == "pay_with" {
             raw.pay_with = Some(value.into_owned());
+        } else if key == "form_token" {
+            raw.form_token = Some(value.into_owned());
+        } else if key == "turnstile_token" || key == "cf-turnstile-response" {
+            raw.turnstile_token = Some(value.into_owned());
         } else if !key.is_empty() {
             raw.fields.insert(key.into_owned(), Value::String(value.into_owned()));
         }
@@ -483,6 +549,8 @@ fn parse_json_submission(bytes: &[u8]) -> ApiResult<RawSubmission> {
     };
     let tip = body.remove("tip");
     let bid = body.remove("bid");
+    let form_token = body.remove("form_token").and_then(|v| v.as_str().map(str::to_string));
+    let turnstile_token = body.remove("turnstile_token").and_then(|v| v.as_str().map(str::to_string));
     let pay_with = match body.remove("pay_with") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
@@ -491,7 +559,7 @@ fn parse_json_submission(bytes: &[u8]) -> ApiResult<RawSubmission> {
     if let Some(key) = body.keys().next() {
         return Err(ApiError::bad_request("invalid_json", format!("Unknown top-level key \"{key}\"; fields go inside \"fields\".")));
     }
-    Ok(RawSubmission { fields, add_ons, tip, files: Vec::new(), pay_with, bid })
+    Ok(RawSubmission { fields, add_ons, tip, files: Vec::new(), pay_with, bid, form_token, honeypot: None, turnstile_token })
 }
 
 /// The request as the fan sees it, and with `Authorization` as its creator sees it.
@@ -688,6 +756,22 @@ async fn decide(mut req: Request, env: &Env, manifest: &Manifest, id: &str, deci
     if !moved {
         return Err(ApiError::Conflict { code: "concurrent_update", message: "The request changed meanwhile; fetch it and try again.".into() });
     }
+    let row = load(&db, manifest, id).await?;
+    Ok(json(200, &view(&db, &row, &origin, true).await?))
+}
+
+/// `POST .../approve` and `POST .../reject` (`{"reason": "..."}` optional) for a request held
+/// for review; see `review::decide`.
+async fn review(mut req: Request, env: &Env, manifest: &Manifest, id: &str, decision: Decision) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let (creator, row) = owned_request(&req, &db, manifest, id).await?;
+    let reason = text_field(&optional_json(&mut req, r#"{"reason": "fine by me"}"#).await?, "reason", 500);
+    let origin = origin(&req);
+    let verdict = match decision {
+        Decision::Accept => review::Verdict::Approve,
+        Decision::Decline => review::Verdict::Reject,
+    };
+    review::decide(env, &db, manifest, &row, verdict, &format!("creator:{}", creator.id), reason.as_deref(), &origin).await?;
     let row = load(&db, manifest, id).await?;
     Ok(json(200, &view(&db, &row, &origin, true).await?))
 }

@@ -55,6 +55,30 @@
     if (field.help) form.append(el("div", { className: "help", textContent: field.help }));
     errorSlots[field.name] = form.appendChild(el("div", { className: "error", role: "alert" }));
   }
+  // Bots fill every field; people never see this one.
+  if (app.form?.honeypot_field) {
+    const trap = el("input", { type: "text", name: app.form.honeypot_field, tabIndex: -1, autocomplete: "off" });
+    form.append(el("div", { ariaHidden: "true", style: "position:absolute;left:-10000px;height:0;overflow:hidden" }, trap));
+  }
+  // When the form was shown, signed by the app, for its minimum fill time.
+  const formToken = el("input", { type: "hidden", name: "form_token", value: "" });
+  form.append(formToken);
+  fetch(new URL(`/apps/${app.slug}/api/form-token`, script.src)).then((r) => r.json()).then((t) => (formToken.value = t.form_token ?? "")).catch(() => {});
+  if (app.pricing.providers?.length > 1) {
+    const names = { stripe: "Card", paypal: "PayPal" };
+    form.append(el("label", { htmlFor: "f-pay-with", textContent: "Pay with" }), el("select", { id: "f-pay-with", name: "pay_with" }, ...app.pricing.providers.map((p) => el("option", { value: p, textContent: names[p] ?? p }))));
+  }
+  // Cloudflare Turnstile renders in the host page (it cannot live in a shadow root); its token
+  // travels in a hidden field of our form.
+  const turnstileToken = el("input", { type: "hidden", name: "turnstile_token", value: "" });
+  form.append(turnstileToken);
+  if (app.turnstile) {
+    const widget = document.createElement("div");
+    host.after(widget);
+    const render = () => window.turnstile.render(widget, { sitekey: app.turnstile.site_key, callback: (t) => (turnstileToken.value = t) });
+    if (window.turnstile) render();
+    else document.head.append(Object.assign(document.createElement("script"), { src: "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit", async: true, onload: render }));
+  }
   const total = el("div", { className: "total" });
   const addOnInputs = app.pricing.add_ons.map((a) => {
     const box = el("input", { type: "checkbox", name: "add_ons", value: a.id });
@@ -95,6 +119,13 @@
   const formError = el("div", { className: "error", role: "alert" });
   form.append(total, submit, formError);
   const result = el("div", { className: "card result", hidden: true });
+  // A full queue closes the form until the creator catches up.
+  fetch(new URL(`/apps/${app.slug}/api/status`, script.src)).then((r) => r.json()).then((s) => {
+    if (s.open === false) {
+      submit.disabled = true;
+      formError.textContent = "The queue is full right now; please come back later.";
+    }
+  }).catch(() => {});
   root.append(form, result);
 
   // One key per filled-in form: a retry after a network error cannot create a second request.

@@ -13,6 +13,8 @@ pub enum ApiError {
     FanTokenRequired(String),
     /// Not enough credits (or another reason the fan cannot pay this way).
     PaymentRequired { code: &'static str, message: String },
+    /// Refused by a check the caller can act on (e.g. Turnstile).
+    Forbidden { code: &'static str, message: String },
     NotFound(&'static str),
     MethodNotAllowed,
     Conflict { code: &'static str, message: String },
@@ -22,6 +24,8 @@ pub enum ApiError {
     /// Moderation blocked it; deliberately says nothing about which rule fired.
     Rejected { request_id: String },
     RateLimited { retry_after_secs: u32 },
+    /// A per-fan quota is used up (429 without Retry-After: it frees up as requests finish).
+    QuotaExceeded(String),
     /// A payment or other outside service failed; the fan may retry.
     Upstream(String),
     Unavailable(String),
@@ -38,13 +42,14 @@ impl ApiError {
             Self::BadRequest { .. } => 400,
             Self::Unauthorized | Self::FanTokenRequired(_) => 401,
             Self::PaymentRequired { .. } => 402,
+            Self::Forbidden { .. } => 403,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed => 405,
             Self::Conflict { .. } => 409,
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Validation(_) | Self::Rejected { .. } => 422,
-            Self::RateLimited { .. } => 429,
+            Self::RateLimited { .. } | Self::QuotaExceeded(_) => 429,
             Self::Internal(_) => 500,
             Self::Upstream(_) => 502,
             Self::Unavailable(_) => 503,
@@ -53,7 +58,8 @@ impl ApiError {
 
     fn body(&self) -> serde_json::Value {
         let (code, message): (&str, String) = match self {
-            Self::BadRequest { code, message } | Self::Conflict { code, message } | Self::PaymentRequired { code, message } => (code, message.clone()),
+            Self::BadRequest { code, message } | Self::Conflict { code, message } | Self::PaymentRequired { code, message } | Self::Forbidden { code, message } => (code, message.clone()),
+            Self::QuotaExceeded(m) => ("quota_exceeded", m.clone()),
             Self::FanTokenRequired(m) => ("fan_token_required", m.clone()),
             Self::Unauthorized => ("unauthorized", "A valid creator API key is required (Authorization: Bearer <key>).".into()),
             Self::NotFound(what) => ("not_found", format!("No such {what}.")),

@@ -9,12 +9,15 @@ pub mod error;
 pub mod fans;
 pub mod fulfilment;
 pub mod http;
+pub mod limits;
 pub mod pages;
 pub mod payments;
 pub mod paypal;
 pub mod platform;
+pub mod review;
 pub mod store;
 pub mod tiers;
+pub mod turnstile;
 
 pub use error::ApiError;
 pub use fanline_core as core;

@@ -17,6 +17,9 @@ pub fn public_manifest(manifest: &Manifest) -> Value {
         "fields": manifest.fields,
         "pricing": manifest.pricing,
         "auction": manifest.auction,
+        // What the form needs to render, without the rules themselves.
+        "form": {"honeypot_field": manifest.moderation.honeypot_field},
+        "turnstile": manifest.turnstile,
     })
 }
 

@@ -91,7 +91,7 @@ pub async fn release_lapsed_holds(env: &Env, now: i64, origin: &str) -> ApiResul
     struct Lapsed {
         id: String,
     }
-    let lapsed: Vec<Lapsed> = store::all(&db, "SELECT id FROM requests WHERE hold_until IS NOT NULL AND captured_at IS NULL AND hold_until <= ? AND status = 'queued' LIMIT 100", &[now.into()]).await?;
+    let lapsed: Vec<Lapsed> = store::all(&db, "SELECT id FROM requests WHERE hold_until IS NOT NULL AND captured_at IS NULL AND hold_until <= ? AND status IN ('queued', 'held_for_review') LIMIT 100", &[now.into()]).await?;
     let mut released = 0;
     for Lapsed { id } in lapsed {
         let Some(row) = store::request(&db, &id).await? else { continue };
@@ -308,11 +308,8 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
         let until = now_ms() + hours * 3_600_000;
         extra.push(store::statement(db, "UPDATE requests SET hold_until = ? WHERE id = ?", &[until.into(), row.id.as_str().into()])?);
     }
-    let path: &[Status] = match (completed, held) {
-        (true, true) => &[Status::Authorized, Status::Queued],
-        (true, false) => &[Status::Paid, Status::Queued],
-        (false, _) => &[Status::Expired],
-    };
+    let after = row.after_payment(held);
+    let path: &[Status] = if completed { &after } else { &[Status::Expired] };
     let moved = fulfilment::advance(env, db, &manifest, &row, path, "stripe", Some(&event.id), origin, extra).await?;
     if moved {
         console_log!("request {} moved to {} by {}", row.id, path[0].as_str(), event.id);

@@ -117,7 +117,7 @@ async fn settle(env: &Env, db: &D1Database, row: &RequestRow, capture_id: &str, 
     if let Some((event_id, kind)) = event {
         extra.push(processed(db, event_id, kind, Some(&row.id), "applied")?);
     }
-    let moved = fulfilment::advance(env, db, &manifest, row, &[Status::Paid, Status::Queued], actor, Some(capture_id), origin, extra).await?;
+    let moved = fulfilment::advance(env, db, &manifest, row, &row.after_payment(false), actor, Some(capture_id), origin, extra).await?;
     Ok(if moved { "applied" } else { "already_settled" })
 }
 

@@ -147,6 +147,21 @@ impl RequestRow {
         Status::parse(&self.status).ok_or_else(|| ApiError::Internal(format!("unknown status {}", self.status)))
     }
 
+    /// Moderation's decision at intake, as stored with the request.
+    pub fn moderation_decision(&self) -> fanline_core::moderation::Decision {
+        use fanline_core::moderation::Decision;
+        match serde_json::from_str::<serde_json::Value>(&self.moderation).ok().as_ref().and_then(|v| v["decision"].as_str()) {
+            Some("review") => Decision::Review,
+            Some("block") => Decision::Block,
+            _ => Decision::Allow,
+        }
+    }
+
+    /// Where the request goes once paid: the queue, or review (see `state::after_payment`).
+    pub fn after_payment(&self, held: bool) -> [Status; 2] {
+        fanline_core::state::after_payment(self.moderation_decision(), held)
+    }
+
     /// The fan's card is authorized but not yet charged.
     pub fn is_uncaptured_hold(&self) -> bool {
         self.hold_until.is_some() && self.captured_at.is_none()
