@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS requests (
   auction_id          TEXT,
   -- Who the fan is for quotas: fan:<id>, email:<address> or ip:<address>.
   fan_key             TEXT,
+  -- The built-in classifier's intent, score and suggested priority (JSON).
+  triage              TEXT,
   moderation          TEXT NOT NULL,
   client_ip           TEXT,
   user_agent          TEXT,

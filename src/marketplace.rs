@@ -143,6 +143,7 @@ struct QueueRow {
     priority: i64,
     provider: String,
     moderation: String,
+    triage: Option<String>,
     created_at: i64,
 }
 
@@ -159,12 +160,12 @@ pub async fn creator_queue(req: &Request, env: &Env, slug: &str) -> ApiResult<Re
         }
     }
     let rows: Vec<QueueRow> = match &status {
-        Some(s) => store::all(&db, "SELECT id, status, amount, currency, fields, priority, provider, moderation, created_at FROM requests WHERE app_slug = ? AND status = ? ORDER BY priority DESC, created_at, rowid LIMIT 200", &[app.slug.as_str().into(), s.as_str().into()]).await?,
-        None => store::all(&db, "SELECT id, status, amount, currency, fields, priority, provider, moderation, created_at FROM requests WHERE app_slug = ? ORDER BY priority DESC, created_at, rowid LIMIT 200", &[app.slug.as_str().into()]).await?,
+        Some(s) => store::all(&db, "SELECT id, status, amount, currency, fields, priority, provider, moderation, triage, created_at FROM requests WHERE app_slug = ? AND status = ? ORDER BY priority DESC, created_at, rowid LIMIT 200", &[app.slug.as_str().into(), s.as_str().into()]).await?,
+        None => store::all(&db, "SELECT id, status, amount, currency, fields, priority, provider, moderation, triage, created_at FROM requests WHERE app_slug = ? ORDER BY priority DESC, created_at, rowid LIMIT 200", &[app.slug.as_str().into()]).await?,
     };
     let list: Vec<Value> = rows
         .iter()
-        .map(|r| json!({"id": r.id, "status": r.status, "price": {"amount": r.amount, "currency": r.currency}, "fields": serde_json::from_str::<Value>(&r.fields).unwrap_or(json!({})), "priority": r.priority != 0, "paid_with": r.provider, "moderation": serde_json::from_str::<Value>(&r.moderation).unwrap_or(json!(null)), "created_at": rfc3339(r.created_at)}))
+        .map(|r| json!({"id": r.id, "status": r.status, "price": {"amount": r.amount, "currency": r.currency}, "fields": serde_json::from_str::<Value>(&r.fields).unwrap_or(json!({})), "priority": r.priority != 0, "paid_with": r.provider, "moderation": serde_json::from_str::<Value>(&r.moderation).unwrap_or(json!(null)), "triage": r.triage.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()), "created_at": rfc3339(r.created_at)}))
         .collect();
     Ok(json(200, &json!({"app": app.slug, "requests": list})))
 }

@@ -59,4 +59,16 @@ describe("moderation rules", () => {
     const history = (await f.request("GET", `/apps/song-request/api/requests/${repeat.data.id}`, { key: f.owner.apiKey })).data.history;
     assert.deepEqual([history.at(-1).status, history.at(-1).reason], ["held_for_review", "repeated_characters"], "the verdict's reasons are stored with the event");
   });
+
+  test("every request is triaged: intent, score and suggested priority, for the creator only", async () => {
+    const r = await submit({ fields: { song: "Take On Me", message: "could you play it tonight for my birthday" } });
+    const creator = (await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`, { key: f.owner.apiKey })).data;
+    assert.equal(creator.triage.intent, "song_request");
+    assert.equal(creator.triage.priority, "high");
+    assert.ok(creator.triage.score > 0.5 && creator.triage.score <= 1);
+    assert.equal((await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`)).data.triage, undefined, "fans do not see it");
+    const spam = await submit({ fields: { song: "x", message: "cheap viewers for sale click here" } });
+    const queue = (await f.request("GET", "/api/apps/song-request/requests", { key: f.owner.apiKey })).data.requests;
+    assert.equal(queue.find((q) => q.id === spam.data.id).triage.intent, "spam");
+  });
 });

@@ -14,6 +14,7 @@ pub mod standard_webhooks;
 pub mod state;
 pub mod stripe;
 pub mod submission;
+pub mod triage;
 
 /// One field-level problem with a submission, shown to the fan next to the field.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -135,6 +135,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
         verdict.decision = Verdict::Block;
         verdict.reasons.push(moderation::Reason { rule: "blocklist", field: "*".into(), detail: kind });
     }
+    let triage = fanline_core::triage::classify(&submission.text().iter().map(|(_, t)| *t).collect::<Vec<_>>().join("\n"));
     let mut path = state::intake_path(verdict.decision, submission.payment != Payment::Free);
 
     // Credits pay at once, so the request skips checkout; without a fan token there is no balance.
@@ -237,8 +238,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
         &db,
         "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
                                checkout_url, moderation, client_ip, user_agent, application_fee, provider, paypal_order_id, credits_spent,
-                               fan_id, priority, auction_id, fan_key, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               fan_id, priority, auction_id, fan_key, triage, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             row.id.as_str().into(),
             row.app_slug.as_str().into(),
@@ -263,6 +264,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
             row.priority.into(),
             row.auction_id.as_deref().into(),
             fan_key.as_str().into(),
+            serde_json::to_string(&triage)?.as_str().into(),
             now.into(),
             now.into(),
         ],
@@ -643,6 +645,10 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
         body["fields"] = serde_json::from_str(&row.fields).unwrap_or(json!({}));
         body["fan_email"] = json!(row.fan_email);
         body["moderation"] = serde_json::from_str(&row.moderation).unwrap_or(json!(null));
+        body["triage"] = store::first::<Value>(db, "SELECT triage FROM requests WHERE id = ?", &[row.id.as_str().into()])
+            .await?
+            .and_then(|v| v["triage"].as_str().and_then(|t| serde_json::from_str(t).ok()))
+            .unwrap_or(json!(null));
         let attachments: Vec<Value> = store::all::<AttachmentRow>(db, "SELECT field, media_type, size FROM attachments WHERE request_id = ?", &[row.id.as_str().into()])
             .await?
             .into_iter()
