@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS requests (
   auction_id          TEXT,
   -- Who the fan is for quotas: fan:<id>, email:<address> or ip:<address>.
   fan_key             TEXT,
+  -- Who signed in (OAuth provider, user id, name, email) when the fan did (JSON).
+  identity            TEXT,
   -- The built-in classifier's intent, score and suggested priority (JSON).
   triage              TEXT,
   moderation          TEXT NOT NULL,
@@ -270,4 +272,16 @@ CREATE TABLE IF NOT EXISTS blocklist (
   reason     TEXT,
   created_at INTEGER NOT NULL,
   PRIMARY KEY (creator_id, kind, value)
+);
+
+-- Sign-in attempts: state and PKCE verifier of each OAuth authorization request. A state is
+-- used once (used_at), so a replayed callback is refused.
+CREATE TABLE IF NOT EXISTS oauth_logins (
+  state      TEXT PRIMARY KEY,
+  app_slug   TEXT NOT NULL,
+  provider   TEXT NOT NULL,
+  verifier   TEXT NOT NULL,
+  return_to  TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at    INTEGER
 );

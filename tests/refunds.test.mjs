@@ -113,7 +113,7 @@ describe("refunds and disputes from Stripe", () => {
     assert.match(bundle.headers.get("content-disposition"), /evidence-req_/);
     assert.equal(bundle.data.payment.payment_intent_id, intent);
     assert.equal(bundle.data.payment.amount, 2500);
-    assert.deepEqual(bundle.data.identity, { email: "fan@example.com", ip: "203.0.113.9", user_agent: "Mozilla/5.0 (evidence test)" });
+    assert.deepEqual(bundle.data.identity, { signed_in: null, email: "fan@example.com", ip: "203.0.113.9", user_agent: "Mozilla/5.0 (evidence test)" });
     assert.deepEqual(bundle.data.request.history.map((e) => e.status), ["created", "validated", "awaiting_payment", "paid", "queued", "disputed"]);
     assert.equal(bundle.data.request.fields.subject, "a fox");
     assert.equal((await f.request("GET", `${api(id)}/evidence`)).status, 401);

@@ -75,11 +75,13 @@ function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   mail         a started local mail API (startMail), or omitted to skip fan emails
  *   paypal       a started local PayPal (scripts/local/paypal.mjs), or omitted
  *   turnstile    a started local Turnstile siteverify (scripts/local/turnstile.mjs), or omitted
+ *   oauth        the issuer URL of an OpenID provider (oauth2-mock-server) standing in for
+ *                Twitch, Discord and Google, or omitted
  *   hubVars      extra [vars] for the hub, e.g. { RETRY_BASE_SECS: "1" }
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
-export async function startStack({ stateDir, stripe, mail, paypal, turnstile, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
+export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
   fs.mkdirSync(configDir, { recursive: true });
@@ -90,13 +92,23 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, hu
 
   const mailVars = mail ? { MAIL_API_BASE: mail.url, MAIL_API_KEY: mail.apiKey, MAIL_FROM: "requests@fanline.local" } : {};
   // Signs form tokens (minimum fill time); the same secret for every Worker.
-  const formVars = { FORM_TOKEN_SECRET: crypto.randomBytes(24).toString("hex") };
+  const formVars = { FORM_TOKEN_SECRET: crypto.randomBytes(24).toString("hex"), SESSION_SECRET: crypto.randomBytes(32).toString("hex") };
+  const oauthVars = {};
+  for (const p of oauth ? ["TWITCH", "DISCORD", "GOOGLE"] : []) {
+    Object.assign(oauthVars, {
+      [`OAUTH_${p}_CLIENT_ID`]: `fanline-${p.toLowerCase()}`,
+      [`OAUTH_${p}_CLIENT_SECRET`]: "local-secret",
+      [`OAUTH_${p}_AUTHORIZE_URL`]: `${oauth}/authorize`,
+      [`OAUTH_${p}_TOKEN_URL`]: `${oauth}/token`,
+      [`OAUTH_${p}_USERINFO_URL`]: `${oauth}/userinfo`,
+    });
+  }
   // An outside moderation service signs its verdicts with this (Standard Webhooks).
   const moderationSecret = newWebhookSecret();
   const turnstileVars = turnstile ? { TURNSTILE_API_BASE: turnstile.url, TURNSTILE_SECRET_KEY: turnstile.secret, TURNSTILE_TIMEOUT_MS: "1500" } : {};
   const paypalVars = paypal ? { PAYPAL_API_BASE: paypal.url, PAYPAL_CLIENT_ID: paypal.clientId, PAYPAL_CLIENT_SECRET: paypal.clientSecret } : {};
   const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...hubVars });
-  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars }));
+  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars, ...oauthVars }));
 
   const now = Date.now();
   const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));

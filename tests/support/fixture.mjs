@@ -7,6 +7,7 @@ import { startStack } from "../../scripts/local/stack.mjs";
 import { startStripe } from "../../scripts/local/stripe.mjs";
 import { startPaypal } from "../../scripts/local/paypal.mjs";
 import { startTurnstile } from "../../scripts/local/turnstile.mjs";
+import { OAuth2Server } from "oauth2-mock-server";
 import { startDiscord, startMail, startReceiver } from "../../scripts/local/receiver.mjs";
 
 let ipCounter = 0;
@@ -19,7 +20,14 @@ export async function startFixture() {
   const mail = await startMail();
   const paypal = await startPaypal();
   const turnstile = await startTurnstile();
+  // A real OpenID provider from npm stands in for Twitch, Discord and Google.
+  const oauth = new OAuth2Server();
+  await oauth.issuer.keys.generate("RS256");
+  await oauth.start(0, "127.0.0.1");
+  // It names itself `localhost`, which workerd may resolve to ::1; it only listens on IPv4.
+  oauth.issuer.url = `http://127.0.0.1:${oauth.address().port}`;
   const stack = await startStack({
+    oauth: oauth.issuer.url,
     stateDir,
     stripe,
     mail,
@@ -59,6 +67,7 @@ export async function startFixture() {
     stripe,
     paypal,
     turnstile,
+    oauth,
     discord,
     webhooks,
     mail,
@@ -69,7 +78,7 @@ export async function startFixture() {
     submit: (app, fields, { addOns, ...options } = {}) => request("POST", `/apps/${app}/api/requests`, { json: { fields, ...(addOns ? { add_ons: addOns } : {}) }, ...options }),
     async stop() {
       await stack.stop();
-      await Promise.all([stripe.close(), paypal.close(), turnstile.close(), discord.close(), webhooks.close(), mail.close()]);
+      await Promise.all([stripe.close(), paypal.close(), turnstile.close(), oauth.stop(), discord.close(), webhooks.close(), mail.close()]);
       if (!process.env.FANLINE_KEEP_STATE) fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };

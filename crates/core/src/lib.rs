@@ -4,6 +4,7 @@
 pub mod attachment;
 pub mod auction;
 pub mod base64;
+pub mod identity;
 pub mod ids;
 pub mod manifest;
 pub mod moderation;

@@ -22,6 +22,9 @@ pub struct Manifest {
     /// Quotas per fan and the queue's capacity (the creator can override them in D1).
     #[serde(default)]
     pub limits: Limits,
+    /// Sign-in through OAuth (Twitch, Discord, Google) for every request, or from a price up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityRules>,
     /// Cloudflare Turnstile: intake requires a token that siteverify accepts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turnstile: Option<TurnstileRules>,
@@ -217,6 +220,16 @@ pub struct Limits {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
+pub struct IdentityRules {
+    /// Providers the fan may sign in with, in the order the form offers them.
+    pub providers: Vec<crate::identity::Provider>,
+    /// Sign-in is required for requests priced at least this much (0: every request).
+    #[serde(default)]
+    pub required_from: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct TurnstileRules {
     /// The widget's public site key (the secret key is the Worker secret TURNSTILE_SECRET_KEY).
     pub site_key: String,
@@ -394,6 +407,11 @@ impl Manifest {
         if let Some(honeypot) = &self.moderation.honeypot_field {
             if !is_identifier(honeypot) || names.contains(honeypot.as_str()) || RESERVED_FIELD_NAMES.contains(&honeypot.as_str()) || honeypot == "form_token" {
                 return Err(format!("manifest: honeypot_field '{honeypot}' must be a name no field or body key uses"));
+            }
+        }
+        if let Some(identity) = &self.identity {
+            if identity.providers.is_empty() || identity.providers.iter().enumerate().any(|(i, p)| identity.providers[..i].contains(p)) {
+                return Err("manifest: identity.providers lists each of twitch, discord, google at most once, at least one".into());
             }
         }
         let mut ids = BTreeSet::new();

@@ -6,7 +6,7 @@ use crate::fulfilment::{self, status_url};
 use crate::http::{allow_any_origin, client_ip, header, json, origin, segments};
 use crate::platform::{config, now_ms, random, required_config};
 use crate::store::{self, Arg, BatchOutcome, RequestRow};
-use crate::{auctions, auth, credits, fans, limits, pages, payments, paypal, review, tiers, turnstile};
+use crate::{auctions, auth, credits, fans, limits, pages, payments, paypal, review, signin, tiers, turnstile};
 use fanline_core::manifest::{FieldKind, Manifest, Provider};
 use fanline_core::moderation;
 use fanline_core::moderation::Decision as Verdict;
@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use worker::{Env, FormEntry, Method, Request, Response};
 
 const RATE_LIMITER: &str = "INTAKE_LIMITER";
+const FAN_RATE_LIMITER: &str = "FAN_LIMITER";
 const JSON_BODY_MAX: u64 = 64 * 1024;
 
 /// Entry point for an app Worker's fetch handler. Never fails: every error becomes a JSON
@@ -42,6 +43,10 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             ([], Method::Get) | (["index.html"], Method::Get) => Ok(pages::form_page(manifest)),
             (["embed.js"], Method::Get) => Ok(pages::embed_script(manifest)),
             (["paypal", "return"], Method::Get) => paypal::approval_return(&req, env, manifest).await,
+            (["auth", provider, "start"], Method::Get) => signin::start(&req, env, manifest, provider).await,
+            (["auth", provider, "callback"], Method::Get) => signin::callback(&req, env, manifest, provider).await,
+            (["auth", "logout"], Method::Post) => signin::logout(),
+            (["api", "session"], Method::Get) => signin::session(&req, env, manifest),
             (["manifest.json"], Method::Get) => Ok(json(200, &pages::public_manifest(manifest))),
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests"], Method::Post) => create(req, env, manifest, None).await,
@@ -68,7 +73,7 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", "requests", id, "reject"], Method::Post) => review(req, env, manifest, id, Decision::Decline).await,
             (["api", "requests", id, "evidence"], Method::Get) => evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => attachment_file(&req, env, manifest, id, field).await,
-            ([], _) | (["embed.js" | "manifest.json" | "index.html"], _) | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status", ..], _) => Err(ApiError::MethodNotAllowed),
+            ([], _) | (["embed.js" | "manifest.json" | "index.html"], _) | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session", ..], _) => Err(ApiError::MethodNotAllowed),
             _ => Err(ApiError::NotFound("route")),
         },
         _ => Err(ApiError::NotFound("route")),
@@ -98,6 +103,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
     };
     let origin = origin(&req);
     let fan = fans::from_request(&req, &db).await?;
+    let signed_in = signin::current(&req, env);
     // Kept for the creator's dispute evidence, never shown to anyone else.
     let client = ClientSignals { ip: client_ip(&req), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
     let (raw, file_bytes) = read_submission(req, manifest).await?;
@@ -107,9 +113,14 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
     }
     let mut submission = submission::validate(manifest, &raw).map_err(ApiError::Validation)?;
     let now = now_ms();
-    let fan_key = limits::fan_key(fan.as_ref().map(|f| f.id.as_str()), submission.email(manifest).as_deref(), &client.ip);
+    if let Some(rules) = &manifest.identity {
+        if signed_in.is_none() && submission.price.amount >= rules.required_from {
+            return Err(ApiError::SignInRequired(signin::sign_in_links(&origin, manifest)));
+        }
+    }
+    let fan_key = limits::fan_key(signed_in.as_ref().map(|i| i.key()).as_deref(), fan.as_ref().map(|f| f.id.as_str()), submission.email(manifest).as_deref(), &client.ip);
     if !fan_key.starts_with("ip:") {
-        check_rate_limit_for(env, &fan_key).await?;
+        check_rate_limit_for(env, FAN_RATE_LIMITER, &fan_key).await?;
     }
     let (intake_limits, _) = limits::effective(&db, manifest).await?;
     let auction = match auction_id {
@@ -238,8 +249,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
         &db,
         "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
                                checkout_url, moderation, client_ip, user_agent, application_fee, provider, paypal_order_id, credits_spent,
-                               fan_id, priority, auction_id, fan_key, triage, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               fan_id, priority, auction_id, fan_key, triage, identity, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             row.id.as_str().into(),
             row.app_slug.as_str().into(),
@@ -265,6 +276,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
             row.auction_id.as_deref().into(),
             fan_key.as_str().into(),
             serde_json::to_string(&triage)?.as_str().into(),
+            signed_in.as_ref().map(serde_json::to_string).transpose()?.as_deref().into(),
             now.into(),
             now.into(),
         ],
@@ -357,12 +369,13 @@ fn page_url(origin: &str, manifest: &Manifest) -> String {
 }
 
 async fn check_rate_limit(env: &Env, req: &Request) -> ApiResult<()> {
-    check_rate_limit_for(env, &client_ip(req)).await
+    check_rate_limit_for(env, RATE_LIMITER, &client_ip(req)).await
 }
 
-/// The edge limiter, keyed by a client IP or a fan's identity (`fan:...`, `email:...`).
-async fn check_rate_limit_for(env: &Env, key: &str) -> ApiResult<()> {
-    let Ok(limiter) = env.rate_limiter(RATE_LIMITER) else { return Ok(()) };
+/// An edge limiter binding, keyed by a client IP or a fan's identity (`oauth:...`, `fan:...`,
+/// `email:...`). An app without the binding is not limited by it.
+async fn check_rate_limit_for(env: &Env, binding: &str, key: &str) -> ApiResult<()> {
+    let Ok(limiter) = env.rate_limiter(binding) else { return Ok(()) };
     let outcome = limiter.limit(key.to_string()).await?;
     if outcome.success {
         Ok(())
@@ -645,10 +658,10 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
         body["fields"] = serde_json::from_str(&row.fields).unwrap_or(json!({}));
         body["fan_email"] = json!(row.fan_email);
         body["moderation"] = serde_json::from_str(&row.moderation).unwrap_or(json!(null));
-        body["triage"] = store::first::<Value>(db, "SELECT triage FROM requests WHERE id = ?", &[row.id.as_str().into()])
-            .await?
-            .and_then(|v| v["triage"].as_str().and_then(|t| serde_json::from_str(t).ok()))
-            .unwrap_or(json!(null));
+        let extra = store::first::<Value>(db, "SELECT triage, identity FROM requests WHERE id = ?", &[row.id.as_str().into()]).await?.unwrap_or(json!({}));
+        let parsed = |key: &str| extra[key].as_str().and_then(|t| serde_json::from_str::<Value>(t).ok()).unwrap_or(json!(null));
+        body["triage"] = parsed("triage");
+        body["identity"] = parsed("identity");
         let attachments: Vec<Value> = store::all::<AttachmentRow>(db, "SELECT field, media_type, size FROM attachments WHERE request_id = ?", &[row.id.as_str().into()])
             .await?
             .into_iter()
@@ -887,6 +900,7 @@ async fn evidence(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> Ap
             "amount_refunded": row.amount_refunded,
         },
         "identity": {
+            "signed_in": view(&db, &row, &origin(req), true).await?["identity"],
             "email": row.fan_email,
             "ip": signals.as_ref().and_then(|s| s.client_ip.clone()),
             "user_agent": signals.and_then(|s| s.user_agent),

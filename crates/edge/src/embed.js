@@ -137,10 +137,16 @@
     formError.textContent = "";
     submit.disabled = true;
     try {
-      const response = await fetch(apiBase, { method: "POST", body: new FormData(form), headers: { "Idempotency-Key": idempotencyKey } });
+      const response = await fetch(apiBase, { method: "POST", body: new FormData(form), headers: { "Idempotency-Key": idempotencyKey }, credentials: "same-origin" });
       const body = await response.json();
       if (response.status === 201) return showResult(body);
       if (body.error?.fields) for (const f of body.error.fields) (errorSlots[f.field] ?? formError).textContent = f.message;
+      else if (body.error?.code === "sign_in_required") {
+        // Sign-in sets a first-party cookie, so it works on the app's own page; come back here after.
+        const back = `${location.pathname}${location.search}`;
+        formError.replaceChildren(body.error.message, ...body.error.sign_in.map(({ provider, url }) =>
+          el("a", { href: `${url}?return=${encodeURIComponent(back)}`, textContent: ` Sign in with ${provider[0].toUpperCase()}${provider.slice(1)}`, style: "margin-left:.5rem" })));
+      }
       else formError.textContent = body.error?.message ?? `Request failed (${response.status}).`;
     } catch {
       formError.textContent = "Could not reach the server; your request was not sent. Try again.";

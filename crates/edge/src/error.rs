@@ -11,6 +11,8 @@ pub enum ApiError {
     Unauthorized,
     /// A fan action that needs the fan's token (`Fan-Token` header) without a valid one.
     FanTokenRequired(String),
+    /// The app needs the fan signed in (OAuth); the body lists where to sign in.
+    SignInRequired(serde_json::Value),
     /// Not enough credits (or another reason the fan cannot pay this way).
     PaymentRequired { code: &'static str, message: String },
     /// Refused by a check the caller can act on (e.g. Turnstile).
@@ -40,7 +42,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::BadRequest { .. } => 400,
-            Self::Unauthorized | Self::FanTokenRequired(_) => 401,
+            Self::Unauthorized | Self::FanTokenRequired(_) | Self::SignInRequired(_) => 401,
             Self::PaymentRequired { .. } => 402,
             Self::Forbidden { .. } => 403,
             Self::NotFound(_) => 404,
@@ -68,6 +70,9 @@ impl ApiError {
             Self::UnsupportedMediaType(m) => ("unsupported_media_type", m.clone()),
             Self::Validation(errors) => {
                 return json!({"error": {"code": "validation_failed", "message": "Some fields need attention.", "fields": errors}})
+            }
+            Self::SignInRequired(links) => {
+                return json!({"error": {"code": "sign_in_required", "message": "Sign in to send this request.", "sign_in": links}})
             }
             Self::Rejected { request_id } => {
                 return json!({"error": {"code": "request_rejected", "message": "This request cannot be accepted.", "request_id": request_id}})

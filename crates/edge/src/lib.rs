@@ -15,6 +15,7 @@ pub mod payments;
 pub mod paypal;
 pub mod platform;
 pub mod review;
+pub mod signin;
 pub mod store;
 pub mod tiers;
 pub mod turnstile;

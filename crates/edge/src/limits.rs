@@ -17,12 +17,14 @@ const OPEN: &str = "'created', 'validated', 'held_for_review', 'awaiting_payment
 /// Requests in the creator's queue, which the capacity bounds.
 const IN_QUEUE: &str = "'held_for_review', 'queued', 'accepted'";
 
-/// Who the fan is for quotas: their fan token, else their email, else their IP address.
-pub fn fan_key(fan_id: Option<&str>, email: Option<&str>, ip: &str) -> String {
-    match (fan_id, email) {
-        (Some(id), _) => format!("fan:{id}"),
-        (None, Some(email)) => format!("email:{}", email.trim().to_lowercase()),
-        (None, None) => format!("ip:{ip}"),
+/// Who the fan is for quotas: their signed-in identity, else their fan token, else their
+/// email, else their IP address.
+pub fn fan_key(signed_in: Option<&str>, fan_id: Option<&str>, email: Option<&str>, ip: &str) -> String {
+    match (signed_in, fan_id, email) {
+        (Some(who), _, _) => format!("oauth:{who}"),
+        (None, Some(id), _) => format!("fan:{id}"),
+        (None, None, Some(email)) => format!("email:{}", email.trim().to_lowercase()),
+        (None, None, None) => format!("ip:{ip}"),
     }
 }
 

@@ -1,0 +1,189 @@
+//! Sign-in through OAuth 2.0 / OpenID Connect (authorization code with PKCE and state) and the
+//! session cookie that carries the identity afterwards: an HMAC-signed value, so the Worker
+//! needs no session store.
+
+use crate::base64;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const SESSION_COOKIE: &str = "fl_session";
+pub const STATE_COOKIE: &str = "fl_oauth_state";
+/// A session lasts a week; a sign-in attempt ten minutes.
+pub const SESSION_SECS: i64 = 7 * 24 * 3600;
+pub const LOGIN_SECS: i64 = 600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    Twitch,
+    Discord,
+    Google,
+}
+
+/// Where a provider lives by default; every URL can be replaced by configuration.
+pub struct Endpoints {
+    pub authorize: &'static str,
+    pub token: &'static str,
+    pub userinfo: &'static str,
+    pub scope: &'static str,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Twitch => "twitch",
+            Self::Discord => "discord",
+            Self::Google => "google",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Twitch, Self::Discord, Self::Google].into_iter().find(|p| p.as_str() == s)
+    }
+    pub fn defaults(self) -> Endpoints {
+        match self {
+            Self::Twitch => Endpoints { authorize: "https://id.twitch.tv/oauth2/authorize", token: "https://id.twitch.tv/oauth2/token", userinfo: "https://id.twitch.tv/oauth2/userinfo", scope: "openid user:read:email" },
+            Self::Discord => Endpoints { authorize: "https://discord.com/oauth2/authorize", token: "https://discord.com/api/oauth2/token", userinfo: "https://discord.com/api/users/@me", scope: "identify email" },
+            Self::Google => Endpoints { authorize: "https://accounts.google.com/o/oauth2/v2/auth", token: "https://oauth2.googleapis.com/token", userinfo: "https://openidconnect.googleapis.com/v1/userinfo", scope: "openid email profile" },
+        }
+    }
+}
+
+/// base64url without padding, as PKCE and cookies want it.
+pub fn base64url(bytes: &[u8]) -> String {
+    base64::encode(bytes).trim_end_matches('=').replace('+', "-").replace('/', "_")
+}
+
+fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+    let mut std = s.replace('-', "+").replace('_', "/");
+    while std.len() % 4 != 0 {
+        std.push('=');
+    }
+    base64::decode(&std)
+}
+
+/// The PKCE S256 challenge for a verifier (RFC 7636).
+pub fn pkce_challenge(verifier: &str) -> String {
+    base64url(&Sha256::digest(verifier.as_bytes()))
+}
+
+/// Who signed in, as carried by the session cookie and stored with their requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub provider: Provider,
+    /// The provider's stable user id.
+    pub sub: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+impl Identity {
+    /// Reads a provider's user-info answer: OIDC `sub`, or Discord's `id`.
+    pub fn from_userinfo(provider: Provider, info: &serde_json::Value) -> Option<Self> {
+        let sub = match (&info["sub"], &info["id"]) {
+            (serde_json::Value::String(s), _) | (_, serde_json::Value::String(s)) => s.clone(),
+            (serde_json::Value::Number(n), _) | (_, serde_json::Value::Number(n)) => n.to_string(),
+            _ => return None,
+        };
+        let text = |k: &str| info[k].as_str().filter(|s| !s.is_empty()).map(|s| s.chars().take(100).collect::<String>());
+        Some(Self { provider, sub, name: text("preferred_username").or_else(|| text("name")).or_else(|| text("username")), email: text("email") })
+    }
+
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.provider.as_str(), self.sub)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SessionBody {
+    #[serde(flatten)]
+    identity: Identity,
+    /// Unix seconds after which the session is over.
+    exp: i64,
+}
+
+fn mac(secret: &[u8], body: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
+    mac.update(b"fanline-session.");
+    mac.update(body.as_bytes());
+    mac
+}
+
+/// The session cookie's value: `base64url(json).base64url(hmac)`.
+pub fn session_value(secret: &[u8], identity: &Identity, now_secs: i64) -> String {
+    let body = base64url(serde_json::to_string(&SessionBody { identity: identity.clone(), exp: now_secs + SESSION_SECS }).unwrap_or_default().as_bytes());
+    let sig = base64url(&mac(secret, &body).finalize().into_bytes());
+    format!("{body}.{sig}")
+}
+
+/// The identity in a session cookie value, if it is genuine and not expired.
+pub fn read_session(secret: &[u8], value: &str, now_secs: i64) -> Option<Identity> {
+    let (body, sig) = value.split_once('.')?;
+    mac(secret, body).verify_slice(&base64url_decode(sig)?).ok()?;
+    let session: SessionBody = serde_json::from_slice(&base64url_decode(body)?).ok()?;
+    (session.exp > now_secs).then_some(session.identity)
+}
+
+/// One cookie's value from a `Cookie` header.
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// `Set-Cookie` for our cookies: HttpOnly, Secure, SameSite=Lax, never readable by scripts.
+pub fn set_cookie(name: &str, value: &str, path: &str, max_age: i64) -> String {
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax")
+}
+
+/// Where to send the fan after signing in: only a path on this site (no open redirects).
+pub fn safe_return(path: Option<&str>, fallback: &str) -> String {
+    match path {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() <= 500 && !p.chars().any(char::is_control) => p.to_string(),
+        _ => fallback.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_matches_rfc_7636() {
+        assert_eq!(pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    }
+
+    #[test]
+    fn sessions_are_signed_and_expire() {
+        let who = Identity { provider: Provider::Twitch, sub: "123".into(), name: Some("ana".into()), email: None };
+        let v = session_value(b"k", &who, 1000);
+        assert_eq!(read_session(b"k", &v, 1001), Some(who.clone()));
+        assert_eq!(read_session(b"other", &v, 1001), None);
+        assert_eq!(read_session(b"k", &v, 1000 + SESSION_SECS), None);
+        let (body, sig) = v.split_once('.').unwrap();
+        let forged = base64url(br#"{"provider":"twitch","sub":"admin","exp":99999999999}"#);
+        assert_eq!(read_session(b"k", &format!("{forged}.{sig}"), 1001), None);
+        assert_eq!(read_session(b"k", body, 1001), None);
+        assert_eq!(read_session(b"k", "", 1001), None);
+    }
+
+    #[test]
+    fn reads_userinfo_from_oidc_and_discord() {
+        let oidc = Identity::from_userinfo(Provider::Google, &serde_json::json!({"sub": "johndoe", "email": "j@example.com", "name": "John"})).unwrap();
+        assert_eq!((oidc.key().as_str(), oidc.name.as_deref(), oidc.email.as_deref()), ("google:johndoe", Some("John"), Some("j@example.com")));
+        let discord = Identity::from_userinfo(Provider::Discord, &serde_json::json!({"id": "80351110224678912", "username": "nelly"})).unwrap();
+        assert_eq!((discord.sub.as_str(), discord.name.as_deref()), ("80351110224678912", Some("nelly")));
+        assert!(Identity::from_userinfo(Provider::Twitch, &serde_json::json!({"name": "no id"})).is_none());
+    }
+
+    #[test]
+    fn cookies_and_returns() {
+        assert_eq!(cookie("a=1; fl_session=xyz.abc; b=2", SESSION_COOKIE), Some("xyz.abc"));
+        assert_eq!(cookie("a=1", SESSION_COOKIE), None);
+        assert!(set_cookie("n", "v", "/", 10).contains("HttpOnly; Secure; SameSite=Lax"));
+        assert_eq!(safe_return(Some("/apps/x/?a=1"), "/"), "/apps/x/?a=1");
+        for bad in ["https://evil.example", "//evil.example", "/\\evil", "javascript:alert(1)"] {
+            assert_eq!(safe_return(Some(bad), "/home"), "/home", "{bad}");
+        }
+    }
+}
