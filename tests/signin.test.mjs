@@ -34,7 +34,7 @@ describe("signing in with OAuth", () => {
     const r = await f.submit("shoutout", rush, { addOns: ["rush"] });
     assert.equal(r.status, 401);
     assert.equal(r.data.error.code, "sign_in_required");
-    assert.deepEqual(r.data.error.sign_in.map((l) => l.provider), ["twitch", "discord", "google"]);
+    assert.deepEqual(r.data.error.sign_in.map((l) => l.provider), ["twitch", "discord", "google", "email"]);
     assert.equal(r.data.error.sign_in[0].url, `${f.url}/apps/shoutout/auth/twitch/start`);
   });
 
@@ -96,5 +96,31 @@ describe("signing in with OAuth", () => {
       assert.equal(r.status, 401);
     }
     assert.equal((await f.request("POST", "/apps/shoutout/auth/logout")).headers.getSetCookie()[0].includes("Max-Age=0"), true);
+  });
+
+  test("an email confirmed by a signed link is an identity too, and the link works once", async () => {
+    const asked = await f.request("POST", "/apps/shoutout/auth/email/start", { json: { email: "Link@Example.com", return: "/apps/shoutout/?from=mail" } });
+    assert.equal(asked.status, 202, asked.text);
+    assert.equal((await f.request("POST", "/apps/shoutout/auth/email/start", { json: { email: "nope" } })).data.error.code, "invalid_email");
+    const mail = await (async () => {
+      for (let i = 0; i < 50; i++) {
+        const m = f.mail.mails.find((x) => x.to === "link@example.com" && x.subject.startsWith("Sign in"));
+        if (m) return m;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const link = mail.text.match(/https?:\/\/\S+/)[0];
+    const used = await fetch(link, { redirect: "manual" });
+    assert.equal(used.status, 303);
+    assert.equal(used.headers.get("location"), `${f.url}/apps/shoutout/?from=mail`);
+    const cookie = `fl_session=${valueOf(cookieOf(used, "fl_session"))}`;
+    const r = await f.submit("shoutout", rush, { addOns: ["rush"], headers: { cookie } });
+    assert.equal(r.status, 201, r.text);
+    const creator = await f.request("GET", `/apps/shoutout/api/requests/${r.data.id}`, { key: f.owner.apiKey });
+    assert.deepEqual([creator.data.identity.provider, creator.data.identity.email], ["email", "link@example.com"]);
+    const again = await fetch(link, { redirect: "manual" });
+    assert.deepEqual([again.status, (await again.json()).error.code], [400, "invalid_link"]);
+    const tampered = await fetch(link.replace(/token=./, "token=x"), { redirect: "manual" });
+    assert.equal(tampered.status, 400);
   });
 });

@@ -19,6 +19,8 @@ pub enum Provider {
     Twitch,
     Discord,
     Google,
+    /// No OAuth: an email address confirmed by a signed link.
+    Email,
 }
 
 /// Where a provider lives by default; every URL can be replaced by configuration.
@@ -35,17 +37,20 @@ impl Provider {
             Self::Twitch => "twitch",
             Self::Discord => "discord",
             Self::Google => "google",
+            Self::Email => "email",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Twitch, Self::Discord, Self::Google].into_iter().find(|p| p.as_str() == s)
+        [Self::Twitch, Self::Discord, Self::Google, Self::Email].into_iter().find(|p| p.as_str() == s)
     }
-    pub fn defaults(self) -> Endpoints {
-        match self {
+    /// The provider's OAuth endpoints; `None` for email links.
+    pub fn defaults(self) -> Option<Endpoints> {
+        Some(match self {
             Self::Twitch => Endpoints { authorize: "https://id.twitch.tv/oauth2/authorize", token: "https://id.twitch.tv/oauth2/token", userinfo: "https://id.twitch.tv/oauth2/userinfo", scope: "openid user:read:email" },
             Self::Discord => Endpoints { authorize: "https://discord.com/oauth2/authorize", token: "https://discord.com/api/oauth2/token", userinfo: "https://discord.com/api/users/@me", scope: "identify email" },
             Self::Google => Endpoints { authorize: "https://accounts.google.com/o/oauth2/v2/auth", token: "https://oauth2.googleapis.com/token", userinfo: "https://openidconnect.googleapis.com/v1/userinfo", scope: "openid email profile" },
-        }
+            Self::Email => return None,
+        })
     }
 }
 
@@ -126,6 +131,39 @@ pub fn read_session(secret: &[u8], value: &str, now_secs: i64) -> Option<Identit
     (session.exp > now_secs).then_some(session.identity)
 }
 
+/// How long an emailed sign-in link works.
+pub const EMAIL_LINK_SECS: i64 = 1800;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailLink {
+    pub email: String,
+    pub return_to: String,
+    app: String,
+    exp: i64,
+}
+
+fn link_mac(secret: &[u8], body: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
+    mac.update(b"fanline-email-link.");
+    mac.update(body.as_bytes());
+    mac
+}
+
+/// The token in an emailed sign-in link: the email, app, return path and expiry, signed.
+pub fn email_link_token(secret: &[u8], app: &str, email: &str, return_to: &str, now_secs: i64) -> String {
+    let link = EmailLink { email: email.to_string(), return_to: return_to.to_string(), app: app.to_string(), exp: now_secs + EMAIL_LINK_SECS };
+    let body = base64url(serde_json::to_string(&link).unwrap_or_default().as_bytes());
+    format!("{body}.{}", base64url(&link_mac(secret, &body).finalize().into_bytes()))
+}
+
+/// A genuine, unexpired link for this app. (Using it once is the caller's to enforce.)
+pub fn read_email_link(secret: &[u8], app: &str, token: &str, now_secs: i64) -> Option<EmailLink> {
+    let (body, sig) = token.split_once('.')?;
+    link_mac(secret, body).verify_slice(&base64url_decode(sig)?).ok()?;
+    let link: EmailLink = serde_json::from_slice(&base64url_decode(body)?).ok()?;
+    (link.exp > now_secs && link.app == app).then_some(link)
+}
+
 /// One cookie's value from a `Cookie` header.
 pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
@@ -174,6 +212,18 @@ mod tests {
         let discord = Identity::from_userinfo(Provider::Discord, &serde_json::json!({"id": "80351110224678912", "username": "nelly"})).unwrap();
         assert_eq!((discord.sub.as_str(), discord.name.as_deref()), ("80351110224678912", Some("nelly")));
         assert!(Identity::from_userinfo(Provider::Twitch, &serde_json::json!({"name": "no id"})).is_none());
+    }
+
+    #[test]
+    fn email_links_are_signed_per_app_and_expire() {
+        let t = email_link_token(b"k", "shoutout", "fan@example.com", "/apps/shoutout/", 1000);
+        let link = read_email_link(b"k", "shoutout", &t, 1001).unwrap();
+        assert_eq!((link.email.as_str(), link.return_to.as_str()), ("fan@example.com", "/apps/shoutout/"));
+        assert_eq!(read_email_link(b"k", "song-request", &t, 1001), None, "another app");
+        assert_eq!(read_email_link(b"other", "shoutout", &t, 1001), None);
+        assert_eq!(read_email_link(b"k", "shoutout", &t, 1000 + EMAIL_LINK_SECS), None, "expired");
+        assert_eq!(read_email_link(b"k", "shoutout", "garbage", 1001), None);
+        assert_eq!(Provider::Email.defaults().map(|d| d.token), None);
     }
 
     #[test]

@@ -43,6 +43,8 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             ([], Method::Get) | (["index.html"], Method::Get) => Ok(pages::form_page(manifest)),
             (["embed.js"], Method::Get) => Ok(pages::embed_script(manifest)),
             (["paypal", "return"], Method::Get) => paypal::approval_return(&req, env, manifest).await,
+            (["auth", "email", "start"], Method::Post) => signin::email_start(req, env, manifest).await,
+            (["auth", "email", "confirm"], Method::Get) => signin::email_confirm(&req, env, manifest).await,
             (["auth", provider, "start"], Method::Get) => signin::start(&req, env, manifest, provider).await,
             (["auth", provider, "callback"], Method::Get) => signin::callback(&req, env, manifest, provider).await,
             (["auth", "logout"], Method::Post) => signin::logout(),

@@ -104,7 +104,7 @@ pub async fn enqueue(env: &Env, entries: &[OutboxEntry]) {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct OutboxRow {
     id: String,
     app_slug: String,
@@ -216,6 +216,21 @@ fn mail_target(env: &Env, payload: &str) -> Option<Target> {
     let base = crate::platform::config(env, "MAIL_API_BASE", "https://api.sendgrid.com");
     let body = routing::sendgrid_mail(&mail, &from, "Fanline").to_string();
     Some(Target::Mail { url: format!("{}/v3/mail/send", base.trim_end_matches('/')), api_key, body })
+}
+
+/// Sends one mail right away rather than through the outbox: for sign-in links, which the fan
+/// is waiting for and asks again for if it does not come.
+pub async fn send_mail_now(env: &Env, mail: &routing::FanEmail) -> ApiResult<()> {
+    let payload = serde_json::to_string(mail)?;
+    let Some(target) = mail_target(env, &payload) else {
+        return Err(ApiError::Unavailable("Email is not configured for this marketplace.".into()));
+    };
+    let row = OutboxRow { id: ids::token("mail_", &random::<12>()), payload, ..OutboxRow::default() };
+    match send(&row, &target, now_ms()).await {
+        Ok(200..=299) => Ok(()),
+        Ok(status) => Err(ApiError::Upstream(format!("mail API answered {status}"))),
+        Err(e) => Err(ApiError::Upstream(format!("mail API: {e}"))),
+    }
 }
 
 /// Posts the payload. Redirects are failures, never followed: a moved endpoint is a

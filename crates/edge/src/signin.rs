@@ -10,6 +10,7 @@ use crate::store;
 use fanline_core::identity::{self, Identity, Provider};
 use fanline_core::manifest::Manifest;
 use serde::Deserialize;
+use sha2::Digest;
 use serde_json::{json, Value};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response};
 
@@ -24,7 +25,7 @@ struct ProviderConfig {
 
 fn provider_config(env: &Env, provider: Provider) -> ApiResult<ProviderConfig> {
     let name = provider.as_str().to_ascii_uppercase();
-    let d = provider.defaults();
+    let d = provider.defaults().ok_or(ApiError::NotFound("route"))?;
     Ok(ProviderConfig {
         client_id: required_config(env, &format!("OAUTH_{name}_CLIENT_ID"))?,
         client_secret: required_config(env, &format!("OAUTH_{name}_CLIENT_SECRET"))?,
@@ -189,4 +190,52 @@ pub fn logout() -> ApiResult<Response> {
     let mut response = json(200, &json!({"signed_in": false}));
     response.headers_mut().append("Set-Cookie", &identity::set_cookie(identity::SESSION_COOKIE, "", "/", 0))?;
     Ok(response)
+}
+
+/// `POST /apps/<slug>/auth/email/start` with `{"email": "...", "return": "/apps/<slug>/"}`:
+/// mails a signed sign-in link, valid for 30 minutes and usable once. For low-value apps that
+/// only need to know the fan's email is really theirs.
+pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    offered(manifest, "email")?;
+    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", r#"Send {"email": "fan@example.com"}."#))?;
+    let email = body["email"].as_str().map(str::trim).filter(|e| fanline_core::submission::is_email(e)).ok_or_else(|| ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."))?.to_lowercase();
+    let return_to = identity::safe_return(body["return"].as_str(), &format!("/apps/{}/", manifest.slug));
+    let secret = required_config(env, "SESSION_SECRET")?;
+    let token = identity::email_link_token(secret.as_bytes(), &manifest.slug, &email, &return_to, now_ms() / 1000);
+    let link = format!("{}/apps/{}/auth/email/confirm?token={token}", origin(&req), manifest.slug);
+    let mail = fanline_core::routing::FanEmail {
+        to: email.clone(),
+        subject: format!("Sign in to {}", manifest.title),
+        text: format!("Open this link to confirm your email and sign in (valid for 30 minutes, once):\n\n{link}\n\nIf you did not ask for it, ignore this mail."),
+        request_id: String::new(),
+    };
+    crate::fulfilment::send_mail_now(env, &mail).await?;
+    Ok(json(202, &json!({"sent_to": email, "message": "Check your inbox for a sign-in link."})))
+}
+
+/// `GET /apps/<slug>/auth/email/confirm?token=...`: a genuine, unexpired, unused link signs the
+/// fan in with the email as their identity.
+pub async fn email_confirm(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    offered(manifest, "email")?;
+    let url = req.url()?;
+    let token = url.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let secret = required_config(env, "SESSION_SECRET")?;
+    let invalid = || ApiError::bad_request("invalid_link", "This sign-in link is not valid, has expired or was used; ask for a new one.");
+    let link = identity::read_email_link(secret.as_bytes(), &manifest.slug, &token, now_ms() / 1000).ok_or_else(invalid)?;
+    // Once: the link's hash is recorded as a used sign-in.
+    let used = store::commit(
+        &store::db(env)?,
+        vec![store::statement(
+            &store::db(env)?,
+            "INSERT INTO oauth_logins (state, app_slug, provider, verifier, return_to, created_at, used_at) VALUES (?, ?, 'email', '', ?, ?, ?)",
+            &[hex::encode(sha2::Sha256::digest(token.as_bytes())).as_str().into(), manifest.slug.as_str().into(), link.return_to.as_str().into(), now_ms().into(), now_ms().into()],
+        )?],
+    )
+    .await?;
+    if !matches!(used, store::BatchOutcome::Committed) {
+        return Err(invalid());
+    }
+    let who = Identity { provider: Provider::Email, sub: link.email.clone(), name: None, email: Some(link.email) };
+    let session = identity::session_value(secret.as_bytes(), &who, now_ms() / 1000);
+    redirect(&format!("{}{}", origin(req), link.return_to), 303, &[identity::set_cookie(identity::SESSION_COOKIE, &session, "/", identity::SESSION_SECS)])
 }
