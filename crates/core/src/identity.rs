@@ -61,7 +61,7 @@ pub fn base64url(bytes: &[u8]) -> String {
 
 fn base64url_decode(s: &str) -> Option<Vec<u8>> {
     let mut std = s.replace('-', "+").replace('_', "/");
-    while std.len() % 4 != 0 {
+    while !std.len().is_multiple_of(4) {
         std.push('=');
     }
     base64::decode(&std)
@@ -109,25 +109,35 @@ struct SessionBody {
     exp: i64,
 }
 
-fn mac(secret: &[u8], body: &str) -> Hmac<Sha256> {
+/// `base64url(json).base64url(hmac)`, the HMAC keyed by `secret` over `domain` and the body,
+/// so a value sealed for one purpose is never accepted for another.
+fn seal<T: Serialize>(secret: &[u8], domain: &str, value: &T) -> String {
+    let body = base64url(serde_json::to_string(value).unwrap_or_default().as_bytes());
+    format!("{body}.{}", base64url(&mac(secret, domain, &body).finalize().into_bytes()))
+}
+
+fn unseal<T: for<'de> Deserialize<'de>>(secret: &[u8], domain: &str, sealed: &str) -> Option<T> {
+    let (body, sig) = sealed.split_once('.')?;
+    mac(secret, domain, body).verify_slice(&base64url_decode(sig)?).ok()?;
+    serde_json::from_slice(&base64url_decode(body)?).ok()
+}
+
+fn mac(secret: &[u8], domain: &str, body: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
-    mac.update(b"fanline-session.");
+    mac.update(domain.as_bytes());
+    mac.update(b".");
     mac.update(body.as_bytes());
     mac
 }
 
-/// The session cookie's value: `base64url(json).base64url(hmac)`.
+/// The session cookie's value.
 pub fn session_value(secret: &[u8], identity: &Identity, now_secs: i64) -> String {
-    let body = base64url(serde_json::to_string(&SessionBody { identity: identity.clone(), exp: now_secs + SESSION_SECS }).unwrap_or_default().as_bytes());
-    let sig = base64url(&mac(secret, &body).finalize().into_bytes());
-    format!("{body}.{sig}")
+    seal(secret, "fanline-session", &SessionBody { identity: identity.clone(), exp: now_secs + SESSION_SECS })
 }
 
 /// The identity in a session cookie value, if it is genuine and not expired.
 pub fn read_session(secret: &[u8], value: &str, now_secs: i64) -> Option<Identity> {
-    let (body, sig) = value.split_once('.')?;
-    mac(secret, body).verify_slice(&base64url_decode(sig)?).ok()?;
-    let session: SessionBody = serde_json::from_slice(&base64url_decode(body)?).ok()?;
+    let session: SessionBody = unseal(secret, "fanline-session", value)?;
     (session.exp > now_secs).then_some(session.identity)
 }
 
@@ -142,25 +152,14 @@ pub struct EmailLink {
     exp: i64,
 }
 
-fn link_mac(secret: &[u8], body: &str) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
-    mac.update(b"fanline-email-link.");
-    mac.update(body.as_bytes());
-    mac
-}
-
-/// The token in an emailed sign-in link: the email, app, return path and expiry, signed.
+/// The token in an emailed sign-in link: the email, app, return path and expiry, sealed.
 pub fn email_link_token(secret: &[u8], app: &str, email: &str, return_to: &str, now_secs: i64) -> String {
-    let link = EmailLink { email: email.to_string(), return_to: return_to.to_string(), app: app.to_string(), exp: now_secs + EMAIL_LINK_SECS };
-    let body = base64url(serde_json::to_string(&link).unwrap_or_default().as_bytes());
-    format!("{body}.{}", base64url(&link_mac(secret, &body).finalize().into_bytes()))
+    seal(secret, "fanline-email-link", &EmailLink { email: email.to_string(), return_to: return_to.to_string(), app: app.to_string(), exp: now_secs + EMAIL_LINK_SECS })
 }
 
 /// A genuine, unexpired link for this app. (Using it once is the caller's to enforce.)
 pub fn read_email_link(secret: &[u8], app: &str, token: &str, now_secs: i64) -> Option<EmailLink> {
-    let (body, sig) = token.split_once('.')?;
-    link_mac(secret, body).verify_slice(&base64url_decode(sig)?).ok()?;
-    let link: EmailLink = serde_json::from_slice(&base64url_decode(body)?).ok()?;
+    let link: EmailLink = unseal(secret, "fanline-email-link", token)?;
     (link.exp > now_secs && link.app == app).then_some(link)
 }
 

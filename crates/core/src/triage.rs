@@ -129,7 +129,7 @@ pub struct Evaluation {
 
 /// Trains on the rows whose index is not a multiple of 5 and tests on the rest.
 pub fn evaluate() -> Evaluation {
-    let held = |i: usize| i % 5 == 0;
+    let held = |i: usize| i.is_multiple_of(5);
     let model = Model::train(labeled().filter(|(i, _, _)| !held(*i)).map(|(_, l, t)| (l, t)));
     let test: Vec<(&str, String)> = labeled().filter(|(i, _, _)| held(*i)).map(|(_, l, t)| (l, model.classify(t).intent)).collect();
     let labels: std::collections::BTreeSet<&str> = labeled().map(|(_, l, _)| l).collect();

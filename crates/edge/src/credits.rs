@@ -21,15 +21,12 @@ use worker::{D1Database, Env, Request, Response};
 /// Checkout Session for the pack. A first-time buyer gets their fan token in the answer.
 pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", r#"Send {"pack": "<pack id>"}."#))?;
+    let (body, email) = purchase_body(&mut req, "pack").await?;
     let Some(pack) = body["pack"].as_str().and_then(|id| manifest.credit_pack(id)) else {
         let offered: Vec<&str> = manifest.pricing.credit_packs.iter().map(|p| p.id.as_str()).collect();
         return Err(ApiError::bad_request("unknown_pack", if offered.is_empty() { "This app sells no credit packs.".to_string() } else { format!("Choose a pack: {}.", offered.join(", ")) }));
     };
-    let email = body["email"].as_str().map(str::trim).filter(|e| !e.is_empty());
-    if email.is_some_and(|e| !fanline_core::submission::is_email(e)) {
-        return Err(ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."));
-    }
+    let email = email.as_deref();
     let (fan, new_fan) = fans::existing_or_new(&req, &db, email).await?;
     let purchase_id = ids::token("cp_", &random::<12>());
     let price = Money::new(pack.amount, manifest.pricing.currency.clone());
@@ -89,6 +86,16 @@ pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
         answer["fan_token"] = json!(new.token);
     }
     Ok(json(201, &answer))
+}
+
+/// A fan's purchase body (`{"<what>": "<id>", "email": "optional"}`) and its checked email.
+pub async fn purchase_body(req: &mut Request, what: &str) -> ApiResult<(Value, Option<String>)> {
+    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", format!(r#"Send {{"{what}": "<{what} id>", "email": "optional"}}."#)))?;
+    let email = body["email"].as_str().map(str::trim).filter(|e| !e.is_empty()).map(str::to_string);
+    if email.as_deref().is_some_and(|e| !fanline_core::submission::is_email(e)) {
+        return Err(ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."));
+    }
+    Ok((body, email))
 }
 
 /// The creator's connected account and the marketplace's fee on `amount`, when connected.

@@ -14,21 +14,18 @@ use fanline_core::manifest::Manifest;
 use fanline_core::money::Money;
 use fanline_core::stripe::{self, CheckoutLine, Purpose, SubscriptionEvent};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::{D1Database, D1PreparedStatement, Env, Method, Request, Response};
 
 /// `POST .../api/tiers/checkout` with `{"tier": "<id>", "email": "optional"}`.
 pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", r#"Send {"tier": "<tier id>"}."#))?;
+    let (body, email) = crate::credits::purchase_body(&mut req, "tier").await?;
     let Some(tier) = body["tier"].as_str().and_then(|id| manifest.tier(id)) else {
         let offered: Vec<&str> = manifest.pricing.tiers.iter().map(|t| t.id.as_str()).collect();
         return Err(ApiError::bad_request("unknown_tier", if offered.is_empty() { "This app has no subscriber tiers.".to_string() } else { format!("Choose a tier: {}.", offered.join(", ")) }));
     };
-    let email = body["email"].as_str().map(str::trim).filter(|e| !e.is_empty());
-    if email.is_some_and(|e| !fanline_core::submission::is_email(e)) {
-        return Err(ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."));
-    }
+    let email = email.as_deref();
     let (fan, new_fan) = fans::existing_or_new(&req, &db, email).await?;
     if fans::active_tier(&db, manifest, &fan).await?.is_some() {
         return Err(ApiError::Conflict { code: "already_subscribed", message: "You already have a live tier at this app.".into() });
