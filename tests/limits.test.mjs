@@ -35,13 +35,13 @@ describe("quotas and capacity", () => {
     assert.equal((await song("busy@example.com")).status, 201, "a fulfilled request frees a place");
   });
 
-  test("requests per fan per day", async () => {
+  test("requests per fan per day hold under concurrent submissions", async () => {
     await setLimits({ max_per_fan_per_day: 2 });
-    assert.equal((await song("daily@example.com")).status, 201);
-    assert.equal((await song("daily@example.com")).status, 201);
-    const third = await song("daily@example.com");
-    assert.deepEqual([third.status, third.data.error.code], [429, "quota_exceeded"]);
-    assert.match(third.data.error.message, /today/);
+    const results = await Promise.all(Array.from({ length: 6 }, () => song("daily@example.com")));
+    assert.deepEqual(results.map((r) => r.status).sort(), [201, 201, 429, 429, 429, 429]);
+    const later = await song("daily@example.com");
+    assert.deepEqual([later.status, later.data.error.code], [429, "quota_exceeded"]);
+    assert.match(later.data.error.message, /today/);
   });
 
   test("a full queue closes the form by itself and reopens it as requests are fulfilled", async () => {
