@@ -28,6 +28,8 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
         (["api", "apps", slug, "destinations"], Method::Get) => marketplace::show_destinations(&req, env, slug).await,
         (["api", "apps", slug, "requests"], Method::Get) => marketplace::creator_queue(&req, env, slug).await,
         (["api", "apps", slug, "deliveries"], Method::Get) => marketplace::deliveries(&req, env, slug).await,
+        (["api", "apps", slug, "deliveries", "replay"], Method::Post) => marketplace::replay_deliveries(&req, env, slug, None).await,
+        (["api", "apps", slug, "deliveries", id, "replay"], Method::Post) => marketplace::replay_deliveries(&req, env, slug, Some(id)).await,
         (["api", "apps", slug, "limits"], Method::Get) => limits::show(&req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Put) => limits::set(req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Delete) => limits::reset(&req, env, slug).await,
@@ -68,6 +70,11 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(n) if n > 0 => worker::console_log!("closed {n} auctions"),
         Ok(_) => {}
         Err(e) => worker::console_error!("closing auctions failed: {e:?}"),
+    }
+    match fulfilment::sweep(&env, now).await {
+        Ok(n) if n > 0 => worker::console_log!("re-sent {n} outbox rows that never reached the queue"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("sweeping the outbox failed: {e:?}"),
     }
     match payments::release_lapsed_holds(&env, now, &origin).await {
         Ok(n) if n > 0 => worker::console_log!("released {n} lapsed holds"),

@@ -235,3 +235,17 @@ pub async fn connect_stripe_account(mut req: Request, env: &Env) -> ApiResult<Re
     store::run(&db, "UPDATE creators SET stripe_account = ? WHERE id = ?", &[account.as_deref().into(), creator.id.as_str().into()]).await?;
     Ok(json(200, &json!({"id": creator.id, "name": creator.name, "stripe_account": account})))
 }
+
+/// `POST /api/apps/:slug/deliveries/replay` (every dead delivery) or
+/// `POST /api/apps/:slug/deliveries/:id/replay` (one dead or skipped delivery): queued again
+/// with the same `webhook-id`, so receivers that saw it before can drop it.
+pub async fn replay_deliveries(req: &Request, env: &Env, slug: &str, only: Option<&str>) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let creator = auth::creator(req, &db).await?;
+    let app = auth::owned_app(&db, &creator, slug).await?;
+    let replayed = fanline_edge::fulfilment::replay(env, &db, &app.slug, only).await?;
+    if only.is_some() && replayed.is_empty() {
+        return Err(ApiError::Conflict { code: "not_replayable", message: "Only a dead or skipped delivery of this app can be replayed.".into() });
+    }
+    Ok(json(202, &json!({"replayed": replayed})))
+}

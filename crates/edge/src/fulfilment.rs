@@ -93,15 +93,58 @@ pub fn outbox_statements(db: &D1Database, request_id: &str, app_slug: &str, entr
 /// Puts committed outbox rows on the queue. A failed send leaves the row pending, where the
 /// next sweep finds it, so it is logged rather than surfaced to the fan.
 pub async fn enqueue(env: &Env, entries: &[OutboxEntry]) {
+    enqueue_ids(env, entries.iter().map(|e| e.id.as_str())).await;
+}
+
+/// Sends outbox row ids to the queue. A lost send leaves the row pending for the sweeper.
+pub async fn enqueue_ids<'a>(env: &Env, ids: impl IntoIterator<Item = &'a str>) {
     let Ok(queue) = env.queue(QUEUE_BINDING) else {
         console_warn!("no {QUEUE_BINDING} queue binding; outbox rows stay pending");
         return;
     };
-    for entry in entries {
-        if let Err(e) = queue.send(Job { outbox_id: entry.id.clone() }).await {
-            console_warn!("queue send for {} failed: {e}", entry.id);
+    for id in ids {
+        if let Err(e) = queue.send(Job { outbox_id: id.to_string() }).await {
+            console_warn!("queue send for {id} failed: {e}");
         }
     }
+}
+
+/// Rows committed but never attempted this long after: their queue send was lost (a crash
+/// between the commit and the send). The hub's cron sends them again; a duplicate message for
+/// a row that is in fact queued is harmless (the claim and the state check make it one send).
+const SWEEP_AFTER_MS: i64 = 2 * 60 * 1000;
+
+pub async fn sweep(env: &Env, now: i64) -> ApiResult<usize> {
+    let db = store::db(env)?;
+    #[derive(Deserialize)]
+    struct Stuck {
+        id: String,
+    }
+    let stuck: Vec<Stuck> = store::all(&db, "SELECT id FROM outbox WHERE state = 'pending' AND attempts = 0 AND created_at <= ? ORDER BY created_at LIMIT 200", &[(now - SWEEP_AFTER_MS).into()]).await?;
+    enqueue_ids(env, stuck.iter().map(|s| s.id.as_str())).await;
+    Ok(stuck.len())
+}
+
+/// Puts dead or skipped rows back to pending and queues them again (the creator's replay).
+/// The state change is conditional, so replaying twice at once queues each row once.
+pub async fn replay(env: &Env, db: &D1Database, app_slug: &str, only: Option<&str>) -> ApiResult<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+    }
+    let rows: Vec<Row> = match only {
+        Some(id) => store::all(db, "SELECT id FROM outbox WHERE app_slug = ? AND id = ? AND state IN ('dead', 'skipped')", &[app_slug.into(), id.into()]).await?,
+        None => store::all(db, "SELECT id FROM outbox WHERE app_slug = ? AND state = 'dead' LIMIT 500", &[app_slug.into()]).await?,
+    };
+    let mut replayed = Vec::new();
+    for row in rows {
+        let changed = store::changes(db, "UPDATE outbox SET state = 'pending', claimed_at = NULL, updated_at = ? WHERE id = ? AND state IN ('dead', 'skipped')", &[now_ms().into(), row.id.as_str().into()]).await?;
+        if changed == 1 {
+            replayed.push(row.id);
+        }
+    }
+    enqueue_ids(env, replayed.iter().map(String::as_str)).await;
+    Ok(replayed)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,10 +213,11 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     };
     let attempt = row.attempts + 1;
     let outcome = send(&row, &target, now).await;
-    let (status, error) = match &outcome {
-        Ok(code) if (200..300).contains(code) => (Some(*code), None),
-        Ok(code) => (Some(*code), Some(format!("HTTP {code}"))),
-        Err(e) => (None, Some(e.clone())),
+    let (status, error, retry_after) = match &outcome {
+        Ok((code, _)) if (200..300).contains(code) => (Some(*code), None, None),
+        // 3xx included: a redirect is never followed, the creator must fix the URL.
+        Ok((code, retry_after)) => (Some(*code), Some(format!("HTTP {code}")), *retry_after),
+        Err(e) => (None, Some(e.clone()), None),
     };
     store::run(
         &db,
@@ -192,9 +236,24 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
             console_log!("delivered {} to {}", row.id, row.destination);
             Ok(Delivery::Done)
         }
+        // 410 Gone: the receiver says this endpoint is over. Stop sending there until the
+        // creator sets it again, and keep the job visible (and replayable) as dead.
+        Some(_) if status == Some(410) => {
+            if let Target::Creator(d) = &target {
+                store::run(&db, "UPDATE destinations SET enabled = 0, updated_at = ? WHERE app_slug = ? AND kind = ?", &[now.into(), row.app_slug.as_str().into(), d.kind.as_str().into()]).await?;
+            }
+            store::run(&db, "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), "HTTP 410: destination disabled".into(), now.into(), row.id.as_str().into()]).await?;
+            console_warn!("{} answered 410; {} destination disabled", row.id, row.destination);
+            Ok(Delivery::Done)
+        }
         Some(error) => {
             store::run(&db, "UPDATE outbox SET state = 'pending', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), error.as_str().into(), now.into(), row.id.as_str().into()]).await?;
-            Ok(Delivery::RetryIn(backoff_secs(env, attempt)))
+            // 429 and 503 may say when to come back; never sooner than our own backoff.
+            let wait = match (status, retry_after) {
+                (Some(429 | 503), Some(secs)) => secs.clamp(1, 3600).max(backoff_secs(env, attempt)),
+                _ => backoff_secs(env, attempt),
+            };
+            Ok(Delivery::RetryIn(wait))
         }
     }
 }
@@ -227,15 +286,15 @@ pub async fn send_mail_now(env: &Env, mail: &routing::FanEmail) -> ApiResult<()>
     };
     let row = OutboxRow { id: ids::token("mail_", &random::<12>()), payload, ..OutboxRow::default() };
     match send(&row, &target, now_ms()).await {
-        Ok(200..=299) => Ok(()),
-        Ok(status) => Err(ApiError::Upstream(format!("mail API answered {status}"))),
+        Ok((200..=299, _)) => Ok(()),
+        Ok((status, _)) => Err(ApiError::Upstream(format!("mail API answered {status}"))),
         Err(e) => Err(ApiError::Upstream(format!("mail API: {e}"))),
     }
 }
 
 /// Posts the payload. Redirects are failures, never followed: a moved endpoint is a
 /// configuration problem the creator must see.
-async fn send(row: &OutboxRow, target: &Target, now: i64) -> Result<u16, String> {
+async fn send(row: &OutboxRow, target: &Target, now: i64) -> Result<(u16, Option<u32>), String> {
     let headers = Headers::new();
     let map = |e: worker::Error| e.to_string();
     headers.set("Content-Type", "application/json").map_err(map)?;
@@ -259,7 +318,8 @@ async fn send(row: &OutboxRow, target: &Target, now: i64) -> Result<u16, String>
     init.with_method(Method::Post).with_headers(headers).with_redirect(RequestRedirect::Manual).with_body(Some(body.into()));
     let request = Request::new_with_init(&url, &init).map_err(map)?;
     let response = Fetch::Request(request).send_with_signal(&timeout_signal(DELIVERY_TIMEOUT_MS)).await.map_err(|e| format!("request failed: {e}"))?;
-    Ok(response.status_code())
+    let retry_after = response.headers().get("Retry-After").ok().flatten().and_then(|v| v.trim().parse::<u32>().ok());
+    Ok((response.status_code(), retry_after))
 }
 
 /// `?wait=true` makes Discord answer only once the message exists, so a 2xx means delivered.
