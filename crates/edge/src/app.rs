@@ -241,6 +241,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
         fan_id: fan.as_ref().map(|f| f.id.clone()),
         priority: i64::from(tier.is_some_and(|t| t.priority)),
         auction_id: auction.as_ref().map(|(a, _)| a.id.clone()),
+        triage: Some(serde_json::to_string(&triage)?),
+        identity: signed_in.as_ref().map(serde_json::to_string).transpose()?,
         moderation: serde_json::to_string(&verdict)?,
         created_at: now,
         updated_at: now,
@@ -277,8 +279,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
             row.priority.into(),
             row.auction_id.as_deref().into(),
             fan_key.as_str().into(),
-            serde_json::to_string(&triage)?.as_str().into(),
-            signed_in.as_ref().map(serde_json::to_string).transpose()?.as_deref().into(),
+            row.triage.as_deref().into(),
+            row.identity.as_deref().into(),
             now.into(),
             now.into(),
         ],
@@ -660,10 +662,9 @@ async fn view(db: &worker::D1Database, row: &RequestRow, origin: &str, as_creato
         body["fields"] = serde_json::from_str(&row.fields).unwrap_or(json!({}));
         body["fan_email"] = json!(row.fan_email);
         body["moderation"] = serde_json::from_str(&row.moderation).unwrap_or(json!(null));
-        let extra = store::first::<Value>(db, "SELECT triage, identity FROM requests WHERE id = ?", &[row.id.as_str().into()]).await?.unwrap_or(json!({}));
-        let parsed = |key: &str| extra[key].as_str().and_then(|t| serde_json::from_str::<Value>(t).ok()).unwrap_or(json!(null));
-        body["triage"] = parsed("triage");
-        body["identity"] = parsed("identity");
+        let parsed = |stored: &Option<String>| stored.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()).unwrap_or(json!(null));
+        body["triage"] = parsed(&row.triage);
+        body["identity"] = parsed(&row.identity);
         let attachments: Vec<Value> = store::all::<AttachmentRow>(db, "SELECT field, media_type, size FROM attachments WHERE request_id = ?", &[row.id.as_str().into()])
             .await?
             .into_iter()
@@ -830,21 +831,9 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
         Some(k) => format!("refund-{id}-{}", ids::parse_idempotency_key(&k).map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?),
         None => format!("refund-{id}-{}-{amount}", row.amount_refunded),
     };
-    let refund = match (&row.payment_intent_id, row.provider.as_str()) {
-        (_, "paypal") => paypal::refund(env, &row, amount, &key).await?,
-        (Some(payment_intent), _) => payments::create_refund(env, payment_intent, amount, id, reason.as_deref(), row.application_fee.is_some(), &key).await?,
-        (None, _) => return Err(ApiError::Internal(format!("{id} is paid but has no payment reference"))),
-    };
+    let refund = payments::refund_payment(env, &row, amount, reason.as_deref(), &key).await?;
     let actor = format!("creator:{}", creator.id);
-    let now = now_ms();
-    // The refund is recorded once by its provider id (a retried call gets the same id back),
-    // and the running total is raised to the sum of recorded refunds, never added onto: a
-    // provider webhook may have counted it already.
-    store::commit(&db, vec![
-        store::statement(&db, "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", &[refund.id.as_str().into(), id.into(), (refund.amount as i64).into(), reason.as_deref().into(), actor.as_str().into(), now.into()])?,
-        store::statement(&db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE request_id = ?)) WHERE id = ?", &[id.into(), id.into()])?,
-    ])
-    .await?;
+    store::commit(&db, store::refund_statements(&db, &refund.id, id, refund.amount, reason.as_deref(), &actor)?).await?;
     let fresh = load(&db, manifest, id).await?;
     if fresh.amount_refunded >= fresh.amount && fresh.status()?.can_become(Status::Refunded) {
         // Losing this race means the provider's webhook moved it first, which is as good.
@@ -886,10 +875,10 @@ async fn evidence(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> Ap
         &[id.into()],
     )
     .await?);
+    let request = view(&db, &row, &origin(req), true).await?;
     let body = json!({
         "exported_at": rfc3339(now_ms()),
         "app": {"slug": manifest.slug, "title": manifest.title},
-        "request": view(&db, &row, &origin(req), true).await?,
         "payment": {
             "provider": row.provider,
             "checkout_session_id": row.checkout_session_id,
@@ -902,12 +891,13 @@ async fn evidence(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> Ap
             "amount_refunded": row.amount_refunded,
         },
         "identity": {
-            "signed_in": view(&db, &row, &origin(req), true).await?["identity"],
+            "signed_in": request["identity"],
             "email": row.fan_email,
             "ip": signals.as_ref().and_then(|s| s.client_ip.clone()),
             "user_agent": signals.and_then(|s| s.user_agent),
         },
         "deliveries": deliveries,
+        "request": request,
     });
     let mut response = json(200, &body);
     response.headers_mut().set("Content-Disposition", &format!("attachment; filename=\"evidence-{id}.json\""))?;

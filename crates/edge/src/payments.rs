@@ -158,8 +158,17 @@ pub struct Refund {
     pub amount: u64,
 }
 
+/// Refunds part or all of a request's payment with whichever provider took it.
+pub async fn refund_payment(env: &Env, row: &store::RequestRow, amount: u64, reason: Option<&str>, idempotency_key: &str) -> ApiResult<Refund> {
+    match (&row.payment_intent_id, row.provider.as_str()) {
+        (_, "paypal") => crate::paypal::refund(env, row, amount, idempotency_key).await,
+        (Some(payment_intent), _) => create_refund(env, payment_intent, amount, &row.id, reason, row.application_fee.is_some(), idempotency_key).await,
+        (None, _) => Err(ApiError::Internal(format!("{} is paid but has no payment reference", row.id))),
+    }
+}
+
 /// Refunds part or all of a request's payment through `POST /v1/refunds`.
-pub async fn create_refund(env: &Env, payment_intent: &str, amount: u64, request_id: &str, reason: Option<&str>, destination_charge: bool, idempotency_key: &str) -> ApiResult<Refund> {
+async fn create_refund(env: &Env, payment_intent: &str, amount: u64, request_id: &str, reason: Option<&str>, destination_charge: bool, idempotency_key: &str) -> ApiResult<Refund> {
     let refund = stripe_post(env, "/v1/refunds", stripe::refund_form(payment_intent, amount, request_id, reason, destination_charge), idempotency_key).await?;
     let id = refund["id"].as_str().ok_or_else(|| ApiError::Upstream("stripe refund has no id".into()))?.to_string();
     Ok(Refund { id, amount: refund["amount"].as_u64().unwrap_or(amount) })
@@ -362,22 +371,11 @@ async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event,
 }
 
 async fn already_processed(db: &worker::D1Database, event_id: &str) -> ApiResult<bool> {
-    #[derive(Deserialize)]
-    struct Seen {
-        #[allow(dead_code)]
-        outcome: String,
-    }
-    Ok(store::first::<Seen>(db, "SELECT outcome FROM payment_events WHERE provider = 'stripe' AND event_id = ?", &[event_id.into()]).await?.is_some())
+    store::event_seen(db, "stripe", event_id).await
 }
 
-/// The row that marks an event as processed. Its key is the event id, so in a batch with the
-/// change it causes, a concurrent delivery of the same event makes the whole batch conflict.
 fn processed(db: &worker::D1Database, event: &stripe::Event, request_id: Option<&str>, outcome: &str) -> ApiResult<worker::D1PreparedStatement> {
-    store::statement(
-        db,
-        "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('stripe', ?, ?, ?, ?, ?)",
-        &[event.id.as_str().into(), event.kind.as_str().into(), request_id.into(), outcome.into(), now_ms().into()],
-    )
+    store::event_row(db, "stripe", &event.id, &event.kind, request_id, outcome)
 }
 
 /// Records an event that changes nothing; a duplicate of it is already recorded, which is fine.

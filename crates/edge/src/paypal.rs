@@ -5,7 +5,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::fulfilment;
 use crate::http::header;
-use crate::platform::{config, now_ms, required_config, timeout_signal};
+use crate::platform::{config, required_config, timeout_signal};
 use crate::store::{self, RequestRow};
 use fanline_core::manifest::Manifest;
 use fanline_core::money::{Currency, Money};
@@ -206,11 +206,9 @@ async fn refunded(env: &Env, db: &D1Database, event_id: &str, kind: &str, refund
     let currency = Currency::parse(&row.currency).map_err(ApiError::Internal)?;
     let Some(amount) = paypal::parse_amount(amount, &currency) else { return Ok("mismatch") };
     let record = |db: &D1Database| -> ApiResult<Vec<worker::D1PreparedStatement>> {
-        Ok(vec![
-            store::statement(db, "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, NULL, 'paypal', ?) ON CONFLICT (id) DO NOTHING", &[refund_id.into(), row.id.as_str().into(), (amount as i64).into(), now_ms().into()])?,
-            store::statement(db, "UPDATE requests SET amount_refunded = (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE request_id = ?) WHERE id = ?", &[row.id.as_str().into(), row.id.as_str().into()])?,
-            processed(db, event_id, kind, Some(&row.id), "applied")?,
-        ])
+        let mut batch = store::refund_statements(db, refund_id, &row.id, amount, None, PROVIDER)?;
+        batch.push(processed(db, event_id, kind, Some(&row.id), "applied")?);
+        Ok(batch)
     };
     let already: i64 = store::first::<serde_json::Value>(db, "SELECT COALESCE(SUM(amount), 0) AS total FROM refunds WHERE request_id = ? AND id != ?", &[row.id.as_str().into(), refund_id.into()])
         .await?
@@ -231,15 +229,11 @@ async fn refunded(env: &Env, db: &D1Database, event_id: &str, kind: &str, refund
 }
 
 async fn already_processed(db: &D1Database, event_id: &str) -> ApiResult<bool> {
-    Ok(store::first::<Value>(db, "SELECT outcome FROM payment_events WHERE provider = 'paypal' AND event_id = ?", &[event_id.into()]).await?.is_some())
+    store::event_seen(db, PROVIDER, event_id).await
 }
 
 fn processed(db: &D1Database, event_id: &str, kind: &str, request_id: Option<&str>, outcome: &str) -> ApiResult<worker::D1PreparedStatement> {
-    store::statement(
-        db,
-        "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('paypal', ?, ?, ?, ?, ?)",
-        &[event_id.into(), kind.into(), request_id.into(), outcome.into(), now_ms().into()],
-    )
+    store::event_row(db, PROVIDER, event_id, kind, request_id, outcome)
 }
 
 fn ack(event_id: &str, outcome: &str) -> Response {

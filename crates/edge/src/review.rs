@@ -5,7 +5,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::platform::{now_ms, required_config};
 use crate::store::{self, RequestRow};
-use crate::{credits, fulfilment, payments, paypal};
+use crate::{credits, fulfilment, payments};
 use fanline_core::manifest::Manifest;
 use fanline_core::standard_webhooks;
 use fanline_core::state::Status;
@@ -39,16 +39,8 @@ pub async fn decide(env: &Env, db: &D1Database, manifest: &Manifest, row: &Reque
         Verdict::Reject if row.credits_spent > 0 => advance(&[Status::Rejected], credits::give_back(db, row, "rejected in review")?.into_iter().collect()).await?,
         Verdict::Reject if paid => {
             let amount = (row.amount - row.amount_refunded).max(0) as u64;
-            let key = format!("review-refund-{id}");
-            let refund = match (&row.payment_intent_id, row.provider.as_str()) {
-                (_, "paypal") => paypal::refund(env, row, amount, &key).await?,
-                (Some(pi), _) => payments::create_refund(env, pi, amount, id, reason, row.application_fee.is_some(), &key).await?,
-                (None, _) => return Err(ApiError::Internal(format!("{id} is paid but has no payment reference"))),
-            };
-            let record = vec![
-                store::statement(db, "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", &[refund.id.as_str().into(), id.into(), (refund.amount as i64).into(), reason.into(), actor.into(), now_ms().into()])?,
-                store::statement(db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE request_id = ?)) WHERE id = ?", &[id.into(), id.into()])?,
-            ];
+            let refund = payments::refund_payment(env, row, amount, reason, &format!("review-refund-{id}")).await?;
+            let record = store::refund_statements(db, &refund.id, id, refund.amount, reason, actor)?;
             advance(&[Status::Refunded], record).await?
         }
         Verdict::Reject => advance(&[Status::Rejected], Vec::new()).await?,
@@ -91,7 +83,7 @@ pub async fn handle_webhook(mut req: Request, env: &Env) -> ApiResult<Response> 
         _ => return Err(ApiError::bad_request("invalid_event", "decision is allow, review or block.")),
     };
     let db = store::db(env)?;
-    if store::first::<Value>(&db, "SELECT outcome FROM payment_events WHERE provider = 'moderation' AND event_id = ?", &[msg_id.as_str().into()]).await?.is_some() {
+    if store::event_seen(&db, "moderation", &msg_id).await? {
         return Ok(ack(&msg_id, "duplicate"));
     }
     let reasons: Vec<&str> = event["data"]["reasons"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
@@ -110,15 +102,7 @@ pub async fn handle_webhook(mut req: Request, env: &Env) -> ApiResult<Response> 
         }
         (Some(_), _) => "recorded",
     };
-    store::commit(
-        &db,
-        vec![store::statement(
-            &db,
-            "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES ('moderation', ?, 'moderation.verdict', ?, ?, ?)",
-            &[msg_id.as_str().into(), request_id.into(), outcome.into(), now_ms().into()],
-        )?],
-    )
-    .await?;
+    store::commit(&db, vec![store::event_row(&db, "moderation", &msg_id, "moderation.verdict", Some(request_id), outcome)?]).await?;
     Ok(ack(&msg_id, outcome))
 }
 

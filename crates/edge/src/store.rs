@@ -137,6 +137,9 @@ pub struct RequestRow {
     pub fan_id: Option<String>,
     pub priority: i64,
     pub auction_id: Option<String>,
+    /// The classifier's tags and the signed-in identity, as stored JSON.
+    pub triage: Option<String>,
+    pub identity: Option<String>,
     pub moderation: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -173,7 +176,7 @@ pub async fn request(db: &D1Database, id: &str) -> ApiResult<Option<RequestRow>>
         db,
         "SELECT id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
                 checkout_url, payment_intent_id, amount_refunded, hold_until, captured_at, application_fee, provider, paypal_order_id,
-                paypal_capture_id, credits_spent, fan_id, priority, auction_id, moderation, created_at, updated_at FROM requests WHERE id = ?",
+                paypal_capture_id, credits_spent, fan_id, priority, auction_id, triage, identity, moderation, created_at, updated_at FROM requests WHERE id = ?",
         &[id.into()],
     )
     .await
@@ -279,4 +282,32 @@ pub struct Destination {
 
 pub async fn destination(db: &D1Database, app_slug: &str, kind: &str) -> ApiResult<Option<Destination>> {
     first(db, "SELECT kind, url, secret, enabled FROM destinations WHERE app_slug = ? AND kind = ?", &[app_slug.into(), kind.into()]).await
+}
+
+/// Whether a provider's event (Stripe, PayPal, a moderation service) was already acted on.
+pub async fn event_seen(db: &D1Database, provider: &str, event_id: &str) -> ApiResult<bool> {
+    Ok(first::<serde_json::Value>(db, "SELECT outcome FROM payment_events WHERE provider = ? AND event_id = ?", &[provider.into(), event_id.into()]).await?.is_some())
+}
+
+/// The row that marks a provider's event as acted on. Its key is the event id, so in a batch
+/// with the change it causes, a concurrent delivery of the same event makes the batch conflict.
+pub fn event_row(db: &D1Database, provider: &str, event_id: &str, kind: &str, request_id: Option<&str>, outcome: &str) -> ApiResult<D1PreparedStatement> {
+    statement(
+        db,
+        "INSERT INTO payment_events (provider, event_id, type, request_id, outcome, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+        &[provider.into(), event_id.into(), kind.into(), request_id.into(), outcome.into(), crate::platform::now_ms().into()],
+    )
+}
+
+/// Records a refund once by its provider id and raises the request's running total to the sum
+/// of its recorded refunds (never adds onto it: a webhook may have counted the same refund).
+pub fn refund_statements(db: &D1Database, refund_id: &str, request_id: &str, amount: u64, reason: Option<&str>, actor: &str) -> ApiResult<Vec<D1PreparedStatement>> {
+    Ok(vec![
+        statement(
+            db,
+            "INSERT INTO refunds (id, request_id, amount, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            &[refund_id.into(), request_id.into(), (amount as i64).into(), reason.into(), actor.into(), crate::platform::now_ms().into()],
+        )?,
+        statement(db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE request_id = ?)) WHERE id = ?", &[request_id.into(), request_id.into()])?,
+    ])
 }
