@@ -22,15 +22,25 @@ CREATE TABLE IF NOT EXISTS apps (
 );
 
 -- Where an app's notifications go. The manifest says which kinds get which events; the
--- creator sets the URLs (they are secrets: a Discord webhook URL lets anyone post).
+-- creator sets each kind's settings (JSON, credentials included: a Discord webhook URL or a
+-- Trello token lets anyone post). `enabled` drops to 0 when a receiver answers 410.
 CREATE TABLE IF NOT EXISTS destinations (
   app_slug   TEXT NOT NULL REFERENCES apps(slug),
-  kind       TEXT NOT NULL CHECK (kind IN ('discord', 'webhook')),
-  url        TEXT NOT NULL,
-  secret     TEXT,
+  kind       TEXT NOT NULL CHECK (kind IN ('discord', 'webhook', 'creator_email', 'trello', 'sms', 'notion', 'airtable')),
+  settings   TEXT NOT NULL,
   enabled    INTEGER NOT NULL DEFAULT 1,
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (app_slug, kind)
+);
+
+-- What a target made for a request (the Trello card), so later events update it instead of
+-- making another.
+CREATE TABLE IF NOT EXISTS target_refs (
+  request_id  TEXT NOT NULL REFERENCES requests(id),
+  kind        TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (request_id, kind)
 );
 
 -- The current state of each request; its history is request_events.

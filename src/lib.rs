@@ -28,6 +28,7 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
         (["api", "apps", slug, "destinations"], Method::Get) => marketplace::show_destinations(&req, env, slug).await,
         (["api", "apps", slug, "requests"], Method::Get) => marketplace::creator_queue(&req, env, slug).await,
         (["api", "apps", slug, "deliveries"], Method::Get) => marketplace::deliveries(&req, env, slug).await,
+        (["api", "apps", slug, "deliveries", id], Method::Get) => marketplace::delivery(&req, env, slug, id).await,
         (["api", "apps", slug, "deliveries", "replay"], Method::Post) => marketplace::replay_deliveries(&req, env, slug, None).await,
         (["api", "apps", slug, "deliveries", id, "replay"], Method::Post) => marketplace::replay_deliveries(&req, env, slug, Some(id)).await,
         (["api", "apps", slug, "limits"], Method::Get) => limits::show(&req, env, slug).await,
@@ -60,8 +61,9 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
     Ok(())
 }
 
-/// The cron trigger: closes auctions that have ended and releases held payments the creator
-/// did not accept in time. The event's scheduled time is the clock, so a test can run it forward.
+/// The cron trigger: closes auctions that have ended, re-sends outbox rows that never reached
+/// the queue, raises reminders for requests waiting too long, and releases held payments the
+/// creator did not accept in time. The event's scheduled time is the clock, so a test can run it forward.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let origin = fanline_edge::platform::config(&env, "PUBLIC_ORIGIN", "");
@@ -75,6 +77,11 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(n) if n > 0 => worker::console_log!("re-sent {n} outbox rows that never reached the queue"),
         Ok(_) => {}
         Err(e) => worker::console_error!("sweeping the outbox failed: {e:?}"),
+    }
+    match fulfilment::remind_waiting(&env, now, &origin).await {
+        Ok(n) if n > 0 => worker::console_log!("raised request.waiting for {n} requests"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("reminding of waiting requests failed: {e:?}"),
     }
     match payments::release_lapsed_holds(&env, now, &origin).await {
         Ok(n) if n > 0 => worker::console_log!("released {n} lapsed holds"),

@@ -1,11 +1,12 @@
 //! The marketplace's own pages and creator endpoints that span an app rather than one request.
 
-use fanline_edge::core::manifest::Manifest;
+use fanline_edge::core::manifest::{DestinationKind, Manifest};
+use fanline_edge::core::targets::Settings;
 use fanline_edge::core::routing::rfc3339;
 use fanline_edge::core::standard_webhooks;
 use fanline_edge::http::{json, with_content_type};
 use fanline_edge::pages::escape_html;
-use fanline_edge::platform::{config, now_ms, random};
+use fanline_edge::platform::{now_ms, random};
 use fanline_edge::store::{self, AppRow};
 use fanline_edge::{auth, ApiError};
 use serde_json::{json, Value};
@@ -63,60 +64,57 @@ pub async fn index_page(env: &Env) -> ApiResult<Response> {
     Ok(with_content_type(html, "text/html; charset=utf-8"))
 }
 
-/// Destination URLs are checked before they are stored: web URLs only, never credentials in
-/// the URL, and plain http only where the deployment allows it (local development).
-fn check_destination_url(env: &Env, field: &str, raw: &str) -> ApiResult<String> {
-    let bad = |m: &str| ApiError::bad_request("invalid_destination", format!("{field}: {m}"));
-    let url = url::Url::parse(raw.trim()).map_err(|_| bad("not a URL"))?;
-    let allow_http = config(env, "ALLOW_HTTP_DESTINATIONS", "false") == "true";
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_http => {}
-        _ => return Err(bad("must be an https URL")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("must not carry credentials"));
-    }
-    Ok(url.to_string())
-}
-
-/// `PUT /api/apps/:slug/destinations` with `{"discord_webhook_url": ..., "webhook_url": ...}`.
-/// A key left out is unchanged; `null` removes that destination. A new webhook gets a
-/// Standard Webhooks secret, returned here and by GET.
+/// `PUT /api/apps/:slug/destinations`: one key per target kind with its settings object, or
+/// `null` to remove it (`{"trello": {...}, "sms": null}`); `discord_webhook_url` and
+/// `webhook_url` are shorthands for `{"discord": {"webhook_url": ...}}` and
+/// `{"webhook": {"url": ...}}`. A key left out is unchanged. Every key is checked before any is
+/// saved. A new webhook gets a Standard Webhooks secret, kept when only its URL changes.
 pub async fn set_destinations(mut req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
     let creator = auth::creator(&req, &db).await?;
     let app = auth::owned_app(&db, &creator, slug).await?;
-    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", "Send a JSON object with discord_webhook_url and/or webhook_url."))?;
+    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", "Send a JSON object of destination settings."))?;
     let Value::Object(body) = body else { return Err(ApiError::bad_request("invalid_json", "Send a JSON object.")) };
     let now = now_ms();
+    let policy = fanline_edge::fulfilment::outbound_policy(env);
     let mut statements = Vec::new();
     for (key, value) in &body {
-        let kind = match key.as_str() {
-            "discord_webhook_url" => "discord",
-            "webhook_url" => "webhook",
-            other => return Err(ApiError::bad_request("invalid_json", format!("Unknown key \"{other}\"."))),
+        let (kind, value) = match key.as_str() {
+            "discord_webhook_url" => (DestinationKind::Discord, shorthand("webhook_url", value)),
+            "webhook_url" => (DestinationKind::Webhook, shorthand("url", value)),
+            other => match DestinationKind::parse(other).filter(|k| !k.is_fan_email()) {
+                Some(kind) => (kind, value.clone()),
+                None => return Err(ApiError::bad_request("invalid_json", format!("Unknown key \"{other}\"; use discord, webhook, creator_email, trello, sms, notion or airtable."))),
+            },
         };
-        match value {
-            Value::Null => statements.push(store::statement(&db, "DELETE FROM destinations WHERE app_slug = ? AND kind = ?", &[app.slug.as_str().into(), kind.into()])?),
-            Value::String(raw) => {
-                let url = check_destination_url(env, key, raw)?;
-                let secret = (kind == "webhook").then(|| standard_webhooks::new_secret(&random()));
-                statements.push(store::statement(
-                    &db,
-                    "INSERT INTO destinations (app_slug, kind, url, secret, enabled, updated_at) VALUES (?, ?, ?, ?, 1, ?)
-                     ON CONFLICT (app_slug, kind) DO UPDATE SET url = excluded.url, enabled = 1, updated_at = excluded.updated_at,
-                       secret = COALESCE(destinations.secret, excluded.secret)",
-                    &[app.slug.as_str().into(), kind.into(), url.as_str().into(), secret.as_deref().into(), now.into()],
-                )?);
-            }
-            _ => return Err(ApiError::bad_request("invalid_json", format!("\"{key}\" must be a URL string or null."))),
+        if value.is_null() {
+            statements.push(store::statement(&db, "DELETE FROM destinations WHERE app_slug = ? AND kind = ?", &[app.slug.as_str().into(), kind.as_str().into()])?);
+            continue;
         }
+        let previous = store::destination(&db, &app.slug, kind).await?.map(|(settings, _)| settings);
+        let secret = standard_webhooks::new_secret(&random());
+        let settings = Settings::parse(kind, &value, policy, previous.as_ref(), &secret).map_err(|e| ApiError::bad_request("invalid_destination", format!("{key}: {e}")))?;
+        statements.push(store::statement(
+            &db,
+            "INSERT INTO destinations (app_slug, kind, settings, enabled, updated_at) VALUES (?, ?, ?, 1, ?)
+             ON CONFLICT (app_slug, kind) DO UPDATE SET settings = excluded.settings, enabled = 1, updated_at = excluded.updated_at",
+            &[app.slug.as_str().into(), kind.as_str().into(), serde_json::to_string(&settings)?.as_str().into(), now.into()],
+        )?);
     }
     if !statements.is_empty() {
         db.batch(statements).await?;
     }
     destinations_response(env, &app.slug).await
+}
+
+/// `"https://..."` as `{"<field>": "https://..."}`; `null` stays `null`, anything else is
+/// passed on for `Settings::parse` to refuse.
+fn shorthand(field: &str, value: &Value) -> Value {
+    match value {
+        Value::String(_) => json!({ field: value }),
+        Value::Null => Value::Null,
+        other => other.clone(),
+    }
 }
 
 pub async fn show_destinations(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
@@ -126,10 +124,21 @@ pub async fn show_destinations(req: &Request, env: &Env, slug: &str) -> ApiResul
     destinations_response(env, &app.slug).await
 }
 
+/// Each destination's settings with credentials masked (a webhook's signing secret is shown:
+/// the creator's receiver needs it).
 async fn destinations_response(env: &Env, slug: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let rows: Vec<store::Destination> = store::all(&db, "SELECT kind, url, secret, enabled FROM destinations WHERE app_slug = ? ORDER BY kind", &[slug.into()]).await?;
-    let list: Vec<Value> = rows.iter().map(|d| json!({"kind": d.kind, "url": d.url, "secret": d.secret, "enabled": d.enabled == 1})).collect();
+    let rows: Vec<store::DestinationRow> = store::all(&db, "SELECT kind, settings, enabled FROM destinations WHERE app_slug = ? ORDER BY kind", &[slug.into()]).await?;
+    let list: Vec<Value> = rows
+        .iter()
+        .filter_map(|row| {
+            let (kind, settings) = row.settings()?;
+            let mut shown = settings.public_view();
+            shown["kind"] = kind.as_str().into();
+            shown["enabled"] = (row.enabled == 1).into();
+            Some(shown)
+        })
+        .collect();
     Ok(json(200, &json!({"app": slug, "destinations": list})))
 }
 
@@ -184,6 +193,39 @@ struct DeliveryRow {
     delivered_at: Option<i64>,
 }
 
+impl DeliveryRow {
+    fn view(&self) -> Value {
+        json!({
+            "id": self.id, "request_id": self.request_id, "event": self.event, "destination": self.destination, "state": self.state,
+            "attempts": self.attempts, "last_error": self.last_error, "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at),
+            "delivered_at": self.delivered_at.map(rfc3339),
+        })
+    }
+}
+
+const DELIVERY_COLUMNS: &str = "id, request_id, event, destination, state, attempts, last_error, created_at, updated_at, delivered_at";
+
+/// `GET /api/apps/:slug/deliveries/:id`: one delivery with every attempt (status, error, time).
+pub async fn delivery(req: &Request, env: &Env, slug: &str, id: &str) -> ApiResult<Response> {
+    #[derive(serde::Deserialize)]
+    struct Attempt {
+        attempt: i64,
+        status: Option<i64>,
+        error: Option<String>,
+        at: i64,
+    }
+    let db = store::db(env)?;
+    let creator = auth::creator(req, &db).await?;
+    let app = auth::owned_app(&db, &creator, slug).await?;
+    let row: DeliveryRow = store::first(&db, &format!("SELECT {DELIVERY_COLUMNS} FROM outbox WHERE app_slug = ? AND id = ?"), &[app.slug.as_str().into(), id.into()])
+        .await?
+        .ok_or_else(|| ApiError::NotFound("delivery"))?;
+    let attempts: Vec<Attempt> = store::all(&db, "SELECT attempt, status, error, at FROM delivery_attempts WHERE outbox_id = ? ORDER BY attempt", &[id.into()]).await?;
+    let mut view = row.view();
+    view["attempt_log"] = attempts.iter().map(|a| json!({"attempt": a.attempt, "status": a.status, "error": a.error, "at": rfc3339(a.at)})).collect();
+    Ok(json(200, &view))
+}
+
 /// `GET /api/apps/:slug/deliveries[?state=dead]`: every notification and how it went, newest
 /// first, so a broken integration is visible instead of silent.
 pub async fn deliveries(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
@@ -192,23 +234,13 @@ pub async fn deliveries(req: &Request, env: &Env, slug: &str) -> ApiResult<Respo
     let app = auth::owned_app(&db, &creator, slug).await?;
     let state = req.url()?.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
     const STATES: [&str; 5] = ["pending", "sending", "delivered", "skipped", "dead"];
-    let sql = "SELECT id, request_id, event, destination, state, attempts, last_error, created_at, updated_at, delivered_at
-               FROM outbox WHERE app_slug = ?";
+    let sql = format!("SELECT {DELIVERY_COLUMNS} FROM outbox WHERE app_slug = ?");
     let rows: Vec<DeliveryRow> = match &state {
         Some(s) if STATES.contains(&s.as_str()) => store::all(&db, &format!("{sql} AND state = ? ORDER BY created_at DESC, rowid DESC LIMIT 200"), &[app.slug.as_str().into(), s.as_str().into()]).await?,
         Some(s) => return Err(ApiError::bad_request("invalid_state", format!("Unknown state '{s}'; use one of {}.", STATES.join(", ")))),
         None => store::all(&db, &format!("{sql} ORDER BY created_at DESC, rowid DESC LIMIT 200"), &[app.slug.as_str().into()]).await?,
     };
-    let list: Vec<Value> = rows
-        .iter()
-        .map(|d| {
-            json!({
-                "id": d.id, "request_id": d.request_id, "event": d.event, "destination": d.destination, "state": d.state,
-                "attempts": d.attempts, "last_error": d.last_error, "created_at": rfc3339(d.created_at), "updated_at": rfc3339(d.updated_at),
-                "delivered_at": d.delivered_at.map(rfc3339),
-            })
-        })
-        .collect();
+    let list: Vec<Value> = rows.iter().map(DeliveryRow::view).collect();
     Ok(json(200, &json!({"app": app.slug, "deliveries": list})))
 }
 

@@ -1,10 +1,15 @@
-// The delivery engine's fault handling (issue 5, item 4-5 in part), with a local receiver that
-// fails on purpose: 410 disables the target, Retry-After on 503 is honoured, a redirect is a
-// failure and is never followed, the creator replays a dead delivery (delivered once, same
-// webhook-id), and the cron's sweeper sends an outbox row whose queue send was lost.
+// The delivery engine's fault handling (issue 5, items 4, 5 and 7), with local receivers that
+// fail on purpose: a receiver down for a while, intermittent 500s, a timeout, 410 disabling the
+// target, Retry-After on 503, a redirect never followed, the creator's replay (delivered once,
+// same webhook-id), and the cron's sweeper sending an outbox row whose queue send was lost.
+// "Exactly once in effect": every job is accepted (2xx) once, and any repeat carries the same
+// webhook-id, which is what receivers deduplicate on. Signatures are checked with the official
+// `standardwebhooks` library.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { eventually, startFixture } from "./support/fixture.mjs";
+import { Webhook } from "standardwebhooks";
+import { eventually, settle, startFixture } from "./support/fixture.mjs";
+import { startReceiver } from "../scripts/local/receiver.mjs";
 
 let f;
 before(async () => (f = await startFixture()));
@@ -15,7 +20,87 @@ const deliveries = async () => (await f.request("GET", "/api/apps/song-request/d
 const webhookRow = async (id) => (await deliveries()).find((d) => d.request_id === id && d.destination === "webhook");
 const answerFor = (song, answer) => (f.webhooks.handler.respond = (e) => (e.json?.data?.fields?.song === song ? answer(e) : undefined));
 
+const verify = (m) => new Webhook(f.stack.webhookSecrets["song-request"]).verify(m.raw, m.headers);
+
+/** Per webhook-id, how many times the receiver accepted it (answered 2xx). */
+function acceptedCounts(received, ids) {
+  const counts = Object.fromEntries(ids.map((id) => [id, 0]));
+  for (const m of received) if (m.accepted && m.headers["webhook-id"] in counts) counts[m.headers["webhook-id"]] += 1;
+  return counts;
+}
+
 describe("delivery faults", () => {
+  test("a receiver down for a while gets every job once it is back, each accepted exactly once", async () => {
+    const receiver = await startReceiver();
+    const { port } = receiver;
+    const hookUrl = `${receiver.url}/down-then-up`;
+    assert.equal((await f.request("PUT", "/api/apps/song-request/destinations", { key: f.owner.apiKey, json: { webhook_url: hookUrl } })).status, 200);
+    await receiver.close();
+    try {
+      const songs = ["Down 1", "Down 2", "Down 3"];
+      const ids = [];
+      for (const song of songs) ids.push((await f.submit("song-request", { song })).data.id);
+      // Every job fails at least twice against the closed port.
+      await eventually(async () => {
+        const rows = (await deliveries()).filter((d) => ids.includes(d.request_id) && d.destination === "webhook");
+        return rows.length === 3 && rows.every((d) => d.attempts >= 2 && d.state !== "delivered") && rows;
+      }, { ms: 30000, what: "failed attempts while the receiver is down" });
+      const failed = (await deliveries()).find((d) => ids.includes(d.request_id) && d.destination === "webhook");
+      assert.equal(failed.last_error, "could not connect");
+
+      const back = await startReceiver({ port });
+      back.handler.respond = (m) => ((m.accepted = true), undefined);
+      const rows = await eventually(async () => {
+        const r = (await deliveries()).filter((d) => ids.includes(d.request_id) && d.destination === "webhook");
+        return r.every((d) => d.state === "delivered") && r;
+      }, { ms: 60000, what: "every job delivered after the receiver came back" });
+      await settle();
+      assert.deepEqual(Object.values(acceptedCounts(back.received, rows.map((d) => d.id))), [1, 1, 1]);
+      assert.equal(back.received.length, 3, "nothing sent twice once accepted");
+      for (const m of back.received) assert.equal(verify(m).data.status, "queued");
+      await back.close();
+    } finally {
+      await f.request("PUT", "/api/apps/song-request/destinations", { key: f.owner.apiKey, json: { webhook_url: `${f.webhooks.url}/hooks/fanline` } });
+    }
+  });
+
+  test("intermittent 500s: every job is accepted exactly once, every attempt correctly signed", async () => {
+    let calls = 0;
+    f.webhooks.handler.respond = (m) => {
+      if (!m.json?.data?.fields?.song?.startsWith("Flaky")) return undefined;
+      calls += 1;
+      if (calls % 2 === 1) return { status: 500 };
+      m.accepted = true;
+      return undefined;
+    };
+    const ids = [];
+    for (const song of ["Flaky 1", "Flaky 2", "Flaky 3", "Flaky 4"]) ids.push((await f.submit("song-request", { song })).data.id);
+    const rows = await eventually(async () => {
+      const r = (await deliveries()).filter((d) => ids.includes(d.request_id) && d.destination === "webhook");
+      return r.length === 4 && r.every((d) => d.state === "delivered") && r;
+    }, { ms: 60000, what: "all flaky deliveries" });
+    await settle();
+    assert.deepEqual(Object.values(acceptedCounts(f.webhooks.received, rows.map((d) => d.id))), [1, 1, 1, 1]);
+    const sent = f.webhooks.received.filter((m) => rows.some((d) => d.id === m.headers["webhook-id"]));
+    assert.ok(sent.length > 4, "some attempts failed and were retried");
+    for (const m of sent) assert.ok(ids.includes(verify(m).data.id), "every attempt verifies with the official library");
+    f.webhooks.handler.respond = undefined;
+  });
+
+  test("a receiver that does not answer in time is retried; the repeat carries the same webhook-id", async () => {
+    let first = true;
+    answerFor("Slow", () => (first ? ((first = false), { status: 204, delayMs: 4000 }) : undefined));
+    const r = await f.submit("song-request", { song: "Slow" });
+    const row = await eventually(async () => (await webhookRow(r.data.id))?.state === "delivered" && (await webhookRow(r.data.id)), { ms: 30000, what: "delivery after a timeout" });
+    assert.equal(row.attempts, 2);
+    const sent = hooksFor(r.data.id);
+    assert.equal(sent.length, 2);
+    assert.equal(sent[0].headers["webhook-id"], sent[1].headers["webhook-id"]);
+    const detail = (await f.request("GET", `/api/apps/song-request/deliveries/${row.id}`, { key: f.owner.apiKey })).data;
+    assert.deepEqual(detail.attempt_log.map((a) => [a.attempt, a.status, a.error]), [[1, null, "no answer within 2000 ms"], [2, 204, null]]);
+    f.webhooks.handler.respond = undefined;
+  });
+
   test("a 410 disables the target and dead-letters the job; after re-enabling, a replay is delivered once", async () => {
     answerFor("Gone", () => ({ status: 410 }));
     const r = await f.submit("song-request", { song: "Gone" });

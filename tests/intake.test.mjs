@@ -98,13 +98,13 @@ describe("delivery", () => {
         async () => (await f.request("GET", path, { key: f.owner.apiKey })).data.deliveries.find((d) => d.request_id === r.data.id),
         { ms: 90000, what: "dead-lettered delivery" },
       );
-      // max_retries = 5 in wrangler.toml: the first attempt and five retries.
-      assert.equal(dead.attempts, 6);
+      // max_retries = 7 in wrangler.toml: the first attempt and seven retries.
+      assert.equal(dead.attempts, 8);
       assert.equal(dead.last_error, "HTTP 500");
-      assert.equal(webhooksFor(r.data.id).length, 6);
+      assert.equal(webhooksFor(r.data.id).length, 8);
       assert.equal(new Set(webhooksFor(r.data.id).map((m) => m.headers["webhook-id"])).size, 1);
       await settle();
-      assert.equal(webhooksFor(r.data.id).length, 6, "nothing is sent after the job is dead");
+      assert.equal(webhooksFor(r.data.id).length, 8, "nothing is sent after the job is dead");
       assert.equal(discordFor(r.data.id).length, 1, "the Discord job was delivered on its own");
       const unauthorised = await f.request("GET", path, { key: f.other.apiKey });
       assert.equal(unauthorised.status, 404);

@@ -48,7 +48,10 @@ export async function startDiscord({ port = 0, onMessage } = {}) {
   return { ...server, webhookUrl: `${server.url}/api/webhooks/123456789012345678/${crypto.randomBytes(8).toString("hex")}`, messages };
 }
 
-/** Records every request; `respond(entry)` may return `{status, body, headers}` to answer otherwise. */
+/**
+ * Records every request; `respond(entry)` may return `{status, body, headers, delayMs}` to
+ * answer otherwise (`delayMs`: answer that late, as a slow receiver would).
+ */
 export async function startReceiver({ respond, port = 0, onMessage } = {}) {
   const received = [];
   const handler = { respond };
@@ -58,6 +61,8 @@ export async function startReceiver({ respond, port = 0, onMessage } = {}) {
     const entry = record(received, req, url, await readBody(req));
     onMessage?.(entry);
     const answer = handler.respond?.(entry) ?? { status: 204 };
+    if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+    if (res.destroyed) return;
     res.writeHead(answer.status, answer.headers ?? {});
     res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
   }, port);

@@ -49,12 +49,21 @@ export const newApiKey = () => `fl_live_${crypto.randomBytes(24).toString("hex")
 export const newWebhookSecret = () => `whsec_${crypto.randomBytes(24).toString("base64")}`;
 
 /** Writes a wrangler config for local runs: absolute paths, no build step, local settings. */
+// Names of values that are `wrangler secret`s in production. Locally they go in a `.dev.vars`
+// file beside the config, as wrangler expects secrets, so its startup table hides them.
+const SECRET_NAME = /SECRET|_KEY$|TOKEN|PASSWORD/;
+
 function localConfig(dir, outDir, vars) {
   const cfg = parseToml(fs.readFileSync(path.join(dir, "wrangler.toml"), "utf8"));
   cfg.main = path.resolve(dir, cfg.main);
   delete cfg.build;
-  cfg.vars = { ...(cfg.vars ?? {}), ...vars };
-  const file = path.join(outDir, `${cfg.name}.json`);
+  const all = { ...(cfg.vars ?? {}), ...vars };
+  cfg.vars = Object.fromEntries(Object.entries(all).filter(([name]) => !SECRET_NAME.test(name)));
+  const secrets = Object.entries(all).filter(([name]) => SECRET_NAME.test(name));
+  const workerDir = path.join(outDir, cfg.name);
+  fs.mkdirSync(workerDir, { recursive: true });
+  fs.writeFileSync(path.join(workerDir, ".dev.vars"), secrets.map(([name, value]) => `${name}=${JSON.stringify(String(value))}`).join("\n") + "\n");
+  const file = path.join(workerDir, "wrangler.json");
   fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
   return file;
 }
@@ -77,11 +86,13 @@ function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   turnstile    a started local Turnstile siteverify (scripts/local/turnstile.mjs), or omitted
  *   oauth        the issuer URL of an OpenID provider (oauth2-mock-server) standing in for
  *                Twitch, Discord and Google, or omitted
- *   hubVars      extra [vars] for the hub, e.g. { RETRY_BASE_SECS: "1" }
+ *   apis         { trello, twilio, notion, airtable } base URLs of local API servers
+ *                (scripts/local/apis.mjs), or omitted
+ *   hubVars      extra [vars] for the hub, e.g. { RETRY_SCHEDULE: "1" }
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
-export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
+export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, apis = {}, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
   fs.mkdirSync(configDir, { recursive: true });
@@ -107,7 +118,9 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   const moderationSecret = newWebhookSecret();
   const turnstileVars = turnstile ? { TURNSTILE_API_BASE: turnstile.url, TURNSTILE_SECRET_KEY: turnstile.secret, TURNSTILE_TIMEOUT_MS: "1500" } : {};
   const paypalVars = paypal ? { PAYPAL_API_BASE: paypal.url, PAYPAL_CLIENT_ID: paypal.clientId, PAYPAL_CLIENT_SECRET: paypal.clientSecret } : {};
-  const hubConfig = localConfig(hub.dir, configDir, { STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...hubVars });
+  // Fulfilment targets' APIs: { trello, twilio, notion, airtable } base URLs of local servers.
+  const apiVars = Object.fromEntries(Object.entries(apis).map(([name, url]) => [`${name.toUpperCase()}_API_BASE`, url]));
+  const hubConfig = localConfig(hub.dir, configDir, { ...apiVars, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...hubVars });
   const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars, ...oauthVars, ...mailVars }));
 
   const now = Date.now();
@@ -121,10 +134,15 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
       `INSERT INTO apps (slug, creator_id, title, description, manifest, created_at) VALUES (${sql(m.slug)}, ${sql(seeded[0].id)}, ${sql(m.title)}, ${sql(m.description ?? "")}, ${sql(JSON.stringify(m))}, ${now})
        ON CONFLICT (slug) DO UPDATE SET title = excluded.title, description = excluded.description, manifest = excluded.manifest;`,
     );
-    if (destinations.discord) lines.push(`INSERT OR REPLACE INTO destinations (app_slug, kind, url, secret, enabled, updated_at) VALUES (${sql(m.slug)}, 'discord', ${sql(destinations.discord)}, NULL, 1, ${now});`);
+    // The same JSON `PUT /api/apps/:slug/destinations` stores (credentials included).
+    const settings = {};
+    if (destinations.discord) settings.discord = { webhook_url: destinations.discord };
     if (destinations.webhook) {
       webhookSecrets[m.slug] = newWebhookSecret();
-      lines.push(`INSERT OR REPLACE INTO destinations (app_slug, kind, url, secret, enabled, updated_at) VALUES (${sql(m.slug)}, 'webhook', ${sql(destinations.webhook)}, ${sql(webhookSecrets[m.slug])}, 1, ${now});`);
+      settings.webhook = { url: destinations.webhook, secret: webhookSecrets[m.slug] };
+    }
+    for (const [kind, value] of Object.entries(settings)) {
+      lines.push(`INSERT OR REPLACE INTO destinations (app_slug, kind, settings, enabled, updated_at) VALUES (${sql(m.slug)}, ${sql(kind)}, ${sql(JSON.stringify(value))}, 1, ${now});`);
     }
   }
   const seedFile = path.join(stateDir, "seed.sql");

@@ -9,6 +9,7 @@ import { startPaypal } from "../../scripts/local/paypal.mjs";
 import { startTurnstile } from "../../scripts/local/turnstile.mjs";
 import { OAuth2Server } from "oauth2-mock-server";
 import { startDiscord, startMail, startReceiver } from "../../scripts/local/receiver.mjs";
+import { startAirtable, startNotion, startTrello, startTwilio } from "../../scripts/local/apis.mjs";
 
 let ipCounter = 0;
 
@@ -20,6 +21,7 @@ export async function startFixture() {
   const mail = await startMail();
   const paypal = await startPaypal();
   const turnstile = await startTurnstile();
+  const [trello, twilio, notion, airtable] = await Promise.all([startTrello(), startTwilio(), startNotion(), startAirtable()]);
   // A real OpenID provider from npm stands in for Twitch, Discord and Google.
   const oauth = new OAuth2Server();
   await oauth.issuer.keys.generate("RS256");
@@ -33,8 +35,9 @@ export async function startFixture() {
     mail,
     paypal,
     turnstile,
-    // Short backoff so retries and the dead-letter path run in seconds, not minutes.
-    hubVars: { RETRY_BASE_SECS: "1" },
+    apis: { trello: trello.url, twilio: twilio.url, notion: notion.url, airtable: airtable.url },
+    // Short waits so retries and the dead-letter path run in seconds, not hours.
+    hubVars: { RETRY_SCHEDULE: "1,2,2,3,3,4,4", DELIVERY_TIMEOUT_MS: "2000" },
     creators: [
       { id: "cr_owner", name: "Owner" },
       { id: "cr_other", name: "Someone Else" },
@@ -71,6 +74,10 @@ export async function startFixture() {
     discord,
     webhooks,
     mail,
+    trello,
+    twilio,
+    notion,
+    airtable,
     owner,
     other,
     freshIp,
@@ -78,7 +85,7 @@ export async function startFixture() {
     submit: (app, fields, { addOns, ...options } = {}) => request("POST", `/apps/${app}/api/requests`, { json: { fields, ...(addOns ? { add_ons: addOns } : {}) }, ...options }),
     async stop() {
       await stack.stop();
-      await Promise.all([stripe.close(), paypal.close(), turnstile.close(), oauth.stop(), discord.close(), webhooks.close(), mail.close()]);
+      await Promise.all([stripe.close(), paypal.close(), turnstile.close(), oauth.stop(), discord.close(), webhooks.close(), mail.close(), trello.close(), twilio.close(), notion.close(), airtable.close()]);
       if (!process.env.FANLINE_KEEP_STATE) fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };

@@ -4,17 +4,21 @@
 pub mod attachment;
 pub mod auction;
 pub mod base64;
+pub mod delivery;
 pub mod identity;
 pub mod ids;
 pub mod manifest;
 pub mod moderation;
 pub mod money;
+pub mod outbound;
 pub mod paypal;
 pub mod routing;
 pub mod standard_webhooks;
 pub mod state;
 pub mod stripe;
 pub mod submission;
+pub mod targets;
+pub mod template;
 pub mod triage;
 
 /// One field-level problem with a submission, shown to the fan next to the field.

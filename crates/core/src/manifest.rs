@@ -28,9 +28,55 @@ pub struct Manifest {
     /// Cloudflare Turnstile: intake requires a token that siteverify accepts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turnstile: Option<TurnstileRules>,
-    /// Event type (`request.queued`, ...) to the destination kinds notified of it.
+    /// Event type (`request.queued`, ..., or `request.waiting`) to the targets notified of it,
+    /// each written as `"discord"` or `{"to": "trello", "title": "...", "template": "..."}`.
     #[serde(default)]
-    pub routing: BTreeMap<String, Vec<DestinationKind>>,
+    pub routing: BTreeMap<String, Vec<Route>>,
+    /// A request still queued (or held for review) this many hours after it got there raises
+    /// `request.waiting` once, for a reminder. Only used when `request.waiting` is routed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_after_hours: Option<u32>,
+}
+
+/// The pseudo-event the reminder sweep raises; every other routed event is a state entered.
+pub const WAITING_EVENT: &str = "request.waiting";
+/// Hours before `request.waiting` when the manifest does not say.
+pub const DEFAULT_REMINDER_HOURS: u32 = 24;
+
+/// One target of one event. `title` names the thing created (Trello card, Notion page, email
+/// subject); `template` is the message text (Discord content, SMS, card description, email
+/// body). Both take `{{placeholders}}`; without them each target has a sensible default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Route {
+    pub to: DestinationKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Route {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Detailed {
+            to: DestinationKind,
+            #[serde(default)]
+            title: Option<String>,
+            #[serde(default)]
+            template: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Kind(DestinationKind),
+            Detailed(Detailed),
+        }
+        match Written::deserialize(d).map_err(|_| serde::de::Error::custom("a route is a target name (discord, webhook, email, feedback, creator_email, trello, sms, notion, airtable) or {\"to\", \"title\", \"template\"}"))? {
+            Written::Kind(to) => Ok(Route { to, title: None, template: None }),
+            Written::Detailed(r) => Ok(Route { to: r.to, title: r.title, template: r.template }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -318,23 +364,39 @@ pub enum DestinationKind {
     Webhook,
     /// The fan, at the email address they gave; skipped when they gave none.
     Email,
+    /// The fan again, asking how it went (route it on `request.fulfilled`).
+    Feedback,
+    /// The creator, at the address set in their destinations.
+    CreatorEmail,
+    Trello,
+    /// A text message to the creator's phone through Twilio.
+    Sms,
+    Notion,
+    Airtable,
 }
 
 impl DestinationKind {
+    pub const ALL: [Self; 9] = [Self::Discord, Self::Webhook, Self::Email, Self::Feedback, Self::CreatorEmail, Self::Trello, Self::Sms, Self::Notion, Self::Airtable];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Discord => "discord",
             Self::Webhook => "webhook",
             Self::Email => "email",
+            Self::Feedback => "feedback",
+            Self::CreatorEmail => "creator_email",
+            Self::Trello => "trello",
+            Self::Sms => "sms",
+            Self::Notion => "notion",
+            Self::Airtable => "airtable",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "discord" => Some(Self::Discord),
-            "webhook" => Some(Self::Webhook),
-            "email" => Some(Self::Email),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    /// Fan emails go to the address on the request; every other kind needs the creator's settings.
+    pub fn is_fan_email(self) -> bool {
+        matches!(self, Self::Email | Self::Feedback)
     }
 }
 
@@ -443,10 +505,16 @@ impl Manifest {
         if self.pricing.hold.is_some() && self.pricing.providers.contains(&Provider::Paypal) {
             return Err("manifest: held payments are Stripe-only; remove paypal from providers".into());
         }
-        for event in self.routing.keys() {
-            if crate::state::Status::from_event_name(event).is_none() {
+        for (event, routes) in &self.routing {
+            if event != WAITING_EVENT && crate::state::Status::from_event_name(event).is_none() {
                 return Err(format!("manifest: cannot route unknown event '{event}'"));
             }
+            for route in routes {
+                self.check_route(event, route)?;
+            }
+        }
+        if self.reminder_after_hours == Some(0) {
+            return Err("manifest: reminder_after_hours must be at least 1".into());
         }
         Ok(())
     }
@@ -476,8 +544,26 @@ impl Manifest {
         Money::new(self.pricing.base, self.pricing.currency.clone())
     }
 
-    pub fn destinations_for(&self, event: &str) -> &[DestinationKind] {
+    pub fn routes_for(&self, event: &str) -> &[Route] {
         self.routing.get(event).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    fn check_route(&self, event: &str, route: &Route) -> Result<(), String> {
+        let at = format!("manifest: routing.{event} to {}", route.to.as_str());
+        if route.to == DestinationKind::Webhook && (route.title.is_some() || route.template.is_some()) {
+            return Err(format!("{at}: a webhook carries the whole request as JSON; it takes no title or template"));
+        }
+        for text in [&route.title, &route.template].into_iter().flatten() {
+            if text.trim().is_empty() || text.len() > 2000 {
+                return Err(format!("{at}: a title or template is 1-2000 characters"));
+            }
+            for name in crate::template::placeholders(text).map_err(|e| format!("{at}: {e}"))? {
+                if !crate::template::BUILTINS.contains(&name) && self.field(name).is_none() {
+                    return Err(format!("{at}: unknown placeholder {{{{{name}}}}}; use a field name or one of {}", crate::template::BUILTINS.join(", ")));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -534,6 +620,22 @@ pub(crate) mod tests {
         assert!(with(|m| m["pricing"]["tips"] = serde_json::json!({"min": 500, "max": 100})).unwrap_err().contains("tips"));
         assert!(with(|m| m["pricing"]["tips"] = serde_json::json!({"min": 0, "max": 100})).is_err());
         assert!(with(|m| m["fields"][0] = serde_json::json!({"name": "c", "label": "C", "type": "choice", "options": ["a", {"value": "a", "price": 5}]})).unwrap_err().contains("repeated"));
+    }
+
+    #[test]
+    fn routes_are_names_or_templated_targets() {
+        let m = with(|m| m["routing"]["request.queued"] = serde_json::json!(["discord", {"to": "trello", "title": "{{song}} by {{artist}}", "template": "{{price}} {{page_url}}"}])).unwrap();
+        let routes = m.routes_for("request.queued");
+        assert_eq!(routes[0], Route { to: DestinationKind::Discord, title: None, template: None });
+        assert_eq!(routes[1].to, DestinationKind::Trello);
+        assert_eq!(routes[1].title.as_deref(), Some("{{song}} by {{artist}}"));
+        assert!(with(|m| m["routing"]["request.waiting"] = serde_json::json!(["creator_email"])).is_ok());
+        assert!(with(|m| m["routing"]["request.queued"] = serde_json::json!([{"to": "sms", "template": "{{nope}}"}])).unwrap_err().contains("nope"));
+        assert!(with(|m| m["routing"]["request.queued"] = serde_json::json!([{"to": "sms", "template": "{{song"}])).is_err());
+        assert!(with(|m| m["routing"]["request.queued"] = serde_json::json!([{"to": "webhook", "template": "x"}])).unwrap_err().contains("webhook"));
+        assert!(with(|m| m["routing"]["request.queued"] = serde_json::json!(["pigeon"])).is_err());
+        assert!(with(|m| m["routing"]["request.queued"] = serde_json::json!([{"to": "sms", "colour": "red"}])).is_err());
+        assert!(with(|m| m["reminder_after_hours"] = 0.into()).is_err());
     }
 
     #[test]

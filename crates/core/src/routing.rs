@@ -1,7 +1,10 @@
-//! What a destination receives when a request changes state: a Discord execute-webhook body and
-//! the JSON of a generic signed webhook. Built here so payloads are tested without a network.
+//! What each target receives when a request changes state, rendered from the manifest's routes
+//! (and their templates) when the outbox row is written. The wire format around it (URLs,
+//! credentials, signatures) is added at send time by `targets`. Built here so every payload is
+//! tested without a network.
 
-use crate::manifest::{FieldKind, Manifest};
+use crate::manifest::{DestinationKind, FieldKind, Manifest, Route};
+use crate::template;
 use crate::money::Money;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -33,32 +36,34 @@ const FIELDS_MAX: usize = 25;
 
 /// Body for Discord's "Execute Webhook". Fan text never pings anyone (`allowed_mentions` is
 /// empty) and contact fields such as email stay out of the channel.
-pub fn discord_message(manifest: &Manifest, summary: &RequestSummary, event: &str) -> Value {
+pub fn discord_message(manifest: &Manifest, summary: &RequestSummary, event: &str, content: Option<&str>) -> Value {
     let mut fields = Vec::new();
     for field in &manifest.fields {
         let Some(value) = summary.fields.get(&field.name) else { continue };
-        let text = match (field.kind, value) {
-            (FieldKind::Email, _) => continue,
-            (_, Value::String(s)) => s.clone(),
-            (_, Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
-            (_, other) => other.to_string(),
-        };
+        if field.kind == FieldKind::Email {
+            continue;
+        }
+        let text = plain(value);
+        if text.is_empty() {
+            continue;
+        }
         fields.push(json!({ "name": clip(&field.label, FIELD_NAME_MAX), "value": clip(&text, FIELD_VALUE_MAX), "inline": text.len() < 40 }));
     }
-    let price = if summary.price.is_zero() { "Free".to_string() } else { summary.price.display() };
-    fields.push(json!({ "name": "Price", "value": price, "inline": true }));
+    fields.push(json!({ "name": "Price", "value": price_text(summary), "inline": true }));
     if !summary.add_ons.is_empty() {
         fields.push(json!({ "name": "Add-ons", "value": clip(&summary.add_ons.join(", "), FIELD_VALUE_MAX), "inline": true }));
     }
     fields.truncate(FIELDS_MAX);
-    let (headline, color) = match event {
-        "request.queued" => ("New request in the queue", 0x57F287),
-        "request.held_for_review" => ("Request held for your review", 0xFEE75C),
-        "request.fulfilled" => ("Request fulfilled", 0x5865F2),
-        _ => ("Request updated", 0x99AAB5),
+    let headline = headline(event);
+    let color = match event {
+        "request.queued" => 0x57F287,
+        "request.held_for_review" | "request.waiting" => 0xFEE75C,
+        "request.fulfilled" => 0x5865F2,
+        _ => 0x99AAB5,
     };
+    let content = content.map_or_else(|| format!("{headline}: {}", summary.app_title), str::to_string);
     json!({
-        "content": clip(&format!("{headline}: {}", summary.app_title), 2000),
+        "content": clip(&content, 2000),
         "allowed_mentions": { "parse": [] },
         "embeds": [{
             "title": clip(&summary.app_title, TITLE_MAX),
@@ -77,9 +82,155 @@ pub fn webhook_event(summary: &RequestSummary, event: &str, timestamp: &str) -> 
     json!({ "type": event, "timestamp": timestamp, "data": summary })
 }
 
-/// An email to the fan about their request, before any provider's wire format.
+/// What the creator-facing targets say first about an event.
+fn headline(event: &str) -> &'static str {
+    match event {
+        "request.queued" => "New request in the queue",
+        "request.held_for_review" => "Request held for your review",
+        "request.waiting" => "Request still waiting for you",
+        "request.accepted" => "Request accepted",
+        "request.fulfilled" => "Request fulfilled",
+        "request.rejected" => "Request rejected",
+        "request.refunded" => "Request refunded",
+        "request.disputed" => "Payment disputed",
+        "request.expired" => "Request expired",
+        _ => "Request updated",
+    }
+}
+
+/// The values `{{placeholders}}` take: every form field by name plus `template::BUILTINS`.
+pub fn template_values(summary: &RequestSummary, event: &str) -> BTreeMap<String, String> {
+    let mut values: BTreeMap<String, String> = summary.fields.iter().map(|(k, v)| (k.clone(), plain(v))).collect();
+    values.insert("id".into(), summary.id.clone());
+    values.insert("app".into(), summary.app.clone());
+    values.insert("app_title".into(), summary.app_title.clone());
+    values.insert("status".into(), summary.status.replace('_', " "));
+    values.insert("event".into(), event.to_string());
+    values.insert("price".into(), price_text(summary));
+    values.insert("add_ons".into(), summary.add_ons.join(", "));
+    values.insert("page_url".into(), summary.page_url.clone());
+    values.insert("created_at".into(), summary.created_at.clone());
+    values
+}
+
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn price_text(summary: &RequestSummary) -> String {
+    if summary.price.is_zero() { "Free".to_string() } else { summary.price.display() }
+}
+
+/// The request as lines of `Label: value` (fields the fan filled, price, add-ons, link): the
+/// default body of cards, pages, records and creator emails.
+pub fn details(manifest: &Manifest, summary: &RequestSummary) -> String {
+    let mut lines = Vec::new();
+    for field in &manifest.fields {
+        if let Some(value) = summary.fields.get(&field.name).map(plain).filter(|v| !v.is_empty()) {
+            lines.push(format!("{}: {value}", field.label));
+        }
+    }
+    lines.push(format!("Price: {}", price_text(summary)));
+    if !summary.add_ons.is_empty() {
+        lines.push(format!("Add-ons: {}", summary.add_ons.join(", ")));
+    }
+    lines.push(format!("Status: {}", summary.status.replace('_', " ")));
+    lines.push(format!("Request: {} ({})", summary.id, summary.page_url));
+    lines.join("\n")
+}
+
+/// A short name for the request: the first field the fan filled, after the app's title.
+fn default_title(manifest: &Manifest, summary: &RequestSummary) -> String {
+    let first = manifest.fields.iter().filter(|f| f.kind != FieldKind::Email).find_map(|f| summary.fields.get(&f.name).map(plain).filter(|v| !v.is_empty()));
+    match first {
+        Some(value) => format!("{}: {}", summary.app_title, clip(&value, 80)),
+        None => format!("{}: {}", summary.app_title, summary.id),
+    }
+}
+
+/// What one route sends for one event, or `None` when it has nothing to send (a fan email for
+/// a request without an address, or for an event fans are not told about).
+pub fn payload(manifest: &Manifest, summary: &RequestSummary, event: &str, route: &Route, fan_address: Option<&str>, now_ms: i64) -> Option<Value> {
+    let values = template_values(summary, event);
+    let title = route.title.as_deref().map(|t| template::render(t, &values));
+    let text = route.template.as_deref().map(|t| template::render(t, &values));
+    let payload = match route.to {
+        DestinationKind::Discord => discord_message(manifest, summary, event, text.as_deref()),
+        DestinationKind::Webhook => webhook_event(summary, event, &rfc3339(now_ms)),
+        DestinationKind::Email => {
+            let mut mail = fan_email(summary, event, fan_address?)?;
+            override_mail(&mut mail, title, text);
+            serde_json::to_value(mail).ok()?
+        }
+        DestinationKind::Feedback => {
+            let mut mail = feedback_email(summary, fan_address?);
+            override_mail(&mut mail, title, text);
+            serde_json::to_value(mail).ok()?
+        }
+        DestinationKind::CreatorEmail => serde_json::to_value(Email {
+            // The creator's address is their destination setting, filled in at send time.
+            to: String::new(),
+            subject: clip(&title.unwrap_or_else(|| format!("{}: {}", headline(event), default_title(manifest, summary))), 200),
+            text: text.unwrap_or_else(|| format!("{}.\n\n{}\n", headline(event), details(manifest, summary))),
+            request_id: summary.id.clone(),
+        })
+        .ok()?,
+        DestinationKind::Trello => json!({
+            "event": event,
+            "name": clip(&title.unwrap_or_else(|| default_title(manifest, summary)), 16_384),
+            "desc": clip(&text.clone().unwrap_or_else(|| details(manifest, summary)), 16_384),
+            "comment": clip(&text.unwrap_or_else(|| format!("{}: request is {}.", headline(event), summary.status.replace('_', " "))), 16_384),
+        }),
+        // One SMS is at most 1600 characters on Twilio; a notice should fit in one or two segments.
+        DestinationKind::Sms => json!({ "body": clip(&text.unwrap_or_else(|| format!("{}: {} ({}) {}", headline(event), default_title(manifest, summary), price_text(summary), summary.page_url)), 320) }),
+        DestinationKind::Notion => json!({
+            "title": clip(&title.unwrap_or_else(|| default_title(manifest, summary)), 2000),
+            "text": text.unwrap_or_else(|| details(manifest, summary)),
+        }),
+        DestinationKind::Airtable => json!({ "fields": {
+            "Request": summary.id,
+            "App": summary.app_title,
+            "Title": clip(&title.unwrap_or_else(|| default_title(manifest, summary)), 1000),
+            "Status": summary.status.replace('_', " "),
+            "Price": price_text(summary),
+            "Link": summary.page_url,
+            "Details": clip(&text.unwrap_or_else(|| details(manifest, summary)), 10_000),
+            "Created": summary.created_at,
+        }}),
+    };
+    Some(payload)
+}
+
+fn override_mail(mail: &mut Email, subject: Option<String>, text: Option<String>) {
+    if let Some(subject) = subject {
+        mail.subject = clip(&subject, 200);
+    }
+    if let Some(text) = text {
+        mail.text = text;
+    }
+}
+
+/// After a request is fulfilled: asks the fan how it went, answering by replying to the mail.
+pub fn feedback_email(summary: &RequestSummary, to: &str) -> Email {
+    Email {
+        to: to.to_string(),
+        subject: format!("How was it? {}", summary.app_title),
+        text: format!(
+            "Your request {} was fulfilled. How did it go? Reply to this email with a line of feedback; the creator reads every one.\n\nYour request: {}\n",
+            summary.id, summary.page_url
+        ),
+        request_id: summary.id.clone(),
+    }
+}
+
+/// An email about a request, before any provider's wire format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct FanEmail {
+pub struct Email {
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -87,7 +238,7 @@ pub struct FanEmail {
 }
 
 /// The fan's confirmation for an event, or `None` for events fans are not mailed about.
-pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<FanEmail> {
+pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<Email> {
     let (subject, line) = match event {
         "request.queued" => ("Your request is in the queue", "Your request is confirmed and waiting in the creator's queue."),
         "request.held_for_review" => ("Your request is being reviewed", "The creator will look at your request before it joins the queue."),
@@ -98,7 +249,7 @@ pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<FanE
         _ => return None,
     };
     let price = if summary.price.is_zero() { String::new() } else { format!("Paid: {}\n", summary.price.display()) };
-    Some(FanEmail {
+    Some(Email {
         to: to.to_string(),
         subject: format!("{subject}: {}", summary.app_title),
         text: format!("{line}\n\n{}\nRequest: {}\n{price}Status: {}\n", summary.app_title, summary.id, summary.page_url),
@@ -106,8 +257,8 @@ pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<FanE
     })
 }
 
-/// The body of SendGrid's `POST /v3/mail/send` for a fan email.
-pub fn sendgrid_mail(email: &FanEmail, from: &str, from_name: &str) -> Value {
+/// The body of SendGrid's `POST /v3/mail/send`.
+pub fn sendgrid_mail(email: &Email, from: &str, from_name: &str) -> Value {
     json!({
         "personalizations": [{ "to": [{ "email": email.to }] }],
         "from": { "email": from, "name": from_name },
@@ -119,7 +270,7 @@ pub fn sendgrid_mail(email: &FanEmail, from: &str, from_name: &str) -> Value {
 }
 
 /// Cuts to at most `max` characters, on a character boundary, marking the cut.
-fn clip(text: &str, max: usize) -> String {
+pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
@@ -171,7 +322,7 @@ mod tests {
     #[test]
     fn discord_message_respects_limits_and_privacy() {
         let m = Manifest::parse(SONG).unwrap();
-        let msg = discord_message(&m, &summary(), "request.queued");
+        let msg = discord_message(&m, &summary(), "request.queued", None);
         assert_eq!(msg["allowed_mentions"]["parse"], json!([]));
         let embed = &msg["embeds"][0];
         let fields = embed["fields"].as_array().unwrap();

@@ -2,7 +2,9 @@
 //! value or an error, never a panic (a panic would take the Worker's request down with it).
 //! Inputs come from a fixed-seed generator, so a failure reproduces exactly.
 
-use fanline_core::manifest::Manifest;
+use fanline_core::manifest::{DestinationKind, Manifest, Route};
+use fanline_core::outbound::Policy;
+use fanline_core::targets::{self, ApiBases, CallContext, MailAccount, Settings};
 use fanline_core::submission::{validate, RawFile, RawSubmission};
 use fanline_core::{base64, moderation, routing, standard_webhooks, stripe};
 use serde_json::{json, Map, Value};
@@ -104,7 +106,7 @@ fn manifests_of_any_shape_are_answered() {
 }
 
 #[test]
-fn discord_payloads_stay_within_limits_for_any_text() {
+fn every_target_payload_stays_within_limits_for_any_text() {
     let manifest = Manifest::parse(SONG).unwrap();
     let mut rng = Rng(0x5eed_0004);
     for _ in 0..2_000 {
@@ -123,7 +125,20 @@ fn discord_payloads_stay_within_limits_for_any_text() {
             page_url: "http://x".into(),
             created_at: routing::rfc3339(rng.next() as i64 >> 20),
         };
-        let message = routing::discord_message(&manifest, &summary, "request.queued");
+        let template = format!("{}{{{{song}}}}{}", rng.text(500), rng.text(500));
+        for to in DestinationKind::ALL {
+            let route = Route { to, title: Some(template.clone()), template: Some(template.clone()) };
+            let route = if to == DestinationKind::Webhook { Route { to, title: None, template: None } } else { route };
+            let Some(payload) = routing::payload(&manifest, &summary, "request.queued", &route, Some("fan@example.com"), 0) else { continue };
+            let settings = all_settings().into_iter().find(|(k, _)| *k == to).map(|(_, s)| s);
+            let bases = ApiBases::default();
+            let mail = MailAccount { api_key: "SG.x".into(), from: "a@b.example".into() };
+            let ctx = CallContext { bases: &bases, policy: Policy::default(), message_id: "msg_1", now_secs: 0, card_id: None, mail: Some(&mail) };
+            if let Ok(call) = targets::call(to, settings.as_ref(), &payload, &ctx) {
+                assert!(call.body.len() <= fanline_core::outbound::MAX_BODY_BYTES);
+            }
+        }
+        let message = routing::discord_message(&manifest, &summary, "request.queued", None);
         let embed = &message["embeds"][0];
         assert!(embed["title"].as_str().unwrap().chars().count() <= 256);
         assert!(message["content"].as_str().unwrap().chars().count() <= 2000);
@@ -131,4 +146,20 @@ fn discord_payloads_stay_within_limits_for_any_text() {
             assert!(f["value"].as_str().unwrap().chars().count() <= 1024);
         }
     }
+}
+
+fn all_settings() -> Vec<(DestinationKind, Settings)> {
+    let hex = "0123456789abcdef0123456789abcdef";
+    [
+        (DestinationKind::Discord, json!({"webhook_url": "https://discord.com/api/webhooks/1/t", "role_id": "123456789012345678"})),
+        (DestinationKind::Webhook, json!({"url": "https://hooks.example/x"})),
+        (DestinationKind::CreatorEmail, json!({"email": "me@creator.example"})),
+        (DestinationKind::Trello, json!({"key": hex, "token": "ATTAtoken1234", "list_id": &hex[..24]})),
+        (DestinationKind::Sms, json!({"account_sid": format!("AC{hex}"), "auth_token": hex, "from": "+15005550006", "to": "+15551234567"})),
+        (DestinationKind::Notion, json!({"token": "ntn_token1234", "database_id": hex})),
+        (DestinationKind::Airtable, json!({"token": "patTOKEN.1234", "base_id": "appABCDEFGHIJKLMN", "table": "Requests"})),
+    ]
+    .into_iter()
+    .map(|(kind, input)| (kind, Settings::parse(kind, &input, Policy::default(), None, "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap()))
+    .collect()
 }

@@ -3,18 +3,21 @@
 //! most once in effect: the consumer checks its state before sending and records success.
 
 use crate::error::{ApiError, ApiResult};
-use crate::platform::{now_ms, random, timeout_signal};
+use crate::platform::{config, now_ms, random, timeout_signal};
 use crate::store::{self, Arg, RequestRow};
-use fanline_core::manifest::{DestinationKind, Manifest};
+use fanline_core::delivery::{self, Verdict};
+use fanline_core::manifest::{DestinationKind, Manifest, DEFAULT_REMINDER_HOURS, WAITING_EVENT};
 use fanline_core::money::{Currency, Money};
+use fanline_core::outbound::Policy;
 use fanline_core::routing::{self, RequestSummary};
-
 use fanline_core::state::Status;
-use fanline_core::{ids, standard_webhooks};
+use fanline_core::targets::{self, ApiBases, CallContext, HttpCall, MailAccount, Settings};
+use fanline_core::ids;
 use serde::{Deserialize, Serialize};
 use worker::{console_log, console_warn, D1Database, D1PreparedStatement, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 pub const QUEUE_BINDING: &str = "FULFILMENT";
+/// How long a receiver may take to answer; `DELIVERY_TIMEOUT_MS` overrides it.
 const DELIVERY_TIMEOUT_MS: u32 = 10_000;
 /// A consumer's claim on a row lapses after this, so a crash mid-send cannot strand it.
 const CLAIM_LEASE_MS: i64 = 60_000;
@@ -55,26 +58,27 @@ pub fn status_url(origin: &str, app_slug: &str, request_id: &str) -> String {
     format!("{origin}/apps/{app_slug}/api/requests/{request_id}")
 }
 
-/// One outbox entry per destination the manifest routes each newly entered state to.
+/// One outbox entry per route the manifest gives each newly entered state.
 pub fn outbox_entries(manifest: &Manifest, row: &RequestRow, origin: &str, entered: &[Status]) -> Vec<OutboxEntry> {
     let mut out = Vec::new();
     for status in entered {
-        let event = status.event_name();
         let mut summary = summary(manifest, row, origin);
         summary.status = status.as_str().to_string();
-        for &destination in manifest.destinations_for(&event) {
-            let payload = match destination {
-                DestinationKind::Discord => routing::discord_message(manifest, &summary, &event),
-                DestinationKind::Webhook => routing::webhook_event(&summary, &event, &routing::rfc3339(now_ms())),
-                DestinationKind::Email => match row.fan_email.as_deref().and_then(|to| routing::fan_email(&summary, &event, to)) {
-                    Some(mail) => serde_json::to_value(mail).unwrap_or_default(),
-                    None => continue,
-                },
-            };
-            out.push(OutboxEntry { id: ids::token("msg_", &random::<16>()), event: event.clone(), destination, payload: payload.to_string() });
-        }
+        out.extend(entries_for_event(manifest, row, &summary, &status.event_name(), |_| ids::token("msg_", &random::<16>())));
     }
     out
+}
+
+fn entries_for_event(manifest: &Manifest, row: &RequestRow, summary: &RequestSummary, event: &str, id_for: impl Fn(usize) -> String) -> Vec<OutboxEntry> {
+    manifest
+        .routes_for(event)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, route)| {
+            let payload = routing::payload(manifest, summary, event, route, row.fan_email.as_deref(), now_ms())?;
+            Some(OutboxEntry { id: id_for(i), event: event.to_string(), destination: route.to, payload: payload.to_string() })
+        })
+        .collect()
 }
 
 pub fn outbox_statements(db: &D1Database, request_id: &str, app_slug: &str, entries: &[OutboxEntry], now: i64) -> ApiResult<Vec<D1PreparedStatement>> {
@@ -83,7 +87,8 @@ pub fn outbox_statements(db: &D1Database, request_id: &str, app_slug: &str, entr
         .map(|e| {
             store::statement(
                 db,
-                "INSERT INTO outbox (id, request_id, app_slug, event, destination, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                // A reminder's id is fixed per request, so two sweeps make one row.
+                "INSERT INTO outbox (id, request_id, app_slug, event, destination, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 &[e.id.as_str().into(), request_id.into(), app_slug.into(), e.event.as_str().into(), e.destination.as_str().into(), e.payload.as_str().into(), now.into(), now.into()],
             )
         })
@@ -125,6 +130,40 @@ pub async fn sweep(env: &Env, now: i64) -> ApiResult<usize> {
     Ok(stuck.len())
 }
 
+/// Raises `request.waiting` once for each request left queued (or held for review) longer than
+/// its app's `reminder_after_hours`, for the apps that route that event.
+pub async fn remind_waiting(env: &Env, now: i64, origin: &str) -> ApiResult<usize> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let db = store::db(env)?;
+    let apps: Vec<store::AppRow> = store::all(&db, "SELECT slug, creator_id, title, description, manifest FROM apps", &[]).await?;
+    let mut raised = 0;
+    for app in apps {
+        let Ok(manifest) = Manifest::parse(&app.manifest) else { continue };
+        if manifest.routes_for(WAITING_EVENT).is_empty() {
+            continue;
+        }
+        let hours = i64::from(manifest.reminder_after_hours.unwrap_or(DEFAULT_REMINDER_HOURS));
+        let waiting: Vec<Id> = store::all(
+            &db,
+            "SELECT id FROM requests r WHERE app_slug = ? AND status IN ('queued', 'held_for_review') AND updated_at <= ?
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.request_id = r.id AND o.event = ?) ORDER BY updated_at LIMIT 100",
+            &[app.slug.as_str().into(), (now - hours * 3_600_000).into(), WAITING_EVENT.into()],
+        )
+        .await?;
+        for Id { id } in waiting {
+            let Some(row) = store::request(&db, &id).await? else { continue };
+            let entries = entries_for_event(&manifest, &row, &summary(&manifest, &row, origin), WAITING_EVENT, |i| format!("wait_{}_{i}", row.id));
+            db.batch(outbox_statements(&db, &row.id, &row.app_slug, &entries, now)?).await?;
+            enqueue(env, &entries).await;
+            raised += 1;
+        }
+    }
+    Ok(raised)
+}
+
 /// Puts dead or skipped rows back to pending and queues them again (the creator's replay).
 /// The state change is conditional, so replaying twice at once queues each row once.
 pub async fn replay(env: &Env, db: &D1Database, app_slug: &str, only: Option<&str>) -> ApiResult<Vec<String>> {
@@ -150,11 +189,13 @@ pub async fn replay(env: &Env, db: &D1Database, app_slug: &str, only: Option<&st
 #[derive(Debug, Default, Deserialize)]
 struct OutboxRow {
     id: String,
+    request_id: String,
     app_slug: String,
     destination: String,
     payload: String,
     state: String,
     attempts: i64,
+    created_at: i64,
 }
 
 /// What the consumer should do with the message.
@@ -170,16 +211,39 @@ pub async fn deliver(env: &Env, outbox_id: &str) -> Delivery {
         Ok(d) => d,
         Err(e) => {
             console_warn!("delivery of {outbox_id} could not run: {e:?}");
-            Delivery::RetryIn(backoff_secs(env, 1))
+            Delivery::RetryIn(retry_delay(env, 1))
         }
     }
+}
+
+/// Local development sends plain http to 127.0.0.1; a deployment allows neither.
+pub fn outbound_policy(env: &Env) -> Policy {
+    let local = config(env, "ALLOW_HTTP_DESTINATIONS", "false") == "true";
+    Policy { allow_http: local, allow_private: local }
+}
+
+fn api_bases(env: &Env) -> ApiBases {
+    let defaults = ApiBases::default();
+    ApiBases {
+        trello: config(env, "TRELLO_API_BASE", &defaults.trello),
+        twilio: config(env, "TWILIO_API_BASE", &defaults.twilio),
+        notion: config(env, "NOTION_API_BASE", &defaults.notion),
+        airtable: config(env, "AIRTABLE_API_BASE", &defaults.airtable),
+        mail: config(env, "MAIL_API_BASE", &defaults.mail),
+    }
+}
+
+/// The platform's SendGrid account; without `MAIL_API_KEY` emails are skipped.
+fn mail_account(env: &Env) -> Option<MailAccount> {
+    let api_key = config(env, "MAIL_API_KEY", "");
+    (!api_key.is_empty()).then(|| MailAccount { api_key, from: config(env, "MAIL_FROM", "requests@fanline.example") })
 }
 
 async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     let db = store::db(env)?;
     let Some(row) = store::first::<OutboxRow>(
         &db,
-        "SELECT id, app_slug, destination, payload, state, attempts FROM outbox WHERE id = ?",
+        "SELECT id, request_id, app_slug, destination, payload, state, attempts, created_at FROM outbox WHERE id = ?",
         &[outbox_id.into()],
     )
     .await?
@@ -192,6 +256,40 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         return Ok(Delivery::Done);
     }
     let now = now_ms();
+    let Some(kind) = DestinationKind::parse(&row.destination) else {
+        set_state(&db, &row.id, "dead", Some("unknown destination kind"), now).await?;
+        return Ok(Delivery::Done);
+    };
+    // Nothing to send to: the creator has not set this target up (or a 410 disabled it), or
+    // the marketplace has no mail account. Kept as skipped, replayable once set up.
+    let settings = match kind {
+        DestinationKind::Email | DestinationKind::Feedback => None,
+        _ => match store::destination(&db, &row.app_slug, kind).await? {
+            Some((settings, true)) => Some(settings),
+            _ => {
+                set_state(&db, &row.id, "skipped", Some("no destination configured"), now).await?;
+                return Ok(Delivery::Done);
+            }
+        },
+    };
+    let mail = mail_account(env);
+    if mail.is_none() && matches!(kind, DestinationKind::Email | DestinationKind::Feedback | DestinationKind::CreatorEmail) {
+        set_state(&db, &row.id, "skipped", Some("email is not configured"), now).await?;
+        return Ok(Delivery::Done);
+    }
+    // A Trello card is made by the request's first Trello delivery; later ones update it, so
+    // they wait until it exists rather than making a second card. The earlier row is looked at
+    // first: its success commits together with the card's id, so the id is read after.
+    if kind == DestinationKind::Trello && earlier_undelivered(&db, &row).await? {
+        // Parked, not retried (waiting would use up the job's attempts): the card's creation
+        // queues it again, and the sweeper looks at it meanwhile.
+        set_state(&db, &row.id, "pending", Some("waiting for the request's Trello card"), now).await?;
+        return Ok(Delivery::Done);
+    }
+    let card_id = match kind {
+        DestinationKind::Trello => store::target_ref(&db, &row.request_id, kind).await?,
+        _ => None,
+    };
     // Claim the row so a duplicate message handled at the same moment cannot send it too.
     let claimed = store::changes(
         &db,
@@ -203,141 +301,162 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         // Someone else holds it; look again after their lease could have lapsed.
         return Ok(Delivery::RetryIn((CLAIM_LEASE_MS / 1000) as u32));
     }
-    let target = match row.destination.as_str() {
-        "email" => mail_target(env, &row.payload),
-        _ => store::destination(&db, &row.app_slug, &row.destination).await?.filter(|t| t.enabled == 1).map(Target::Creator),
-    };
-    let Some(target) = target else {
-        set_state(&db, &row.id, "skipped", Some("no destination configured"), now).await?;
-        return Ok(Delivery::Done);
-    };
     let attempt = row.attempts + 1;
-    let outcome = send(&row, &target, now).await;
-    let (status, error, retry_after) = match &outcome {
-        Ok((code, _)) if (200..300).contains(code) => (Some(*code), None, None),
-        // 3xx included: a redirect is never followed, the creator must fix the URL.
-        Ok((code, retry_after)) => (Some(*code), Some(format!("HTTP {code}")), *retry_after),
-        Err(e) => (None, Some(e.clone()), None),
+    let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
+    let bases = api_bases(env);
+    let ctx = CallContext { bases: &bases, policy: outbound_policy(env), message_id: &row.id, now_secs: now / 1000, card_id: card_id.as_deref(), mail: mail.as_ref() };
+    let secrets = settings.as_ref().map(Settings::secrets).unwrap_or_default();
+    let outcome = match targets::call(kind, settings.as_ref(), &payload, &ctx) {
+        Ok(call) => send(call, delivery_timeout(env)).await.map_err(|e| targets::scrub(&e, &secrets)),
+        Err(refusal) => {
+            // Unsafe or oversized: no retry can fix it. Recorded, dead, replayable once fixed.
+            record_attempt(&db, &row.id, attempt, None, Some(&refusal.reason), now).await?;
+            store::run(&db, "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), refusal.reason.as_str().into(), now.into(), row.id.as_str().into()]).await?;
+            console_warn!("{} refused before sending: {}", row.id, refusal.reason);
+            return Ok(Delivery::Done);
+        }
     };
-    store::run(
-        &db,
-        "INSERT INTO delivery_attempts (outbox_id, attempt, status, error, at) VALUES (?, ?, ?, ?, ?)",
-        &[row.id.as_str().into(), attempt.into(), status.map_or(Arg::Null, |s| Arg::Int(i64::from(s))), error.as_deref().into(), now.into()],
-    )
-    .await?;
-    match error {
-        None => {
-            store::run(
+    let (status, retry_after, body) = match &outcome {
+        Ok(answer) => (Some(answer.status), answer.retry_after.as_deref(), answer.body.as_str()),
+        Err(_) => (None, None, ""),
+    };
+    let verdict = delivery::judge(status, retry_after);
+    let error = match (&outcome, verdict) {
+        (Err(e), _) => Some(e.clone()),
+        (Ok(_), Verdict::Delivered) => None,
+        (Ok(answer), _) => Some(format!("HTTP {}", answer.status)),
+    };
+    record_attempt(&db, &row.id, attempt, status, error.as_deref(), now).await?;
+    match verdict {
+        Verdict::Delivered => {
+            let mut statements = vec![store::statement(
                 &db,
                 "UPDATE outbox SET state = 'delivered', attempts = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?",
                 &[attempt.into(), now.into(), now.into(), row.id.as_str().into()],
-            )
-            .await?;
+            )?];
+            if kind == DestinationKind::Trello && card_id.is_none() {
+                match targets::created_id(body) {
+                    Some(card) => statements.push(store::statement(
+                        &db,
+                        "INSERT INTO target_refs (request_id, kind, external_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        &[row.request_id.as_str().into(), kind.as_str().into(), card.as_str().into(), now.into()],
+                    )?),
+                    None => console_warn!("{}: Trello made a card but its answer had no id", row.id),
+                }
+            }
+            db.batch(statements).await?;
             console_log!("delivered {} to {}", row.id, row.destination);
+            if kind == DestinationKind::Trello && card_id.is_none() {
+                queue_parked_trello_rows(env, &db, &row.request_id).await?;
+            }
             Ok(Delivery::Done)
         }
         // 410 Gone: the receiver says this endpoint is over. Stop sending there until the
         // creator sets it again, and keep the job visible (and replayable) as dead.
-        Some(_) if status == Some(410) => {
-            if let Target::Creator(d) = &target {
-                store::run(&db, "UPDATE destinations SET enabled = 0, updated_at = ? WHERE app_slug = ? AND kind = ?", &[now.into(), row.app_slug.as_str().into(), d.kind.as_str().into()]).await?;
+        Verdict::Gone => {
+            if settings.is_some() {
+                store::run(&db, "UPDATE destinations SET enabled = 0, updated_at = ? WHERE app_slug = ? AND kind = ?", &[now.into(), row.app_slug.as_str().into(), kind.as_str().into()]).await?;
             }
             store::run(&db, "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), "HTTP 410: destination disabled".into(), now.into(), row.id.as_str().into()]).await?;
             console_warn!("{} answered 410; {} destination disabled", row.id, row.destination);
             Ok(Delivery::Done)
         }
-        Some(error) => {
+        Verdict::Retry { at_least } => {
+            let error = error.unwrap_or_default();
             store::run(&db, "UPDATE outbox SET state = 'pending', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), error.as_str().into(), now.into(), row.id.as_str().into()]).await?;
-            // 429 and 503 may say when to come back; never sooner than our own backoff.
-            let wait = match (status, retry_after) {
-                (Some(429 | 503), Some(secs)) => secs.clamp(1, 3600).max(backoff_secs(env, attempt)),
-                _ => backoff_secs(env, attempt),
-            };
+            // A receiver's Retry-After is honoured, but never sooner than our own schedule.
+            let wait = retry_delay(env, attempt).max(at_least.unwrap_or(0));
             Ok(Delivery::RetryIn(wait))
         }
     }
 }
 
-/// Where a row goes: a creator's destination, or the fan through the platform's mail API.
-enum Target {
-    Creator(store::Destination),
-    Mail { url: String, api_key: String, body: String },
+/// Whether a Trello delivery for the same request was committed earlier and is not done yet.
+async fn earlier_undelivered(db: &D1Database, row: &OutboxRow) -> ApiResult<bool> {
+    let earlier: Option<serde_json::Value> = store::first(
+        db,
+        "SELECT id FROM outbox WHERE request_id = ? AND destination = ? AND id != ? AND state IN ('pending', 'sending') AND (created_at < ? OR (created_at = ? AND rowid < (SELECT rowid FROM outbox WHERE id = ?))) LIMIT 1",
+        &[row.request_id.as_str().into(), row.destination.as_str().into(), row.id.as_str().into(), row.created_at.into(), row.created_at.into(), row.id.as_str().into()],
+    )
+    .await?;
+    Ok(earlier.is_some())
 }
 
-/// Mail goes through SendGrid's v3 API (base URL configurable); without a key it is skipped.
-fn mail_target(env: &Env, payload: &str) -> Option<Target> {
-    let api_key = crate::platform::config(env, "MAIL_API_KEY", "");
-    let mail: routing::FanEmail = serde_json::from_str(payload).ok()?;
-    if api_key.is_empty() {
-        return None;
+/// Queues the Trello rows of a request that were parked until its card existed.
+async fn queue_parked_trello_rows(env: &Env, db: &D1Database, request_id: &str) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Parked {
+        id: String,
     }
-    let from = crate::platform::config(env, "MAIL_FROM", "requests@fanline.example");
-    let base = crate::platform::config(env, "MAIL_API_BASE", "https://api.sendgrid.com");
-    let body = routing::sendgrid_mail(&mail, &from, "Fanline").to_string();
-    Some(Target::Mail { url: format!("{}/v3/mail/send", base.trim_end_matches('/')), api_key, body })
+    let parked: Vec<Parked> = store::all(db, "SELECT id FROM outbox WHERE request_id = ? AND destination = 'trello' AND state = 'pending' AND attempts = 0", &[request_id.into()]).await?;
+    enqueue_ids(env, parked.iter().map(|p| p.id.as_str())).await;
+    Ok(())
+}
+
+async fn record_attempt(db: &D1Database, outbox_id: &str, attempt: i64, status: Option<u16>, error: Option<&str>, now: i64) -> ApiResult<()> {
+    store::run(
+        db,
+        "INSERT INTO delivery_attempts (outbox_id, attempt, status, error, at) VALUES (?, ?, ?, ?, ?)",
+        &[outbox_id.into(), attempt.into(), status.map_or(Arg::Null, |s| Arg::Int(i64::from(s))), error.into(), now.into()],
+    )
+    .await
 }
 
 /// Sends one mail right away rather than through the outbox: for sign-in links, which the fan
 /// is waiting for and asks again for if it does not come.
-pub async fn send_mail_now(env: &Env, mail: &routing::FanEmail) -> ApiResult<()> {
-    let payload = serde_json::to_string(mail)?;
-    let Some(target) = mail_target(env, &payload) else {
+pub async fn send_mail_now(env: &Env, mail: &routing::Email) -> ApiResult<()> {
+    let Some(account) = mail_account(env) else {
         return Err(ApiError::Unavailable("Email is not configured for this marketplace.".into()));
     };
-    let row = OutboxRow { id: ids::token("mail_", &random::<12>()), payload, ..OutboxRow::default() };
-    match send(&row, &target, now_ms()).await {
-        Ok((200..=299, _)) => Ok(()),
-        Ok((status, _)) => Err(ApiError::Upstream(format!("mail API answered {status}"))),
-        Err(e) => Err(ApiError::Upstream(format!("mail API: {e}"))),
+    let bases = api_bases(env);
+    let message_id = ids::token("mail_", &random::<12>());
+    let ctx = CallContext { bases: &bases, policy: outbound_policy(env), message_id: &message_id, now_secs: now_ms() / 1000, card_id: None, mail: Some(&account) };
+    let call = targets::call(DestinationKind::Email, None, &serde_json::to_value(mail)?, &ctx).map_err(|r| ApiError::Internal(format!("mail refused: {}", r.reason)))?;
+    match send(call, delivery_timeout(env)).await {
+        Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
+        Ok(answer) => Err(ApiError::Upstream(format!("mail API answered {}", answer.status))),
+        Err(e) => Err(ApiError::Upstream(format!("mail API: {}", targets::scrub(&e, &[&account.api_key])))),
     }
 }
 
-/// Posts the payload. Redirects are failures, never followed: a moved endpoint is a
-/// configuration problem the creator must see.
-async fn send(row: &OutboxRow, target: &Target, now: i64) -> Result<(u16, Option<u32>), String> {
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    /// Read only to learn what a create call made (the Trello card's id); capped.
+    body: String,
+}
+
+/// Performs the call. Redirects are never followed; the error text never includes the URL
+/// (it may carry a token, as Discord's do).
+async fn send(call: HttpCall, timeout_ms: u32) -> Result<Answer, String> {
     let headers = Headers::new();
-    let map = |e: worker::Error| e.to_string();
-    headers.set("Content-Type", "application/json").map_err(map)?;
-    headers.set("User-Agent", "Fanline-Webhooks/1.0").map_err(map)?;
-    let (url, body) = match target {
-        Target::Mail { url, api_key, body } => {
-            headers.set("Authorization", &format!("Bearer {api_key}")).map_err(map)?;
-            (url.clone(), body.as_str())
-        }
-        Target::Creator(d) if d.kind == "discord" => (with_wait(&d.url), row.payload.as_str()),
-        Target::Creator(d) => {
-            let key = d.secret.as_deref().and_then(standard_webhooks::secret_key).ok_or("webhook secret missing")?;
-            let ts = now / 1000;
-            headers.set("webhook-id", &row.id).map_err(map)?;
-            headers.set("webhook-timestamp", &ts.to_string()).map_err(map)?;
-            headers.set("webhook-signature", &standard_webhooks::sign(&key, &row.id, ts, row.payload.as_bytes())).map_err(map)?;
-            (d.url.clone(), row.payload.as_str())
-        }
-    };
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_redirect(RequestRedirect::Manual).with_body(Some(body.into()));
-    let request = Request::new_with_init(&url, &init).map_err(map)?;
-    let response = Fetch::Request(request).send_with_signal(&timeout_signal(DELIVERY_TIMEOUT_MS)).await.map_err(|e| format!("request failed: {e}"))?;
-    let retry_after = response.headers().get("Retry-After").ok().flatten().and_then(|v| v.trim().parse::<u32>().ok());
-    Ok((response.status_code(), retry_after))
-}
-
-/// `?wait=true` makes Discord answer only once the message exists, so a 2xx means delivered.
-fn with_wait(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            u.query_pairs_mut().append_pair("wait", "true");
-            u.to_string()
-        }
-        Err(_) => url.to_string(),
+    for (name, value) in &call.headers {
+        headers.set(name, value).map_err(|_| format!("could not set the {name} header"))?;
     }
+    let method = if call.method == "PUT" { Method::Put } else { Method::Post };
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers).with_redirect(RequestRedirect::Manual).with_body(Some(call.body.into()));
+    let request = Request::new_with_init(&call.url, &init).map_err(|_| "the target URL was refused".to_string())?;
+    let mut response = match Fetch::Request(request).send_with_signal(&timeout_signal(timeout_ms)).await {
+        Ok(response) => response,
+        Err(e) if e.to_string().to_ascii_lowercase().contains("abort") => return Err(format!("no answer within {timeout_ms} ms")),
+        Err(_) => return Err("could not connect".to_string()),
+    };
+    let retry_after = response.headers().get("Retry-After").ok().flatten();
+    let status = response.status_code();
+    let body = if (200..300).contains(&status) { response.text().await.unwrap_or_default() } else { String::new() };
+    Ok(Answer { status, retry_after, body: body.chars().take(16_384).collect() })
 }
 
-/// Doubling from `RETRY_BASE_SECS` (5 s: 5, 10, 20 ...), capped at an hour.
-fn backoff_secs(env: &Env, attempt: i64) -> u32 {
-    let base: u32 = crate::platform::config(env, "RETRY_BASE_SECS", "5").parse().unwrap_or(5).max(1);
-    let exp = attempt.clamp(1, 10) as u32 - 1;
-    base.saturating_mul(1 << exp).min(3600)
+fn delivery_timeout(env: &Env) -> u32 {
+    config(env, "DELIVERY_TIMEOUT_MS", "").parse().ok().filter(|ms| (100..=30_000).contains(ms)).unwrap_or(DELIVERY_TIMEOUT_MS)
+}
+
+/// The wait after `failed` failed attempts: Standard Webhooks' schedule with jitter, or the
+/// `RETRY_SCHEDULE` configured (seconds, comma-separated; tests use short ones).
+fn retry_delay(env: &Env, failed: i64) -> u32 {
+    let schedule = delivery::parse_schedule(&config(env, "RETRY_SCHEDULE", "")).unwrap_or_else(|| delivery::STANDARD_SCHEDULE.to_vec());
+    delivery::retry_delay(&schedule, failed.clamp(1, 100) as u32, random::<1>()[0])
 }
 
 async fn set_state(db: &D1Database, id: &str, state: &str, error: Option<&str>, now: i64) -> ApiResult<()> {

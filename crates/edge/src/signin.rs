@@ -203,7 +203,7 @@ pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> Ap
     let secret = required_config(env, "SESSION_SECRET")?;
     let token = identity::email_link_token(secret.as_bytes(), &manifest.slug, &email, &return_to, now_ms() / 1000);
     let link = format!("{}/apps/{}/auth/email/confirm?token={token}", origin(&req), manifest.slug);
-    let mail = fanline_core::routing::FanEmail {
+    let mail = fanline_core::routing::Email {
         to: email.clone(),
         subject: format!("Sign in to {}", manifest.title),
         text: format!("Open this link to confirm your email and sign in (valid for 30 minutes, once):\n\n{link}\n\nIf you did not ask for it, ignore this mail."),

@@ -2,7 +2,9 @@
 //! idempotency records. Writes that belong together go through one `batch` (one transaction).
 
 use crate::error::{ApiError, ApiResult};
+use fanline_core::manifest::DestinationKind;
 use fanline_core::state::Status;
+use fanline_core::targets::Settings;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -273,15 +275,34 @@ pub async fn creator_by_key(db: &D1Database, key: &str) -> ApiResult<Option<Crea
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct Destination {
+pub struct DestinationRow {
     pub kind: String,
-    pub url: String,
-    pub secret: Option<String>,
+    pub settings: String,
     pub enabled: i64,
 }
 
-pub async fn destination(db: &D1Database, app_slug: &str, kind: &str) -> ApiResult<Option<Destination>> {
-    first(db, "SELECT kind, url, secret, enabled FROM destinations WHERE app_slug = ? AND kind = ?", &[app_slug.into(), kind.into()]).await
+impl DestinationRow {
+    /// The settings as saved; `None` for a row whose JSON no longer reads as its kind.
+    pub fn settings(&self) -> Option<(DestinationKind, Settings)> {
+        let kind = DestinationKind::parse(&self.kind)?;
+        Some((kind, Settings::load(kind, &self.settings)?))
+    }
+}
+
+/// An app's settings for one target kind, and whether it is enabled.
+pub async fn destination(db: &D1Database, app_slug: &str, kind: DestinationKind) -> ApiResult<Option<(Settings, bool)>> {
+    let row: Option<DestinationRow> = first(db, "SELECT kind, settings, enabled FROM destinations WHERE app_slug = ? AND kind = ?", &[app_slug.into(), kind.as_str().into()]).await?;
+    Ok(row.and_then(|r| Some((r.settings()?.1, r.enabled == 1))))
+}
+
+/// What a target made for a request (a Trello card's id), if it made one.
+pub async fn target_ref(db: &D1Database, request_id: &str, kind: DestinationKind) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Ref {
+        external_id: String,
+    }
+    let found: Option<Ref> = first(db, "SELECT external_id FROM target_refs WHERE request_id = ? AND kind = ?", &[request_id.into(), kind.as_str().into()]).await?;
+    Ok(found.map(|r| r.external_id))
 }
 
 /// Whether a provider's event (Stripe, PayPal, a moderation service) was already acted on.
