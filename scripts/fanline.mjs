@@ -8,6 +8,7 @@ import { startStripe } from "./local/stripe.mjs";
 import { startPaypal } from "./local/paypal.mjs";
 import { startTurnstile } from "./local/turnstile.mjs";
 import { startDiscord, startMail, startReceiver } from "./local/receiver.mjs";
+import { startAirtable, startNotion, startTrello, startTwilio } from "./local/apis.mjs";
 
 const args = process.argv.slice(2);
 const command = args[0];
@@ -26,6 +27,19 @@ async function dev() {
   const mail = await startMail({ port: port + 4, onMessage: (m) => console.log(`[mail] to ${m.to}: ${m.subject}`) });
   const paypal = await startPaypal({ port: port + 5 });
   const turnstile = await startTurnstile({ port: port + 6 });
+  const trello = await startTrello({ port: port + 7 });
+  const twilio = await startTwilio({ port: port + 8 });
+  const notion = await startNotion({ port: port + 9 });
+  const airtable = await startAirtable({ port: port + 10 });
+  const announce = (name, describe) => (call) => console.log(`[${name}] ${call.method} ${call.path}${describe(call) ? ` ${describe(call)}` : ""}`);
+  for (const [name, api, describe] of [
+    ["trello", trello, (c) => c.json?.name ?? c.json?.text ?? ""],
+    ["sms", twilio, (c) => c.form?.Body ?? ""],
+    ["notion", notion, (c) => c.json?.properties?.Name?.title?.[0]?.text?.content ?? ""],
+    ["airtable", airtable, (c) => c.json?.records?.[0]?.fields?.Title ?? ""],
+  ]) {
+    api.handler.respond = (call) => (announce(name, describe)(call), undefined);
+  }
   const stack = await startStack({
     stateDir,
     stripe,
@@ -38,7 +52,17 @@ async function dev() {
       { id: "cr_demo", name: "Demo Creator" },
       { id: "cr_other", name: "Another Creator" },
     ],
-    destinations: { discord: discord.webhookUrl, webhook: `${webhooks.url}/fanline` },
+    apis: { trello: trello.url, twilio: twilio.url, notion: notion.url, airtable: airtable.url },
+    // Every target set up for every app, so a request shows up everywhere its manifest routes it.
+    destinations: {
+      discord: discord.webhookUrl,
+      webhook: `${webhooks.url}/fanline`,
+      creator_email: { email: "creator@fanline.local" },
+      trello: { key: trello.key, token: trello.token, list_id: trello.lists.todo, done_list_id: trello.lists.done },
+      sms: { account_sid: twilio.accountSid, auth_token: twilio.authToken, from: twilio.from, to: twilio.to },
+      notion: { token: notion.token, database_id: notion.databaseId.replace(/-/g, ""), title_property: "Name" },
+      airtable: { token: airtable.token, base_id: airtable.baseId, table: airtable.table },
+    },
     log: (m) => console.log(`[dev] ${m}`),
   });
   stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
@@ -70,6 +94,10 @@ Fanline is running on the local Cloudflare runtime.
                      received webhooks: GET ${webhooks.url}/_messages
   Local mail API     ${mail.url}/v3/mail/send  (SendGrid format)
                      received mail: GET ${mail.url}/_messages
+  Local Trello       ${trello.url}  (cards: GET ${trello.url}/_calls; lists todo ${trello.lists.todo}, done ${trello.lists.done})
+  Local Twilio       ${twilio.url}  (SMS: GET ${twilio.url}/_calls)
+  Local Notion       ${notion.url}  (pages: GET ${notion.url}/_calls)
+  Local Airtable     ${airtable.url}  (records: GET ${airtable.url}/_calls)
   Logs               ${stack.logFile}
 
 Press Ctrl-C to stop.`);

@@ -119,6 +119,15 @@ describe("fulfilment targets", () => {
     }, { what: "confirmation and feedback request" });
     const subjects = mails.map((m) => m.subject).sort();
     assert.deepEqual(subjects, ["How was it? Request a song at my next stream", "Your request was fulfilled: Request a song at my next stream"]);
+
+    // The creator files it away: fulfilled -> closed, and only from fulfilled.
+    const closed = await f.request("POST", `/apps/song-request/api/requests/${id}/close`, { key: f.owner.apiKey, json: { note: "played it" } });
+    assert.equal(closed.status, 200, closed.text);
+    assert.equal(closed.data.status, "closed");
+    const again = await f.request("POST", `/apps/song-request/api/requests/${id}/close`, { key: f.owner.apiKey });
+    assert.deepEqual([again.status, again.data.error.code], [409, "invalid_transition"]);
+    const stranger = await f.request("POST", `/apps/song-request/api/requests/${id}/close`, { key: f.other.apiKey });
+    assert.equal(stranger.status, 404);
   });
 
   test("a request waiting past reminder_after_hours raises one reminder to the creator", async () => {

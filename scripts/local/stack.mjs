@@ -80,7 +80,9 @@ function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   stateDir     fresh directory for D1/R2/Queue state, configs and logs
  *   stripe       a started local Stripe (scripts/local/stripe.mjs), or { url, secretKey, webhookSecret }
  *   creators     [{ id, name }] to create; each gets an API key. The first owns every app.
- *   destinations { discord, webhook } URLs set for every app, or omitted
+ *   destinations { discord, webhook } URLs and { trello, sms, notion, airtable, creator_email }
+ *                settings objects (as PUT /api/apps/:slug/destinations takes them), set for
+ *                every app, or omitted
  *   mail         a started local mail API (startMail), or omitted to skip fan emails
  *   paypal       a started local PayPal (scripts/local/paypal.mjs), or omitted
  *   turnstile    a started local Turnstile siteverify (scripts/local/turnstile.mjs), or omitted
@@ -121,7 +123,7 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   // Fulfilment targets' APIs: { trello, twilio, notion, airtable } base URLs of local servers.
   const apiVars = Object.fromEntries(Object.entries(apis).map(([name, url]) => [`${name.toUpperCase()}_API_BASE`, url]));
   const hubConfig = localConfig(hub.dir, configDir, { ...apiVars, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...hubVars });
-  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars, ...oauthVars, ...mailVars }));
+  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { ALLOW_HTTP_DESTINATIONS: "true", STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars, ...oauthVars, ...mailVars }));
 
   const now = Date.now();
   const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));
@@ -141,6 +143,8 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
       webhookSecrets[m.slug] = newWebhookSecret();
       settings.webhook = { url: destinations.webhook, secret: webhookSecrets[m.slug] };
     }
+    // Other kinds (trello, sms, notion, airtable, creator_email) are given as their settings.
+    for (const [kind, value] of Object.entries(destinations)) if (typeof value === "object") settings[kind] = value;
     for (const [kind, value] of Object.entries(settings)) {
       lines.push(`INSERT OR REPLACE INTO destinations (app_slug, kind, settings, enabled, updated_at) VALUES (${sql(m.slug)}, ${sql(kind)}, ${sql(JSON.stringify(value))}, 1, ${now});`);
     }

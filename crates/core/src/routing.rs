@@ -296,27 +296,28 @@ pub fn rfc3339(unix_ms: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::manifest::tests::SONG;
 
-    fn summary() -> RequestSummary {
-        let mut fields = BTreeMap::new();
-        fields.insert("song".into(), json!("Africa @everyone"));
-        fields.insert("message".into(), json!("x".repeat(5000)));
-        fields.insert("email".into(), json!("fan@example.com"));
+    /// A queued $3.00 song request with these fields, as destinations see it.
+    pub(crate) fn summary_of(fields: &[(&str, Value)], add_ons: &[&str]) -> RequestSummary {
         RequestSummary {
             id: "req_1".into(),
             app: "song-request".into(),
             app_title: "Request a song".into(),
             status: "queued".into(),
-            fields,
-            add_ons: vec!["Priority: played next".into()],
+            fields: fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            add_ons: add_ons.iter().map(|a| a.to_string()).collect(),
             price: Money::new(300, crate::money::Currency::parse("usd").unwrap()),
             status_url: "http://x/apps/song-request/api/requests/req_1".into(),
             page_url: "http://x/apps/song-request/?request=req_1".into(),
             created_at: rfc3339(0),
         }
+    }
+
+    fn summary() -> RequestSummary {
+        summary_of(&[("song", json!("Africa @everyone")), ("message", json!("x".repeat(5000))), ("email", json!("fan@example.com"))], &["Priority: played next"])
     }
 
     #[test]

@@ -356,30 +356,14 @@ pub fn scrub(text: &str, secrets: &[&str]) -> String {
 mod tests {
     use super::*;
     use crate::manifest::{tests::SONG, Manifest, Route};
-    use crate::money::{Currency, Money};
-    use crate::routing::{rfc3339, RequestSummary};
+    use crate::routing::RequestSummary;
     use std::collections::BTreeMap;
 
     const LOCAL: Policy = Policy { allow_http: true, allow_private: true };
     const PRODUCTION: Policy = Policy { allow_http: false, allow_private: false };
 
     fn summary() -> RequestSummary {
-        let mut fields = BTreeMap::new();
-        fields.insert("song".into(), json!("Africa"));
-        fields.insert("artist".into(), json!("Toto"));
-        fields.insert("email".into(), json!("fan@example.com"));
-        RequestSummary {
-            id: "req_1".into(),
-            app: "song-request".into(),
-            app_title: "Request a song".into(),
-            status: "queued".into(),
-            fields,
-            add_ons: vec![],
-            price: Money::new(300, Currency::parse("usd").unwrap()),
-            status_url: "https://x/apps/song-request/api/requests/req_1".into(),
-            page_url: "https://x/apps/song-request/?request=req_1".into(),
-            created_at: rfc3339(0),
-        }
+        routing::tests::summary_of(&[("song", json!("Africa")), ("artist", json!("Toto")), ("email", json!("fan@example.com"))], &[])
     }
 
     fn render(to: DestinationKind, title: Option<&str>, template: Option<&str>, event: &str) -> Value {

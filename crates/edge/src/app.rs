@@ -68,6 +68,7 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests", id], Method::Get) => show(&req, env, manifest, id).await,
             (["api", "requests", id, "complete"], Method::Post) => complete(req, env, manifest, id).await,
+            (["api", "requests", id, "close"], Method::Post) => close(req, env, manifest, id).await,
             (["api", "requests", id, "refund"], Method::Post) => refund(req, env, manifest, id).await,
             (["api", "requests", id, "accept"], Method::Post) => decide(req, env, manifest, id, Decision::Accept).await,
             (["api", "requests", id, "decline"], Method::Post) => decide(req, env, manifest, id, Decision::Decline).await,
@@ -737,6 +738,20 @@ async fn complete(mut req: Request, env: &Env, manifest: &Manifest, id: &str) ->
     };
     if !moved {
         return Err(ApiError::Conflict { code: "concurrent_update", message: "The request changed while completing it; fetch it and try again.".into() });
+    }
+    let row = load(&db, manifest, id).await?;
+    Ok(json(200, &view(&db, &row, &origin, true).await?))
+}
+
+/// `POST .../close`: the creator files a fulfilled request away; it leaves the open queue and
+/// `request.closed` can be routed (a last note, a card archived by a Zap).
+async fn close(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let (creator, row) = owned_request(&req, &db, manifest, id).await?;
+    let note = text_field(&optional_json(&mut req, r#"{"note": "thanks for the request"}"#).await?, "note", 500);
+    let origin = origin(&req);
+    if !fulfilment::advance(env, &db, manifest, &row, &[Status::Closed], &format!("creator:{}", creator.id), note.as_deref(), &origin, Vec::new()).await? {
+        return Err(ApiError::Conflict { code: "concurrent_update", message: "The request changed while closing it; fetch it and try again.".into() });
     }
     let row = load(&db, manifest, id).await?;
     Ok(json(200, &view(&db, &row, &origin, true).await?))
