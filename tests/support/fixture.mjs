@@ -13,7 +13,8 @@ import { startAirtable, startNotion, startTrello, startTwilio } from "../../scri
 
 let ipCounter = 0;
 
-export async function startFixture() {
+/** `hubVars` adds to or overrides the hub's test settings (e.g. production's outbound policy). */
+export async function startFixture({ hubVars = {} } = {}) {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fanline-test-"));
   const stripe = await startStripe();
   const discord = await startDiscord();
@@ -37,7 +38,7 @@ export async function startFixture() {
     turnstile,
     apis: { trello: trello.url, twilio: twilio.url, notion: notion.url, airtable: airtable.url },
     // Short waits so retries and the dead-letter path run in seconds, not hours.
-    hubVars: { RETRY_SCHEDULE: "1,2,2,3,3,4,4", DELIVERY_TIMEOUT_MS: "2000" },
+    hubVars: { RETRY_SCHEDULE: "1,2,2,3,3,4,4", DELIVERY_TIMEOUT_MS: "2000", ...hubVars },
     creators: [
       { id: "cr_owner", name: "Owner" },
       { id: "cr_other", name: "Someone Else" },
