@@ -227,19 +227,24 @@ pub async fn delivery(req: &Request, env: &Env, slug: &str, id: &str) -> ApiResu
 }
 
 /// `GET /api/apps/:slug/deliveries[?state=dead]`: every notification and how it went, newest
-/// first, so a broken integration is visible instead of silent.
+/// first, so a broken integration is visible instead of silent. `?state=failing` lists the ones
+/// still being retried after a failed attempt.
 pub async fn deliveries(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
     let creator = auth::creator(req, &db).await?;
     let app = auth::owned_app(&db, &creator, slug).await?;
     let state = req.url()?.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
-    const STATES: [&str; 5] = ["pending", "sending", "delivered", "skipped", "dead"];
-    let sql = format!("SELECT {DELIVERY_COLUMNS} FROM outbox WHERE app_slug = ?");
-    let rows: Vec<DeliveryRow> = match &state {
-        Some(s) if STATES.contains(&s.as_str()) => store::all(&db, &format!("{sql} AND state = ? ORDER BY created_at DESC, rowid DESC LIMIT 200"), &[app.slug.as_str().into(), s.as_str().into()]).await?,
+    const STATES: [&str; 6] = ["pending", "sending", "delivered", "skipped", "dead", "failing"];
+    let (filter, state_arg) = match state.as_deref() {
+        None => ("", None),
+        Some("failing") => (" AND state IN ('pending', 'sending') AND attempts > 0", None),
+        Some(s) if STATES.contains(&s) => (" AND state = ?", Some(s)),
         Some(s) => return Err(ApiError::bad_request("invalid_state", format!("Unknown state '{s}'; use one of {}.", STATES.join(", ")))),
-        None => store::all(&db, &format!("{sql} ORDER BY created_at DESC, rowid DESC LIMIT 200"), &[app.slug.as_str().into()]).await?,
     };
+    let mut args = vec![app.slug.as_str().into()];
+    args.extend(state_arg.map(Into::into));
+    let sql = format!("SELECT {DELIVERY_COLUMNS} FROM outbox WHERE app_slug = ?{filter} ORDER BY created_at DESC, rowid DESC LIMIT 200");
+    let rows: Vec<DeliveryRow> = store::all(&db, &sql, &args).await?;
     let list: Vec<Value> = rows.iter().map(DeliveryRow::view).collect();
     Ok(json(200, &json!({"app": app.slug, "deliveries": list})))
 }

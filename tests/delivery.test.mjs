@@ -45,8 +45,10 @@ describe("delivery faults", () => {
         const rows = (await deliveries()).filter((d) => ids.includes(d.request_id) && d.destination === "webhook");
         return rows.length === 3 && rows.every((d) => d.attempts >= 2 && d.state !== "delivered") && rows;
       }, { ms: 30000, what: "failed attempts while the receiver is down" });
-      const failed = (await deliveries()).find((d) => ids.includes(d.request_id) && d.destination === "webhook");
-      assert.equal(failed.last_error, "could not connect");
+      const failing = (await f.request("GET", "/api/apps/song-request/deliveries?state=failing", { key: f.owner.apiKey })).data.deliveries;
+      const failed = failing.filter((d) => ids.includes(d.request_id) && d.destination === "webhook");
+      assert.equal(failed.length, 3, "the creator sees them failing while it happens");
+      assert.equal(failed[0].last_error, "could not connect");
 
       const back = await startReceiver({ port });
       back.handler.respond = (m) => ((m.accepted = true), undefined);

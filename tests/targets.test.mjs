@@ -130,6 +130,25 @@ describe("fulfilment targets", () => {
     assert.equal(stranger.status, 404);
   });
 
+  test("a Trello card whose answer was lost is found by the retry, not made twice", async () => {
+    let first = true;
+    f.trello.handler.delayMs = (call) => (call.method === "POST" && call.path === "/1/cards" && call.json?.name === "Lost - Answer" && first ? ((first = false), 4000) : 0);
+    const r = await f.submit("song-request", { song: "Lost", artist: "Answer" });
+    const deliveries = async () => (await f.request("GET", "/api/apps/song-request/deliveries", { key: f.owner.apiKey })).data.deliveries;
+    const row = await eventually(async () => (await deliveries()).find((d) => d.request_id === r.data.id && d.destination === "trello" && d.state === "delivered"), { ms: 30000, what: "Trello delivery" });
+    f.trello.handler.delayMs = undefined;
+    await settle();
+    const cards = [...f.trello.cards.values()].filter((c) => c.name === "Lost - Answer");
+    assert.equal(cards.length, 1, "one card, although the first answer never arrived");
+    assert.equal(f.trello.calls.filter((c) => c.method === "POST" && c.json?.name === "Lost - Answer").length, 1, "never posted again");
+    const detail = (await f.request("GET", `/api/apps/song-request/deliveries/${row.id}`, { key: f.owner.apiKey })).data;
+    assert.deepEqual(detail.attempt_log.map((a) => [a.status, a.error]), [[null, "no answer within 2000 ms"], [200, "found the card the unanswered attempt made"]]);
+
+    // The fulfilment moves that card (the id came from the lookup).
+    await f.request("POST", `/apps/song-request/api/requests/${r.data.id}/complete`, { key: f.owner.apiKey, json: {} });
+    await eventually(() => f.trello.cards.get(cards[0].id).idList === f.trello.lists.done, { what: "found card moved" });
+  });
+
   test("a request waiting past reminder_after_hours raises one reminder to the creator", async () => {
     const r = await f.submit("song-request", { song: "Waiting Game" });
     const id = r.data.id;

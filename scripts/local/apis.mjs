@@ -10,7 +10,9 @@ const alnum = (n) => crypto.randomBytes(n * 2).toString("base64").replace(/[^A-Z
 
 /**
  * Shared plumbing: body parsing, a call log, and `GET /_calls`. `handler.respond(call)` may
- * return `{status, body}` to fail a call on purpose (an outage) instead of serving it.
+ * return `{status, body}` to fail a call on purpose (an outage) instead of serving it;
+ * `handler.delayMs(call)` may return a delay to serve the call at once but answer that late
+ * (the caller times out although the work was done: a lost answer).
  */
 async function startApi(port, route) {
   const calls = [];
@@ -23,17 +25,32 @@ async function startApi(port, route) {
     try {
       json = JSON.parse(raw);
     } catch {}
-    const call = { method: req.method, path: url.pathname, headers: req.headers, raw, json, form: Object.fromEntries(new URLSearchParams(raw)), at: Date.now() };
+    const call = { method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, raw, json, form: Object.fromEntries(new URLSearchParams(raw)), at: Date.now() };
     calls.push(call);
     const forced = handler.respond?.(call);
     if (forced) return send(res, forced.status, forced.body ?? { message: "failing on purpose" });
-    return route(call, res);
+    const delay = handler.delayMs?.(call);
+    return route(call, delay ? answerLate(res, delay) : res);
   }, port);
   return { url: server.url, calls, handler, close: server.close };
 }
 
+/** A response whose head and body are written `ms` later. */
+function answerLate(res, ms) {
+  let head = [];
+  return {
+    writeHead: (...args) => (head = args),
+    end: (...args) => setTimeout(() => {
+      if (res.destroyed) return;
+      res.writeHead(...head);
+      res.end(...args);
+    }, ms),
+  };
+}
+
 /**
- * Trello REST v1: `POST /1/cards`, `PUT /1/cards/{id}`, `POST /1/cards/{id}/actions/comments`.
+ * Trello REST v1: `POST /1/cards`, `PUT /1/cards/{id}`, `POST /1/cards/{id}/actions/comments`,
+ * `GET /1/lists/{id}/cards?fields=...`.
  * Credentials come in `Authorization: OAuth oauth_consumer_key="...", oauth_token="..."`.
  */
 export async function startTrello({ port = 0 } = {}) {
@@ -56,6 +73,13 @@ export async function startTrello({ port = 0 } = {}) {
       const card = { id, idList: body.idList, idBoard: board, name: body.name ?? "", desc: body.desc ?? "", closed: false, pos: 16384 * (cards.size + 1), shortUrl: `https://trello.com/c/${alnum(8)}`, url: `https://trello.com/c/${id}`, dateLastActivity: new Date().toISOString() };
       cards.set(id, card);
       return send(res, 200, card);
+    }
+    const listed = /^\/1\/lists\/([^/]+)\/cards$/.exec(call.path);
+    if (call.method === "GET" && listed) {
+      if (!Object.values(lists).includes(listed[1])) return text(400, "invalid id");
+      const fields = (call.query.fields ?? "all").split(",");
+      const pick = (card) => (fields.includes("all") ? card : Object.fromEntries(["id", ...fields].map((f) => [f, card[f]])));
+      return send(res, 200, [...cards.values()].filter((c) => c.idList === listed[1] && !c.closed).map(pick));
     }
     const m = /^\/1\/cards\/([^/]+)(\/actions\/comments)?$/.exec(call.path);
     if (!m) return text(404, "Cannot " + call.method + " " + call.path);

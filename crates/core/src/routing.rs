@@ -180,10 +180,13 @@ pub fn payload(manifest: &Manifest, summary: &RequestSummary, event: &str, route
             request_id: summary.id.clone(),
         })
         .ok()?,
+        // The description always ends with the request's id, which is how a retry finds the
+        // card an unanswered attempt may have made (Trello has no idempotency key).
         DestinationKind::Trello => json!({
             "event": event,
+            "request_id": summary.id,
             "name": clip(&title.unwrap_or_else(|| default_title(manifest, summary)), 16_384),
-            "desc": clip(&text.clone().unwrap_or_else(|| details(manifest, summary)), 16_384),
+            "desc": format!("{}\n\n{}", clip(&text.clone().unwrap_or_else(|| details(manifest, summary)), 15_000), trello_marker(summary)),
             "comment": clip(&text.unwrap_or_else(|| format!("{}: request is {}.", headline(event), summary.status.replace('_', " "))), 16_384),
         }),
         // One SMS is at most 1600 characters on Twilio; a notice should fit in one or two segments.
@@ -204,6 +207,11 @@ pub fn payload(manifest: &Manifest, summary: &RequestSummary, event: &str, route
         }}),
     };
     Some(payload)
+}
+
+/// The last line of every Trello card Fanline makes.
+pub fn trello_marker(summary: &RequestSummary) -> String {
+    format!("Fanline request {} · {}", summary.id, summary.page_url)
 }
 
 fn override_mail(mail: &mut Email, subject: Option<String>, text: Option<String>) {

@@ -272,13 +272,12 @@ pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value,
             HttpCall { method: "POST", url: url.clone(), headers, body }
         }
         (DestinationKind::Trello, Some(Settings::Trello { key, token, list_id, done_list_id })) => {
-            // Trello takes credentials in an Authorization header, which keeps them out of URLs.
-            let auth = vec![("Authorization", format!("OAuth oauth_consumer_key=\"{key}\", oauth_token=\"{token}\""))];
+            let auth = vec![("Authorization", trello_auth(key, token))];
             let base = ctx.bases.trello.trim_end_matches('/');
             let finished = field("event") == "request.fulfilled";
             match ctx.card_id {
                 None => {
-                    let list = if finished { done_list_id.as_ref().unwrap_or(list_id) } else { list_id };
+                    let list = trello_create_list(payload, list_id, done_list_id.as_ref());
                     HttpCall { method: "POST", url: format!("{base}/1/cards"), headers: json_headers(auth), body: json!({ "idList": list, "name": field("name"), "desc": field("desc"), "pos": "bottom" }).to_string() }
                 }
                 Some(card) if finished && done_list_id.is_some() => {
@@ -330,6 +329,43 @@ pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value,
         return Err(Refusal::permanent(format!("payload of {} bytes is over the {MAX_BODY_BYTES}-byte limit", call.body.len())));
     }
     Ok(call)
+}
+
+/// For a create whose answer never came (a timeout, a dropped connection): a call that lists
+/// what may have been made, so the retry records it instead of making it twice. Only Trello
+/// creates here without an idempotency key and with a way to look.
+pub fn find_earlier_create(kind: DestinationKind, settings: Option<&Settings>, payload: &Value, ctx: &CallContext) -> Option<HttpCall> {
+    let Some(Settings::Trello { key, token, list_id, done_list_id }) = settings else { return None };
+    if kind != DestinationKind::Trello || ctx.card_id.is_some() {
+        return None;
+    }
+    let list = trello_create_list(payload, list_id, done_list_id.as_ref());
+    Some(HttpCall {
+        method: "GET",
+        url: format!("{}/1/lists/{list}/cards?fields=id,desc&filter=open", ctx.bases.trello.trim_end_matches('/')),
+        headers: vec![("Authorization", trello_auth(key, token)), ("User-Agent", "Fanline-Webhooks/1.0".to_string())],
+        body: String::new(),
+    })
+}
+
+/// Trello takes credentials in an Authorization header, which keeps them out of URLs.
+fn trello_auth(key: &str, token: &str) -> String {
+    format!("OAuth oauth_consumer_key=\"{key}\", oauth_token=\"{token}\"")
+}
+
+/// A card is made in the done list when the request's first Trello event is its fulfilment.
+fn trello_create_list<'a>(payload: &Value, list_id: &'a String, done_list_id: Option<&'a String>) -> &'a String {
+    match done_list_id {
+        Some(done) if payload["event"] == "request.fulfilled" => done,
+        _ => list_id,
+    }
+}
+
+/// The card among those listed whose description carries this request's marker.
+pub fn earlier_create_id(body: &str, request_id: &str) -> Option<String> {
+    let marker = format!("Fanline request {request_id} ");
+    let cards: Vec<Value> = serde_json::from_str(body).ok()?;
+    cards.iter().find(|c| c["desc"].as_str().is_some_and(|d| d.contains(&marker))).and_then(|c| created_id(&c.to_string()))
 }
 
 /// One path segment, percent-encoded (Airtable table names may hold spaces or slashes).
@@ -411,6 +447,21 @@ mod tests {
         assert_eq!(other.url, "https://api.trello.com/1/cards/card123/actions/comments");
         assert_eq!(created_id(r#"{"id":"60d5ecb0a1b2c3d4e5f60718","name":"x"}"#).as_deref(), Some("60d5ecb0a1b2c3d4e5f60718"));
         assert!(created_id(r#"{"id":"../../x"}"#).is_none());
+    }
+
+    #[test]
+    fn a_trello_retry_looks_for_the_card_an_unanswered_create_made() {
+        let s = settings(DestinationKind::Trello, json!({"key": KEY, "token": "ATTAtoken123456", "list_id": LIST, "done_list_id": DONE})).unwrap();
+        let bases = ApiBases::default();
+        let queued = render(DestinationKind::Trello, None, None, "request.queued");
+        assert!(queued["desc"].as_str().unwrap().ends_with("Fanline request req_1 · http://x/apps/song-request/?request=req_1"));
+        let look = find_earlier_create(DestinationKind::Trello, Some(&s), &queued, &ctx(&bases, None, None)).unwrap();
+        assert_eq!((look.method, look.url.as_str()), ("GET", format!("https://api.trello.com/1/lists/{LIST}/cards?fields=id,desc&filter=open").as_str()));
+        assert!(find_earlier_create(DestinationKind::Trello, Some(&s), &queued, &ctx(&bases, Some("card"), None)).is_none(), "the card is known");
+        let listed = json!([{"id": "aaa111", "desc": "Fanline request req_10 · x"}, {"id": "bbb222", "desc": "text\n\nFanline request req_1 · http://x"}]).to_string();
+        assert_eq!(earlier_create_id(&listed, "req_1").as_deref(), Some("bbb222"));
+        assert_eq!(earlier_create_id(&listed, "req_2"), None);
+        assert_eq!(earlier_create_id("not json", "req_1"), None);
     }
 
     #[test]

@@ -306,6 +306,28 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     let bases = api_bases(env);
     let ctx = CallContext { bases: &bases, policy: outbound_policy(env), message_id: &row.id, now_secs: now / 1000, card_id: card_id.as_deref(), mail: mail.as_ref() };
     let secrets = settings.as_ref().map(Settings::secrets).unwrap_or_default();
+    // The last attempt got no answer, so it may have made the card: look before making another.
+    if row.attempts > 0 && last_attempt_unanswered(&db, &row.id).await? {
+        if let Some(look) = targets::find_earlier_create(kind, settings.as_ref(), &payload, &ctx) {
+            match send(look, delivery_timeout(env)).await {
+                Ok(answer) if (200..300).contains(&answer.status) => {
+                    if let Some(made) = targets::earlier_create_id(&answer.body, &row.request_id) {
+                        record_attempt(&db, &row.id, attempt, Some(answer.status), Some("found the card the unanswered attempt made"), now).await?;
+                        return finish_delivered(env, &db, &row, kind, attempt, Some(made), now).await;
+                    }
+                }
+                // Could not look: making it again is worse than waiting for the next attempt.
+                looked => {
+                    let (status, error) = match looked {
+                        Ok(answer) => (Some(answer.status), format!("HTTP {} looking for an earlier card", answer.status)),
+                        Err(e) => (None, targets::scrub(&e, &secrets)),
+                    };
+                    record_attempt(&db, &row.id, attempt, status, Some(&error), now).await?;
+                    return retry_later(env, &db, &row, attempt, &error, None, now).await;
+                }
+            }
+        }
+    }
     let outcome = match targets::call(kind, settings.as_ref(), &payload, &ctx) {
         Ok(call) => send(call, delivery_timeout(env)).await.map_err(|e| targets::scrub(&e, &secrets)),
         Err(refusal) => {
@@ -329,27 +351,11 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     record_attempt(&db, &row.id, attempt, status, error.as_deref(), now).await?;
     match verdict {
         Verdict::Delivered => {
-            let mut statements = vec![store::statement(
-                &db,
-                "UPDATE outbox SET state = 'delivered', attempts = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?",
-                &[attempt.into(), now.into(), now.into(), row.id.as_str().into()],
-            )?];
-            if kind == DestinationKind::Trello && card_id.is_none() {
-                match targets::created_id(body) {
-                    Some(card) => statements.push(store::statement(
-                        &db,
-                        "INSERT INTO target_refs (request_id, kind, external_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                        &[row.request_id.as_str().into(), kind.as_str().into(), card.as_str().into(), now.into()],
-                    )?),
-                    None => console_warn!("{}: Trello made a card but its answer had no id", row.id),
-                }
-            }
-            db.batch(statements).await?;
-            console_log!("delivered {} to {}", row.id, row.destination);
-            if kind == DestinationKind::Trello && card_id.is_none() {
-                queue_parked_trello_rows(env, &db, &row.request_id).await?;
-            }
-            Ok(Delivery::Done)
+            let made = match (kind, &card_id) {
+                (DestinationKind::Trello, None) => targets::created_id(body),
+                _ => None,
+            };
+            finish_delivered(env, &db, &row, kind, attempt, made, now).await
         }
         // 410 Gone: the receiver says this endpoint is over. Stop sending there until the
         // creator sets it again, and keep the job visible (and replayable) as dead.
@@ -361,14 +367,47 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
             console_warn!("{} answered 410; {} destination disabled", row.id, row.destination);
             Ok(Delivery::Done)
         }
-        Verdict::Retry { at_least } => {
-            let error = error.unwrap_or_default();
-            store::run(&db, "UPDATE outbox SET state = 'pending', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), error.as_str().into(), now.into(), row.id.as_str().into()]).await?;
-            // A receiver's Retry-After is honoured, but never sooner than our own schedule.
-            let wait = retry_delay(env, attempt).max(at_least.unwrap_or(0));
-            Ok(Delivery::RetryIn(wait))
-        }
+        Verdict::Retry { at_least } => retry_later(env, &db, &row, attempt, &error.unwrap_or_default(), at_least, now).await,
     }
+}
+
+/// Marks the row delivered, with what it made (a Trello card's id) in the same batch, then
+/// queues the request's Trello rows that were waiting for that card.
+async fn finish_delivered(env: &Env, db: &D1Database, row: &OutboxRow, kind: DestinationKind, attempt: i64, made: Option<String>, now: i64) -> ApiResult<Delivery> {
+    let mut statements = vec![store::statement(
+        db,
+        "UPDATE outbox SET state = 'delivered', attempts = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?",
+        &[attempt.into(), now.into(), now.into(), row.id.as_str().into()],
+    )?];
+    if let Some(made) = &made {
+        statements.push(store::statement(
+            db,
+            "INSERT INTO target_refs (request_id, kind, external_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            &[row.request_id.as_str().into(), kind.as_str().into(), made.as_str().into(), now.into()],
+        )?);
+    }
+    db.batch(statements).await?;
+    console_log!("delivered {} to {}", row.id, row.destination);
+    if made.is_some() {
+        queue_parked_trello_rows(env, db, &row.request_id).await?;
+    }
+    Ok(Delivery::Done)
+}
+
+/// Puts the row back to pending with its error and says when to try again: the schedule's
+/// wait, or a receiver's Retry-After when that is longer.
+async fn retry_later(env: &Env, db: &D1Database, row: &OutboxRow, attempt: i64, error: &str, at_least: Option<u32>, now: i64) -> ApiResult<Delivery> {
+    store::run(db, "UPDATE outbox SET state = 'pending', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), error.into(), now.into(), row.id.as_str().into()]).await?;
+    Ok(Delivery::RetryIn(retry_delay(env, attempt).max(at_least.unwrap_or(0))))
+}
+
+async fn last_attempt_unanswered(db: &D1Database, outbox_id: &str) -> ApiResult<bool> {
+    #[derive(Deserialize)]
+    struct Last {
+        status: Option<i64>,
+    }
+    let last: Option<Last> = store::first(db, "SELECT status FROM delivery_attempts WHERE outbox_id = ? ORDER BY attempt DESC LIMIT 1", &[outbox_id.into()]).await?;
+    Ok(last.is_some_and(|l| l.status.is_none()))
 }
 
 /// Whether a Trello delivery for the same request was committed earlier and is not done yet.
@@ -422,9 +461,12 @@ pub async fn send_mail_now(env: &Env, mail: &routing::Email) -> ApiResult<()> {
 struct Answer {
     status: u16,
     retry_after: Option<String>,
-    /// Read only to learn what a create call made (the Trello card's id); capped.
+    /// Read only to learn what a create made (a Trello card's id) or find one; empty past
+    /// `ANSWER_MAX_BYTES` rather than cut into invalid JSON.
     body: String,
 }
+
+const ANSWER_MAX_BYTES: usize = 512 * 1024;
 
 /// Performs the call. Redirects are never followed; the error text never includes the URL
 /// (it may carry a token, as Discord's do).
@@ -433,9 +475,16 @@ async fn send(call: HttpCall, timeout_ms: u32) -> Result<Answer, String> {
     for (name, value) in &call.headers {
         headers.set(name, value).map_err(|_| format!("could not set the {name} header"))?;
     }
-    let method = if call.method == "PUT" { Method::Put } else { Method::Post };
+    let method = match call.method {
+        "GET" => Method::Get,
+        "PUT" => Method::Put,
+        _ => Method::Post,
+    };
     let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers).with_redirect(RequestRedirect::Manual).with_body(Some(call.body.into()));
+    init.with_method(method).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    if !call.body.is_empty() {
+        init.with_body(Some(call.body.into()));
+    }
     let request = Request::new_with_init(&call.url, &init).map_err(|_| "the target URL was refused".to_string())?;
     let mut response = match Fetch::Request(request).send_with_signal(&timeout_signal(timeout_ms)).await {
         Ok(response) => response,
@@ -445,7 +494,7 @@ async fn send(call: HttpCall, timeout_ms: u32) -> Result<Answer, String> {
     let retry_after = response.headers().get("Retry-After").ok().flatten();
     let status = response.status_code();
     let body = if (200..300).contains(&status) { response.text().await.unwrap_or_default() } else { String::new() };
-    Ok(Answer { status, retry_after, body: body.chars().take(16_384).collect() })
+    Ok(Answer { status, retry_after, body: if body.len() > ANSWER_MAX_BYTES { String::new() } else { body } })
 }
 
 fn delivery_timeout(env: &Env) -> u32 {
