@@ -142,11 +142,26 @@ describe("fulfilment targets", () => {
     assert.equal(cards.length, 1, "one card, although the first answer never arrived");
     assert.equal(f.trello.calls.filter((c) => c.method === "POST" && c.json?.name === "Lost - Answer").length, 1, "never posted again");
     const detail = (await f.request("GET", `/api/apps/song-request/deliveries/${row.id}`, { key: f.owner.apiKey })).data;
-    assert.deepEqual(detail.attempt_log.map((a) => [a.status, a.error]), [[null, "no answer within 2000 ms"], [200, "found the card the unanswered attempt made"]]);
+    assert.deepEqual(detail.attempt_log.map((a) => [a.status, a.error]), [[null, "no answer within 2000 ms"], [200, "found what the unanswered attempt made"]]);
 
     // The fulfilment moves that card (the id came from the lookup).
     await f.request("POST", `/apps/song-request/api/requests/${r.data.id}/complete`, { key: f.owner.apiKey, json: {} });
     await eventually(() => f.trello.cards.get(cards[0].id).idList === f.trello.lists.done, { what: "found card moved" });
+  });
+
+  test("an Airtable record whose answer was lost is found by the retry, not made twice", async () => {
+    let first = true;
+    f.airtable.handler.delayMs = (call) => (call.method === "POST" && first && JSON.stringify(call.json).includes("Late Record") ? ((first = false), 4000) : 0);
+    const r = await f.submit("song-request", { song: "Late Record" });
+    await eventually(async () => {
+      const list = (await f.request("GET", "/api/apps/song-request/deliveries", { key: f.owner.apiKey })).data.deliveries;
+      return list.find((d) => d.request_id === r.data.id && d.destination === "airtable" && d.state === "delivered");
+    }, { ms: 30000, what: "Airtable delivery" });
+    f.airtable.handler.delayMs = undefined;
+    await settle();
+    assert.equal(f.airtable.records.filter((x) => x.fields.Request === r.data.id).length, 1);
+    const lookup = f.airtable.calls.find((c) => c.method === "GET");
+    assert.equal(lookup.query.filterByFormula, `AND({Request}='${r.data.id}',{Status}='queued')`);
   });
 
   test("a request waiting past reminder_after_hours raises one reminder to the creator", async () => {

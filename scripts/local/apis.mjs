@@ -161,7 +161,10 @@ export async function startNotion({ port = 0 } = {}) {
   return { ...api, token, databaseId, pages };
 }
 
-/** Airtable Web API: `POST /v0/{baseId}/{tableIdOrName}` creating records (at most 10). */
+/**
+ * Airtable Web API: `POST /v0/{baseId}/{tableIdOrName}` creating records (at most 10), and
+ * `GET` on the same path listing them with `filterByFormula` and `maxRecords`.
+ */
 export async function startAirtable({ port = 0, fields = ["Request", "App", "Title", "Status", "Price", "Link", "Details", "Created"] } = {}) {
   const token = `pat${alnum(14)}.${hex(64)}`;
   const baseId = `app${alnum(14)}`;
@@ -173,6 +176,15 @@ export async function startAirtable({ port = 0, fields = ["Request", "App", "Tit
     const m = /^\/v0\/([^/]+)\/([^/]+)$/.exec(call.path);
     if (!m || m[1] !== baseId) return error(404, "NOT_FOUND");
     if (decodeURIComponent(m[2]) !== table) return error(404, "TABLE_NOT_FOUND", `Could not find table ${decodeURIComponent(m[2])} in application ${baseId}`);
+    if (call.method === "GET") {
+      // filterByFormula: the subset Fanline sends, AND({Field}='text',...) of exact matches.
+      const formula = call.query.filterByFormula ?? "";
+      const conditions = [...formula.matchAll(/\{([^}]+)\}='((?:[^'\\]|\\.)*)'/g)].map(([, field, value]) => [field, value.replace(/\\(.)/g, "$1")]);
+      if (formula && conditions.length === 0) return error(422, "INVALID_FILTER_BY_FORMULA", "The formula for filtering records is invalid");
+      const matching = records.filter((r) => conditions.every(([field, value]) => String(r.fields[field] ?? "") === value));
+      const max = Number(call.query.maxRecords ?? matching.length);
+      return send(res, 200, { records: matching.slice(0, max) });
+    }
     if (call.method !== "POST") return error(404, "NOT_FOUND");
     const list = call.json?.records;
     if (!Array.isArray(list) || list.length < 1 || list.length > 10) return error(422, "INVALID_RECORDS", "You must provide an array of up to 10 record objects, each with a fields key.");

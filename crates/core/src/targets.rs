@@ -331,21 +331,54 @@ pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value,
     Ok(call)
 }
 
-/// For a create whose answer never came (a timeout, a dropped connection): a call that lists
-/// what may have been made, so the retry records it instead of making it twice. Only Trello
-/// creates here without an idempotency key and with a way to look.
+/// For a create whose answer never came (a timeout, a dropped connection): a call that looks
+/// for what it may have made, so the retry records that instead of making it twice. Trello
+/// and Airtable can be asked (neither takes an idempotency key); Twilio and Notion cannot.
 pub fn find_earlier_create(kind: DestinationKind, settings: Option<&Settings>, payload: &Value, ctx: &CallContext) -> Option<HttpCall> {
-    let Some(Settings::Trello { key, token, list_id, done_list_id }) = settings else { return None };
-    if kind != DestinationKind::Trello || ctx.card_id.is_some() {
-        return None;
+    let agent = ("User-Agent", "Fanline-Webhooks/1.0".to_string());
+    match settings? {
+        Settings::Trello { key, token, list_id, done_list_id } if kind == DestinationKind::Trello && ctx.card_id.is_none() => {
+            let list = trello_create_list(payload, list_id, done_list_id.as_ref());
+            Some(HttpCall {
+                method: "GET",
+                url: format!("{}/1/lists/{list}/cards?fields=id,desc&filter=open", ctx.bases.trello.trim_end_matches('/')),
+                headers: vec![("Authorization", trello_auth(key, token)), agent],
+                body: String::new(),
+            })
+        }
+        Settings::Airtable { token, base_id, table } if kind == DestinationKind::Airtable => {
+            // A request has one record per routed event: match its id and the status it reports.
+            let fields = &payload["fields"];
+            let formula = format!("AND({{Request}}='{}',{{Status}}='{}')", formula_text(fields["Request"].as_str()?), formula_text(fields["Status"].as_str()?));
+            let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("filterByFormula", &formula).append_pair("maxRecords", "1").append_pair("fields[]", "Request").finish();
+            Some(HttpCall {
+                method: "GET",
+                url: format!("{}/v0/{base_id}/{}?{query}", ctx.bases.airtable.trim_end_matches('/'), url_segment(table)),
+                headers: vec![("Authorization", format!("Bearer {token}")), agent],
+                body: String::new(),
+            })
+        }
+        _ => None,
     }
-    let list = trello_create_list(payload, list_id, done_list_id.as_ref());
-    Some(HttpCall {
-        method: "GET",
-        url: format!("{}/1/lists/{list}/cards?fields=id,desc&filter=open", ctx.bases.trello.trim_end_matches('/')),
-        headers: vec![("Authorization", trello_auth(key, token)), ("User-Agent", "Fanline-Webhooks/1.0".to_string())],
-        body: String::new(),
-    })
+}
+
+/// Text inside a single-quoted Airtable formula string.
+fn formula_text(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+/// What `find_earlier_create`'s answer shows the unanswered attempt made, if anything.
+pub fn earlier_create_id(kind: DestinationKind, body: &str, request_id: &str) -> Option<String> {
+    let answer: Value = serde_json::from_str(body).ok()?;
+    let found = match kind {
+        DestinationKind::Trello => {
+            let marker = format!("Fanline request {request_id} ");
+            answer.as_array()?.iter().find(|c| c["desc"].as_str().is_some_and(|d| d.contains(&marker)))?.clone()
+        }
+        DestinationKind::Airtable => answer["records"].as_array()?.first()?.clone(),
+        _ => return None,
+    };
+    created_id(&found.to_string())
 }
 
 /// Trello takes credentials in an Authorization header, which keeps them out of URLs.
@@ -359,13 +392,6 @@ fn trello_create_list<'a>(payload: &Value, list_id: &'a String, done_list_id: Op
         Some(done) if payload["event"] == "request.fulfilled" => done,
         _ => list_id,
     }
-}
-
-/// The card among those listed whose description carries this request's marker.
-pub fn earlier_create_id(body: &str, request_id: &str) -> Option<String> {
-    let marker = format!("Fanline request {request_id} ");
-    let cards: Vec<Value> = serde_json::from_str(body).ok()?;
-    cards.iter().find(|c| c["desc"].as_str().is_some_and(|d| d.contains(&marker))).and_then(|c| created_id(&c.to_string()))
 }
 
 /// One path segment, percent-encoded (Airtable table names may hold spaces or slashes).
@@ -459,9 +485,20 @@ mod tests {
         assert_eq!((look.method, look.url.as_str()), ("GET", format!("https://api.trello.com/1/lists/{LIST}/cards?fields=id,desc&filter=open").as_str()));
         assert!(find_earlier_create(DestinationKind::Trello, Some(&s), &queued, &ctx(&bases, Some("card"), None)).is_none(), "the card is known");
         let listed = json!([{"id": "aaa111", "desc": "Fanline request req_10 · x"}, {"id": "bbb222", "desc": "text\n\nFanline request req_1 · http://x"}]).to_string();
-        assert_eq!(earlier_create_id(&listed, "req_1").as_deref(), Some("bbb222"));
-        assert_eq!(earlier_create_id(&listed, "req_2"), None);
-        assert_eq!(earlier_create_id("not json", "req_1"), None);
+        assert_eq!(earlier_create_id(DestinationKind::Trello, &listed, "req_1").as_deref(), Some("bbb222"));
+        assert_eq!(earlier_create_id(DestinationKind::Trello, &listed, "req_2"), None);
+        assert_eq!(earlier_create_id(DestinationKind::Trello, "not json", "req_1"), None);
+
+        let airtable = settings(DestinationKind::Airtable, json!({"token": "patABC123.secretpart", "base_id": "appABCDEFGHIJKLMN", "table": "Fan requests"})).unwrap();
+        let record = render(DestinationKind::Airtable, None, None, "request.queued");
+        let look = find_earlier_create(DestinationKind::Airtable, Some(&airtable), &record, &ctx(&bases, None, None)).unwrap();
+        let query: BTreeMap<String, String> = url::Url::parse(&look.url).unwrap().query_pairs().into_owned().collect();
+        assert_eq!(query["filterByFormula"], "AND({Request}='req_1',{Status}='queued')");
+        assert!(look.url.starts_with("https://api.airtable.com/v0/appABCDEFGHIJKLMN/Fan%20requests?"));
+        assert_eq!(earlier_create_id(DestinationKind::Airtable, r#"{"records":[{"id":"recABC123","fields":{}}]}"#, "req_1").as_deref(), Some("recABC123"));
+        assert_eq!(earlier_create_id(DestinationKind::Airtable, r#"{"records":[]}"#, "req_1"), None);
+        assert_eq!(formula_text("it's"), "it\\'s");
+        assert!(find_earlier_create(DestinationKind::Sms, None, &record, &ctx(&bases, None, None)).is_none());
     }
 
     #[test]

@@ -306,20 +306,22 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     let bases = api_bases(env);
     let ctx = CallContext { bases: &bases, policy: outbound_policy(env), message_id: &row.id, now_secs: now / 1000, card_id: card_id.as_deref(), mail: mail.as_ref() };
     let secrets = settings.as_ref().map(Settings::secrets).unwrap_or_default();
-    // The last attempt got no answer, so it may have made the card: look before making another.
+    // The last attempt got no answer, so it may have made the card or record: look before
+    // making another.
     if row.attempts > 0 && last_attempt_unanswered(&db, &row.id).await? {
         if let Some(look) = targets::find_earlier_create(kind, settings.as_ref(), &payload, &ctx) {
             match send(look, delivery_timeout(env)).await {
                 Ok(answer) if (200..300).contains(&answer.status) => {
-                    if let Some(made) = targets::earlier_create_id(&answer.body, &row.request_id) {
-                        record_attempt(&db, &row.id, attempt, Some(answer.status), Some("found the card the unanswered attempt made"), now).await?;
-                        return finish_delivered(env, &db, &row, kind, attempt, Some(made), now).await;
+                    if let Some(made) = targets::earlier_create_id(kind, &answer.body, &row.request_id) {
+                        record_attempt(&db, &row.id, attempt, Some(answer.status), Some("found what the unanswered attempt made"), now).await?;
+                        // Only a Trello card is updated later, so only its id is kept.
+                        return finish_delivered(env, &db, &row, kind, attempt, (kind == DestinationKind::Trello).then_some(made), now).await;
                     }
                 }
                 // Could not look: making it again is worse than waiting for the next attempt.
                 looked => {
                     let (status, error) = match looked {
-                        Ok(answer) => (Some(answer.status), format!("HTTP {} looking for an earlier card", answer.status)),
+                        Ok(answer) => (Some(answer.status), format!("HTTP {} looking for what the unanswered attempt made", answer.status)),
                         Err(e) => (None, targets::scrub(&e, &secrets)),
                     };
                     record_attempt(&db, &row.id, attempt, status, Some(&error), now).await?;
