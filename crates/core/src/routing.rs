@@ -163,7 +163,13 @@ pub fn payload(manifest: &Manifest, summary: &RequestSummary, event: &str, route
         DestinationKind::Discord => discord_message(manifest, summary, event, text.as_deref()),
         DestinationKind::Webhook => webhook_event(summary, event, &rfc3339(now_ms)),
         DestinationKind::Email => {
-            let mut mail = fan_email(summary, event, fan_address?)?;
+            let to = fan_address?;
+            // Events fans have no default mail for are sent only when the route writes one.
+            let mut mail = match fan_email(summary, event, to) {
+                Some(mail) => mail,
+                None if text.is_some() => Email { to: to.to_string(), subject: format!("Your request: {}", summary.app_title), text: String::new(), request_id: summary.id.clone() },
+                None => return None,
+            };
             override_mail(&mut mail, title, text);
             serde_json::to_value(mail).ok()?
         }
@@ -359,6 +365,17 @@ pub(crate) mod tests {
         let body = sendgrid_mail(&mail, "requests@fanline.example", "Fanline");
         assert_eq!(body["personalizations"][0]["to"][0]["email"], "fan@example.com");
         assert_eq!(body["content"][0]["type"], "text/plain");
+    }
+
+    #[test]
+    fn fan_emails_for_other_events_need_a_template() {
+        let m = Manifest::parse(SONG).unwrap();
+        let plain = Route { to: DestinationKind::Email, title: None, template: None };
+        assert!(payload(&m, &summary(), "request.accepted", &plain, Some("fan@example.com"), 0).is_none());
+        let written = Route { to: DestinationKind::Email, title: Some("Accepted: {{song}}".into()), template: Some("We are on it: {{song}}".into()) };
+        let mail = payload(&m, &summary(), "request.accepted", &written, Some("fan@example.com"), 0).unwrap();
+        assert_eq!((mail["subject"].as_str(), mail["text"].as_str()), (Some("Accepted: Africa @everyone"), Some("We are on it: Africa @everyone")));
+        assert!(payload(&m, &summary(), "request.accepted", &written, None, 0).is_none(), "no address, no mail");
     }
 
     #[test]
