@@ -91,7 +91,11 @@ pub async fn set_destinations(mut req: Request, env: &Env, slug: &str) -> ApiRes
             statements.push(store::statement(&db, "DELETE FROM destinations WHERE app_slug = ? AND kind = ?", &[app.slug.as_str().into(), kind.as_str().into()])?);
             continue;
         }
-        let previous = store::destination(&db, &app.slug, kind).await?.map(|(settings, _)| settings);
+        // Only a webhook carries something over (its signing secret, which receivers trust).
+        let previous = match kind {
+            DestinationKind::Webhook => store::destination(&db, &app.slug, kind).await?.map(|(settings, _)| settings),
+            _ => None,
+        };
         let secret = standard_webhooks::new_secret(&random());
         let settings = Settings::parse(kind, &value, policy, previous.as_ref(), &secret).map_err(|e| ApiError::bad_request("invalid_destination", format!("{key}: {e}")))?;
         statements.push(store::statement(

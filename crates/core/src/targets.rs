@@ -60,18 +60,12 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// Why a delivery cannot be attempted; `retry` says whether waiting can help.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub reason: String,
-    pub retry: bool,
-}
+/// Why a delivery cannot be attempted at all (unsafe, oversized, not set up): no retry can fix
+/// it, so the edge marks the job dead with this reason.
+pub type Refusal = String;
 
-impl Refusal {
-    fn permanent(reason: impl Into<String>) -> Self {
-        Self { reason: reason.into(), retry: false }
-    }
-}
+/// Every request the platform sends names itself.
+const USER_AGENT: (&str, &str) = ("User-Agent", "Fanline-Webhooks/1.0");
 
 /// One outgoing HTTP call. Headers may hold credentials, so it has no `Debug`.
 pub struct HttpCall {
@@ -202,18 +196,6 @@ impl Settings {
             Settings::Airtable { token, base_id, table } => json!({ "token": masked(token), "base_id": base_id, "table": table }),
         }
     }
-
-    /// Credentials this target sends, so they can be kept out of logs and error texts.
-    pub fn secrets(&self) -> Vec<&str> {
-        match self {
-            Settings::Discord { webhook_url, .. } => vec![webhook_url.rsplit('/').next().unwrap_or_default()],
-            Settings::Webhook { secret, .. } => vec![secret],
-            Settings::CreatorEmail { .. } => vec![],
-            Settings::Trello { key, token, .. } => vec![key, token],
-            Settings::Sms { auth_token, .. } => vec![auth_token],
-            Settings::Notion { token, .. } | Settings::Airtable { token, .. } => vec![token],
-        }
-    }
 }
 
 /// A Discord webhook URL's last segment is its token: anyone holding it can post.
@@ -229,20 +211,20 @@ fn mask_path_token(url: &str) -> String {
 pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value, ctx: &CallContext) -> Result<HttpCall, Refusal> {
     let json_headers = |mut extra: Vec<(&'static str, String)>| {
         extra.insert(0, ("Content-Type", "application/json".to_string()));
-        extra.insert(1, ("User-Agent", "Fanline-Webhooks/1.0".to_string()));
+        extra.insert(1, (USER_AGENT.0, USER_AGENT.1.to_string()));
         extra
     };
-    let missing = || Refusal::permanent(format!("no {} destination configured", kind.as_str()));
+    let missing = || String::from(format!("no {} destination configured", kind.as_str()));
     let field = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
     let call = match (kind, settings) {
         (DestinationKind::Email | DestinationKind::Feedback, _) | (DestinationKind::CreatorEmail, Some(Settings::CreatorEmail { .. })) => {
-            let account = ctx.mail.ok_or_else(|| Refusal::permanent("email is not configured for this marketplace"))?;
-            let mut mail: Email = serde_json::from_value(payload.clone()).map_err(|_| Refusal::permanent("not an email payload"))?;
+            let account = ctx.mail.ok_or_else(|| String::from("email is not configured for this marketplace"))?;
+            let mut mail: Email = serde_json::from_value(payload.clone()).map_err(|_| String::from("not an email payload"))?;
             if let Some(Settings::CreatorEmail { email }) = settings {
                 mail.to = email.clone();
             }
             if mail.to.is_empty() {
-                return Err(Refusal::permanent("no address to send to"));
+                return Err(String::from("no address to send to"));
             }
             HttpCall {
                 method: "POST",
@@ -259,13 +241,13 @@ pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value,
                 body["content"] = Value::String(routing::clip(&format!("<@&{role}> {content}"), 2000));
                 body["allowed_mentions"] = json!({ "parse": [], "roles": [role] });
             }
-            let mut url = url::Url::parse(webhook_url).map_err(|_| Refusal::permanent("the Discord webhook URL is not a URL"))?;
+            let mut url = url::Url::parse(webhook_url).map_err(|_| String::from("the Discord webhook URL is not a URL"))?;
             // `wait=true`: Discord answers once the message exists, so a 2xx means delivered.
             url.query_pairs_mut().append_pair("wait", "true");
             HttpCall { method: "POST", url: url.to_string(), headers: json_headers(vec![]), body: body.to_string() }
         }
         (DestinationKind::Webhook, Some(Settings::Webhook { url, secret })) => {
-            let key = standard_webhooks::secret_key(secret).ok_or_else(|| Refusal::permanent("the webhook signing secret is damaged"))?;
+            let key = standard_webhooks::secret_key(secret).ok_or_else(|| String::from("the webhook signing secret is damaged"))?;
             let body = payload.to_string();
             let signature = standard_webhooks::sign(&key, ctx.message_id, ctx.now_secs, body.as_bytes());
             let headers = json_headers(vec![("webhook-id", ctx.message_id.to_string()), ("webhook-timestamp", ctx.now_secs.to_string()), ("webhook-signature", signature)]);
@@ -293,7 +275,7 @@ pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value,
                 url: format!("{}/2010-04-01/Accounts/{account_sid}/Messages.json", ctx.bases.twilio.trim_end_matches('/')),
                 headers: vec![
                     ("Content-Type", "application/x-www-form-urlencoded".to_string()),
-                    ("User-Agent", "Fanline-Webhooks/1.0".to_string()),
+                    (USER_AGENT.0, USER_AGENT.1.to_string()),
                     ("Authorization", format!("Basic {}", base64::encode(format!("{account_sid}:{auth_token}").as_bytes()))),
                 ],
                 body,
@@ -324,9 +306,9 @@ pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value,
         },
         _ => return Err(missing()),
     };
-    outbound::check(&call.url, ctx.policy).map_err(|e| Refusal::permanent(format!("target URL {e}")))?;
+    outbound::check(&call.url, ctx.policy).map_err(|e| String::from(format!("target URL {e}")))?;
     if call.body.len() > MAX_BODY_BYTES {
-        return Err(Refusal::permanent(format!("payload of {} bytes is over the {MAX_BODY_BYTES}-byte limit", call.body.len())));
+        return Err(String::from(format!("payload of {} bytes is over the {MAX_BODY_BYTES}-byte limit", call.body.len())));
     }
     Ok(call)
 }
@@ -335,7 +317,7 @@ pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value,
 /// for what it may have made, so the retry records that instead of making it twice. Trello
 /// and Airtable can be asked (neither takes an idempotency key); Twilio and Notion cannot.
 pub fn find_earlier_create(kind: DestinationKind, settings: Option<&Settings>, payload: &Value, ctx: &CallContext) -> Option<HttpCall> {
-    let agent = ("User-Agent", "Fanline-Webhooks/1.0".to_string());
+    let agent = (USER_AGENT.0, USER_AGENT.1.to_string());
     match settings? {
         Settings::Trello { key, token, list_id, done_list_id } if kind == DestinationKind::Trello && ctx.card_id.is_none() => {
             let list = trello_create_list(payload, list_id, done_list_id.as_ref());
@@ -402,16 +384,6 @@ fn url_segment(s: &str) -> String {
 /// The id of what a create call made (Trello card), read from the API's answer.
 pub fn created_id(body: &str) -> Option<String> {
     serde_json::from_str::<Value>(body).ok()?.get("id")?.as_str().filter(|id| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())).map(str::to_string)
-}
-
-/// Removes every credential from a text (an error message from the network, say) before it
-/// is stored or logged.
-pub fn scrub(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_string();
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        out = out.replace(secret, "[redacted]");
-    }
-    out
 }
 
 #[cfg(test)]
@@ -578,15 +550,15 @@ mod tests {
         bases.trello = "http://127.0.0.1:9000".into();
         let s = settings(DestinationKind::Trello, json!({"key": KEY, "token": "ATTAtoken123456", "list_id": LIST})).unwrap();
         let refusal = call(DestinationKind::Trello, Some(&s), &render(DestinationKind::Trello, None, None, "request.queued"), &ctx(&bases, None, None)).err().unwrap();
-        assert!(refusal.reason.contains("https") && !refusal.retry);
+        assert!(refusal.contains("https"), "{refusal}");
         let local = CallContext { policy: LOCAL, ..ctx(&bases, None, None) };
         assert!(call(DestinationKind::Trello, Some(&s), &render(DestinationKind::Trello, None, None, "request.queued"), &local).is_ok());
 
         assert!(settings(DestinationKind::Webhook, json!({"url": "https://169.254.169.254/latest"})).unwrap_err().contains("private"));
         let hook = Settings::Webhook { url: "https://hooks.example/x".into(), secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into() };
         let huge = json!({ "type": "request.queued", "data": "x".repeat(MAX_BODY_BYTES) });
-        assert!(call(DestinationKind::Webhook, Some(&hook), &huge, &ctx(&bases, None, None)).err().unwrap().reason.contains("limit"));
-        assert!(call(DestinationKind::Sms, None, &huge, &ctx(&bases, None, None)).err().unwrap().reason.contains("no sms destination"));
+        assert!(call(DestinationKind::Webhook, Some(&hook), &huge, &ctx(&bases, None, None)).err().unwrap().contains("limit"));
+        assert!(call(DestinationKind::Sms, None, &huge, &ctx(&bases, None, None)).err().unwrap().contains("no sms destination"));
     }
 
     #[test]
@@ -595,7 +567,6 @@ mod tests {
         let shown = s.public_view().to_string() + &format!("{s:?}");
         assert!(!shown.contains("ATTAsecrettoken99") && !shown.contains(KEY));
         assert!(shown.contains("…en99"));
-        assert_eq!(scrub("fetch https://x/ATTAsecrettoken99 failed", &s.secrets()), "fetch https://x/[redacted] failed");
         let d = settings(DestinationKind::Discord, json!({"webhook_url": "https://discord.com/api/webhooks/1/abcdefghijkl"})).unwrap();
         assert_eq!(d.public_view()["webhook_url"], "https://discord.com/api/webhooks/1/…ijkl");
         assert_eq!(Settings::load(DestinationKind::Trello, &serde_json::to_string(&s).unwrap()), Some(s.clone()));

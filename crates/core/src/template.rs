@@ -7,44 +7,47 @@ use std::collections::BTreeMap;
 /// Placeholders every request has, besides its form fields (by `name`).
 pub const BUILTINS: [&str; 9] = ["id", "app", "app_title", "status", "event", "price", "add_ons", "page_url", "created_at"];
 
-/// A template's placeholders, in order, or why it cannot be parsed.
-pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
-    let mut names = Vec::new();
+/// A template cut into literal text and placeholder names.
+enum Part<'a> {
+    Text(&'a str),
+    Name(&'a str),
+}
+
+fn parts(template: &str) -> Result<Vec<Part<'_>>, String> {
+    let mut parts = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
+        parts.push(Part::Text(&rest[..start]));
         let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err("a '{{' is never closed with '}}'".into());
-        };
+        let end = after.find("}}").ok_or("a '{{' is never closed with '}}'")?;
         let name = after[..end].trim();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(format!("'{{{{{name}}}}}' is not a placeholder name"));
         }
-        names.push(name);
+        parts.push(Part::Name(name));
         rest = &after[end + 2..];
     }
-    Ok(names)
+    parts.push(Part::Text(rest));
+    Ok(parts)
+}
+
+/// A template's placeholders, in order, or why it cannot be parsed.
+pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
+    Ok(parts(template)?.into_iter().filter_map(|p| if let Part::Name(n) = p { Some(n) } else { None }).collect())
 }
 
 /// Fills a template. A placeholder with no value (an optional field left empty) becomes empty
-/// text; unknown names cannot get here because manifests are checked at parse time.
+/// text. Manifests are checked at parse time, so a template that does not parse cannot get
+/// here; if one did, it would be sent as written rather than half filled.
 pub fn render(template: &str, values: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        if let Some(value) = values.get(after[..end].trim()) {
-            out.push_str(value);
-        }
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    out
+    let Ok(parts) = parts(template) else { return template.to_string() };
+    parts
+        .into_iter()
+        .map(|p| match p {
+            Part::Text(t) => t,
+            Part::Name(n) => values.get(n).map_or("", String::as_str),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use fanline_core::money::{Currency, Money};
 use fanline_core::outbound::Policy;
 use fanline_core::routing::{self, RequestSummary};
 use fanline_core::state::Status;
-use fanline_core::targets::{self, ApiBases, CallContext, HttpCall, MailAccount, Settings};
+use fanline_core::targets::{self, ApiBases, CallContext, HttpCall, MailAccount};
 use fanline_core::ids;
 use serde::{Deserialize, Serialize};
 use worker::{console_log, console_warn, D1Database, D1PreparedStatement, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
@@ -305,7 +305,6 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
     let bases = api_bases(env);
     let ctx = CallContext { bases: &bases, policy: outbound_policy(env), message_id: &row.id, now_secs: now / 1000, card_id: card_id.as_deref(), mail: mail.as_ref() };
-    let secrets = settings.as_ref().map(Settings::secrets).unwrap_or_default();
     // The last attempt got no answer, so it may have made the card or record: look before
     // making another.
     if row.attempts > 0 && last_attempt_unanswered(&db, &row.id).await? {
@@ -322,7 +321,7 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
                 looked => {
                     let (status, error) = match looked {
                         Ok(answer) => (Some(answer.status), format!("HTTP {} looking for what the unanswered attempt made", answer.status)),
-                        Err(e) => (None, targets::scrub(&e, &secrets)),
+                        Err(e) => (None, e),
                     };
                     record_attempt(&db, &row.id, attempt, status, Some(&error), now).await?;
                     return retry_later(env, &db, &row, attempt, &error, None, now).await;
@@ -331,12 +330,12 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         }
     }
     let outcome = match targets::call(kind, settings.as_ref(), &payload, &ctx) {
-        Ok(call) => send(call, delivery_timeout(env)).await.map_err(|e| targets::scrub(&e, &secrets)),
+        Ok(call) => send(call, delivery_timeout(env)).await,
         Err(refusal) => {
             // Unsafe or oversized: no retry can fix it. Recorded, dead, replayable once fixed.
-            record_attempt(&db, &row.id, attempt, None, Some(&refusal.reason), now).await?;
-            store::run(&db, "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), refusal.reason.as_str().into(), now.into(), row.id.as_str().into()]).await?;
-            console_warn!("{} refused before sending: {}", row.id, refusal.reason);
+            record_attempt(&db, &row.id, attempt, None, Some(&refusal), now).await?;
+            store::run(&db, "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?", &[attempt.into(), refusal.as_str().into(), now.into(), row.id.as_str().into()]).await?;
+            console_warn!("{} refused before sending: {refusal}", row.id);
             return Ok(Delivery::Done);
         }
     };
@@ -452,11 +451,11 @@ pub async fn send_mail_now(env: &Env, mail: &routing::Email) -> ApiResult<()> {
     let bases = api_bases(env);
     let message_id = ids::token("mail_", &random::<12>());
     let ctx = CallContext { bases: &bases, policy: outbound_policy(env), message_id: &message_id, now_secs: now_ms() / 1000, card_id: None, mail: Some(&account) };
-    let call = targets::call(DestinationKind::Email, None, &serde_json::to_value(mail)?, &ctx).map_err(|r| ApiError::Internal(format!("mail refused: {}", r.reason)))?;
+    let call = targets::call(DestinationKind::Email, None, &serde_json::to_value(mail)?, &ctx).map_err(|r| ApiError::Internal(format!("mail refused: {r}")))?;
     match send(call, delivery_timeout(env)).await {
         Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
         Ok(answer) => Err(ApiError::Upstream(format!("mail API answered {}", answer.status))),
-        Err(e) => Err(ApiError::Upstream(format!("mail API: {}", targets::scrub(&e, &[&account.api_key])))),
+        Err(e) => Err(ApiError::Upstream(format!("mail API: {e}"))),
     }
 }
 
