@@ -111,14 +111,26 @@ CREATE TABLE IF NOT EXISTS attachments (
   PRIMARY KEY (request_id, field)
 );
 
--- A retried submission with the same Idempotency-Key gets the first request back.
+-- A retried submission with the same Idempotency-Key gets the first request back. The key is
+-- bound to what was sent and by whom (fingerprint: a hash of the client's identity and the
+-- submission), so the same key with another body, or from another fan, is refused.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
-  app_slug   TEXT NOT NULL,
-  key        TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
+  app_slug    TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  request_id  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  fingerprint TEXT,
   PRIMARY KEY (app_slug, key)
 );
+
+-- Mail the platform sent to a fan-typed address (sign-in links, confirmations), so each
+-- address gets a bounded number per hour whoever types it.
+CREATE TABLE IF NOT EXISTS mail_log (
+  address TEXT NOT NULL,
+  kind    TEXT NOT NULL,
+  at      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mail_log_by_address ON mail_log (address, at);
 
 -- Each payment provider event is acted on once.
 CREATE TABLE IF NOT EXISTS payment_events (
@@ -139,7 +151,9 @@ CREATE TABLE IF NOT EXISTS refunds (
   amount     INTEGER NOT NULL,
   reason     TEXT,
   actor      TEXT NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  -- The provider idempotency key of a refund made through the API, so its retry answers again.
+  idempotency_key TEXT
 );
 
 -- Chargebacks: opened and closed by Stripe's dispute webhooks.
@@ -241,6 +255,20 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 );
 CREATE INDEX IF NOT EXISTS subscriptions_by_fan ON subscriptions (fan_id, app_slug);
 
+-- Tier checkouts started and not yet turned into a subscription (or expired): one per fan and
+-- app at a time, so two sessions can never both start a billed subscription.
+-- status: pending, done (the subscription arrived or the session expired), failed.
+CREATE TABLE IF NOT EXISTS tier_signups (
+  id                  TEXT PRIMARY KEY,
+  fan_id              TEXT NOT NULL,
+  app_slug            TEXT NOT NULL,
+  tier                TEXT NOT NULL,
+  checkout_session_id TEXT,
+  status              TEXT NOT NULL,
+  created_at          INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tier_signups_by_fan ON tier_signups (fan_id, app_slug, status);
+
 -- An auction of a few slots; bids are requests of the auction app with held payments.
 -- status: open, closing (claimed by one closer), closed.
 CREATE TABLE IF NOT EXISTS auctions (
@@ -249,6 +277,8 @@ CREATE TABLE IF NOT EXISTS auctions (
   title      TEXT NOT NULL,
   slots      INTEGER NOT NULL,
   ends_at    INTEGER NOT NULL,
+  -- The end set when it opened; late bids extend ends_at by at most the manifest's cap past it.
+  scheduled_end INTEGER,
   status     TEXT NOT NULL DEFAULT 'open',
   closed_at  INTEGER,
   created_at INTEGER NOT NULL

@@ -2,8 +2,14 @@
 # Builds the Worker in the given folder with worker-build, using the pinned tools that
 # scripts/tools.sh installs (worker-build cannot download them without GitHub).
 set -eu
-[ "${FANLINE_PREBUILT:-}" = "1" ] && exit 0
 here=$(cd "$(dirname "$0")/.." && pwd)
+# Deploying the hub: refuse a configuration that could not work (see check-deploy.mjs). The
+# local stack builds with FANLINE_LOCAL_BUILD=1 and its own settings.
+if [ "${FANLINE_LOCAL_BUILD:-}" != "1" ] && grep -q '^name = "fanline-hub"' "$1/wrangler.toml"; then
+  FANLINE_ROOT=$here . "$here/scripts/tools.sh"
+  "$NODE22" "$here/scripts/check-deploy.mjs" "$1"
+fi
+[ "${FANLINE_PREBUILT:-}" = "1" ] && exit 0
 FANLINE_ROOT=$here . "$here/scripts/tools.sh"
 cd "$1"
 exec "$WORKER_BUILD" --release

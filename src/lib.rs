@@ -12,7 +12,22 @@ const DEAD_LETTER_QUEUE: &str = "fanline-fulfilment-dlq";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Ok(route(req, &env).await.unwrap_or_else(ApiError::into_response))
+    let answer = match public_origin(&env) {
+        Ok(_) => route(req, &env).await,
+        Err(e) => Err(e),
+    };
+    Ok(fanline_edge::http::harden(answer.unwrap_or_else(ApiError::into_response)))
+}
+
+/// The marketplace's public origin, for links in notifications and emails. Outside local
+/// development a hub without it refuses all work (every link it sent would be relative and
+/// broken); locally it may be empty.
+fn public_origin(env: &Env) -> std::result::Result<String, ApiError> {
+    let origin = fanline_edge::platform::config(env, "PUBLIC_ORIGIN", "");
+    if origin.is_empty() && !fanline_edge::platform::is_local_dev(env) {
+        return Err(ApiError::Misconfigured("PUBLIC_ORIGIN is not set: set it in wrangler.toml [vars] to the marketplace's https origin".into()));
+    }
+    Ok(origin.trim_end_matches('/').to_string())
 }
 
 async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiError> {
@@ -66,7 +81,13 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
 /// creator did not accept in time. The event's scheduled time is the clock, so a test can run it forward.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let origin = fanline_edge::platform::config(&env, "PUBLIC_ORIGIN", "");
+    let origin = match public_origin(&env) {
+        Ok(origin) => origin,
+        Err(e) => {
+            worker::console_error!("the cron trigger did nothing: {e:?}");
+            return;
+        }
+    };
     let now = event.schedule() as i64;
     match auctions::close_due(&env, now, &origin).await {
         Ok(n) if n > 0 => worker::console_log!("closed {n} auctions"),

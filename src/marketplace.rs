@@ -4,7 +4,7 @@ use fanline_edge::core::manifest::{DestinationKind, Manifest};
 use fanline_edge::core::targets::Settings;
 use fanline_edge::core::routing::rfc3339;
 use fanline_edge::core::standard_webhooks;
-use fanline_edge::http::{json, with_content_type};
+use fanline_edge::http::json;
 use fanline_edge::pages::escape_html;
 use fanline_edge::platform::{now_ms, random};
 use fanline_edge::store::{self, AppRow};
@@ -61,7 +61,7 @@ pub async fn index_page(env: &Env) -> ApiResult<Response> {
          <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}li{{margin:1rem 0}}span{{color:#555}}p{{margin:.25rem 0}}</style>\
          </head><body><h1>Fanline marketplace</h1><ul>{items}</ul></body></html>"
     );
-    Ok(with_content_type(html, "text/html; charset=utf-8"))
+    Ok(fanline_edge::pages::html_page(html))
 }
 
 /// `PUT /api/apps/:slug/destinations`: one key per target kind with its settings object, or
@@ -73,8 +73,7 @@ pub async fn set_destinations(mut req: Request, env: &Env, slug: &str) -> ApiRes
     let db = store::db(env)?;
     let creator = auth::creator(&req, &db).await?;
     let app = auth::owned_app(&db, &creator, slug).await?;
-    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", "Send a JSON object of destination settings."))?;
-    let Value::Object(body) = body else { return Err(ApiError::bad_request("invalid_json", "Send a JSON object.")) };
+    let body: serde_json::Map<String, Value> = fanline_edge::body::strict_json(&mut req, r#"{"discord": {"webhook_url": "https://discord.com/api/webhooks/..."}}"#, false).await?;
     let now = now_ms();
     let policy = fanline_edge::fulfilment::outbound_policy(env);
     let mut statements = Vec::new();
@@ -267,12 +266,22 @@ pub async fn creator_profile(req: &Request, env: &Env) -> ApiResult<Response> {
 pub async fn connect_stripe_account(mut req: Request, env: &Env) -> ApiResult<Response> {
     let db = store::db(env)?;
     let creator = auth::creator(&req, &db).await?;
-    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", "Send {\"account_id\": \"acct_...\"} or {\"account_id\": null}."))?;
-    let account = match body.get("account_id") {
-        Some(Value::Null) => None,
-        Some(Value::String(id)) if id.starts_with("acct_") && id.len() <= 64 && id[5..].bytes().all(|b| b.is_ascii_alphanumeric()) && id.len() > 5 => Some(id.clone()),
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Account {
+        account_id: Value,
+    }
+    let body: Account = fanline_edge::body::strict_json(&mut req, r#"{"account_id": "acct_..."} or {"account_id": null}"#, false).await?;
+    let account = match body.account_id {
+        Value::Null => None,
+        Value::String(id) if id.starts_with("acct_") && id.len() <= 64 && id[5..].bytes().all(|b| b.is_ascii_alphanumeric()) && id.len() > 5 => Some(id),
         _ => return Err(ApiError::bad_request("invalid_account", "account_id must be a Stripe account id (acct_...) or null.")),
     };
+    // Payouts go only to an account Stripe knows and lets take charges: a typo or a foreign
+    // id would otherwise turn every checkout into an error, or send the money elsewhere.
+    if let Some(id) = &account {
+        fanline_edge::payments::connected_account_ready(env, id).await?;
+    }
     store::run(&db, "UPDATE creators SET stripe_account = ? WHERE id = ?", &[account.as_deref().into(), creator.id.as_str().into()]).await?;
     Ok(json(200, &json!({"id": creator.id, "name": creator.name, "stripe_account": account})))
 }

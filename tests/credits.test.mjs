@@ -86,12 +86,12 @@ describe("credit packs", () => {
     const a = (await spend(token)).data.id;
     const b = (await spend(token)).data.id;
     assert.equal((await me(token)).data.credits.balance, 2);
-    const partial = await f.request("POST", `${api(a)}/refund`, { key: f.owner.apiKey, json: { amount: 100 } });
+    const partial = await f.request("POST", `${api(a)}/refund`, { key: f.owner.apiKey, json: { amount: 100 }, headers: { "idempotency-key": "c-1" } });
     assert.equal(partial.data.error.code, "invalid_refund_amount");
-    const refunded = await f.request("POST", `${api(a)}/refund`, { key: f.owner.apiKey, json: { reason: "stream cancelled" } });
+    const refunded = await f.request("POST", `${api(a)}/refund`, { key: f.owner.apiKey, json: { reason: "stream cancelled" }, headers: { "idempotency-key": "c-2" } });
     assert.equal(refunded.status, 200, refunded.text);
     assert.equal(refunded.data.status, "refunded");
-    assert.equal((await f.request("POST", `${api(a)}/refund`, { key: f.owner.apiKey, json: {} })).status, 409);
+    assert.equal((await f.request("POST", `${api(a)}/refund`, { key: f.owner.apiKey, json: {}, headers: { "idempotency-key": "c-3" } })).status, 409);
     const declined = await f.request("POST", `${api(b)}/decline`, { key: f.owner.apiKey, json: { reason: "not my genre" } });
     assert.equal(declined.status, 200, declined.text);
     assert.equal(declined.data.status, "rejected");

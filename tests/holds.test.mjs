@@ -43,7 +43,7 @@ describe("a held payment", () => {
     assert.equal((await intentOf(id)).status, "requires_capture");
     await eventually(() => mailsFor(id).some((m) => m.subject.startsWith("Your request is in the queue")), { what: "queued email" });
 
-    const refund = await f.request("POST", `${api(id)}/refund`, { key: f.owner.apiKey, json: {} });
+    const refund = await f.request("POST", `${api(id)}/refund`, { key: f.owner.apiKey, json: {}, headers: { "idempotency-key": "h-1" } });
     assert.equal(refund.status, 409, "a hold is released by declining, not refunded");
 
     const accepted = await f.request("POST", `${api(id)}/accept`, { key: f.owner.apiKey });

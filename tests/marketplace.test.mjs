@@ -95,6 +95,12 @@ describe("marketplace fees (Stripe Connect)", () => {
       assert.equal(r.status, 400, String(bad));
       assert.equal(r.data.error.code, "invalid_account");
     }
+    // Only an account Stripe knows and lets take charges is accepted (checked at Stripe).
+    assert.equal((await put({ account_id: "acct_1Unknown" })).data.error.code, "account_not_found");
+    f.stripe.addAccount("acct_1Onboarding", { charges_enabled: false });
+    assert.equal((await put({ account_id: "acct_1Onboarding" })).data.error.code, "account_not_ready");
+    assert.equal((await f.request("GET", "/api/creator", { key: f.owner.apiKey })).data.stripe_account, null, "a refused account is not saved");
+    f.stripe.addAccount("acct_1Fanline");
     const connected = await put({ account_id: "acct_1Fanline" });
     assert.equal(connected.status, 200);
     assert.equal((await f.request("GET", "/api/creator", { key: f.owner.apiKey })).data.stripe_account, "acct_1Fanline");
@@ -116,7 +122,7 @@ describe("marketplace fees (Stripe Connect)", () => {
     assert.deepEqual([intent.amount, intent.application_fee_amount, intent.transfer_data.destination], [4000, 400, "acct_1Fanline"]);
 
     // Refunding a destination charge takes it back from the creator and returns the fee.
-    const refund = await f.request("POST", `/apps/pixel-icon/api/requests/${r.data.id}/refund`, { key: f.owner.apiKey, json: { amount: 1000 } });
+    const refund = await f.request("POST", `/apps/pixel-icon/api/requests/${r.data.id}/refund`, { key: f.owner.apiKey, json: { amount: 1000 }, headers: { "idempotency-key": "m-1" } });
     assert.equal(refund.status, 200, refund.text);
     const refundCall = f.stripe.calls.find((c) => c.path === "/v1/refunds" && c.form.payment_intent === intent.id);
     assert.deepEqual([refundCall.form.amount, refundCall.form.reverse_transfer, refundCall.form.refund_application_fee], ["1000", "true", "true"]);

@@ -82,7 +82,7 @@ describe("paying with PayPal", () => {
     assert.equal(f.paypal.captures.get(captureId).refunded, 200, "the retried call refunded nothing more");
     await settle(800);
     assert.equal((await view(r.data.id)).price.refunded, 200);
-    const rest = await f.request("POST", `${api(r.data.id)}/refund`, { key: f.owner.apiKey, json: {} });
+    const rest = await f.request("POST", `${api(r.data.id)}/refund`, { key: f.owner.apiKey, json: {}, headers: { "idempotency-key": "pp-2" } });
     assert.equal(rest.data.status, "refunded");
     assert.deepEqual(f.paypal.calls.filter((c) => c.path.endsWith("/refund")).map((c) => JSON.parse(c.body).amount.value), ["2.00", "2.00", "3.50"]);
     await settle(800);

@@ -24,7 +24,8 @@ async function paidRequest({ ip, userAgent } = {}) {
   return { id: r.data.id, intent: paid.payment_intent_id };
 }
 
-const refund = (id, json, headers = {}, key = f.owner.apiKey) => f.request("POST", `${api(id)}/refund`, { key, json, headers });
+// Every refund call carries an Idempotency-Key (required); a fresh one unless a test gives one.
+const refund = (id, json, headers = { "idempotency-key": crypto.randomUUID() }, key = f.owner.apiKey) => f.request("POST", `${api(id)}/refund`, { key, json, headers });
 
 describe("refunds through the creator API", () => {
   test("a partial refund keeps the request; the rest refunds it fully, mails the fan once, and the webhooks change nothing more", async () => {
@@ -78,7 +79,7 @@ describe("refunds through the creator API", () => {
     assert.equal((await refund(id, {}, {}, null)).status, 401);
     assert.equal((await refund(id, {}, {}, f.other.apiKey)).status, 404);
     const free = await f.submit("song-request", { song: "Free one" });
-    const r = await f.request("POST", `/apps/song-request/api/requests/${free.data.id}/refund`, { key: f.owner.apiKey, json: {} });
+    const r = await f.request("POST", `/apps/song-request/api/requests/${free.data.id}/refund`, { key: f.owner.apiKey, json: {}, headers: { "idempotency-key": "free-1" } });
     assert.equal(r.status, 409);
     assert.equal(r.data.error.code, "not_refundable");
   });
@@ -126,14 +127,17 @@ describe("refunds and disputes from Stripe", () => {
     assert.equal(lost.disputes[0].status, "lost");
   });
 
-  test("a won dispute closes the request; replaying the dispute events changes nothing", async () => {
+  test("a won dispute returns the request to the queue it was in; replaying the dispute events changes nothing", async () => {
     const { id, intent } = await paidRequest();
     const opened = await f.stripe.dispute(intent);
+    assert.equal((await view(id)).status, "disputed");
     const closed = await f.stripe.closeDispute(opened.dispute.id, "won");
-    assert.equal((await view(id)).status, "closed");
+    assert.equal((await view(id)).status, "queued", "never closed unless it was fulfilled");
     const replayOpen = await f.stripe.deliver(opened.event);
     const replayClose = await f.stripe.deliver(closed.event);
     assert.deepEqual([replayOpen[0].body.outcome, replayClose[0].body.outcome], ["duplicate", "duplicate"]);
-    assert.equal((await view(id)).status, "closed");
+    assert.equal((await view(id)).status, "queued");
+    const done = await f.request("POST", `${api(id)}/complete`, { key: f.owner.apiKey, json: { note: "done after all" } });
+    assert.equal(done.data.status, "fulfilled", "a queued request is still workable");
   });
 });

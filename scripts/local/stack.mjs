@@ -27,7 +27,7 @@ export function buildWorkers({ log = console.error } = {}) {
   const { hub, apps } = workers();
   for (const w of [hub, ...apps]) {
     log(`[build] ${path.relative(ROOT, w.dir) || "hub"}`);
-    const r = spawnSync("sh", [path.join(ROOT, "scripts/build-worker.sh"), "."], { cwd: w.dir, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, FANLINE_PREBUILT: "" } });
+    const r = spawnSync("sh", [path.join(ROOT, "scripts/build-worker.sh"), "."], { cwd: w.dir, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, FANLINE_PREBUILT: "", FANLINE_LOCAL_BUILD: "1" } });
     if (r.status !== 0) throw new Error(`building ${w.dir} failed`);
   }
 }
@@ -53,8 +53,9 @@ export const newWebhookSecret = () => `whsec_${crypto.randomBytes(24).toString("
 // file beside the config, as wrangler expects secrets, so its startup table hides them.
 const SECRET_NAME = /SECRET|_KEY$|TOKEN|PASSWORD/;
 
-function localConfig(dir, outDir, vars) {
+function localConfig(dir, outDir, vars, { withoutRatelimits = false } = {}) {
   const cfg = parseToml(fs.readFileSync(path.join(dir, "wrangler.toml"), "utf8"));
+  if (withoutRatelimits) delete cfg.ratelimits;
   cfg.main = path.resolve(dir, cfg.main);
   delete cfg.build;
   const all = { ...(cfg.vars ?? {}), ...vars };
@@ -91,10 +92,11 @@ function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   apis         { trello, twilio, notion, airtable } base URLs of local API servers
  *                (scripts/local/apis.mjs), or omitted
  *   hubVars      extra [vars] for the hub, e.g. { RETRY_SCHEDULE: "1" }
+ *   appsWithoutRatelimits  start the apps without their [[ratelimits]] bindings (they must refuse work)
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
-export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, apis = {}, hubVars = {}, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
+export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, apis = {}, hubVars = {}, appsWithoutRatelimits = false, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
   fs.mkdirSync(configDir, { recursive: true });
@@ -123,7 +125,7 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   // Fulfilment targets' APIs: { trello, twilio, notion, airtable } base URLs of local servers.
   const apiVars = Object.fromEntries(Object.entries(apis).map(([name, url]) => [`${name.toUpperCase()}_API_BASE`, url]));
   const hubConfig = localConfig(hub.dir, configDir, { ...apiVars, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...hubVars });
-  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { ALLOW_HTTP_DESTINATIONS: "true", STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars, ...oauthVars, ...mailVars }));
+  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { ALLOW_HTTP_DESTINATIONS: "true", STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars, ...oauthVars, ...mailVars }, { withoutRatelimits: appsWithoutRatelimits }));
 
   const now = Date.now();
   const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));
@@ -187,6 +189,8 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
       // The hub answering is not enough: wait until an app Worker answers through it too.
       const a = await fetch(`${url}/apps/${apps[0].slug}/manifest.json`);
       if (r.ok && a.ok) break;
+      // A hub started without a setting it needs answers, but refuses work: it is up.
+      if (r.status === 503 && (await r.json().catch(() => null))?.error?.code === "not_configured") break;
     } catch {}
     if (Date.now() > deadline) {
       await stop();

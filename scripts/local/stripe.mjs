@@ -29,6 +29,14 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
   const intents = new Map();
   const refunds = new Map();
   const idempotent = new Map();
+  // Connected accounts this platform knows (Connect): id -> { id, object, charges_enabled, ... }.
+  const accounts = new Map();
+  /** A connected account, as Stripe keeps it once onboarding has (or has not) finished. */
+  const addAccount = (accountId, { charges_enabled = true } = {}) => {
+    const account = { id: accountId, object: "account", type: "express", charges_enabled, payouts_enabled: charges_enabled, details_submitted: charges_enabled, capabilities: { card_payments: charges_enabled ? "active" : "inactive", transfers: charges_enabled ? "active" : "inactive" } };
+    accounts.set(accountId, account);
+    return account;
+  };
   const calls = [];
   const webhookUrls = [];
   let base;
@@ -240,6 +248,12 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
       if (key) idempotent.set(key, answer);
       return send(res, 200, answer);
     }
+    const accountMatch = url.pathname.match(/^\/v1\/accounts\/(\w+)$/);
+    if (req.method === "GET" && accountMatch) {
+      const account = accounts.get(accountMatch[1]);
+      if (!account) return send(res, 404, { error: { type: "invalid_request_error", code: "resource_missing", message: `No such account: '${accountMatch[1]}'` } });
+      return send(res, 200, account);
+    }
     const expireMatch = url.pathname.match(/^\/v1\/checkout\/sessions\/(\w+)\/expire$/);
     if (req.method === "POST" && expireMatch) {
       const session = sessions.get(expireMatch[1]);
@@ -295,6 +309,8 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     pay,
     expire,
     intents,
+    accounts,
+    addAccount,
     subscriptions,
     updateSubscription,
     refunds,

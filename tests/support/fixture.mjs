@@ -14,7 +14,7 @@ import { startAirtable, startNotion, startTrello, startTwilio } from "../../scri
 let ipCounter = 0;
 
 /** `hubVars` adds to or overrides the hub's test settings (e.g. production's outbound policy). */
-export async function startFixture({ hubVars = {} } = {}) {
+export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false } = {}) {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fanline-test-"));
   const stripe = await startStripe();
   const discord = await startDiscord();
@@ -39,6 +39,7 @@ export async function startFixture({ hubVars = {} } = {}) {
     apis: { trello: trello.url, twilio: twilio.url, notion: notion.url, airtable: airtable.url },
     // Short waits so retries and the dead-letter path run in seconds, not hours.
     hubVars: { RETRY_SCHEDULE: "1,2,2,3,3,4,4", DELIVERY_TIMEOUT_MS: "2000", ...hubVars },
+    appsWithoutRatelimits,
     creators: [
       { id: "cr_owner", name: "Owner" },
       { id: "cr_other", name: "Someone Else" },
@@ -50,7 +51,11 @@ export async function startFixture({ hubVars = {} } = {}) {
   const [owner, other] = stack.creators;
 
   // Every test sends from its own address so edge rate limits never couple tests.
-  const freshIp = () => `198.51.100.${++ipCounter}`;
+  // Always a valid address: an unparsable one would share the limiter's "unknown" bucket.
+  const freshIp = () => {
+    const n = ++ipCounter;
+    return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+  };
 
   async function request(method, urlPath, { json, body, headers = {}, ip = freshIp(), key } = {}) {
     const h = { "cf-connecting-ip": ip, ...headers };

@@ -28,29 +28,38 @@ pub fn minimum_bid(rules: &AuctionRules, slots: u32, held: &[Bid]) -> u64 {
     }
 }
 
-/// The auction's end after a bid at `placed_at`: a bid inside the last `anti_snipe_secs`
-/// moves the end to that long after the bid, so nobody wins by bidding at the last instant.
-pub fn extended_end(rules: &AuctionRules, ends_at: i64, placed_at: i64) -> i64 {
+/// The auction's end after a bid whose hold landed at `held_at`: a hold inside the last
+/// `anti_snipe_secs` moves the end to that long after it, so nobody wins by bidding at the
+/// last instant; all extensions together stop at `scheduled_end + max_extension_secs`.
+/// Only held bids call this: an unpaid or refused bid never moves the end.
+pub fn extended_end(rules: &AuctionRules, scheduled_end: i64, ends_at: i64, held_at: i64) -> i64 {
     let window = i64::from(rules.anti_snipe_secs) * 1000;
-    if placed_at < ends_at && ends_at - placed_at < window {
-        placed_at + window
+    let cap = scheduled_end.saturating_add(i64::from(rules.max_extension_secs) * 1000);
+    if held_at < ends_at && ends_at - held_at < window {
+        (held_at + window).min(cap).max(ends_at)
     } else {
         ends_at
     }
 }
 
-/// The winning bids' ids (up to `slots`), then every other bid's.
-pub fn outcome(slots: u32, held: &[Bid]) -> (Vec<String>, Vec<String>) {
+/// The winning bids' ids (up to `slots`), then every other bid's. Bids the creator accepted
+/// early were captured then, so they keep their slots; the highest other bids fill the rest.
+pub fn outcome(slots: u32, accepted: &[Bid], held: &[Bid]) -> (Vec<String>, Vec<String>) {
+    let slots = slots as usize;
+    let mut won: Vec<String> = ranked(accepted).iter().take(slots).map(|b| b.id.clone()).collect();
+    let mut lost: Vec<String> = ranked(accepted).iter().skip(slots).map(|b| b.id.clone()).collect();
     let ranked = ranked(held);
-    let (won, lost) = ranked.split_at((slots as usize).min(ranked.len()));
-    (won.iter().map(|b| b.id.clone()).collect(), lost.iter().map(|b| b.id.clone()).collect())
+    let (more, rest) = ranked.split_at(slots.saturating_sub(won.len()).min(ranked.len()));
+    won.extend(more.iter().map(|b| b.id.clone()));
+    lost.extend(rest.iter().map(|b| b.id.clone()));
+    (won, lost)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const RULES: AuctionRules = AuctionRules { starting_bid: 1000, min_increment: 100, anti_snipe_secs: 60 };
+    const RULES: AuctionRules = AuctionRules { starting_bid: 1000, min_increment: 100, anti_snipe_secs: 60, max_extension_secs: 600 };
 
     fn bid(id: &str, amount: u64, placed_at: i64) -> Bid {
         Bid { id: id.into(), amount, placed_at }
@@ -69,18 +78,42 @@ mod tests {
     #[test]
     fn late_bids_push_the_end_back() {
         let end = 1_000_000;
-        assert_eq!(extended_end(&RULES, end, end - 120_000), end);
-        assert_eq!(extended_end(&RULES, end, end - 60_000), end);
-        assert_eq!(extended_end(&RULES, end, end - 59_999), end - 59_999 + 60_000);
-        assert_eq!(extended_end(&RULES, end, end - 1), end - 1 + 60_000);
-        assert_eq!(extended_end(&RULES, end, end), end, "a bid at or after the end changes nothing; it is refused");
+        assert_eq!(extended_end(&RULES, end, end, end - 120_000), end);
+        assert_eq!(extended_end(&RULES, end, end, end - 60_000), end);
+        assert_eq!(extended_end(&RULES, end, end, end - 59_999), end - 59_999 + 60_000);
+        assert_eq!(extended_end(&RULES, end, end, end - 1), end - 1 + 60_000);
+        assert_eq!(extended_end(&RULES, end, end, end), end, "a bid at or after the end changes nothing; it is refused");
+    }
+
+    #[test]
+    fn extensions_stop_at_the_cap() {
+        let scheduled = 1_000_000;
+        let cap = scheduled + 600_000;
+        let mut ends_at = scheduled;
+        // A bidder who keeps bidding in the last second moves the end at most ten minutes.
+        for _ in 0..100 {
+            let next = extended_end(&RULES, scheduled, ends_at, ends_at - 1_000);
+            assert!(next <= cap && next >= ends_at);
+            ends_at = next;
+        }
+        assert_eq!(ends_at, cap);
+        assert_eq!(extended_end(&RULES, scheduled, cap, cap - 1), cap);
+    }
+
+    #[test]
+    fn accepted_bids_keep_their_slots() {
+        let accepted = [bid("a", 1000, 1)];
+        let held = [bid("b", 1500, 2), bid("c", 1200, 3)];
+        assert_eq!(outcome(1, &accepted, &held), (vec!["a".to_string()], vec!["b".to_string(), "c".to_string()]));
+        assert_eq!(outcome(2, &accepted, &held), (vec!["a".to_string(), "b".to_string()], vec!["c".to_string()]));
+        assert_eq!(outcome(0, &accepted, &held).0, Vec::<String>::new());
     }
 
     #[test]
     fn highest_bids_win_and_ties_go_to_the_earlier_bid() {
         let bids = [bid("a", 1200, 3), bid("b", 1500, 2), bid("c", 1200, 1), bid("d", 1100, 0)];
-        assert_eq!(outcome(2, &bids), (vec!["b".to_string(), "c".to_string()], vec!["a".to_string(), "d".to_string()]));
-        assert_eq!(outcome(5, &bids).1, Vec::<String>::new());
-        assert_eq!(outcome(0, &bids).0, Vec::<String>::new());
+        assert_eq!(outcome(2, &[], &bids), (vec!["b".to_string(), "c".to_string()], vec!["a".to_string(), "d".to_string()]));
+        assert_eq!(outcome(5, &[], &bids).1, Vec::<String>::new());
+        assert_eq!(outcome(0, &[], &bids).0, Vec::<String>::new());
     }
 }

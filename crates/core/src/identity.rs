@@ -59,12 +59,19 @@ pub fn base64url(bytes: &[u8]) -> String {
     base64::encode(bytes).trim_end_matches('=').replace('+', "-").replace('/', "_")
 }
 
+/// Decodes only the canonical spelling: url-safe alphabet, no padding, zero trailing bits.
+/// A token therefore has exactly one valid string, so "used once" cannot be dodged by
+/// re-spelling it (`=` appended, `+` for `-`, other low bits in the last character).
 fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return None;
+    }
     let mut std = s.replace('-', "+").replace('_', "/");
     while !std.len().is_multiple_of(4) {
         std.push('=');
     }
-    base64::decode(&std)
+    let bytes = base64::decode(&std)?;
+    (base64url(&bytes) == s).then_some(bytes)
 }
 
 /// The PKCE S256 challenge for a verifier (RFC 7636).
@@ -105,6 +112,8 @@ impl Identity {
 struct SessionBody {
     #[serde(flatten)]
     identity: Identity,
+    /// The app that signed the fan in: a session made at one app never satisfies another.
+    app: String,
     /// Unix seconds after which the session is over.
     exp: i64,
 }
@@ -130,15 +139,21 @@ fn mac(secret: &[u8], domain: &str, body: &str) -> Hmac<Sha256> {
     mac
 }
 
-/// The session cookie's value.
-pub fn session_value(secret: &[u8], identity: &Identity, now_secs: i64) -> String {
-    seal(secret, "fanline-session", &SessionBody { identity: identity.clone(), exp: now_secs + SESSION_SECS })
+/// The session cookie's value, for the app that signed the fan in.
+pub fn session_value(secret: &[u8], app: &str, identity: &Identity, now_secs: i64) -> String {
+    seal(secret, "fanline-session", &SessionBody { identity: identity.clone(), app: app.to_string(), exp: now_secs + SESSION_SECS })
 }
 
-/// The identity in a session cookie value, if it is genuine and not expired.
-pub fn read_session(secret: &[u8], value: &str, now_secs: i64) -> Option<Identity> {
+/// The identity in a session cookie value, if it is genuine, not expired, made by `app` and
+/// from one of the providers `app` accepts.
+pub fn read_session(secret: &[u8], app: &str, providers: &[Provider], value: &str, now_secs: i64) -> Option<Identity> {
     let session: SessionBody = unseal(secret, "fanline-session", value)?;
-    (session.exp > now_secs).then_some(session.identity)
+    (session.exp > now_secs && session.app == app && providers.contains(&session.identity.provider)).then_some(session.identity)
+}
+
+/// The path a session cookie is scoped to: the app's own pages and API.
+pub fn session_path(app: &str) -> String {
+    format!("/apps/{app}/")
 }
 
 /// How long an emailed sign-in link works.
@@ -193,15 +208,46 @@ mod tests {
     #[test]
     fn sessions_are_signed_and_expire() {
         let who = Identity { provider: Provider::Twitch, sub: "123".into(), name: Some("ana".into()), email: None };
-        let v = session_value(b"k", &who, 1000);
-        assert_eq!(read_session(b"k", &v, 1001), Some(who.clone()));
-        assert_eq!(read_session(b"other", &v, 1001), None);
-        assert_eq!(read_session(b"k", &v, 1000 + SESSION_SECS), None);
+        let twitch = [Provider::Twitch];
+        let v = session_value(b"k", "song-request", &who, 1000);
+        assert_eq!(read_session(b"k", "song-request", &twitch, &v, 1001), Some(who.clone()));
+        assert_eq!(read_session(b"other", "song-request", &twitch, &v, 1001), None);
+        assert_eq!(read_session(b"k", "song-request", &twitch, &v, 1000 + SESSION_SECS), None);
         let (body, sig) = v.split_once('.').unwrap();
-        let forged = base64url(br#"{"provider":"twitch","sub":"admin","exp":99999999999}"#);
-        assert_eq!(read_session(b"k", &format!("{forged}.{sig}"), 1001), None);
-        assert_eq!(read_session(b"k", body, 1001), None);
-        assert_eq!(read_session(b"k", "", 1001), None);
+        let forged = base64url(br#"{"provider":"twitch","sub":"admin","app":"song-request","exp":99999999999}"#);
+        assert_eq!(read_session(b"k", "song-request", &twitch, &format!("{forged}.{sig}"), 1001), None);
+        assert_eq!(read_session(b"k", "song-request", &twitch, body, 1001), None);
+        assert_eq!(read_session(b"k", "song-request", &twitch, "", 1001), None);
+    }
+
+    #[test]
+    fn a_session_is_bound_to_the_app_and_provider_that_made_it() {
+        let by_email = Identity { provider: Provider::Email, sub: "x@example.com".into(), name: None, email: Some("x@example.com".into()) };
+        let v = session_value(b"k", "shoutout", &by_email, 1000);
+        assert!(read_session(b"k", "shoutout", &[Provider::Email], &v, 1001).is_some());
+        assert_eq!(read_session(b"k", "song-request", &[Provider::Email, Provider::Twitch], &v, 1001), None, "another app");
+        assert_eq!(read_session(b"k", "shoutout", &[Provider::Twitch], &v, 1001), None, "a provider the app does not accept");
+    }
+
+    #[test]
+    fn a_sealed_token_has_exactly_one_spelling() {
+        let t = email_link_token(b"k", "shoutout", "fan@example.com", "/apps/shoutout/", 1000);
+        assert!(read_email_link(b"k", "shoutout", &t, 1001).is_some());
+        let (body, sig) = t.split_once('.').unwrap();
+        let mut variants = vec![format!("{t}="), format!("{t}=="), format!("{body}.{}", sig.replace('-', "+").replace('_', "/"))];
+        // The last character of a 32-byte MAC carries 2 unused low bits; try every other value.
+        let last = sig.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let index = alphabet.find(last).unwrap();
+        for low in 1..4 {
+            let other = alphabet.as_bytes()[(index & !3) | ((index + low) & 3)] as char;
+            variants.push(format!("{body}.{}{other}", &sig[..sig.len() - 1]));
+        }
+        for v in &variants {
+            if v != &t {
+                assert_eq!(read_email_link(b"k", "shoutout", v, 1001), None, "{v}");
+            }
+        }
     }
 
     #[test]

@@ -4,12 +4,14 @@
 pub mod attachment;
 pub mod auction;
 pub mod base64;
+pub mod client;
 pub mod delivery;
 pub mod identity;
 pub mod ids;
 pub mod manifest;
 pub mod moderation;
 pub mod money;
+pub mod multipart;
 pub mod outbound;
 pub mod paypal;
 pub mod routing;

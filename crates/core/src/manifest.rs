@@ -290,6 +290,14 @@ pub struct AuctionRules {
     pub min_increment: u64,
     /// A bid placed this close to the end pushes the end to this long after the bid.
     pub anti_snipe_secs: u32,
+    /// The most all late bids together may push the end back (default 600 s), so card holds
+    /// placed at the start stay valid until the close.
+    #[serde(default = "default_max_extension_secs")]
+    pub max_extension_secs: u32,
+}
+
+fn default_max_extension_secs() -> u32 {
+    600
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -497,6 +505,9 @@ impl Manifest {
         if let Some(auction) = &self.auction {
             if auction.starting_bid == 0 || auction.min_increment == 0 {
                 return Err("manifest: an auction needs starting_bid > 0 and min_increment > 0".into());
+            }
+            if auction.max_extension_secs > 3600 {
+                return Err("manifest: auction.max_extension_secs is at most 3600 (card holds must outlast the auction)".into());
             }
             if self.pricing.base != 0 || self.pricing.hold.is_some() || !self.pricing.credit_packs.is_empty() || !self.pricing.tiers.is_empty() || self.pricing.providers != [Provider::Stripe] {
                 return Err("manifest: an auction app is priced by its bids (always held, through Stripe): no base, hold, credit packs, tiers or other providers".into());

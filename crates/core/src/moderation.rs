@@ -109,11 +109,41 @@ pub fn moderate(rules: &ModerationRules, text_fields: &[(&str, &str)], signals: 
 /// `i` or `l`, so two readings are returned. Everything that is not a letter or digit separates
 /// words, so "Free-Followers!" matches "free followers" and "scunthorpe" does not match "cunt".
 pub fn fold(text: &str) -> [Vec<String>; 2] {
+    let text = normalize(text);
     let read = |one: char| {
         let chars: String = text.chars().map(|c| fold_char(c, one)).collect();
         chars.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect::<Vec<_>>()
     };
     [read('i'), read('l')]
+}
+
+/// The text as a reader sees it: characters that render as nothing (soft hyphens, zero-width
+/// spaces and joiners, bidi controls, variation selectors) and combining marks (the accent of
+/// a decomposed `e` + U+0301) are dropped, so they cannot split or disguise a blocked word.
+pub fn normalize(text: &str) -> String {
+    text.chars().filter(|&c| !is_invisible(c) && !is_combining_mark(c)).collect()
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD // soft hyphen
+        | 0x034F // combining grapheme joiner
+        | 0x061C // Arabic letter mark
+        | 0x115F | 0x1160 | 0x3164 | 0xFFA0 // Hangul fillers
+        | 0x17B4 | 0x17B5
+        | 0x180B..=0x180F // Mongolian variation selectors and vowel separator
+        | 0x200B..=0x200F // zero-width space, non-joiner, joiner; LRM, RLM
+        | 0x202A..=0x202E // bidi embeddings and overrides
+        | 0x2060..=0x2064 // word joiner, invisible operators
+        | 0x2066..=0x206F // bidi isolates, deprecated format characters
+        | 0xFE00..=0xFE0F // variation selectors
+        | 0xFEFF // zero-width no-break space
+        | 0xE0000..=0xE007F // tags
+        | 0xE0100..=0xE01EF) // variation selectors supplement
+}
+
+fn is_combining_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x0610..=0x061A | 0x064B..=0x065F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
 fn fold_char(c: char, one: char) -> char {
@@ -159,7 +189,9 @@ fn count_links(text: &str, allowed: &[String]) -> usize {
             let w = w.to_ascii_lowercase();
             let Some(start) = w.find("http://").or_else(|| w.find("https://")).or_else(|| w.starts_with("www.").then_some(0)) else { return false };
             let rest = &w[start..];
-            let host = rest.split("://").nth(1).unwrap_or(rest).split(['/', '?', '#', ':']).next().unwrap_or("");
+            // The authority ends at the path; a `user:pass@` before the host is not the host.
+            let authority = rest.split("://").nth(1).unwrap_or(rest).split(['/', '?', '#', '\\']).next().unwrap_or("");
+            let host = authority.rsplit('@').next().unwrap_or("").split(':').next().unwrap_or("");
             !allowed.iter().any(|d| {
                 let d = d.to_ascii_lowercase();
                 host == d || host.ends_with(&format!(".{d}"))
@@ -253,6 +285,39 @@ mod tests {
         }
         assert_eq!(moderate(&rules(), &[("m", "N$FW cover")], &Signals::default()).decision, Decision::Review);
         assert_eq!(moderate(&rules(), &[("m", "I love 1990s music")], &Signals::default()).decision, Decision::Allow);
+    }
+
+    #[test]
+    fn invisible_and_combining_characters_cannot_split_a_blocked_word() {
+        let rules = rules();
+        for text in [
+            "fr\u{00AD}ee followers",  // soft hyphen
+            "fr\u{200B}ee followers",  // zero-width space
+            "fr\u{200C}ee followers",  // zero-width non-joiner
+            "fr\u{200D}ee followers",  // zero-width joiner
+            "fr\u{2060}ee followers",  // word joiner
+            "fr\u{FEFF}ee followers",  // zero-width no-break space
+            "free\u{202E} followers",  // right-to-left override
+            "fr\u{2066}ee\u{2069} followers", // bidi isolate
+            "fr\u{200F}ee followers",  // right-to-left mark
+            "fre\u{0301}e followers",  // e + combining acute
+            "f\u{0336}r\u{0336}e\u{0336}e\u{0336} followers", // combining strike-through
+            "free\u{FE0F} followers",  // variation selector
+        ] {
+            assert_eq!(moderate(&rules, &[("song", text)], &Signals::default()).decision, Decision::Block, "{text:?}");
+        }
+        assert_eq!(normalize("a\u{00AD}b\u{200B}c\u{0301}"), "abc");
+        assert_eq!(normalize("café"), "café", "precomposed letters are kept (folding handles them)");
+    }
+
+    #[test]
+    fn a_link_host_is_never_read_from_its_userinfo() {
+        let mut rules = rules();
+        rules.max_links = Some(0);
+        rules.allowed_link_domains = vec!["youtube.com".into()];
+        assert_eq!(moderate(&rules, &[("song", "https://youtube.com/watch?v=1")], &Signals::default()).decision, Decision::Allow);
+        assert_eq!(moderate(&rules, &[("song", "https://youtube.com:x@evil.example/p")], &Signals::default()).decision, Decision::Review);
+        assert_eq!(moderate(&rules, &[("song", "https://youtube.com@evil.example/p")], &Signals::default()).decision, Decision::Review);
     }
 
     #[test]

@@ -76,20 +76,38 @@ impl Status {
     /// Whether moving from `self` to `next` is allowed.
     pub fn can_become(self, next: Status) -> bool {
         use Status::*;
+        // Money was taken in these states, so a refund or a chargeback can reach them.
+        let charged = matches!(self, Paid | HeldForReview | Queued | Accepted | Fulfilled | Closed);
+        match next {
+            Refunded if charged || self == Disputed => return true,
+            Disputed if charged || self == Refunded => return true,
+            _ => {}
+        }
         matches!(
             (self, next),
             (Created, Validated | HeldForReview | Rejected)
-                | (HeldForReview, Validated | Queued | Rejected | Expired | Refunded | Disputed)
+                | (HeldForReview, Validated | Queued | Rejected | Expired)
                 | (Validated, AwaitingPayment | Queued)
                 | (AwaitingPayment, Paid | Authorized | Expired)
                 | (Authorized, Queued | HeldForReview)
-                | (Paid, Queued | HeldForReview | Refunded | Disputed)
-                | (Queued, Accepted | Fulfilled | Rejected | Expired | Refunded | Disputed)
-                | (Accepted, Fulfilled | Refunded | Disputed)
-                | (Fulfilled, Closed | Refunded | Disputed)
-                | (Refunded, Disputed)
-                | (Disputed, Refunded | Closed)
+                | (Paid, Queued | HeldForReview)
+                | (Queued, Accepted | Fulfilled | Rejected | Expired)
+                | (Accepted, Fulfilled)
+                | (Fulfilled, Closed)
+                // A dispute the creator wins puts the request back where it was.
+                | (Disputed, HeldForReview | Paid | Queued | Accepted | Fulfilled | Closed)
         )
+    }
+
+    /// Where a request goes when the creator wins a dispute opened while it was `before`:
+    /// back to that state, so a paid request still in the queue stays in the queue.
+    pub fn after_dispute_won(before: Status) -> Status {
+        match before {
+            // A dispute on a refunded payment that the creator wins changes nothing refunded.
+            Status::Disputed => Status::Closed,
+            other if Status::Disputed.can_become(other) || other == Status::Refunded => other,
+            _ => Status::Closed,
+        }
     }
 
     /// Walks `self` through `path`, refusing the first move that is not allowed.
@@ -181,7 +199,64 @@ mod tests {
         assert!(!Fulfilled.can_become(Fulfilled));
         assert!(!Rejected.can_become(Queued));
         assert!(!Closed.can_become(Queued));
+        assert!(Closed.can_become(Refunded), "a closed request can still be refunded");
         assert!(!Expired.can_become(Paid));
+    }
+
+    #[test]
+    fn refunds_and_disputes_reach_every_charged_state() {
+        for from in [Paid, HeldForReview, Queued, Accepted, Fulfilled, Closed] {
+            assert!(from.can_become(Refunded), "{from:?} -> refunded");
+            assert!(from.can_become(Disputed), "{from:?} -> disputed");
+        }
+        for from in [Created, Validated, AwaitingPayment, Authorized, Rejected, Expired] {
+            assert!(!from.can_become(Refunded), "{from:?} was never charged");
+            assert!(!from.can_become(Disputed), "{from:?} was never charged");
+        }
+        assert!(Refunded.can_become(Disputed));
+        assert!(Disputed.can_become(Refunded), "a lost dispute returns the money");
+        assert!(!Refunded.can_become(Refunded));
+        assert!(!Disputed.can_become(Disputed));
+    }
+
+    #[test]
+    fn a_won_dispute_returns_the_request_to_where_it_was() {
+        for before in [HeldForReview, Paid, Queued, Accepted, Fulfilled, Closed] {
+            assert_eq!(Status::after_dispute_won(before), before);
+            assert!(Disputed.can_become(Status::after_dispute_won(before)));
+        }
+        assert_eq!(Status::after_dispute_won(Queued), Queued, "never closed unless it was fulfilled");
+        assert_eq!(Status::after_dispute_won(Refunded), Refunded);
+        assert_eq!(Status::after_dispute_won(Disputed), Closed);
+        assert!(!Disputed.can_become(Created));
+        assert!(!Disputed.can_become(AwaitingPayment));
+        assert!(!Disputed.can_become(Rejected));
+    }
+
+    #[test]
+    fn every_edge_of_the_machine() {
+        // The full table, so a change to any edge is a deliberate change to this list.
+        let allowed: &[(Status, &[Status])] = &[
+            (Created, &[Validated, HeldForReview, Rejected]),
+            (Validated, &[AwaitingPayment, Queued]),
+            (HeldForReview, &[Validated, Queued, Rejected, Expired, Refunded, Disputed]),
+            (AwaitingPayment, &[Paid, Authorized, Expired]),
+            (Authorized, &[Queued, HeldForReview]),
+            (Paid, &[Queued, HeldForReview, Refunded, Disputed]),
+            (Queued, &[Accepted, Fulfilled, Rejected, Expired, Refunded, Disputed]),
+            (Accepted, &[Fulfilled, Refunded, Disputed]),
+            (Fulfilled, &[Closed, Refunded, Disputed]),
+            (Closed, &[Refunded, Disputed]),
+            (Rejected, &[]),
+            (Expired, &[]),
+            (Refunded, &[Disputed]),
+            (Disputed, &[HeldForReview, Paid, Queued, Accepted, Fulfilled, Closed, Refunded]),
+        ];
+        for (from, to) in allowed {
+            for next in ALL {
+                assert_eq!(from.can_become(next), to.contains(&next), "{from:?} -> {next:?}");
+            }
+        }
     }
 
     #[test]

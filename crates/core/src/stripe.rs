@@ -50,7 +50,8 @@ pub fn verify_signature(header: Option<&str>, payload: &[u8], secret: &str, now:
     if candidates.is_empty() {
         return Err(SignatureError::NoV1Signature);
     }
-    if (now - timestamp).abs() > tolerance {
+    // abs_diff cannot overflow, whatever timestamp a forger writes.
+    if now.abs_diff(timestamp) > tolerance.unsigned_abs() {
         return Err(SignatureError::OutsideTolerance);
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::Malformed)?;
@@ -293,6 +294,8 @@ pub struct CheckoutRequest<'a> {
     pub connect: Option<Connect<'a>>,
     /// A subscription billed every interval (a tier) instead of a one-off payment.
     pub subscription: Option<Subscription<'a>>,
+    /// When the session stops taking payment (Unix seconds; Stripe allows 30 min to 24 h).
+    pub expires_at: Option<i64>,
 }
 
 pub struct Subscription<'a> {
@@ -316,6 +319,9 @@ pub fn application_fee(total: u64, bps: u32) -> u64 {
 /// Form body for `POST /v1/checkout/sessions`, Stripe's bracketed form encoding.
 pub fn checkout_session_form(c: &CheckoutRequest) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(at) = c.expires_at {
+        form.append_pair("expires_at", &at.to_string());
+    }
     let reference_key = match c.purpose {
         Purpose::Request => "request_id",
         Purpose::CreditPack => "credit_purchase_id",
@@ -367,6 +373,14 @@ pub fn checkout_session_form(c: &CheckoutRequest) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        for t in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
+            let header = format!("t={t},v1=00");
+            assert_eq!(verify_signature(Some(&header), b"{}", "whsec_x", 1_700_000_000, DEFAULT_TOLERANCE_SECS), Err(SignatureError::OutsideTolerance), "{t}");
+        }
+    }
+
     use super::*;
 
     const SECRET: &str = "whsec_test_secret";
@@ -457,6 +471,7 @@ mod tests {
         let usd = crate::money::Currency::parse("usd").unwrap();
         let lines = [CheckoutLine { name: "Priority & more".into(), amount: Money::new(300, usd) }];
         let form = checkout_session_form(&CheckoutRequest {
+            expires_at: None,
             reference: "req_1",
             purpose: Purpose::Request,
             app_slug: "song-request",
@@ -483,6 +498,7 @@ mod tests {
         let usd = crate::money::Currency::parse("usd").unwrap();
         let lines = [CheckoutLine { name: "Fan club".into(), amount: Money::new(500, usd) }];
         let form = checkout_session_form(&CheckoutRequest {
+            expires_at: None,
             reference: "fan_1",
             purpose: Purpose::Tier,
             app_slug: "song-request",

@@ -129,6 +129,11 @@ pub fn validate(manifest: &Manifest, raw: &RawSubmission) -> Result<Submission, 
             Ok(None) => {}
             Err(e) => errors.push(e),
         }
+        // A required checkbox ("I agree") is only answered by ticking it.
+        if field.required && field.kind == FieldKind::Checkbox && fields.get(&field.name) == Some(&Value::Bool(false)) {
+            fields.remove(&field.name);
+            errors.push(FieldError::new(&field.name, "required", "Tick this box to continue."));
+        }
     }
     for file in &raw.files {
         if manifest.field(&file.field).is_none_or(|f| f.kind != FieldKind::File) {
@@ -239,8 +244,32 @@ fn check_bid(manifest: &Manifest, bid: Option<&Value>) -> Result<Option<u64>, Fi
         (Some(rules), Some(amount)) if amount < rules.starting_bid => {
             Err(FieldError::new("bid", "bid_too_low", format!("Bids start at {}.", Money::new(rules.starting_bid, manifest.pricing.currency.clone()).display())))
         }
+        (Some(_), Some(amount)) if amount > MAX_BID => Err(FieldError::new("bid", "bid_too_high", format!("Bids go up to {}.", Money::new(MAX_BID, manifest.pricing.currency.clone()).display()))),
         (Some(_), Some(amount)) => Ok(Some(amount)),
     }
+}
+
+/// The highest bid taken (in minor units): far above any real slot, far below where amounts
+/// stop being exact as JavaScript numbers or fit Stripe's eight-digit limit.
+pub const MAX_BID: u64 = 99_999_999;
+
+/// What a submission says, independent of how it was spelled on the wire (JSON, form or
+/// multipart with any boundary): the fields, add-ons, tip, bid, payment choice and every
+/// file's bytes. The same Idempotency-Key must come with the same fingerprint. Tokens that
+/// are single-use or time-bound (Turnstile, form token) are left out, so a retry may renew them.
+pub fn fingerprint(raw: &RawSubmission, file_bytes: &[Vec<u8>], scope: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let files: Vec<(String, String)> = raw.files.iter().zip(file_bytes).map(|(f, b)| (f.field.clone(), hex::encode(Sha256::digest(b)))).collect();
+    let canonical = serde_json::json!({
+        "scope": scope,
+        "fields": raw.fields,
+        "add_ons": raw.add_ons,
+        "tip": raw.tip,
+        "bid": raw.bid,
+        "pay_with": raw.pay_with,
+        "files": files,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 /// The server's price for a request, line by line; nothing the client says about money is
@@ -365,6 +394,25 @@ fn is_web_url(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_fingerprint_ignores_spelling_and_renewable_tokens_but_not_content() {
+        let mut a = RawSubmission::default();
+        a.fields.insert("song".into(), Value::String("A".into()));
+        a.fields.insert("email".into(), Value::String("x@y.z".into()));
+        let mut b = RawSubmission::default();
+        b.fields.insert("email".into(), Value::String("x@y.z".into()));
+        b.fields.insert("song".into(), Value::String("A".into()));
+        b.turnstile_token = Some("fresh".into());
+        b.form_token = Some("other".into());
+        assert_eq!(fingerprint(&a, &[], "ip:1"), fingerprint(&b, &[], "ip:1"));
+        assert_ne!(fingerprint(&a, &[], "ip:1"), fingerprint(&a, &[], "ip:2"), "scoped to the client");
+        b.add_ons.push("priority".into());
+        assert_ne!(fingerprint(&a, &[], "ip:1"), fingerprint(&b, &[], "ip:1"));
+        let mut c = a.clone();
+        c.fields.insert("song".into(), Value::String("B".into()));
+        assert_ne!(fingerprint(&a, &[], "ip:1"), fingerprint(&c, &[], "ip:1"));
+    }
+
     use super::*;
     use crate::manifest::tests::{PIXEL, SONG};
     use serde_json::json;

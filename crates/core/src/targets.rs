@@ -122,8 +122,22 @@ impl Settings {
     /// Reads what the creator sent for `kind`; `secret` is a fresh signing secret, kept only
     /// when a webhook has none yet (`previous`).
     pub fn parse(kind: DestinationKind, input: &Value, policy: Policy, previous: Option<&Settings>, secret: &str) -> Result<Self, String> {
-        if !input.is_object() {
+        let Some(keys) = input.as_object() else {
             return Err("send an object of settings, or null to remove the target".into());
+        };
+        // A misspelled key must not silently leave a setting at its default.
+        let known: &[&str] = match kind {
+            DestinationKind::Discord => &["webhook_url", "role_id"],
+            DestinationKind::Webhook => &["url"],
+            DestinationKind::CreatorEmail => &["email"],
+            DestinationKind::Trello => &["key", "token", "list_id", "done_list_id"],
+            DestinationKind::Sms => &["account_sid", "auth_token", "from", "to"],
+            DestinationKind::Notion => &["token", "database_id", "title_property"],
+            DestinationKind::Airtable => &["token", "base_id", "table"],
+            _ => &[],
+        };
+        if let Some(unknown) = keys.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(format!("unknown setting \"{unknown}\"; this target takes {}", known.join(", ")));
         }
         Ok(match kind {
             DestinationKind::Discord => {
@@ -393,8 +407,8 @@ mod tests {
     use crate::routing::RequestSummary;
     use std::collections::BTreeMap;
 
-    const LOCAL: Policy = Policy { allow_http: true, allow_private: true };
-    const PRODUCTION: Policy = Policy { allow_http: false, allow_private: false };
+    const LOCAL: Policy = Policy::LOCAL_DEV;
+    const PRODUCTION: Policy = Policy::PRODUCTION;
 
     fn summary() -> RequestSummary {
         routing::tests::summary_of(&[("song", json!("Africa")), ("artist", json!("Toto")), ("email", json!("fan@example.com"))], &[])

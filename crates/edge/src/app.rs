@@ -3,10 +3,11 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::fulfilment::{self, status_url};
-use crate::http::{allow_any_origin, client_ip, header, json, origin, segments};
-use crate::platform::{config, now_ms, random, required_config};
+use crate::http::{allow_any_origin, client_ip, harden, header, json, origin, segments};
+use crate::platform::{now_ms, random, required_config};
 use crate::store::{self, Arg, BatchOutcome, RequestRow};
-use crate::{auctions, auth, credits, fans, limits, pages, payments, paypal, review, signin, tiers, turnstile};
+use crate::{auctions, auth, body, credits, fans, limits, pages, payments, paypal, review, signin, tiers, turnstile};
+use sha2::Digest;
 use fanline_core::manifest::{FieldKind, Manifest, Provider};
 use fanline_core::moderation;
 use fanline_core::moderation::Decision as Verdict;
@@ -16,10 +17,8 @@ use fanline_core::stripe::{self, CheckoutLine};
 use fanline_core::submission::{self, Payment, RawFile, RawSubmission, Submission};
 use fanline_core::{attachment, ids};
 use serde_json::{json, Map, Value};
-use worker::{Env, FormEntry, Method, Request, Response};
+use worker::{Env, Method, Request, Response};
 
-const RATE_LIMITER: &str = "INTAKE_LIMITER";
-const FAN_RATE_LIMITER: &str = "FAN_LIMITER";
 const JSON_BODY_MAX: u64 = 64 * 1024;
 
 /// Entry point for an app Worker's fetch handler. Never fails: every error becomes a JSON
@@ -27,11 +26,11 @@ const JSON_BODY_MAX: u64 = 64 * 1024;
 pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Result<Response> {
     let manifest = match Manifest::parse(manifest_json) {
         Ok(m) => m,
-        Err(e) => return Ok(ApiError::Internal(e).into_response()),
+        Err(e) => return Ok(harden(ApiError::Internal(e).into_response())),
     };
     let is_api = segments(&req).get(2).is_some_and(|s| s == "api");
     let response = route(&manifest, req, &env).await.unwrap_or_else(ApiError::into_response);
-    Ok(if is_api { allow_any_origin(response) } else { response })
+    Ok(harden(if is_api { allow_any_origin(response) } else { response }))
 }
 
 async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Response> {
@@ -47,7 +46,7 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["auth", "email", "confirm"], Method::Get) => signin::email_confirm(&req, env, manifest).await,
             (["auth", provider, "start"], Method::Get) => signin::start(&req, env, manifest, provider).await,
             (["auth", provider, "callback"], Method::Get) => signin::callback(&req, env, manifest, provider).await,
-            (["auth", "logout"], Method::Post) => signin::logout(),
+            (["auth", "logout"], Method::Post) => signin::logout(&req, manifest),
             (["api", "session"], Method::Get) => signin::session(&req, env, manifest),
             (["manifest.json"], Method::Get) => Ok(json(200, &pages::public_manifest(manifest))),
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
@@ -95,21 +94,25 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
         .map(|k| ids::parse_idempotency_key(&k))
         .transpose()
         .map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?;
-    if let Some(key) = &idempotency_key {
-        if let Some(first) = idempotent_original(&db, &manifest.slug, key).await? {
-            return created_response(&first, &origin(&req), true);
-        }
-    }
-    check_rate_limit(env, &req).await?;
+    limits::per_client(env, &req).await?;
     let Some(registered) = store::app(&db, &manifest.slug).await? else {
         return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
     };
     let origin = origin(&req);
     let fan = fans::from_request(&req, &db).await?;
-    let signed_in = signin::current(&req, env);
+    let signed_in = signin::current(&req, env, manifest);
     // Kept for the creator's dispute evidence, never shown to anyone else.
     let client = ClientSignals { ip: client_ip(&req), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
     let (raw, file_bytes) = read_submission(req, manifest).await?;
+    // A key is bound to who sent it and what they sent: the same key from the same client with
+    // the same submission replays the first answer (before Turnstile, whose token is single
+    // use); with anything else it is refused, so one fan's key never returns another's request.
+    let fingerprint = submission::fingerprint(&raw, &file_bytes, &format!("{}/{}", auction_id.unwrap_or(""), limits::fan_key(signed_in.as_ref().map(|i| i.key()).as_deref(), fan.as_ref().map(|f| f.id.as_str()), None, &client.ip)));
+    if let Some(key) = &idempotency_key {
+        if let Some(first) = idempotent_original(&db, &manifest.slug, key, &fingerprint).await? {
+            return created_response(&first, &origin, true);
+        }
+    }
     let id = ids::request_id(&random());
     if manifest.turnstile.is_some() {
         turnstile::verify(env, raw.turnstile_token.as_deref(), &client.ip, &id).await?;
@@ -123,7 +126,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
     }
     let fan_key = limits::fan_key(signed_in.as_ref().map(|i| i.key()).as_deref(), fan.as_ref().map(|f| f.id.as_str()), submission.email(manifest).as_deref(), &client.ip);
     if !fan_key.starts_with("ip:") {
-        check_rate_limit_for(env, FAN_RATE_LIMITER, &fan_key).await?;
+        limits::edge_limit(env, limits::FAN_LIMITER, &fan_key).await?;
     }
     let (intake_limits, _) = limits::effective(&db, manifest).await?;
     let auction = match auction_id {
@@ -188,6 +191,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
             let lines = checkout_lines(&submission);
             let email = submission.email(manifest);
             let session = payments::create_checkout(env, &stripe::CheckoutRequest {
+        expires_at: Some(payments::checkout_expiry()),
                 reference: &id,
                 purpose: stripe::Purpose::Request,
                 app_slug: &manifest.slug,
@@ -241,7 +245,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
         credits_spent: credits.as_ref().map_or(0, |(n, _)| i64::from(*n)),
         fan_id: fan.as_ref().map(|f| f.id.clone()),
         priority: i64::from(tier.is_some_and(|t| t.priority)),
-        auction_id: auction.as_ref().map(|(a, _)| a.id.clone()),
+        auction_id: auction.as_ref().map(|a| a.id.clone()),
         triage: Some(serde_json::to_string(&triage)?),
         identity: signed_in.as_ref().map(serde_json::to_string).transpose()?,
         moderation: serde_json::to_string(&verdict)?,
@@ -291,9 +295,6 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
     if let (Some((n, _)), Some(fan)) = (&credits, &fan) {
         statements.push(credits::spend(&db, fan, &manifest.slug, *n, &id)?);
     }
-    if let Some((auction, ends_at)) = &auction {
-        statements.push(auctions::extend_statement(&db, &auction.id, *ends_at)?);
-    }
     for (file, key) in &stored {
         statements.push(store::statement(
             &db,
@@ -304,11 +305,23 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
     if let Some(key) = &idempotency_key {
         statements.push(store::statement(
             &db,
-            "INSERT INTO idempotency_keys (app_slug, key, request_id, created_at) VALUES (?, ?, ?, ?)",
-            &[manifest.slug.as_str().into(), key.as_str().into(), id.as_str().into(), now.into()],
+            "INSERT INTO idempotency_keys (app_slug, key, request_id, created_at, fingerprint) VALUES (?, ?, ?, ?, ?)",
+            &[manifest.slug.as_str().into(), key.as_str().into(), id.as_str().into(), now.into(), fingerprint.as_str().into()],
         )?);
     }
-    let entries = fulfilment::outbox_entries(manifest, &row, &origin, &path);
+    let mut entries = fulfilment::outbox_entries(manifest, &row, &origin, &path);
+    // Mail to the address the fan typed: never for a request moderation blocked (anyone can
+    // type a victim's address), and a bounded number per address per hour.
+    if entries.iter().any(|e| e.destination.is_fan_email()) {
+        let counted = match (&row.fan_email, status) {
+            (Some(email), s) if s != Status::Rejected => limits::mail_budget(&db, email, "confirmation", now).await?,
+            _ => None,
+        };
+        match counted {
+            Some(counted) => statements.push(counted),
+            None => entries.retain(|e| !e.destination.is_fan_email()),
+        }
+    }
     statements.extend(fulfilment::outbox_statements(&db, &id, &manifest.slug, &entries, now)?);
     statements.push(limits::clear(&db)?);
 
@@ -331,7 +344,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
         BatchOutcome::Refused(detail) => Err(ApiError::Internal(detail)),
         // The same Idempotency-Key committed first in a concurrent submission.
         BatchOutcome::Conflict(detail) => match &idempotency_key {
-            Some(key) => match idempotent_original(&db, &manifest.slug, key).await? {
+            Some(key) => match idempotent_original(&db, &manifest.slug, key, &fingerprint).await? {
                 Some(first) => created_response(&first, &origin, true),
                 None => Err(ApiError::Internal(detail)),
             },
@@ -373,30 +386,17 @@ fn page_url(origin: &str, manifest: &Manifest) -> String {
     format!("{origin}/apps/{}/", manifest.slug)
 }
 
-async fn check_rate_limit(env: &Env, req: &Request) -> ApiResult<()> {
-    check_rate_limit_for(env, RATE_LIMITER, &client_ip(req)).await
-}
-
-/// An edge limiter binding, keyed by a client IP or a fan's identity (`oauth:...`, `fan:...`,
-/// `email:...`). An app without the binding is not limited by it.
-async fn check_rate_limit_for(env: &Env, binding: &str, key: &str) -> ApiResult<()> {
-    let Ok(limiter) = env.rate_limiter(binding) else { return Ok(()) };
-    let outcome = limiter.limit(key.to_string()).await?;
-    if outcome.success {
-        Ok(())
-    } else {
-        let period = config(env, "RATE_LIMIT_PERIOD_SECS", "60").parse().unwrap_or(60);
-        Err(ApiError::RateLimited { retry_after_secs: period })
-    }
-}
-
-async fn idempotent_original(db: &worker::D1Database, slug: &str, key: &str) -> ApiResult<Option<RequestRow>> {
+/// The request first made with this key, if the key was used before with this fingerprint;
+/// a key used with another body or by another client is a 422, as at Stripe.
+async fn idempotent_original(db: &worker::D1Database, slug: &str, key: &str, fingerprint: &str) -> ApiResult<Option<RequestRow>> {
     #[derive(serde::Deserialize)]
     struct Original {
         request_id: String,
+        fingerprint: Option<String>,
     }
-    match store::first::<Original>(db, "SELECT request_id FROM idempotency_keys WHERE app_slug = ? AND key = ?", &[slug.into(), key.into()]).await? {
-        Some(o) => store::request(db, &o.request_id).await,
+    match store::first::<Original>(db, "SELECT request_id, fingerprint FROM idempotency_keys WHERE app_slug = ? AND key = ?", &[slug.into(), key.into()]).await? {
+        Some(o) if o.fingerprint.as_deref() == Some(fingerprint) => store::request(db, &o.request_id).await,
+        Some(_) => Err(ApiError::IdempotencyKeyReused),
         None => Ok(None),
     }
 }
@@ -429,88 +429,63 @@ fn created_response(row: &RequestRow, origin: &str, replayed: bool) -> ApiResult
     Ok(response)
 }
 
-/// Reads a JSON or multipart body into a raw submission, keeping file bytes for R2.
+/// Reads a JSON, urlencoded or multipart body into a raw submission, keeping file bytes for
+/// R2. The body is read as a stream that stops at the cap, declared length or not.
 async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(RawSubmission, Vec<Vec<u8>>)> {
-    let content_type = header(&req, "Content-Type").unwrap_or_default().to_ascii_lowercase();
+    let content_type = header(&req, "Content-Type").unwrap_or_default();
+    let lower = content_type.to_ascii_lowercase();
     let file_fields: Vec<_> = manifest.fields.iter().filter(|f| f.kind == FieldKind::File).collect();
     // Room for every file at its cap plus the text fields; beyond that the body is refused
-    // before it is read. Files over their own cap but inside this get a per-field error.
+    // as it arrives. Files over their own cap but inside this get a per-field error.
     let body_max = JSON_BODY_MAX + file_fields.iter().map(|f| f.max_bytes.unwrap_or(0) * 2).sum::<u64>();
-    let declared: Option<u64> = header(&req, "Content-Length").and_then(|l| l.parse().ok());
-    if declared.is_some_and(|l| l > body_max) {
-        return Err(ApiError::PayloadTooLarge(format!("The request body is larger than {body_max} bytes.")));
-    }
-    if content_type.starts_with("application/json") {
-        let bytes = req.bytes().await.map_err(|_| ApiError::bad_request("unreadable_body", "Could not read the body."))?;
-        if bytes.len() as u64 > JSON_BODY_MAX {
-            return Err(ApiError::PayloadTooLarge(format!("A JSON body may be at most {JSON_BODY_MAX} bytes.")));
-        }
-        return Ok((take_honeypot(parse_json_submission(&bytes)?, manifest), Vec::new()));
-    }
-    if content_type.starts_with("application/x-www-form-urlencoded") {
-        let bytes = req.bytes().await.map_err(|_| ApiError::bad_request("unreadable_body", "Could not read the body."))?;
-        if bytes.len() as u64 > JSON_BODY_MAX {
-            return Err(ApiError::PayloadTooLarge(format!("A form body without files may be at most {JSON_BODY_MAX} bytes.")));
-        }
+    if lower.starts_with("application/json") || lower.starts_with("application/x-www-form-urlencoded") {
+        let bytes = body::read_capped(&mut req, JSON_BODY_MAX as usize).await?;
         // `curl -d '{...}'` labels JSON as a form; read it as the JSON it is.
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        if lower.starts_with("application/json") || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
             return Ok((take_honeypot(parse_json_submission(&bytes)?, manifest), Vec::new()));
         }
         return Ok((take_honeypot(parse_urlencoded_submission(&bytes), manifest), Vec::new()));
     }
-    if !content_type.starts_with("multipart/form-data") {
+    let Some(boundary) = fanline_core::multipart::boundary(&content_type) else {
         return Err(ApiError::UnsupportedMediaType("Send application/json, multipart/form-data or a urlencoded form.".into()));
-    }
-    let form = req.form_data().await.map_err(|_| ApiError::bad_request("invalid_form", "The form body could not be parsed."))?;
+    };
+    let bytes = body::read_capped(&mut req, body_max as usize).await?;
+    let parts = fanline_core::multipart::parse(&bytes, &boundary).map_err(|why| ApiError::bad_request("invalid_form", format!("The form body could not be read: {why}.")))?;
     let mut raw = RawSubmission::default();
-    let mut bytes = Vec::new();
-    for field in &manifest.fields {
-        for entry in form.get_all(&field.name).unwrap_or_default() {
-            match entry {
-                FormEntry::Field(text) if field.kind == FieldKind::Checkbox => {
-                    raw.fields.insert(field.name.clone(), Value::String(text));
-                }
-                FormEntry::Field(text) if field.kind != FieldKind::File => {
-                    raw.fields.insert(field.name.clone(), Value::String(text));
-                }
-                FormEntry::Field(_) => {}
-                FormEntry::File(file) if field.kind == FieldKind::File => {
-                    let data = file.bytes().await?;
-                    raw.files.push(RawFile { field: field.name.clone(), declared_type: file.type_(), size: data.len() as u64, head: data.iter().take(16).copied().collect() });
-                    bytes.push(data);
-                }
-                FormEntry::File(_) => {
-                    return Err(ApiError::Validation(vec![fanline_core::FieldError::new(&field.name, "unexpected_file", "This field does not take a file.")]));
+    let mut files = Vec::new();
+    for part in &parts {
+        let field = manifest.fields.iter().find(|f| f.name == part.name);
+        match (field, &part.filename) {
+            (Some(field), Some(_)) if field.kind == FieldKind::File => {
+                let declared = part.content_type.clone().unwrap_or_default();
+                raw.files.push(RawFile { field: field.name.clone(), declared_type: declared, size: part.data.len() as u64, head: part.data.iter().take(16).copied().collect() });
+                files.push(part.data.to_vec());
+            }
+            (Some(field), Some(_)) => {
+                return Err(ApiError::Validation(vec![fanline_core::FieldError::new(&field.name, "unexpected_file", "This field does not take a file.")]));
+            }
+            (Some(field), None) if field.kind == FieldKind::File => {}
+            (Some(field), None) => {
+                raw.fields.insert(field.name.clone(), Value::String(part.text().unwrap_or_default()));
+            }
+            (None, _) => {
+                let text = || part.text().unwrap_or_default();
+                match part.name.as_str() {
+                    "add_ons" => raw.add_ons.extend(text().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)),
+                    "tip" => raw.tip = Some(Value::String(text())),
+                    "bid" => raw.bid = Some(Value::String(text())),
+                    "pay_with" => raw.pay_with = Some(text()),
+                    "form_token" => raw.form_token = Some(text()),
+                    "cf-turnstile-response" | "turnstile_token" => raw.turnstile_token = Some(text()),
+                    name if manifest.moderation.honeypot_field.as_deref() == Some(name) => raw.honeypot = Some(text()),
+                    _ => {}
                 }
             }
         }
     }
-    for entry in form.get_all("add_ons").unwrap_or_default() {
-        if let FormEntry::Field(id) = entry {
-            raw.add_ons.extend(id.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
-        }
-    }
-    if let Some(FormEntry::Field(tip)) = form.get("tip") {
-        raw.tip = Some(Value::String(tip));
-    }
-    if let Some(FormEntry::Field(bid)) = form.get("bid") {
-        raw.bid = Some(Value::String(bid));
-    }
-    if let Some(FormEntry::Field(pay_with)) = form.get("pay_with") {
-        raw.pay_with = Some(pay_with);
-    }
-    if let Some(FormEntry::Field(token)) = form.get("form_token") {
-        raw.form_token = Some(token);
-    }
-    if let Some(FormEntry::Field(token)) = form.get("cf-turnstile-response").or_else(|| form.get("turnstile_token")) {
-        raw.turnstile_token = Some(token);
-    }
-    if let Some(FormEntry::Field(honeypot)) = manifest.moderation.honeypot_field.as_ref().and_then(|h| form.get(h)) {
-        raw.honeypot = Some(honeypot);
-    }
     // Files and bytes stay in the manifest's field order, as `validate` keeps them.
     let order = |name: &str| manifest.fields.iter().position(|f| f.name == name);
-    let mut paired: Vec<_> = raw.files.drain(..).zip(bytes).collect();
+    let mut paired: Vec<_> = raw.files.drain(..).zip(files).collect();
     paired.sort_by_key(|(f, _)| order(&f.field));
     let (files, bytes): (Vec<_>, Vec<_>) = paired.into_iter().unzip();
     raw.files = files;
@@ -708,25 +683,38 @@ async fn owned_request(req: &Request, db: &worker::D1Database, manifest: &Manife
     Ok((creator, row))
 }
 
-/// A creator action's optional JSON body (`{}` when empty); `example` shows its shape.
-async fn optional_json(req: &mut Request, example: &str) -> ApiResult<Value> {
-    let body = req.text().await.unwrap_or_default();
-    if body.trim().is_empty() {
-        return Ok(json!({}));
-    }
-    serde_json::from_str(&body).map_err(|_| ApiError::bad_request("invalid_json", format!("The body must be JSON, e.g. {example}.")))
+/// `{"note": "..."}` of complete and close; every key optional, nothing else accepted.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    note: Option<String>,
 }
 
-/// A short free-text field of such a body, cut to `max` characters.
-fn text_field(body: &Value, key: &str, max: usize) -> Option<String> {
-    body.get(key).and_then(Value::as_str).map(|s| s.chars().take(max).collect())
+/// `{"reason": "..."}` of accept, decline, approve and reject.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    reason: Option<String>,
+}
+
+/// `{"amount": 500, "reason": "late"}` of a refund; `amount` left out refunds what is left.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    amount: Option<u64>,
+    reason: Option<String>,
+}
+
+/// Free text from a creator, cut to `max` characters.
+fn cut(text: Option<String>, max: usize) -> Option<String> {
+    text.map(|t| t.chars().take(max).collect())
 }
 
 /// `POST .../complete`: the creator marks the request fulfilled.
 async fn complete(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
     let (creator, row) = owned_request(&req, &db, manifest, id).await?;
-    let note = text_field(&optional_json(&mut req, r#"{"note": "played at 21:04"}"#).await?, "note", 500);
+    let note = cut(body::strict_json::<NoteBody>(&mut req, r#"{"note": "played at 21:04"}"#, true).await?.note, 500);
     let origin = origin(&req);
     let actor = format!("creator:{}", creator.id);
     // Completing a request whose payment is still a hold captures it first.
@@ -748,7 +736,7 @@ async fn complete(mut req: Request, env: &Env, manifest: &Manifest, id: &str) ->
 async fn close(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
     let (creator, row) = owned_request(&req, &db, manifest, id).await?;
-    let note = text_field(&optional_json(&mut req, r#"{"note": "thanks for the request"}"#).await?, "note", 500);
+    let note = cut(body::strict_json::<NoteBody>(&mut req, r#"{"note": "thanks for the request"}"#, true).await?.note, 500);
     let origin = origin(&req);
     if !fulfilment::advance(env, &db, manifest, &row, &[Status::Closed], &format!("creator:{}", creator.id), note.as_deref(), &origin, Vec::new()).await? {
         return Err(ApiError::Conflict { code: "concurrent_update", message: "The request changed while closing it; fetch it and try again.".into() });
@@ -768,13 +756,17 @@ enum Decision {
 async fn decide(mut req: Request, env: &Env, manifest: &Manifest, id: &str, decision: Decision) -> ApiResult<Response> {
     let db = store::db(env)?;
     let (creator, row) = owned_request(&req, &db, manifest, id).await?;
-    let reason = text_field(&optional_json(&mut req, r#"{"reason": "not my style"}"#).await?, "reason", 500);
+    let reason = cut(body::strict_json::<ReasonBody>(&mut req, r#"{"reason": "not my style"}"#, true).await?.reason, 500);
     let target = match decision {
         Decision::Accept => Status::Accepted,
         Decision::Decline => Status::Rejected,
     };
     let status = row.status()?;
     status.walk(&[target]).map_err(|e| ApiError::Conflict { code: "invalid_transition", message: e.to_string() })?;
+    // Accepting a bid captures it and gives it a slot for good, so only while slots are left.
+    if let (Decision::Accept, Some(auction_id)) = (&decision, &row.auction_id) {
+        auctions::may_accept(&db, auction_id).await?;
+    }
     let origin = origin(&req);
     let actor = format!("creator:{}", creator.id);
     let moved = match (decision, row.is_uncaptured_hold()) {
@@ -802,7 +794,7 @@ async fn decide(mut req: Request, env: &Env, manifest: &Manifest, id: &str, deci
 async fn review(mut req: Request, env: &Env, manifest: &Manifest, id: &str, decision: Decision) -> ApiResult<Response> {
     let db = store::db(env)?;
     let (creator, row) = owned_request(&req, &db, manifest, id).await?;
-    let reason = text_field(&optional_json(&mut req, r#"{"reason": "fine by me"}"#).await?, "reason", 500);
+    let reason = cut(body::strict_json::<ReasonBody>(&mut req, r#"{"reason": "fine by me"}"#, true).await?.reason, 500);
     let origin = origin(&req);
     let verdict = match decision {
         Decision::Accept => review::Verdict::Approve,
@@ -813,42 +805,47 @@ async fn review(mut req: Request, env: &Env, manifest: &Manifest, id: &str, deci
     Ok(json(200, &view(&db, &row, &origin, true).await?))
 }
 
-/// `POST .../refund` with `{"amount": 500, "reason": "..."}` (amount optional: all that is
-/// left). A refund that empties the payment moves the request to `refunded`. Send an
-/// `Idempotency-Key` to make retrying the call safe.
+/// `POST .../refund` with `{"amount": 500, "reason": "..."}` (`{}` refunds all that is left)
+/// and an `Idempotency-Key` header, which is required: it is what makes a blind retry after a
+/// lost answer return the first refund instead of making a second. A refund that empties the
+/// payment moves the request to `refunded`.
 async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
     let db = store::db(env)?;
     let (creator, row) = owned_request(&req, &db, manifest, id).await?;
-    let body = optional_json(&mut req, r#"{"amount": 500, "reason": "late"}"#).await?;
-    let reason = text_field(&body, "reason", 200);
+    let Some(caller_key) = header(&req, "Idempotency-Key") else {
+        return Err(ApiError::bad_request("idempotency_key_required", "Send an Idempotency-Key header (any unique string per refund you mean, e.g. a UUID) so that retrying this call can never refund twice."));
+    };
+    let caller_key = ids::parse_idempotency_key(&caller_key).map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?;
+    let body: RefundBody = body::strict_json(&mut req, r#"{"amount": 500, "reason": "late"}"#, false).await?;
+    let reason = cut(body.reason, 200);
+    // The provider's key is the caller's key, hashed: stable for retries, short enough for
+    // PayPal-Request-Id, and scoped to this request. A key that already refunded answers as
+    // it did then, whatever happened to the request since.
+    let key = format!("refund-{id}-{}", &hex::encode(sha2::Sha256::digest(caller_key.as_bytes()))[..32]);
+    if store::refund_by_key(&db, id, &key).await?.is_some() {
+        return Ok(json(200, &view(&db, &row, &origin(&req), true).await?));
+    }
     let status = row.status()?;
     if row.is_uncaptured_hold() {
         return Err(ApiError::Conflict { code: "not_refundable", message: "This payment is only a hold; decline the request (POST .../decline) to release it.".into() });
     }
     if row.credits_spent > 0 {
-        return refund_credits(env, &db, manifest, &creator, &row, &body, reason.as_deref(), &origin(&req)).await;
+        return refund_credits(env, &db, manifest, &creator, &row, body.amount, reason.as_deref(), &origin(&req)).await;
     }
     let paid = row.payment_intent_id.is_some() || row.paypal_capture_id.is_some();
     if !paid || !status.can_become(Status::Refunded) {
         return Err(ApiError::Conflict { code: "not_refundable", message: format!("A request that is {} has no payment to refund.", status.as_str()) });
     }
     let remaining = (row.amount - row.amount_refunded).max(0) as u64;
-    let amount = match body.get("amount") {
-        None | Some(Value::Null) => remaining,
-        Some(v) => v.as_u64().ok_or_else(|| ApiError::bad_request("invalid_refund_amount", "amount is a whole number of minor units."))?,
-    };
+    let amount = body.amount.unwrap_or(remaining);
     if amount == 0 || amount > remaining {
         return Err(ApiError::bad_request("invalid_refund_amount", format!("Refund between 1 and {remaining} (what is left of the payment).")));
     }
-    // Without a key from the caller, the key is tied to how much was refunded before, so a
-    // blind retry of the same call after a lost answer cannot refund twice.
-    let key = match header(&req, "Idempotency-Key") {
-        Some(k) => format!("refund-{id}-{}", ids::parse_idempotency_key(&k).map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?),
-        None => format!("refund-{id}-{}-{amount}", row.amount_refunded),
-    };
     let refund = payments::refund_payment(env, &row, amount, reason.as_deref(), &key).await?;
     let actor = format!("creator:{}", creator.id);
-    store::commit(&db, store::refund_statements(&db, &refund.id, id, refund.amount, reason.as_deref(), &actor)?).await?;
+    let mut batch = store::refund_statements(&db, &refund.id, id, refund.amount, reason.as_deref(), &actor)?;
+    batch.push(store::statement(&db, "UPDATE refunds SET idempotency_key = ? WHERE id = ? AND idempotency_key IS NULL", &[key.as_str().into(), refund.id.as_str().into()])?);
+    store::commit(&db, batch).await?;
     let fresh = load(&db, manifest, id).await?;
     if fresh.amount_refunded >= fresh.amount && fresh.status()?.can_become(Status::Refunded) {
         // Losing this race means the provider's webhook moved it first, which is as good.
@@ -861,8 +858,8 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
 /// A request paid with credits is refunded in credits: all of them go back to the fan's
 /// balance (the ledger reference makes it once), and the request becomes `refunded`.
 #[allow(clippy::too_many_arguments)]
-async fn refund_credits(env: &Env, db: &worker::D1Database, manifest: &Manifest, creator: &store::Creator, row: &RequestRow, body: &Value, reason: Option<&str>, origin: &str) -> ApiResult<Response> {
-    if body.get("amount").is_some_and(|a| !a.is_null()) {
+async fn refund_credits(env: &Env, db: &worker::D1Database, manifest: &Manifest, creator: &store::Creator, row: &RequestRow, amount: Option<u64>, reason: Option<&str>, origin: &str) -> ApiResult<Response> {
+    if amount.is_some() {
         return Err(ApiError::bad_request("invalid_refund_amount", "A request paid with credits is refunded whole; leave out amount."));
     }
     let give_back = credits::give_back(db, row, "refunded")?.into_iter().collect();
@@ -934,5 +931,8 @@ async fn attachment_file(req: &Request, env: &Env, manifest: &Manifest, id: &str
     let mut response = Response::from_bytes(bytes)?;
     response.headers_mut().set("Content-Type", &key.media_type)?;
     response.headers_mut().set("Content-Disposition", "attachment")?;
+    // A fan's file is never run as a page, whatever its bytes say.
+    response.headers_mut().set("Content-Security-Policy", "sandbox; default-src 'none'")?;
+    response.headers_mut().set("Cache-Control", "private, no-store")?;
     Ok(response)
 }

@@ -49,16 +49,24 @@ pub async fn open(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult
     let db = store::db(env)?;
     let creator = auth::creator(&req, &db).await?;
     auth::owned_app(&db, &creator, &manifest.slug).await?;
-    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", r#"Send {"title": "Friday stream", "slots": 3, "duration_secs": 3600}."#))?;
-    let title = body["title"].as_str().map(str::trim).filter(|t| !t.is_empty() && t.chars().count() <= 120).ok_or_else(|| ApiError::bad_request("invalid_title", "title is 1 to 120 characters."))?;
-    let slots = body["slots"].as_u64().filter(|s| (1..=50).contains(s)).ok_or_else(|| ApiError::bad_request("invalid_slots", "slots is a whole number from 1 to 50."))?;
-    let duration = body["duration_secs"].as_i64().filter(|d| (10..=LONGEST_SECS).contains(d)).ok_or_else(|| ApiError::bad_request("invalid_duration", format!("duration_secs is from 10 to {LONGEST_SECS} (card holds last about a week).")))?;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Open {
+        title: Value,
+        slots: Value,
+        duration_secs: Value,
+    }
+    let body: Open = crate::body::strict_json(&mut req, r#"{"title": "Friday stream", "slots": 3, "duration_secs": 3600}"#, false).await?;
+    let title = body.title.as_str().map(str::trim).filter(|t| !t.is_empty() && t.chars().count() <= 120).ok_or_else(|| ApiError::bad_request("invalid_title", "title is 1 to 120 characters."))?;
+    let slots = body.slots.as_u64().filter(|s| (1..=50).contains(s)).ok_or_else(|| ApiError::bad_request("invalid_slots", "slots is a whole number from 1 to 50."))?;
+    let duration = body.duration_secs.as_i64().filter(|d| (10..=LONGEST_SECS).contains(d)).ok_or_else(|| ApiError::bad_request("invalid_duration", format!("duration_secs is from 10 to {LONGEST_SECS} (card holds last about a week).")))?;
     let now = now_ms();
     let id = ids::token("auc_", &random::<12>());
+    let ends_at = now + duration * 1000;
     store::run(
         &db,
-        "INSERT INTO auctions (id, app_slug, title, slots, ends_at, status, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?)",
-        &[id.as_str().into(), manifest.slug.as_str().into(), title.into(), (slots as i64).into(), (now + duration * 1000).into(), now.into()],
+        "INSERT INTO auctions (id, app_slug, title, slots, ends_at, scheduled_end, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
+        &[id.as_str().into(), manifest.slug.as_str().into(), title.into(), (slots as i64).into(), ends_at.into(), ends_at.into(), now.into()],
     )
     .await?;
     Ok(json(201, &view(&db, manifest, &load(&db, manifest, &id).await?).await?))
@@ -112,31 +120,70 @@ async fn view(db: &D1Database, manifest: &Manifest, row: &AuctionRow) -> ApiResu
         "minimum_bid": auction::minimum_bid(&rules, row.slots as u32, &bids),
         "min_increment": rules.min_increment,
         "anti_snipe_secs": rules.anti_snipe_secs,
+        "max_extension_secs": rules.max_extension_secs,
         "held_bids": amounts,
         "bid_url": format!("/apps/{}/api/auctions/{}/bids", manifest.slug, row.id),
     }))
 }
 
-/// Checks a new bid against the auction and says what its end becomes. Called at intake.
-pub async fn admit_bid(db: &D1Database, manifest: &Manifest, auction_id: &str, amount: u64, now: i64) -> ApiResult<(AuctionRow, i64)> {
+/// Checks a new bid against the auction at intake. The bid moves nothing yet: only when its
+/// card hold is in place does it count, and only then may it push the end back (`on_hold`).
+pub async fn admit_bid(db: &D1Database, manifest: &Manifest, auction_id: &str, amount: u64, now: i64) -> ApiResult<AuctionRow> {
     let rules = rules(manifest)?;
     let row = load(db, manifest, auction_id).await?;
     if row.status != "open" || now >= row.ends_at {
         return Err(ApiError::Conflict { code: "auction_closed", message: "This auction has ended.".into() });
     }
-    let bids: Vec<Bid> = held_bids(db, &row.id, "'queued'").await?.into_iter().map(|(b, _)| b).collect();
+    // The same bids the auction's view counts, so the minimum shown is the minimum enforced.
+    let bids: Vec<Bid> = held_bids(db, &row.id, "'queued', 'accepted'").await?.into_iter().map(|(b, _)| b).collect();
     let minimum = auction::minimum_bid(&rules, row.slots as u32, &bids);
     if amount < minimum {
         let shown = fanline_core::money::Money::new(minimum, manifest.pricing.currency.clone()).display();
         return Err(ApiError::Validation(vec![fanline_core::FieldError::new("bid", "bid_too_low", format!("Bid at least {shown}."))]));
     }
-    let ends_at = auction::extended_end(&rules, row.ends_at, now);
-    Ok((row, ends_at))
+    Ok(row)
 }
 
-/// Pushes the end back (never forward) in the same batch as the bid.
-pub fn extend_statement(db: &D1Database, auction_id: &str, ends_at: i64) -> ApiResult<worker::D1PreparedStatement> {
-    store::statement(db, "UPDATE auctions SET ends_at = MAX(ends_at, ?) WHERE id = ? AND status = 'open'", &[ends_at.into(), auction_id.into()])
+/// The statement that applies anti-sniping for a bid whose hold just landed at `now`: the end
+/// moves back (never forward, never past the cap), in the same batch as the bid's payment.
+pub async fn on_hold(db: &D1Database, manifest: &Manifest, auction_id: &str, now: i64) -> ApiResult<Option<worker::D1PreparedStatement>> {
+    let rules = rules(manifest)?;
+    #[derive(Deserialize)]
+    struct Ends {
+        ends_at: i64,
+        scheduled_end: Option<i64>,
+    }
+    let Some(ends) = store::first::<Ends>(db, "SELECT ends_at, scheduled_end FROM auctions WHERE id = ? AND status = 'open'", &[auction_id.into()]).await? else { return Ok(None) };
+    let ends_at = auction::extended_end(&rules, ends.scheduled_end.unwrap_or(ends.ends_at), ends.ends_at, now);
+    if ends_at == ends.ends_at {
+        return Ok(None);
+    }
+    Ok(Some(store::statement(db, "UPDATE auctions SET ends_at = MAX(ends_at, ?) WHERE id = ? AND status = 'open'", &[ends_at.into(), auction_id.into()])?))
+}
+
+/// Whether the creator may accept this bid now: its auction is open and fewer bids than slots
+/// are accepted (an accepted bid is captured at once and keeps its slot at the close).
+pub async fn may_accept(db: &D1Database, auction_id: &str) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Room {
+        status: String,
+        slots: i64,
+        accepted: i64,
+    }
+    let room = store::first::<Room>(
+        db,
+        "SELECT status, slots, (SELECT COUNT(*) FROM requests WHERE auction_id = auctions.id AND status IN ('accepted', 'fulfilled', 'closed')) AS accepted FROM auctions WHERE id = ?",
+        &[auction_id.into()],
+    )
+    .await?
+    .ok_or(ApiError::NotFound("auction"))?;
+    if room.status != "open" {
+        return Err(ApiError::Conflict { code: "auction_closed", message: "This auction has closed; its bids were settled at the close.".into() });
+    }
+    if room.accepted >= room.slots {
+        return Err(ApiError::Conflict { code: "no_slot_left", message: format!("All {} slots already have an accepted bid.", room.slots) });
+    }
+    Ok(())
 }
 
 /// Whether bids on this auction may still become held (a late authorization is released).
@@ -171,7 +218,8 @@ pub async fn close_due(env: &Env, now: i64, origin: &str) -> ApiResult<usize> {
 
 /// One closer wins the claim (a conditional UPDATE); a second run of the same close, or a
 /// concurrent one, finds nothing to claim. Settling is idempotent per bid, so a closer that
-/// dies mid-way is finished by the next run after the lease.
+/// dies mid-way, or a provider call that fails, is finished by the next run after the lease;
+/// a failing bid never stops the others.
 async fn close(env: &Env, db: &D1Database, row: &AuctionRow, now: i64, origin: &str) -> ApiResult<bool> {
     let claimed = store::changes(
         db,
@@ -184,8 +232,10 @@ async fn close(env: &Env, db: &D1Database, row: &AuctionRow, now: i64, origin: &
     }
     let app = store::app(db, &row.app_slug).await?.ok_or_else(|| ApiError::Internal(format!("app {} missing", row.app_slug)))?;
     let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
+    let mut unsettled = 0;
 
-    // Bids still at checkout can no longer be paid: expire their sessions first.
+    // Bids still at checkout can no longer be paid: expire their sessions first. A session
+    // the fan completed meanwhile stays awaiting payment: its webhook releases the hold.
     #[derive(Deserialize)]
     struct Unpaid {
         id: String,
@@ -193,30 +243,83 @@ async fn close(env: &Env, db: &D1Database, row: &AuctionRow, now: i64, origin: &
     }
     let unpaid: Vec<Unpaid> = store::all(db, "SELECT id, checkout_session_id FROM requests WHERE auction_id = ? AND status = 'awaiting_payment'", &[row.id.as_str().into()]).await?;
     for bid in unpaid {
-        if let Some(session) = &bid.checkout_session_id {
-            payments::expire_checkout(env, session).await?;
-        }
-        if let Some(request) = store::request(db, &bid.id).await? {
-            if request.status()? == Status::AwaitingPayment {
-                fulfilment::advance(env, db, &manifest, &request, &[Status::Expired], "auction", Some("auction ended before payment"), origin, Vec::new()).await?;
+        let expired = match &bid.checkout_session_id {
+            Some(session) => payments::expire_checkout(env, session).await,
+            None => Ok(payments::Expiry::Expired),
+        };
+        match expired {
+            Ok(payments::Expiry::Expired) => {
+                if let Some(request) = store::request(db, &bid.id).await?.filter(|r| r.status().ok() == Some(Status::AwaitingPayment)) {
+                    fulfilment::advance(env, db, &manifest, &request, &[Status::Expired], "auction", Some("auction ended before payment"), origin, Vec::new()).await?;
+                }
+            }
+            Ok(payments::Expiry::AlreadyComplete) => {}
+            Err(e) => {
+                unsettled += 1;
+                worker::console_warn!("expiring the checkout of bid {} failed, the next run retries: {e:?}", bid.id);
             }
         }
     }
 
-    // The ranking covers bids already settled by an earlier, interrupted run, so it is the same.
-    let bids = held_bids(db, &row.id, "'queued', 'accepted', 'rejected'").await?;
-    let ranked: Vec<Bid> = bids.iter().map(|(b, _)| b.clone()).collect();
-    let (won, _) = auction::outcome(row.slots as u32, &ranked);
-    for (bid, status) in &bids {
-        if status != "queued" {
+    // Winners first: accepted bids keep their slots, the highest held bids fill the rest. A
+    // hold that can no longer be captured drops out and the next bid moves up.
+    let mut dropped: Vec<String> = Vec::new();
+    let mut retrying: Vec<String> = Vec::new();
+    let winners = |dropped: &Vec<String>| {
+        let dropped = dropped.clone();
+        async move {
+            let accepted: Vec<Bid> = held_bids(db, &row.id, "'accepted', 'fulfilled', 'closed'").await?.into_iter().map(|(b, _)| b).collect();
+            let held: Vec<Bid> = held_bids(db, &row.id, "'queued'").await?.into_iter().map(|(b, _)| b).filter(|b| !dropped.contains(&b.id)).collect();
+            Ok::<_, ApiError>(auction::outcome(row.slots as u32, &accepted, &held).0)
+        }
+    };
+    'ranking: loop {
+        for id in winners(&dropped).await? {
+            let Some(request) = store::request(db, &id).await? else { continue };
+            if retrying.contains(&id) || request.status()? != Status::Queued || !request.is_uncaptured_hold() {
+                continue;
+            }
+            match payments::settle_hold(env, db, &manifest, &request, HoldDecision::Accept { then_fulfil: false }, "auction", Some("won the auction"), origin).await {
+                Ok(_) => {}
+                Err(ApiError::BadRequest { message, .. }) => {
+                    // Stripe refused the capture for good (the authorization lapsed or was
+                    // cancelled): the bid cannot win, and the next one takes its slot.
+                    worker::console_warn!("bid {id} could not be captured: {message}");
+                    fulfilment::advance(env, db, &manifest, &request, &[Status::Expired], "auction", Some("the card hold could not be captured"), origin, Vec::new()).await?;
+                    dropped.push(id);
+                    continue 'ranking;
+                }
+                Err(e) => {
+                    unsettled += 1;
+                    retrying.push(id.clone());
+                    worker::console_warn!("capturing bid {id} failed, the next run retries: {e:?}");
+                }
+            }
+        }
+        break;
+    }
+
+    // Everything else that still holds a card is released: outbid bids, bids held for review,
+    // bids whose payment landed during the close. A winner whose capture is being retried
+    // keeps its hold.
+    let won = winners(&dropped).await?;
+    for (bid, _) in held_bids(db, &row.id, "'queued', 'held_for_review'").await? {
+        if won.contains(&bid.id) {
             continue;
         }
         let Some(request) = store::request(db, &bid.id).await? else { continue };
         if !request.is_uncaptured_hold() {
             continue;
         }
-        let (decision, reason) = if won.contains(&bid.id) { (HoldDecision::Accept { then_fulfil: false }, "won the auction") } else { (HoldDecision::Decline, "outbid") };
-        payments::settle_hold(env, db, &manifest, &request, decision, "auction", Some(reason), origin).await?;
+        let reason = if request.status()? == Status::HeldForReview { "auction ended before review" } else { "outbid" };
+        if let Err(e) = payments::settle_hold(env, db, &manifest, &request, HoldDecision::Decline, "auction", Some(reason), origin).await {
+            unsettled += 1;
+            worker::console_warn!("releasing bid {} failed, the next run retries: {e:?}", bid.id);
+        }
+    }
+    if unsettled > 0 {
+        // Left `closing`: the next cron run after the lease takes it up again.
+        return Ok(false);
     }
     store::run(db, "UPDATE auctions SET status = 'closed' WHERE id = ?", &[Arg::Text(&row.id)]).await?;
     Ok(true)

@@ -21,7 +21,7 @@ use worker::{D1Database, Env, Request, Response};
 /// Checkout Session for the pack. A first-time buyer gets their fan token in the answer.
 pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let (body, email) = purchase_body(&mut req, "pack").await?;
+    let (body, email) = purchase_body(&mut req, env, "pack").await?;
     let Some(pack) = body["pack"].as_str().and_then(|id| manifest.credit_pack(id)) else {
         let offered: Vec<&str> = manifest.pricing.credit_packs.iter().map(|p| p.id.as_str()).collect();
         return Err(ApiError::bad_request("unknown_pack", if offered.is_empty() { "This app sells no credit packs.".to_string() } else { format!("Choose a pack: {}.", offered.join(", ")) }));
@@ -34,6 +34,7 @@ pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
     let (success_url, cancel_url) = (format!("{page}?credits=1&purchase={purchase_id}"), format!("{page}?cancelled=1"));
     let connect = creator_connect(&db, manifest, pack.amount).await?;
     let session = payments::create_checkout(env, &stripe::CheckoutRequest {
+        expires_at: Some(payments::checkout_expiry()),
         reference: &purchase_id,
         purpose: Purpose::CreditPack,
         app_slug: &manifest.slug,
@@ -89,13 +90,25 @@ pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
 }
 
 /// A fan's purchase body (`{"<what>": "<id>", "email": "optional"}`) and its checked email.
-pub async fn purchase_body(req: &mut Request, what: &str) -> ApiResult<(Value, Option<String>)> {
-    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", format!(r#"Send {{"{what}": "<{what} id>", "email": "optional"}}."#)))?;
-    let email = body["email"].as_str().map(str::trim).filter(|e| !e.is_empty()).map(str::to_string);
+/// Each purchase opens a Checkout Session on the platform's account, so it is limited per
+/// client, and only JSON is read (a cross-site page cannot post JSON without a preflight).
+pub async fn purchase_body(req: &mut Request, env: &Env, what: &str) -> ApiResult<(Value, Option<String>)> {
+    crate::limits::per_client(env, req).await?;
+    crate::body::require_json_content_type(req)?;
+    let example = format!(r#"{{"{what}": "<{what} id>", "email": "optional"}}"#);
+    let body: serde_json::Map<String, Value> = crate::body::strict_json(req, &example, false).await?;
+    if let Some(unknown) = body.keys().find(|k| k.as_str() != what && k.as_str() != "email") {
+        return Err(ApiError::bad_request("invalid_json", format!("Unknown key \"{unknown}\"; send {example}.")));
+    }
+    let email = match body.get("email") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(e)) => Some(e.trim().to_string()).filter(|e| !e.is_empty()),
+        Some(_) => return Err(ApiError::bad_request("invalid_email", "email is text, like name@example.com.")),
+    };
     if email.as_deref().is_some_and(|e| !fanline_core::submission::is_email(e)) {
         return Err(ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."));
     }
-    Ok((body, email))
+    Ok((Value::Object(body), email))
 }
 
 /// The creator's connected account and the marketplace's fee on `amount`, when connected.

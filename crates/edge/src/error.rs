@@ -23,6 +23,8 @@ pub enum ApiError {
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     Validation(Vec<FieldError>),
+    /// The Idempotency-Key was used before with another body or by another client.
+    IdempotencyKeyReused,
     /// Moderation blocked it; deliberately says nothing about which rule fired.
     Rejected { request_id: String },
     RateLimited { retry_after_secs: u32 },
@@ -31,6 +33,9 @@ pub enum ApiError {
     /// A payment or other outside service failed; the fan may retry.
     Upstream(String),
     Unavailable(String),
+    /// The deployment lacks something it needs (a binding, a setting). The detail is logged
+    /// for the operator; callers get a 503 that names no configuration.
+    Misconfigured(String),
     Internal(String),
 }
 
@@ -50,11 +55,11 @@ impl ApiError {
             Self::Conflict { .. } => 409,
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
-            Self::Validation(_) | Self::Rejected { .. } => 422,
+            Self::Validation(_) | Self::Rejected { .. } | Self::IdempotencyKeyReused => 422,
             Self::RateLimited { .. } | Self::QuotaExceeded(_) => 429,
             Self::Internal(_) => 500,
             Self::Upstream(_) => 502,
-            Self::Unavailable(_) => 503,
+            Self::Unavailable(_) | Self::Misconfigured(_) => 503,
         }
     }
 
@@ -67,6 +72,7 @@ impl ApiError {
             Self::NotFound(what) => ("not_found", format!("No such {what}.")),
             Self::MethodNotAllowed => ("method_not_allowed", "This endpoint does not take that method.".into()),
             Self::PayloadTooLarge(m) => ("payload_too_large", m.clone()),
+            Self::IdempotencyKeyReused => ("idempotency_key_reused", "This Idempotency-Key was already used for a different request; use a new key for each new request.".into()),
             Self::UnsupportedMediaType(m) => ("unsupported_media_type", m.clone()),
             Self::Validation(errors) => {
                 return json!({"error": {"code": "validation_failed", "message": "Some fields need attention.", "fields": errors}})
@@ -80,13 +86,14 @@ impl ApiError {
             Self::RateLimited { retry_after_secs } => ("rate_limited", format!("Too many requests; try again in {retry_after_secs} seconds.")),
             Self::Upstream(_) => ("upstream_unavailable", "A payment or delivery service did not answer; please try again.".into()),
             Self::Unavailable(m) => ("unavailable", m.clone()),
+            Self::Misconfigured(_) => ("not_configured", "This service is not fully set up yet; its operator has been told. Please try again later.".into()),
             Self::Internal(_) => ("internal", "Something went wrong on our side; please try again.".into()),
         };
         json!({"error": {"code": code, "message": message}})
     }
 
     pub fn into_response(self) -> Response {
-        if let Self::Internal(detail) | Self::Upstream(detail) = &self {
+        if let Self::Internal(detail) | Self::Upstream(detail) | Self::Misconfigured(detail) = &self {
             console_error!("{}: {detail}", self.status());
         }
         let status = self.status();

@@ -216,10 +216,13 @@ pub async fn deliver(env: &Env, outbox_id: &str) -> Delivery {
     }
 }
 
-/// Local development sends plain http to 127.0.0.1; a deployment allows neither.
+/// Local development sends plain http to loopback; a deployment allows neither.
 pub fn outbound_policy(env: &Env) -> Policy {
-    let local = config(env, "ALLOW_HTTP_DESTINATIONS", "false") == "true";
-    Policy { allow_http: local, allow_private: local }
+    if crate::platform::is_local_dev(env) {
+        Policy::LOCAL_DEV
+    } else {
+        Policy::PRODUCTION
+    }
 }
 
 fn api_bases(env: &Env) -> ApiBases {
@@ -494,8 +497,21 @@ async fn send(call: HttpCall, timeout_ms: u32) -> Result<Answer, String> {
     };
     let retry_after = response.headers().get("Retry-After").ok().flatten();
     let status = response.status_code();
-    let body = if (200..300).contains(&status) { response.text().await.unwrap_or_default() } else { String::new() };
-    Ok(Answer { status, retry_after, body: if body.len() > ANSWER_MAX_BYTES { String::new() } else { body } })
+    // Read as a stream that stops at the cap: a receiver answering hundreds of MB never
+    // reaches the isolate's memory. Error bodies are not read at all.
+    let mut body = Vec::new();
+    if (200..300).contains(&status) {
+        if let Ok(mut stream) = response.stream() {
+            while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut stream).await {
+                if body.len() + chunk.len() > ANSWER_MAX_BYTES {
+                    body.clear();
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(Answer { status, retry_after, body: String::from_utf8(body).unwrap_or_default() })
 }
 
 fn delivery_timeout(env: &Env) -> u32 {

@@ -46,3 +46,10 @@ pub fn origin(req: &Request) -> String {
 pub fn segments(req: &Request) -> Vec<String> {
     req.path().split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
+
+/// Headers every response carries: browsers never guess a content type (a fan's upload or a
+/// JSON error is never run as a page or script).
+pub fn harden(mut response: Response) -> Response {
+    let _ = response.headers_mut().set("X-Content-Type-Options", "nosniff");
+    response
+}

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auctions;
 pub mod auth;
+pub mod body;
 pub mod credits;
 pub mod error;
 pub mod fans;

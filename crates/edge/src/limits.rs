@@ -7,26 +7,63 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::json;
 use crate::platform::now_ms;
 use crate::store::{self, Arg};
+use fanline_core::client::{ip_key, normalize_email};
 use fanline_core::manifest::{Limits, Manifest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
-/// Requests a fan still waits on.
-const OPEN: &str = "'created', 'validated', 'held_for_review', 'awaiting_payment', 'authorized', 'paid', 'queued', 'accepted'";
-/// Requests in the creator's queue, which the capacity bounds.
-const IN_QUEUE: &str = "'held_for_review', 'queued', 'accepted'";
+/// Edge limiters every app Worker binds (see its wrangler.toml).
+pub const INTAKE_LIMITER: &str = "INTAKE_LIMITER";
+pub const FAN_LIMITER: &str = "FAN_LIMITER";
 
-/// Who the fan is for quotas: their signed-in identity, else their fan token, else their
-/// email, else their IP address.
-pub fn fan_key(signed_in: Option<&str>, fan_id: Option<&str>, email: Option<&str>, ip: &str) -> String {
-    match (signed_in, fan_id, email) {
-        (Some(who), _, _) => format!("oauth:{who}"),
-        (None, Some(id), _) => format!("fan:{id}"),
-        (None, None, Some(email)) => format!("email:{}", email.trim().to_lowercase()),
-        (None, None, None) => format!("ip:{ip}"),
+/// The per-client edge limit, keyed by the caller's address (an IPv6 client by its /64).
+/// Every endpoint that costs the platform money or mail goes through it.
+pub async fn per_client(env: &Env, req: &Request) -> ApiResult<()> {
+    edge_limit(env, INTAKE_LIMITER, &ip_key(&crate::http::client_ip(req))).await
+}
+
+/// One edge limiter binding, keyed by an address or a fan's identity. A Worker deployed
+/// without the binding refuses the work (fails closed) rather than running unlimited.
+pub async fn edge_limit(env: &Env, binding: &str, key: &str) -> ApiResult<()> {
+    let limiter = env.rate_limiter(binding).map_err(|_| ApiError::Misconfigured(format!("the {binding} rate-limit binding is missing")))?;
+    let outcome = limiter.limit(key.to_string()).await?;
+    if outcome.success {
+        Ok(())
+    } else {
+        let period = crate::platform::config(env, "RATE_LIMIT_PERIOD_SECS", "60").parse().unwrap_or(60);
+        Err(ApiError::RateLimited { retry_after_secs: period })
     }
 }
+
+/// Mail the platform may send to a fan-typed address in an hour, whoever types it: sign-in
+/// links and confirmations together.
+pub const MAIL_PER_ADDRESS_PER_HOUR: i64 = 5;
+
+/// Whether one more mail may go to `address` now; when it may, the statement that counts it
+/// (commit it with the mail's outbox row, or before sending).
+pub async fn mail_budget(db: &D1Database, address: &str, kind: &str, now: i64) -> ApiResult<Option<D1PreparedStatement>> {
+    let address = normalize_email(address);
+    let sent = store::first::<Value>(db, "SELECT COUNT(*) AS n FROM mail_log WHERE address = ? AND at > ?", &[address.as_str().into(), (now - 3_600_000).into()]).await?;
+    if sent.and_then(|r| r["n"].as_f64()).unwrap_or(0.0) as i64 >= MAIL_PER_ADDRESS_PER_HOUR {
+        return Ok(None);
+    }
+    Ok(Some(store::statement(db, "INSERT INTO mail_log (address, kind, at) VALUES (?, ?, ?)", &[address.as_str().into(), kind.into(), now.into()])?))
+}
+
+/// How long a fan has to pay: the Checkout Session expires then (Stripe's shortest expiry),
+/// and an unpaid request stops holding a quota place or a queue slot, even if the expiry
+/// event is late or lost. So nobody can lock a fan out, or fill the queue, with unpaid requests.
+pub const PAYMENT_WINDOW_MS: i64 = 30 * 60 * 1000;
+
+/// Requests a fan still waits on (`?1` is now minus the payment window).
+const OPEN: &str = "(status IN ('created', 'validated', 'held_for_review', 'authorized', 'paid', 'queued', 'accepted') OR (status = 'awaiting_payment' AND created_at > ?1))";
+/// Requests in the creator's queue or reserving a place in it while their payment is under
+/// way, which the capacity bounds (`?1` as above).
+const IN_QUEUE: &str = "(status IN ('held_for_review', 'authorized', 'paid', 'queued', 'accepted') OR (status = 'awaiting_payment' AND created_at > ?1))";
+
+/// Who the fan is for quotas: see `fanline_core::client::fan_key`.
+pub use fanline_core::client::fan_key;
 
 #[derive(Deserialize)]
 struct Row {
@@ -54,8 +91,8 @@ pub fn guards(db: &D1Database, slug: &str, fan_key: &str, limits: &Limits, now: 
     if let Some(max) = limits.max_open_per_fan {
         out.push(store::statement(
             db,
-            &format!("INSERT INTO intake_guards (open_quota) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ? AND fan_key = ? AND status IN ({OPEN})) < ?"),
-            &[slug.into(), fan_key.into(), i64::from(max).into()],
+            &format!("INSERT INTO intake_guards (open_quota) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ?2 AND fan_key = ?3 AND {OPEN}) < ?4"),
+            &[(now - PAYMENT_WINDOW_MS).into(), slug.into(), fan_key.into(), i64::from(max).into()],
         )?);
     }
     if let Some(max) = limits.max_per_fan_per_day {
@@ -69,8 +106,8 @@ pub fn guards(db: &D1Database, slug: &str, fan_key: &str, limits: &Limits, now: 
     if let Some(max) = limits.capacity {
         out.push(store::statement(
             db,
-            &format!("INSERT INTO intake_guards (capacity) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ? AND status IN ({IN_QUEUE})) < ?"),
-            &[slug.into(), i64::from(max).into()],
+            &format!("INSERT INTO intake_guards (capacity) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ?2 AND {IN_QUEUE}) < ?3"),
+            &[(now - PAYMENT_WINDOW_MS).into(), slug.into(), i64::from(max).into()],
         )?);
     }
     Ok(out)
@@ -94,8 +131,23 @@ pub fn refusal(detail: &str, limits: &Limits) -> Option<ApiError> {
 }
 
 async fn in_queue(db: &D1Database, slug: &str) -> ApiResult<i64> {
-    let row = store::first::<Value>(db, &format!("SELECT COUNT(*) AS n FROM requests WHERE app_slug = ? AND status IN ({IN_QUEUE})"), &[slug.into()]).await?;
+    let row = store::first::<Value>(db, &format!("SELECT COUNT(*) AS n FROM requests WHERE app_slug = ?2 AND {IN_QUEUE}"), &[(now_ms() - PAYMENT_WINDOW_MS).into(), slug.into()]).await?;
     Ok(row.and_then(|r| r["n"].as_f64()).unwrap_or(0.0) as i64)
+}
+
+/// Whether the queue has no room for `request_id` besides the requests already in it: a
+/// payment arriving then is given back instead of pushing the queue past its capacity (the
+/// creator lowered it while the fan was paying).
+pub async fn full_without(db: &D1Database, manifest: &Manifest, request_id: &str) -> ApiResult<bool> {
+    let (limits, _) = effective(db, manifest).await?;
+    let Some(capacity) = limits.capacity else { return Ok(false) };
+    let row = store::first::<Value>(
+        db,
+        &format!("SELECT COUNT(*) AS n FROM requests WHERE app_slug = ?2 AND id != ?3 AND status IN ('held_for_review', 'authorized', 'paid', 'queued', 'accepted')"),
+        &[(now_ms() - PAYMENT_WINDOW_MS).into(), manifest.slug.as_str().into(), request_id.into()],
+    )
+    .await?;
+    Ok(row.and_then(|r| r["n"].as_f64()).unwrap_or(0.0) as i64 >= i64::from(capacity))
 }
 
 /// `GET /apps/<slug>/api/status`: whether the form is open, for the form and embed.
@@ -126,7 +178,10 @@ pub async fn set(mut req: Request, env: &Env, slug: &str) -> ApiResult<Response>
     let db = store::db(env)?;
     let creator = auth::creator(&req, &db).await?;
     auth::owned_app(&db, &creator, slug).await?;
-    let limits: Limits = req.json().await.map_err(|_| ApiError::bad_request("invalid_limits", r#"Send {"capacity": 20, "max_open_per_fan": 3, "max_per_fan_per_day": 10}; each is optional, a whole number, and nothing else is accepted."#))?;
+    let limits: Limits = crate::body::strict_json(&mut req, r#"{"capacity": 20, "max_open_per_fan": 3, "max_per_fan_per_day": 10} (each optional, a whole number; nothing else is accepted)"#, false).await.map_err(|e| match e {
+        ApiError::BadRequest { message, .. } => ApiError::bad_request("invalid_limits", message),
+        other => other,
+    })?;
     let n = |v: Option<u32>| v.map_or(Arg::Null, |v| Arg::Int(i64::from(v)));
     store::run(
         &db,
@@ -153,11 +208,11 @@ pub async fn blocked(db: &D1Database, creator_id: &str, ip: &str, email: Option<
     struct Hit {
         kind: String,
     }
-    let email = email.map(|e| e.trim().to_lowercase());
+    let email = email.map(normalize_email);
     let hit = store::first::<Hit>(
         db,
-        "SELECT kind FROM blocklist WHERE creator_id = ? AND ((kind = 'ip' AND value = ?) OR (kind = 'email' AND value = ?) OR (kind = 'fan' AND value = ?)) LIMIT 1",
-        &[creator_id.into(), ip.into(), email.as_deref().into(), fan_id.into()],
+        "SELECT kind FROM blocklist WHERE creator_id = ? AND ((kind = 'ip' AND value IN (?, ?)) OR (kind = 'email' AND value = ?) OR (kind = 'fan' AND value = ?)) LIMIT 1",
+        &[creator_id.into(), ip.into(), ip_key(ip).as_str().into(), email.as_deref().into(), fan_id.into()],
     )
     .await?;
     Ok(hit.map(|h| h.kind))
@@ -170,11 +225,18 @@ pub async fn blocklist(mut req: Request, env: &Env, target: Option<(&str, &str)>
     let creator = auth::creator(&req, &db).await?;
     match (req.method(), target) {
         (worker::Method::Post, None) => {
-            let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", r#"Send {"kind": "email", "value": "spam@example.com", "reason": "..."}."#))?;
-            let kind = body["kind"].as_str().filter(|k| matches!(*k, "ip" | "email" | "fan")).ok_or_else(|| ApiError::bad_request("invalid_kind", "kind is ip, email or fan."))?;
-            let value = body["value"].as_str().map(str::trim).filter(|v| !v.is_empty() && v.len() <= 254).ok_or_else(|| ApiError::bad_request("invalid_value", "value is 1 to 254 characters."))?;
-            let value = if kind == "email" { value.to_lowercase() } else { value.to_string() };
-            let reason: Option<String> = body["reason"].as_str().map(|r| r.chars().take(200).collect());
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Entry {
+                kind: String,
+                value: String,
+                reason: Option<String>,
+            }
+            let body: Entry = crate::body::strict_json(&mut req, r#"{"kind": "email", "value": "spam@example.com", "reason": "..."}"#, false).await?;
+            let kind = Some(body.kind.as_str()).filter(|k| matches!(*k, "ip" | "email" | "fan")).ok_or_else(|| ApiError::bad_request("invalid_kind", "kind is ip, email or fan."))?;
+            let value = Some(body.value.trim()).filter(|v| !v.is_empty() && v.len() <= 254).ok_or_else(|| ApiError::bad_request("invalid_value", "value is 1 to 254 characters."))?;
+            let value = canonical_entry(kind, value);
+            let reason: Option<String> = body.reason.map(|r| r.chars().take(200).collect());
             store::run(
                 &db,
                 "INSERT INTO blocklist (creator_id, kind, value, reason, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (creator_id, kind, value) DO UPDATE SET reason = excluded.reason",
@@ -184,7 +246,10 @@ pub async fn blocklist(mut req: Request, env: &Env, target: Option<(&str, &str)>
             Ok(json(201, &json!({"kind": kind, "value": value, "reason": reason})))
         }
         (worker::Method::Delete, Some((kind, value))) => {
-            let removed = store::changes(&db, "DELETE FROM blocklist WHERE creator_id = ? AND kind = ? AND value = ?", &[creator.id.as_str().into(), kind.into(), value.into()]).await?;
+            // The path segment arrives percent-encoded; entries are stored decoded and canonical.
+            let decoded = url::form_urlencoded::parse(format!("v={}", value.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+            let value = canonical_entry(kind, &decoded);
+            let removed = store::changes(&db, "DELETE FROM blocklist WHERE creator_id = ? AND kind = ? AND value = ?", &[creator.id.as_str().into(), kind.into(), value.as_str().into()]).await?;
             if removed == 0 {
                 return Err(ApiError::NotFound("block-list entry"));
             }
@@ -195,5 +260,15 @@ pub async fn blocklist(mut req: Request, env: &Env, target: Option<(&str, &str)>
             Ok(json(200, &json!({"blocklist": rows})))
         }
         _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// A block-list value in the spelling intake compares against: an email as its mailbox
+/// receives it, an IPv6 address as its /64 (the client owns all of it).
+fn canonical_entry(kind: &str, value: &str) -> String {
+    match kind {
+        "email" => normalize_email(value),
+        "ip" if value.contains(':') && !value.ends_with("/64") => ip_key(value),
+        _ => value.trim().to_string(),
     }
 }

@@ -44,7 +44,19 @@ pub fn form_page(manifest: &Manifest) -> Response {
 </main></body></html>"#,
         slug = manifest.slug
     );
-    with_content_type(html, "text/html; charset=utf-8")
+    html_page(html)
+}
+
+/// What the form page may load and where it may send: its own script and API, Cloudflare
+/// Turnstile's widget, inline styles (the embed styles its shadow root). Nothing may frame it,
+/// so a hostile page cannot overlay its payment and sign-in buttons (clickjacking).
+pub const FORM_PAGE_CSP: &str = "default-src 'none'; script-src 'self' https://challenges.cloudflare.com; frame-src https://challenges.cloudflare.com; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// An HTML page with its Content-Security-Policy.
+pub fn html_page(html: String) -> Response {
+    let mut response = with_content_type(html, "text/html; charset=utf-8");
+    let _ = response.headers_mut().set("Content-Security-Policy", FORM_PAGE_CSP);
+    response
 }
 
 pub fn escape_html(text: &str) -> String {

@@ -15,6 +15,11 @@ use serde_json::json;
 use worker::{console_log, Env, Fetch, Headers, Method, Request, RequestInit, Response};
 use fanline_core::stripe::ChargeEvent;
 
+/// Every Checkout Session expires when the payment window ends (`limits::PAYMENT_WINDOW_MS`).
+pub fn checkout_expiry() -> i64 {
+    (now_ms() + crate::limits::PAYMENT_WINDOW_MS) / 1000
+}
+
 pub struct CheckoutSession {
     pub id: String,
     pub url: String,
@@ -36,11 +41,24 @@ pub async fn capture_hold(env: &Env, payment_intent: &str, request_id: &str) -> 
     stripe_post(env, &format!("/v1/payment_intents/{payment_intent}/capture"), String::new(), &format!("capture-{request_id}")).await.map(|_| ())
 }
 
+/// What expiring a Checkout Session found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// It can no longer be paid.
+    Expired,
+    /// The fan paid first: its `checkout.session.completed` is on its way.
+    AlreadyComplete,
+}
+
 /// Expires an open Checkout Session (`POST /v1/checkout/sessions/:id/expire`) so it can no
-/// longer be paid; one that is already complete or expired is left as it is.
-pub async fn expire_checkout(env: &Env, session_id: &str) -> ApiResult<()> {
+/// longer be paid. One that Stripe will not expire is looked up: it may be complete.
+pub async fn expire_checkout(env: &Env, session_id: &str) -> ApiResult<Expiry> {
     match stripe_post(env, &format!("/v1/checkout/sessions/{session_id}/expire"), String::new(), &format!("expire-{session_id}")).await {
-        Ok(_) | Err(ApiError::BadRequest { .. }) => Ok(()),
+        Ok(_) => Ok(Expiry::Expired),
+        Err(ApiError::BadRequest { .. }) => {
+            let session = stripe_call(env, Method::Get, &format!("/v1/checkout/sessions/{session_id}"), None, None).await?;
+            Ok(if session["status"] == "complete" { Expiry::AlreadyComplete } else { Expiry::Expired })
+        }
         Err(e) => Err(e),
     }
 }
@@ -91,7 +109,14 @@ pub async fn release_lapsed_holds(env: &Env, now: i64, origin: &str) -> ApiResul
     struct Lapsed {
         id: String,
     }
-    let lapsed: Vec<Lapsed> = store::all(&db, "SELECT id FROM requests WHERE hold_until IS NOT NULL AND captured_at IS NULL AND hold_until <= ? AND status IN ('queued', 'held_for_review') LIMIT 100", &[now.into()]).await?;
+    // Bids of an auction that is still open are settled by its close, never here.
+    let lapsed: Vec<Lapsed> = store::all(
+        &db,
+        "SELECT id FROM requests WHERE hold_until IS NOT NULL AND captured_at IS NULL AND hold_until <= ? AND status IN ('queued', 'held_for_review')
+           AND (auction_id IS NULL OR auction_id IN (SELECT id FROM auctions WHERE status = 'closed')) ORDER BY hold_until LIMIT 100",
+        &[now.into()],
+    )
+    .await?;
     let mut released = 0;
     for Lapsed { id } in lapsed {
         let Some(row) = store::request(&db, &id).await? else { continue };
@@ -139,6 +164,19 @@ pub async fn stripe_call(env: &Env, method: Method, path: &str, form: Option<Str
     }
 }
 
+/// Confirms a Connect account exists and can take charges (`GET /v1/accounts/:id`).
+pub async fn connected_account_ready(env: &Env, account_id: &str) -> ApiResult<()> {
+    let account = match stripe_call(env, Method::Get, &format!("/v1/accounts/{account_id}"), None, None).await {
+        Ok(account) => account,
+        Err(ApiError::BadRequest { .. }) => return Err(ApiError::bad_request("account_not_found", format!("Stripe has no connected account {account_id} on this platform."))),
+        Err(e) => return Err(e),
+    };
+    if account["charges_enabled"] != true {
+        return Err(ApiError::bad_request("account_not_ready", "This Stripe account cannot take charges yet; finish its onboarding in Stripe, then try again."));
+    }
+    Ok(())
+}
+
 /// Creates a Checkout Session for a request. The request id is Stripe's idempotency key, so
 /// a retry never opens a second session for the same request.
 pub async fn create_checkout(env: &Env, checkout: &stripe::CheckoutRequest<'_>) -> ApiResult<CheckoutSession> {
@@ -177,7 +215,7 @@ async fn create_refund(env: &Env, payment_intent: &str, amount: u64, request_id:
 /// `POST /webhooks/payment`: verify, record the event id once, move the request.
 pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Response> {
     let secret = required_config(env, "STRIPE_WEBHOOK_SECRET")?;
-    let body = req.bytes().await.map_err(|_| ApiError::bad_request("unreadable_body", "Could not read the body."))?;
+    let body = crate::body::read_capped(&mut req, crate::body::WEBHOOK_MAX).await?;
     let signature = header(&req, "Stripe-Signature");
     stripe::verify_signature(signature.as_deref(), &body, &secret, now_ms() / 1000, stripe::DEFAULT_TOLERANCE_SECS)
         .map_err(|e| ApiError::bad_request("invalid_signature", e.message()))?;
@@ -189,7 +227,7 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
         return Ok(ack(&event.id, "duplicate"));
     }
     if let Some(sub) = stripe::subscription_event(&event) {
-        let batch = vec![processed(&db, &event, None, "applied")?, crate::tiers::upsert_statement(&db, &sub)?];
+        let batch = vec![processed(&db, &event, None, "applied")?, crate::tiers::upsert_statement(&db, &sub)?, crate::tiers::signup_done(&db, &sub.fan_id, &sub.app_slug)?];
         return match store::commit(&db, batch).await? {
             store::BatchOutcome::Committed => Ok(ack(&event.id, "applied")),
             store::BatchOutcome::Conflict(_) => Ok(ack(&event.id, "duplicate")),
@@ -197,8 +235,10 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
         };
     }
     if let Some(charge) = stripe::charge_event(&event) {
-        if let (ChargeEvent::Refunded { full: true, .. }, Some(purchase)) = (&charge, credits::purchase_by_payment_intent(&db, charge.payment_intent()).await?) {
-            if purchase.status != "paid" {
+        if let Some(purchase) = credits::purchase_by_payment_intent(&db, charge.payment_intent()).await? {
+            // Only a full refund of a pack takes credits back; anything else about a pack
+            // (a partial refund, a dispute) is recorded for the creator to see.
+            if !matches!(charge, ChargeEvent::Refunded { full: true, .. }) || purchase.status != "paid" {
                 record(&db, &event, None, "already_settled").await?;
                 return Ok(ack(&event.id, "already_settled"));
             }
@@ -226,9 +266,14 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
     };
     match checkout.purpose {
         stripe::Purpose::Request => {}
-        // The subscription's own events carry the tier; the session only starts it.
+        // The subscription's own events carry the tier; the session only starts it. An expired
+        // session frees the fan to start another.
         stripe::Purpose::Tier => {
-            record(&db, &event, None, "recorded").await?;
+            let mut batch = vec![processed(&db, &event, None, "recorded")?];
+            if checkout.outcome == stripe::CheckoutOutcome::Expired {
+                batch.push(store::statement(&db, "UPDATE tier_signups SET status = 'done' WHERE id = ? AND status = 'pending'", &[checkout.reference.as_str().into()])?);
+            }
+            store::commit(&db, batch).await?;
             return Ok(ack(&event.id, "recorded"));
         }
         stripe::Purpose::CreditPack => {
@@ -269,13 +314,15 @@ pub async fn handle_stripe_webhook(mut req: Request, env: &Env) -> ApiResult<Res
 
 /// `None` when the batch lost a race and the caller should look again.
 async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Event, checkout: &stripe::CheckoutEvent, origin: &str) -> ApiResult<Option<&'static str>> {
+    // The session is made before the request's row commits, so its event can win the race:
+    // answer non-2xx (without recording it) and Stripe delivers it again.
     let Some(row) = store::request(db, &checkout.reference).await? else {
-        record(db, event, None, "unknown_request").await?;
-        return Ok(Some("unknown_request"));
+        return Err(not_yet_known());
     };
     let completed = checkout.outcome == stripe::CheckoutOutcome::Completed;
     let expected = row.checkout_session_id.as_deref() == Some(checkout.session_id.as_str());
-    let amount_ok = checkout.amount_total.is_none_or(|a| a == row.amount as u64) && checkout.currency.as_deref().is_none_or(|c| c == row.currency);
+    // A paid session must say what it took; a missing amount or currency is no match.
+    let amount_ok = checkout.amount_total == Some(row.amount as u64) && checkout.currency.as_deref() == Some(row.currency.as_str());
     let app = store::app(db, &row.app_slug).await?.ok_or(ApiError::Internal(format!("app {} missing", row.app_slug)))?;
     let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
     // A held payment is not "paid" on the session; the PaymentIntent says whether it is held.
@@ -287,6 +334,15 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
         }
         _ => false,
     };
+    // A hold that landed for a request no longer waiting (its auction closed, or it expired)
+    // is released at once: nobody may keep a fan's card authorized for nothing.
+    if let (true, true, false, Some(pi)) = (manifest.holds_payment(), completed && expected, waiting, checkout.payment_intent.as_deref()) {
+        if row.payment_intent_id.as_deref() != Some(pi) && payment_intent(env, pi).await?["status"] == "requires_capture" {
+            release_hold(env, pi, &row.id, "abandoned").await?;
+            record(db, event, Some(&row.id), "released").await?;
+            return Ok(Some("released"));
+        }
+    }
     let refusal = if completed && !checkout.paid && !held {
         Some("not_paid")
     } else if !expected || (completed && !amount_ok) {
@@ -309,8 +365,19 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
             return Ok(moved.then_some("auction_closed"));
         }
     }
+    // The queue has no room for this request (its capacity was lowered while the fan paid):
+    // the payment goes straight back instead of pushing the queue past its capacity.
+    if let (true, Some(pi)) = (completed && row.auction_id.is_none(), checkout.payment_intent.as_deref()) {
+        if crate::limits::full_without(db, &manifest, &row.id).await? {
+            return give_back_full_queue(env, db, &manifest, event, &row, pi, held, origin).await;
+        }
+    }
     let mut extra = vec![processed(db, event, Some(&row.id), "applied")?];
     extra.push(store::statement(db, "UPDATE requests SET payment_intent_id = ? WHERE id = ?", &[checkout.payment_intent.as_deref().into(), row.id.as_str().into()])?);
+    // Only a bid whose hold is in place moves its auction's end (anti-sniping).
+    if let (true, Some(auction_id)) = (held, &row.auction_id) {
+        extra.extend(crate::auctions::on_hold(db, &manifest, auction_id, now_ms()).await?);
+    }
     if held {
         // An auction bid waits for the close, which comes well inside a card hold's ~7 days.
         let hours = manifest.pricing.hold.map_or(144, |h| i64::from(h.accept_within_hours));
@@ -326,14 +393,39 @@ async fn apply_checkout(env: &Env, db: &worker::D1Database, event: &stripe::Even
     Ok(moved.then_some("applied"))
 }
 
+fn not_yet_known() -> ApiError {
+    ApiError::Unavailable("The payment this event belongs to is not recorded yet; the event will be accepted on a later delivery.".into())
+}
+
+/// Gives a payment back because the queue is full: a hold is released (the request expires),
+/// a charge is refunded in full (the request is paid, then refunded), each with the reason.
+#[allow(clippy::too_many_arguments)]
+async fn give_back_full_queue(env: &Env, db: &worker::D1Database, manifest: &Manifest, event: &stripe::Event, row: &store::RequestRow, pi: &str, held: bool, origin: &str) -> ApiResult<Option<&'static str>> {
+    const WHY: &str = "the creator's queue was full when the payment arrived; nothing was charged";
+    let mut extra = vec![processed(db, event, Some(&row.id), "queue_full")?];
+    extra.push(store::statement(db, "UPDATE requests SET payment_intent_id = ? WHERE id = ?", &[pi.into(), row.id.as_str().into()])?);
+    let path: &[Status] = if held {
+        release_hold(env, pi, &row.id, "abandoned").await?;
+        &[Status::Expired]
+    } else {
+        let refund = create_refund(env, pi, row.amount as u64, &row.id, Some("queue full"), row.application_fee.is_some(), &format!("queue-full-{}", row.id)).await?;
+        extra.extend(store::refund_statements(db, &refund.id, &row.id, refund.amount, Some("queue full"), "fanline")?);
+        &[Status::Paid, Status::Refunded]
+    };
+    let moved = fulfilment::advance(env, db, manifest, row, path, "fanline", Some(WHY), origin, extra).await?;
+    Ok(moved.then_some("queue_full"))
+}
+
 /// Refunds and disputes, wherever they were started (our API or Stripe's dashboard).
 /// `None` when the batch lost a race and the caller should look again.
 async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event, charge: &ChargeEvent, origin: &str) -> ApiResult<Option<&'static str>> {
+    // A refund or dispute can overtake the checkout event that records its payment: answer
+    // non-2xx so Stripe delivers it again once the payment is known.
     let Some(row) = store::request_by_payment_intent(db, charge.payment_intent()).await? else {
-        record(db, event, None, "unknown_request").await?;
-        return Ok(Some("unknown_request"));
+        return Err(not_yet_known());
     };
     let now = now_ms();
+    let won_path: [Status; 1];
     let (mut extra, path): (Vec<_>, &[Status]) = match charge {
         ChargeEvent::Refunded { amount_refunded, full, .. } => {
             let update = store::statement(db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, ?) WHERE id = ?", &[(*amount_refunded as i64).into(), row.id.as_str().into()])?;
@@ -350,8 +442,11 @@ async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event,
         }
         ChargeEvent::DisputeClosed { dispute_id, won, status, .. } => {
             let update = store::statement(db, "UPDATE disputes SET status = ?, closed_at = ? WHERE id = ?", &[status.as_str().into(), now.into(), dispute_id.as_str().into()])?;
-            // Won: the creator keeps the money and the request is closed. Lost: the money went back.
-            (vec![update], if *won { &[Status::Closed] } else { &[Status::Refunded] })
+            // Won: the creator keeps the money and the request goes back to where it was (a
+            // queued request stays in the queue). Lost: the money went back.
+            let back = if *won { Status::after_dispute_won(store::status_before_dispute(db, &row.id).await?) } else { Status::Refunded };
+            won_path = [back];
+            (vec![update], &won_path[..])
         }
     };
     // Nothing to move (a partial refund, or a state that already reflects it): keep the data.

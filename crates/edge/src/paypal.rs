@@ -16,12 +16,26 @@ use worker::{D1Database, Env, Fetch, Headers, Method, Request, RequestInit, Resp
 
 const PROVIDER: &str = "paypal";
 
+thread_local! {
+    // The isolate's PayPal access token and when it stops working (ms). PayPal's tokens last
+    // hours; asking for a new one per call would spend the platform's quota twice as fast.
+    static TOKEN: std::cell::RefCell<Option<(String, i64)>> = const { std::cell::RefCell::new(None) };
+}
+
 async fn access_token(env: &Env) -> ApiResult<String> {
+    let now = crate::platform::now_ms();
+    if let Some(token) = TOKEN.with(|t| t.borrow().as_ref().filter(|(_, until)| *until > now).map(|(token, _)| token.clone())) {
+        return Ok(token);
+    }
     let client = required_config(env, "PAYPAL_CLIENT_ID")?;
     let secret = required_config(env, "PAYPAL_CLIENT_SECRET")?;
     let basic = fanline_core::base64::encode(format!("{client}:{secret}").as_bytes());
     let answer = call(env, "/v1/oauth2/token", Some(&format!("Basic {basic}")), Body::Form("grant_type=client_credentials".into()), None).await?;
-    answer["access_token"].as_str().map(str::to_string).ok_or_else(|| ApiError::Upstream("paypal token answer has no access_token".into()))
+    let token = answer["access_token"].as_str().map(str::to_string).ok_or_else(|| ApiError::Upstream("paypal token answer has no access_token".into()))?;
+    // A minute's margin, so a token is never sent in its last seconds.
+    let lifetime_ms = answer["expires_in"].as_i64().unwrap_or(0).saturating_sub(60).max(0) * 1000;
+    TOKEN.with(|t| *t.borrow_mut() = Some((token.clone(), now + lifetime_ms)));
+    Ok(token)
 }
 
 enum Body {
@@ -90,6 +104,14 @@ pub async fn capture(env: &Env, db: &D1Database, row: &RequestRow, actor: &str, 
     if row.status()? != Status::AwaitingPayment {
         return Ok("already_settled");
     }
+    // No room in the queue (its capacity was lowered while the fan was at PayPal): the order
+    // is never captured, so no money moves, and the request expires with the reason.
+    let app = store::app(db, &row.app_slug).await?.ok_or_else(|| ApiError::Internal(format!("app {} missing", row.app_slug)))?;
+    let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
+    if crate::limits::full_without(db, &manifest, &row.id).await? {
+        fulfilment::advance(env, db, &manifest, row, &[Status::Expired], actor, Some("the creator's queue was full when the payment arrived; nothing was charged"), origin, Vec::new()).await?;
+        return Ok("queue_full");
+    }
     // PayPal refuses (422) an order that is not approved, or was captured by another call.
     let order = match call(env, &format!("/v2/checkout/orders/{order_id}/capture"), None, Body::Json("{}".into()), Some(&format!("capture-{order_id}"))).await {
         Err(ApiError::BadRequest { .. }) => return Ok("capture_refused"),
@@ -152,7 +174,8 @@ pub async fn refund(env: &Env, row: &RequestRow, amount: u64, key: &str) -> ApiR
 /// `POST /webhooks/paypal`: asks PayPal whether the message is genuine, then acts on it once.
 pub async fn handle_webhook(mut req: Request, env: &Env) -> ApiResult<Response> {
     let webhook_id = required_config(env, "PAYPAL_WEBHOOK_ID")?;
-    let raw = req.text().await.map_err(|_| ApiError::bad_request("unreadable_body", "Could not read the body."))?;
+    let raw = crate::body::read_capped(&mut req, crate::body::WEBHOOK_MAX).await?;
+    let raw = String::from_utf8(raw).map_err(|_| ApiError::bad_request("invalid_event", "The body is not UTF-8 JSON."))?;
     let (event_id, kind, event) = paypal::parse_event(raw.as_bytes()).map_err(|m| ApiError::bad_request("invalid_event", m))?;
     let h = |name: &str| header(&req, name).ok_or_else(|| ApiError::bad_request("invalid_signature", format!("{name} header is missing")));
     let transmission = TransmissionHeaders {
@@ -162,14 +185,29 @@ pub async fn handle_webhook(mut req: Request, env: &Env) -> ApiResult<Response> 
         transmission_sig: h("PAYPAL-TRANSMISSION-SIG")?,
         transmission_time: h("PAYPAL-TRANSMISSION-TIME")?,
     };
-    let verdict = call(env, "/v1/notifications/verify-webhook-signature", None, Body::Json(paypal::verification_body(&transmission, &webhook_id, &raw)), None).await?;
-    if verdict["verification_status"] != "SUCCESS" {
-        return Err(ApiError::bad_request("invalid_signature", "PayPal did not confirm this message's signature."));
+    // Everything that costs nothing is checked before PayPal is asked (each verification is a
+    // call against the platform's quota): the signing scheme, where the certificate lives,
+    // whether the event was already handled, and whether it is about a payment we know.
+    if transmission.auth_algo != "SHA256withRSA" || !trusted_cert_url(env, &transmission.cert_url) {
+        return Err(ApiError::bad_request("invalid_signature", "This message is not signed the way PayPal signs webhooks."));
     }
     let db = store::db(env)?;
     let origin = crate::http::origin(&req);
     if already_processed(&db, &event_id).await? {
         return Ok(ack(&event_id, "duplicate"));
+    }
+    if event.is_none() {
+        // A kind we do not act on: nothing to verify, nothing to record.
+        return Ok(ack(&event_id, "ignored"));
+    }
+    if !knows(&db, event.as_ref()).await? {
+        // Either not ours or ahead of its payment (the order is recorded when intake commits):
+        // non-2xx, so PayPal delivers it again.
+        return Err(ApiError::Unavailable("The payment this event belongs to is not recorded yet; the event will be accepted on a later delivery.".into()));
+    }
+    let verdict = call(env, "/v1/notifications/verify-webhook-signature", None, Body::Json(paypal::verification_body(&transmission, &webhook_id, &raw)), None).await?;
+    if verdict["verification_status"] != "SUCCESS" {
+        return Err(ApiError::bad_request("invalid_signature", "PayPal did not confirm this message's signature."));
     }
     let outcome = match event {
         None => "ignored",
@@ -177,8 +215,9 @@ pub async fn handle_webhook(mut req: Request, env: &Env) -> ApiResult<Response> 
             Some(row) if row.paypal_order_id.as_deref() == Some(order_id.as_str()) => capture(env, &db, &row, "paypal", &origin).await?,
             _ => "unknown_request",
         },
-        Some(Event::CaptureCompleted { capture_id, request_id, amount, currency, .. }) => match store::request(&db, &request_id).await? {
-            Some(row) if row.provider == PROVIDER && currency == row.currency => {
+        Some(Event::CaptureCompleted { capture_id, order_id, request_id, amount, currency }) => match store::request(&db, &request_id).await? {
+            // The capture must be of this request's own order, not any order carrying its id.
+            Some(row) if row.provider == PROVIDER && currency == row.currency && order_id.is_none_or(|o| row.paypal_order_id.as_deref() == Some(o.as_str())) => {
                 let outcome = settle(env, &db, &row, &capture_id, &amount, "paypal", Some((&event_id, &kind)), &origin).await?;
                 if outcome == "applied" {
                     return Ok(ack(&event_id, outcome));
@@ -226,6 +265,24 @@ async fn refunded(env: &Env, db: &D1Database, event_id: &str, kind: &str, refund
         store::BatchOutcome::Committed => Ok("recorded"),
         _ => Ok("duplicate"),
     }
+}
+
+/// PayPal signs with certificates it serves from its own hosts (locally, from the stand-in
+/// at the configured API base).
+fn trusted_cert_url(env: &Env, cert_url: &str) -> bool {
+    let Ok(url) = Url::parse(cert_url) else { return false };
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    let api_host = Url::parse(&config(env, "PAYPAL_API_BASE", "https://api-m.paypal.com")).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    (url.scheme() == "https" && (host == "paypal.com" || host.ends_with(".paypal.com"))) || api_host.as_deref() == Some(host.as_str())
+}
+
+/// Whether the event is about a request (or capture) we have recorded.
+async fn knows(db: &D1Database, event: Option<&Event>) -> ApiResult<bool> {
+    Ok(match event {
+        None => true,
+        Some(Event::OrderApproved { request_id, .. } | Event::CaptureCompleted { request_id, .. }) => store::request(db, request_id).await?.is_some(),
+        Some(Event::CaptureRefunded { capture_id, .. }) => store::first::<Value>(db, "SELECT id FROM requests WHERE paypal_capture_id = ?", &[capture_id.as_str().into()]).await?.is_some(),
+    })
 }
 
 async fn already_processed(db: &D1Database, event_id: &str) -> ApiResult<bool> {

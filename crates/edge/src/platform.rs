@@ -36,8 +36,14 @@ pub fn config(env: &Env, name: &str, default: &str) -> String {
 pub fn required_config(env: &Env, name: &str) -> Result<String, crate::ApiError> {
     let value = config(env, name, "");
     if value.is_empty() {
-        Err(crate::ApiError::Unavailable(format!("{name} is not configured")))
+        Err(crate::ApiError::Misconfigured(format!("{name} is not configured")))
     } else {
         Ok(value)
     }
+}
+
+/// Local development (`ALLOW_HTTP_DESTINATIONS = "true"`, set only by the local stack): plain
+/// http to loopback destinations and a missing `PUBLIC_ORIGIN` are allowed.
+pub fn is_local_dev(env: &Env) -> bool {
+    config(env, "ALLOW_HTTP_DESTINATIONS", "false") == "true"
 }

@@ -27,7 +27,15 @@ pub async fn decide(env: &Env, db: &D1Database, manifest: &Manifest, row: &Reque
     let id = row.id.as_str();
     let paid = row.payment_intent_id.is_some() || row.paypal_capture_id.is_some() || row.credits_spent > 0;
     let advance = |path: &'static [Status], extra| fulfilment::advance(env, db, manifest, row, path, actor, reason, origin, extra);
+    // An auction bid is settled by the close: approving puts it among the bids (hold kept),
+    // and once the auction has closed there is no slot left to approve it into.
+    if let (Verdict::Approve, Some(auction_id)) = (verdict, &row.auction_id) {
+        if !crate::auctions::accepts_holds(db, auction_id).await? {
+            return Err(ApiError::Conflict { code: "auction_closed", message: "This bid's auction has closed; it can only be rejected.".into() });
+        }
+    }
     let moved = match verdict {
+        Verdict::Approve if row.auction_id.is_some() => advance(&[Status::Queued], Vec::new()).await?,
         Verdict::Approve if row.is_uncaptured_hold() => {
             let payment_intent = row.payment_intent_id.as_deref().ok_or_else(|| ApiError::Internal(format!("hold on {id} has no payment intent")))?;
             payments::capture_hold(env, payment_intent, id).await?;
@@ -62,11 +70,11 @@ const TOLERANCE_SECS: i64 = 300;
 /// rejects; anything else is recorded and changes nothing.
 pub async fn handle_webhook(mut req: Request, env: &Env) -> ApiResult<Response> {
     let key = standard_webhooks::secret_key(&required_config(env, "MODERATION_WEBHOOK_SECRET")?).ok_or_else(|| ApiError::Internal("MODERATION_WEBHOOK_SECRET is not a whsec_ secret".into()))?;
-    let body = req.bytes().await.map_err(|_| ApiError::bad_request("unreadable_body", "Could not read the body."))?;
+    let body = crate::body::read_capped(&mut req, crate::body::WEBHOOK_MAX).await?;
     let header = |name: &str| crate::http::header(&req, name).ok_or_else(|| ApiError::bad_request("invalid_signature", format!("{name} header is missing")));
     let (msg_id, timestamp, signature) = (header("webhook-id")?, header("webhook-timestamp")?, header("webhook-signature")?);
     let timestamp: i64 = timestamp.parse().map_err(|_| ApiError::bad_request("invalid_signature", "webhook-timestamp is not a number"))?;
-    if (now_ms() / 1000 - timestamp).abs() > TOLERANCE_SECS {
+    if (now_ms() / 1000).abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(ApiError::bad_request("invalid_signature", "webhook-timestamp is outside the tolerance window"));
     }
     if !standard_webhooks::verify(&key, &msg_id, timestamp, &body, &signature) {

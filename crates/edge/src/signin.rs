@@ -137,11 +137,11 @@ pub async fn callback(req: &Request, env: &Env, manifest: &Manifest, provider: &
     let info = send(Method::Get, &cfg.userinfo, None, Some(access)).await?;
     let who = Identity::from_userinfo(provider, &info).ok_or_else(|| ApiError::Upstream(format!("{} user info has no id", provider.as_str())))?;
     let secret = required_config(env, "SESSION_SECRET")?;
-    let session = identity::session_value(secret.as_bytes(), &who, now_ms() / 1000);
+    let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now_ms() / 1000);
     redirect(
         &format!("{}{}", origin(req), login.return_to),
         303,
-        &[identity::set_cookie(identity::SESSION_COOKIE, &session, "/", identity::SESSION_SECS), identity::set_cookie(identity::STATE_COOKIE, "", &format!("/apps/{}/auth", manifest.slug), 0)],
+        &[identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS), identity::set_cookie(identity::STATE_COOKIE, "", &format!("/apps/{}/auth", manifest.slug), 0)],
     )
 }
 
@@ -168,28 +168,40 @@ async fn send(method: Method, url: &str, form: Option<String>, bearer: Option<&s
     }
 }
 
-/// The signed-in fan, if their session cookie is genuine and current.
-pub fn current(req: &Request, env: &Env) -> Option<Identity> {
+/// The signed-in fan, if their session cookie is genuine, current, made by this app and from
+/// a provider this app accepts (an email-link session never satisfies a Twitch-only app).
+pub fn current(req: &Request, env: &Env, manifest: &Manifest) -> Option<Identity> {
+    let providers = &manifest.identity.as_ref()?.providers;
     let cookies = header(req, "Cookie")?;
-    let value = identity::cookie(&cookies, identity::SESSION_COOKIE)?;
     let secret = config(env, "SESSION_SECRET", "");
     if secret.is_empty() {
         return None;
     }
-    identity::read_session(secret.as_bytes(), value, now_ms() / 1000)
+    // Several cookies of the name may arrive (paths of other apps); any genuine one counts.
+    cookies.split(';').filter_map(|p| p.trim().split_once('=')).filter(|(k, _)| *k == identity::SESSION_COOKIE).find_map(|(_, v)| identity::read_session(secret.as_bytes(), &manifest.slug, providers, v, now_ms() / 1000))
 }
 
 /// `GET /apps/<slug>/api/session`: who is signed in, and where to sign in.
 pub fn session(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
-    let who = current(req, env);
+    let who = current(req, env, manifest);
     Ok(json(200, &json!({"signed_in": who.is_some(), "identity": who, "sign_in": sign_in_links(&origin(req), manifest)})))
 }
 
-/// `POST /apps/<slug>/auth/logout`: forgets the session in this browser.
-pub fn logout() -> ApiResult<Response> {
+/// `POST /apps/<slug>/auth/logout`: forgets the session in this browser. Only the app's own
+/// pages may ask (a cross-site form cannot sign a fan out).
+pub fn logout(req: &Request, manifest: &Manifest) -> ApiResult<Response> {
+    same_origin(req)?;
     let mut response = json(200, &json!({"signed_in": false}));
-    response.headers_mut().append("Set-Cookie", &identity::set_cookie(identity::SESSION_COOKIE, "", "/", 0))?;
+    response.headers_mut().append("Set-Cookie", &identity::set_cookie(identity::SESSION_COOKIE, "", &identity::session_path(&manifest.slug), 0))?;
     Ok(response)
+}
+
+/// Refuses a browser request sent from another site (its `Origin` is not ours).
+fn same_origin(req: &Request) -> ApiResult<()> {
+    match header(req, "Origin") {
+        Some(o) if o != origin(req) => Err(ApiError::Forbidden { code: "cross_site", message: "This action is only taken from the app's own page.".into() }),
+        _ => Ok(()),
+    }
 }
 
 /// `POST /apps/<slug>/auth/email/start` with `{"email": "...", "return": "/apps/<slug>/"}`:
@@ -197,9 +209,25 @@ pub fn logout() -> ApiResult<Response> {
 /// only need to know the fan's email is really theirs.
 pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     offered(manifest, "email")?;
-    let body: Value = req.json().await.map_err(|_| ApiError::bad_request("invalid_json", r#"Send {"email": "fan@example.com"}."#))?;
-    let email = body["email"].as_str().map(str::trim).filter(|e| fanline_core::submission::is_email(e)).ok_or_else(|| ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."))?.to_lowercase();
-    let return_to = identity::safe_return(body["return"].as_str(), &format!("/apps/{}/", manifest.slug));
+    // Each call mails from the platform's address: limited per client address, JSON only (a
+    // cross-site page cannot make a browser post JSON), and a bounded number per recipient.
+    crate::limits::per_client(env, &req).await?;
+    crate::body::require_json_content_type(&req)?;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Start {
+        email: String,
+        #[serde(rename = "return")]
+        return_to: Option<String>,
+    }
+    let body: Start = crate::body::strict_json(&mut req, r#"{"email": "fan@example.com"}"#, false).await?;
+    let email = Some(body.email.trim()).filter(|e| fanline_core::submission::is_email(e)).ok_or_else(|| ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."))?.to_lowercase();
+    let return_to = identity::safe_return(body.return_to.as_deref(), &format!("/apps/{}/", manifest.slug));
+    let db = store::db(env)?;
+    let Some(counted) = crate::limits::mail_budget(&db, &email, "sign_in", now_ms()).await? else {
+        return Err(ApiError::QuotaExceeded("Too many sign-in links were sent to this address; try again in an hour.".into()));
+    };
+    store::commit(&db, vec![counted]).await?;
     let secret = required_config(env, "SESSION_SECRET")?;
     let token = identity::email_link_token(secret.as_bytes(), &manifest.slug, &email, &return_to, now_ms() / 1000);
     let link = format!("{}/apps/{}/auth/email/confirm?token={token}", origin(&req), manifest.slug);
@@ -236,6 +264,6 @@ pub async fn email_confirm(req: &Request, env: &Env, manifest: &Manifest) -> Api
         return Err(invalid());
     }
     let who = Identity { provider: Provider::Email, sub: link.email.clone(), name: None, email: Some(link.email) };
-    let session = identity::session_value(secret.as_bytes(), &who, now_ms() / 1000);
-    redirect(&format!("{}{}", origin(req), link.return_to), 303, &[identity::set_cookie(identity::SESSION_COOKIE, &session, "/", identity::SESSION_SECS)])
+    let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now_ms() / 1000);
+    redirect(&format!("{}{}", origin(req), link.return_to), 303, &[identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS)])
 }

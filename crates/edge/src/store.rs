@@ -332,3 +332,23 @@ pub fn refund_statements(db: &D1Database, refund_id: &str, request_id: &str, amo
         statement(db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE request_id = ?)) WHERE id = ?", &[request_id.into(), request_id.into()])?,
     ])
 }
+
+/// The refund an API call with this provider idempotency key made, if it went through.
+pub async fn refund_by_key(db: &D1Database, request_id: &str, key: &str) -> ApiResult<Option<serde_json::Value>> {
+    first(db, "SELECT id FROM refunds WHERE request_id = ? AND idempotency_key = ?", &[request_id.into(), key.into()]).await
+}
+
+/// The state a request was in when its latest dispute opened.
+pub async fn status_before_dispute(db: &D1Database, request_id: &str) -> ApiResult<Status> {
+    #[derive(Deserialize)]
+    struct Before {
+        status: String,
+    }
+    let before = first::<Before>(
+        db,
+        "SELECT status FROM request_events WHERE request_id = ?1 AND seq < (SELECT MAX(seq) FROM request_events WHERE request_id = ?1 AND status = 'disputed') ORDER BY seq DESC LIMIT 1",
+        &[request_id.into()],
+    )
+    .await?;
+    Ok(before.and_then(|b| Status::parse(&b.status)).unwrap_or(Status::Closed))
+}

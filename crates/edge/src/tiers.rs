@@ -20,7 +20,7 @@ use worker::{D1Database, D1PreparedStatement, Env, Method, Request, Response};
 /// `POST .../api/tiers/checkout` with `{"tier": "<id>", "email": "optional"}`.
 pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let db = store::db(env)?;
-    let (body, email) = crate::credits::purchase_body(&mut req, "tier").await?;
+    let (body, email) = crate::credits::purchase_body(&mut req, env, "tier").await?;
     let Some(tier) = body["tier"].as_str().and_then(|id| manifest.tier(id)) else {
         let offered: Vec<&str> = manifest.pricing.tiers.iter().map(|t| t.id.as_str()).collect();
         return Err(ApiError::bad_request("unknown_tier", if offered.is_empty() { "This app has no subscriber tiers.".to_string() } else { format!("Choose a tier: {}.", offered.join(", ")) }));
@@ -30,11 +30,27 @@ pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
     if fans::active_tier(&db, manifest, &fan).await?.is_some() {
         return Err(ApiError::Conflict { code: "already_subscribed", message: "You already have a live tier at this app.".into() });
     }
+    // One tier checkout at a time per fan and app: claimed by a conditional insert (D1 runs
+    // statements one at a time), so two concurrent calls cannot both open a session.
     let signup = ids::token("ts_", &random::<12>());
+    let now = now_ms();
+    let claimed = store::changes(
+        &db,
+        "INSERT INTO tier_signups (id, fan_id, app_slug, tier, status, created_at)
+         SELECT ?1, ?2, ?3, ?4, 'pending', ?5
+         WHERE NOT EXISTS (SELECT 1 FROM tier_signups WHERE fan_id = ?2 AND app_slug = ?3 AND status = 'pending' AND created_at > ?6)
+           AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE fan_id = ?2 AND app_slug = ?3 AND status IN ('active', 'trialing', 'past_due', 'incomplete'))",
+        &[signup.as_str().into(), fan.id.as_str().into(), manifest.slug.as_str().into(), tier.id.as_str().into(), now.into(), (now - crate::limits::PAYMENT_WINDOW_MS).into()],
+    )
+    .await?;
+    if claimed != 1 {
+        return Err(ApiError::Conflict { code: "subscription_pending", message: "You already have a tier subscription starting or live at this app; finish or wait out that checkout (30 minutes).".into() });
+    }
     let page = format!("{}/apps/{}/", origin(&req), manifest.slug);
     let (success_url, cancel_url) = (format!("{page}?subscribed=1"), format!("{page}?cancelled=1"));
     let connect = creator_connect(&db, manifest, 0).await?;
     let session = payments::create_checkout(env, &stripe::CheckoutRequest {
+        expires_at: Some(payments::checkout_expiry()),
         reference: &signup,
         purpose: Purpose::Tier,
         app_slug: &manifest.slug,
@@ -46,7 +62,15 @@ pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
         connect: connect.as_ref().map(|(destination, _)| stripe::Connect { destination, application_fee: 0 }),
         subscription: Some(stripe::Subscription { interval: tier.interval, fan_id: &fan.id, tier: &tier.id, platform_fee_bps: manifest.pricing.platform_fee_bps }),
     })
-    .await?;
+    .await;
+    let session = match session {
+        Ok(session) => session,
+        Err(e) => {
+            store::run(&db, "UPDATE tier_signups SET status = 'failed' WHERE id = ?", &[signup.as_str().into()]).await?;
+            return Err(e);
+        }
+    };
+    store::run(&db, "UPDATE tier_signups SET checkout_session_id = ? WHERE id = ?", &[session.id.as_str().into(), signup.as_str().into()]).await?;
     let mut answer = json!({
         "tier": tier.id,
         "price": {"amount": tier.amount, "currency": manifest.pricing.currency.as_str(), "interval": tier.interval.as_str()},
@@ -84,6 +108,11 @@ pub async fn cancel(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<
 
 /// Stores what a subscription event says, unless a newer event already did: Stripe does not
 /// promise order, so `event_created` decides.
+/// The fan's tier checkout at this app is over: its subscription exists now.
+pub fn signup_done(db: &D1Database, fan_id: &str, app_slug: &str) -> ApiResult<D1PreparedStatement> {
+    store::statement(db, "UPDATE tier_signups SET status = 'done' WHERE fan_id = ? AND app_slug = ? AND status = 'pending'", &[fan_id.into(), app_slug.into()])
+}
+
 pub fn upsert_statement(db: &D1Database, sub: &SubscriptionEvent) -> ApiResult<D1PreparedStatement> {
     store::statement(
         db,
