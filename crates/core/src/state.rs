@@ -102,11 +102,12 @@ impl Status {
     /// Where a request goes when the creator wins a dispute opened while it was `before`:
     /// back to that state, so a paid request still in the queue stays in the queue.
     pub fn after_dispute_won(before: Status) -> Status {
-        match before {
-            // A dispute on a refunded payment that the creator wins changes nothing refunded.
-            Status::Disputed => Status::Closed,
-            other if Status::Disputed.can_become(other) || other == Status::Refunded => other,
-            _ => Status::Closed,
+        // A refunded payment stays refunded; a state a dispute cannot return to (none today,
+        // the history is the source) files the request away.
+        if before != Status::Disputed && Status::Disputed.can_become(before) {
+            before
+        } else {
+            Status::Closed
         }
     }
 

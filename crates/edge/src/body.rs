@@ -52,7 +52,7 @@ pub async fn strict_json<T: DeserializeOwned>(req: &mut Request, example: &str, 
     parse_strict(&bytes, example, optional)
 }
 
-pub fn parse_strict<T: DeserializeOwned>(bytes: &[u8], example: &str, optional: bool) -> ApiResult<T> {
+fn parse_strict<T: DeserializeOwned>(bytes: &[u8], example: &str, optional: bool) -> ApiResult<T> {
     let text = std::str::from_utf8(bytes).map_err(|_| ApiError::bad_request("invalid_json", format!("The body is not UTF-8 text; send JSON like {example}.")))?;
     let text = if text.trim().is_empty() && optional { "{}" } else { text };
     if !text.trim_start().starts_with('{') {
