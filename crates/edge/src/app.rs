@@ -310,18 +310,8 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
         )?);
     }
     let mut entries = fulfilment::outbox_entries(manifest, &row, &origin, &path);
-    // Mail to the address the fan typed: never for a request moderation blocked (anyone can
-    // type a victim's address), and a bounded number per address per hour.
-    if entries.iter().any(|e| e.destination.is_fan_email()) {
-        let counted = match (&row.fan_email, status) {
-            (Some(email), s) if s != Status::Rejected => limits::mail_budget(&db, email, "confirmation", now).await?,
-            _ => None,
-        };
-        match counted {
-            Some(counted) => statements.push(counted),
-            None => entries.retain(|e| !e.destination.is_fan_email()),
-        }
-    }
+    // A request moderation blocked never mails the address typed into it.
+    statements.extend(fulfilment::budget_fan_mail(&db, &row, verdict.decision == Verdict::Block, &mut entries, now).await?);
     statements.extend(fulfilment::outbox_statements(&db, &id, &manifest.slug, &entries, now)?);
     statements.push(limits::clear(&db)?);
 

@@ -81,6 +81,23 @@ fn entries_for_event(manifest: &Manifest, row: &RequestRow, summary: &RequestSum
         .collect()
 }
 
+/// Mail to the address a fan typed goes out only within that address's hourly budget
+/// (`limits::FanMail::Notice`), and never when `blocked`: anyone can type someone else's
+/// address. Drops the fan-mail entries otherwise; returns the statement that counts the mail.
+pub async fn budget_fan_mail(db: &D1Database, row: &RequestRow, blocked: bool, entries: &mut Vec<OutboxEntry>, now: i64) -> ApiResult<Option<D1PreparedStatement>> {
+    if !entries.iter().any(|e| e.destination.is_fan_email()) {
+        return Ok(None);
+    }
+    let counted = match (&row.fan_email, blocked) {
+        (Some(email), false) => crate::limits::mail_budget(db, email, crate::limits::FanMail::Notice, now).await?,
+        _ => None,
+    };
+    if counted.is_none() {
+        entries.retain(|e| !e.destination.is_fan_email());
+    }
+    Ok(counted)
+}
+
 pub fn outbox_statements(db: &D1Database, request_id: &str, app_slug: &str, entries: &[OutboxEntry], now: i64) -> ApiResult<Vec<D1PreparedStatement>> {
     entries
         .iter()
@@ -543,8 +560,9 @@ pub async fn advance(env: &Env, db: &D1Database, manifest: &Manifest, row: &Requ
     let now = now_ms();
     let mut moved = row.clone();
     moved.status = path.last().map_or(row.status.clone(), |s| s.as_str().to_string());
-    let entries = outbox_entries(manifest, &moved, origin, path);
+    let mut entries = outbox_entries(manifest, &moved, origin, path);
     let mut statements = store::transition_statements(db, &row.id, row.version, path, actor, reason, now)?;
+    statements.extend(budget_fan_mail(db, row, false, &mut entries, now).await?);
     statements.append(&mut extra);
     statements.extend(outbox_statements(db, &row.id, &row.app_slug, &entries, now)?);
     match store::commit(db, statements).await? {

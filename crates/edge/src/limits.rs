@@ -16,6 +16,8 @@ use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 /// Edge limiters every app Worker binds (see its wrangler.toml).
 pub const INTAKE_LIMITER: &str = "INTAKE_LIMITER";
 pub const FAN_LIMITER: &str = "FAN_LIMITER";
+/// The hub's limiter for webhooks that cost a provider call to verify.
+pub const WEBHOOK_LIMITER: &str = "WEBHOOK_LIMITER";
 
 /// The per-client edge limit, keyed by the caller's address (an IPv6 client by its /64).
 /// Every endpoint that costs the platform money or mail goes through it.
@@ -36,19 +38,41 @@ pub async fn edge_limit(env: &Env, binding: &str, key: &str) -> ApiResult<()> {
     }
 }
 
-/// Mail the platform may send to a fan-typed address in an hour, whoever types it: sign-in
-/// links and confirmations together.
-pub const MAIL_PER_ADDRESS_PER_HOUR: i64 = 5;
+/// Mail the platform sends to an address a fan typed, and how many an hour each address gets,
+/// whoever types it: anyone can type someone else's address.
+#[derive(Debug, Clone, Copy)]
+pub enum FanMail {
+    /// A sign-in link (anyone may ask for one, for any address).
+    SignIn,
+    /// A notice about a request that gave this address (confirmation, refund, result).
+    Notice,
+}
 
-/// Whether one more mail may go to `address` now; when it may, the statement that counts it
-/// (commit it with the mail's outbox row, or before sending).
-pub async fn mail_budget(db: &D1Database, address: &str, kind: &str, now: i64) -> ApiResult<Option<D1PreparedStatement>> {
+impl FanMail {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::Notice => "notice",
+        }
+    }
+
+    pub fn per_hour(self) -> i64 {
+        match self {
+            Self::SignIn => 5,
+            Self::Notice => 10,
+        }
+    }
+}
+
+/// Whether one more mail of this kind may go to `address` now; when it may, the statement that
+/// counts it (commit it with the mail's outbox rows, or before sending).
+pub async fn mail_budget(db: &D1Database, address: &str, mail: FanMail, now: i64) -> ApiResult<Option<D1PreparedStatement>> {
     let address = normalize_email(address);
-    let sent = store::first::<Value>(db, "SELECT COUNT(*) AS n FROM mail_log WHERE address = ? AND at > ?", &[address.as_str().into(), (now - 3_600_000).into()]).await?;
-    if sent.and_then(|r| r["n"].as_f64()).unwrap_or(0.0) as i64 >= MAIL_PER_ADDRESS_PER_HOUR {
+    let sent = store::first::<Value>(db, "SELECT COUNT(*) AS n FROM mail_log WHERE address = ? AND kind = ? AND at > ?", &[address.as_str().into(), mail.kind().into(), (now - 3_600_000).into()]).await?;
+    if sent.and_then(|r| r["n"].as_f64()).unwrap_or(0.0) as i64 >= mail.per_hour() {
         return Ok(None);
     }
-    Ok(Some(store::statement(db, "INSERT INTO mail_log (address, kind, at) VALUES (?, ?, ?)", &[address.as_str().into(), kind.into(), now.into()])?))
+    Ok(Some(store::statement(db, "INSERT INTO mail_log (address, kind, at) VALUES (?, ?, ?)", &[address.as_str().into(), mail.kind().into(), now.into()])?))
 }
 
 /// How long a fan has to pay: the Checkout Session expires then (Stripe's shortest expiry),
@@ -135,15 +159,15 @@ async fn in_queue(db: &D1Database, slug: &str) -> ApiResult<i64> {
     Ok(row.and_then(|r| r["n"].as_f64()).unwrap_or(0.0) as i64)
 }
 
-/// Whether the queue has no room for `request_id` besides the requests already in it: a
-/// payment arriving then is given back instead of pushing the queue past its capacity (the
-/// creator lowered it while the fan was paying).
+/// Whether the queue has no room for `request_id` besides the requests already in it or
+/// holding a place (the same count the intake guard makes): a payment arriving then is given
+/// back instead of pushing the queue past its capacity (the creator lowered it meanwhile).
 pub async fn full_without(db: &D1Database, manifest: &Manifest, request_id: &str) -> ApiResult<bool> {
     let (limits, _) = effective(db, manifest).await?;
     let Some(capacity) = limits.capacity else { return Ok(false) };
     let row = store::first::<Value>(
         db,
-        &format!("SELECT COUNT(*) AS n FROM requests WHERE app_slug = ?2 AND id != ?3 AND status IN ('held_for_review', 'authorized', 'paid', 'queued', 'accepted')"),
+        &format!("SELECT COUNT(*) AS n FROM requests WHERE app_slug = ?2 AND id != ?3 AND {IN_QUEUE}"),
         &[(now_ms() - PAYMENT_WINDOW_MS).into(), manifest.slug.as_str().into(), request_id.into()],
     )
     .await?;

@@ -224,7 +224,7 @@ pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> Ap
     let email = Some(body.email.trim()).filter(|e| fanline_core::submission::is_email(e)).ok_or_else(|| ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."))?.to_lowercase();
     let return_to = identity::safe_return(body.return_to.as_deref(), &format!("/apps/{}/", manifest.slug));
     let db = store::db(env)?;
-    let Some(counted) = crate::limits::mail_budget(&db, &email, "sign_in", now_ms()).await? else {
+    let Some(counted) = crate::limits::mail_budget(&db, &email, crate::limits::FanMail::SignIn, now_ms()).await? else {
         return Err(ApiError::QuotaExceeded("Too many sign-in links were sent to this address; try again in an hour.".into()));
     };
     store::commit(&db, vec![counted]).await?;
