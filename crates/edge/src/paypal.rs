@@ -205,6 +205,8 @@ pub async fn handle_webhook(mut req: Request, env: &Env) -> ApiResult<Response> 
         // non-2xx, so PayPal delivers it again.
         return Err(ApiError::Unavailable("The payment this event belongs to is not recorded yet; the event will be accepted on a later delivery.".into()));
     }
+    // Only now does the message cost a PayPal call: one client gets a bounded number of them.
+    crate::limits::edge_limit(env, crate::limits::WEBHOOK_LIMITER, &fanline_core::client::ip_key(&crate::http::client_ip(&req))).await?;
     let verdict = call(env, "/v1/notifications/verify-webhook-signature", None, Body::Json(paypal::verification_body(&transmission, &webhook_id, &raw)), None).await?;
     if verdict["verification_status"] != "SUCCESS" {
         return Err(ApiError::bad_request("invalid_signature", "PayPal did not confirm this message's signature."));
