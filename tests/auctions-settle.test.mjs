@@ -46,6 +46,22 @@ describe("anti-sniping", () => {
   });
 });
 
+describe("holds of an open auction", () => {
+  test("are never released by the hold-lapse sweep; only the close settles them", async () => {
+    const auction = await open({ title: "Long one", slots: 1, duration_secs: 600 });
+    const a = await held(auction.id, 1000);
+    const acceptBy = Date.parse((await view(a)).payment.accept_by);
+    // However the auction came to outlive its bids' acceptance window, the sweep leaves them.
+    f.stack.d1(`UPDATE auctions SET ends_at = ${acceptBy + 3_600_000} WHERE id = '${auction.id}'`);
+    await cron(acceptBy + 60_000);
+    assert.equal((await show(auction.id)).status, "open");
+    assert.deepEqual([(await view(a)).status, (await intentOf(a)).status], ["queued", "requires_capture"]);
+    await cron(acceptBy + 3_600_000 + 60_000);
+    assert.equal((await show(auction.id)).status, "closed");
+    assert.deepEqual([(await view(a)).status, (await intentOf(a)).status], ["accepted", "succeeded"], "the close captures the winner");
+  });
+});
+
 describe("the close", () => {
   test("accepted bids keep their slots, declined ones take none, review and late holds are released", async () => {
     const auction = await open({ title: "Settle test", slots: 1, duration_secs: 600 });

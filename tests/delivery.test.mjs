@@ -103,6 +103,16 @@ describe("delivery faults", () => {
     f.webhooks.handler.respond = undefined;
   });
 
+  test("a receiver whose 200 answer never ends is delivered once: the hub reads only a small part of it", async () => {
+    answerFor("Endless", () => ({ status: 200, endless: true }));
+    const r = await f.submit("song-request", { song: "Endless" });
+    const row = await eventually(async () => (await webhookRow(r.data.id))?.state === "delivered" && (await webhookRow(r.data.id)), { ms: 20000, what: "delivered despite an endless answer" });
+    assert.equal(row.attempts, 1);
+    const detail = (await f.request("GET", `/api/apps/song-request/deliveries/${row.id}`, { key: f.owner.apiKey })).data;
+    assert.deepEqual(detail.attempt_log.map((a) => [a.attempt, a.status, a.error]), [[1, 200, null]]);
+    f.webhooks.handler.respond = undefined;
+  });
+
   test("a 410 disables the target and dead-letters the job; after re-enabling, a replay is delivered once", async () => {
     answerFor("Gone", () => ({ status: 410 }));
     const r = await f.submit("song-request", { song: "Gone" });

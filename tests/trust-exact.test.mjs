@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
-import { eventually, settle, startFixture } from "./support/fixture.mjs";
+import { eventually, freshLimiterWindow, PNG, settle, startFixture } from "./support/fixture.mjs";
 
 let f;
 before(async () => (f = await startFixture()));
@@ -58,6 +58,7 @@ describe("sign-in", () => {
     assert.deepEqual(answers, [202, 202, 202, 202, 202, 429, 429], "five per address per hour, however it is spelled");
     await settle(500);
     assert.equal(f.mail.mails.filter((m) => m.subject.startsWith("Sign in") && /bomb/i.test(m.to.replaceAll(".", ""))).length, 5);
+    await freshLimiterWindow();
     const ip = f.freshIp();
     const fromOne = [];
     for (let i = 0; i < 12; i++) fromOne.push((await f.request("POST", "/apps/shoutout/auth/email/start", { json: { email: `ip${i}@example.com` }, ip })).status);
@@ -72,6 +73,7 @@ describe("sign-in", () => {
 
 describe("checkouts and quotas", () => {
   test("credit-pack checkouts are limited per client and take only JSON", async () => {
+    await freshLimiterWindow();
     const ip = f.freshIp();
     const statuses = [];
     for (let i = 0; i < 12; i++) statuses.push((await f.request("POST", "/apps/song-request/api/credits/checkout", { json: { pack: "five_priority" }, ip })).status);
@@ -113,8 +115,28 @@ describe("moderation and mail", () => {
   });
 });
 
+describe("notices to a typed address", () => {
+  test("an address gets at most 10 request notices an hour, however many requests name it", async () => {
+    const address = "notices@example.com";
+    for (let i = 0; i < 11; i++) {
+      const form = new FormData();
+      for (const [k, v] of Object.entries({ subject: `icon ${i}`, style: "static", palette: "retro", email: i % 2 ? "Notices@Example.com" : address })) form.append(k, v);
+      form.append("reference", new Blob([PNG], { type: "image/png" }), "ref.png");
+      const r = await f.request("POST", "/apps/pixel-icon/api/requests", { body: form });
+      assert.equal(r.status, 201, r.text);
+      await f.stripe.pay(r.data.checkout_session_id);
+    }
+    // Mail goes to the address as typed; both spellings are one mailbox.
+    const notices = () => f.mail.mails.filter((m) => m.to.toLowerCase() === address);
+    await eventually(() => notices().length >= 10, { what: "ten notices" });
+    await settle(1500);
+    assert.equal(notices().length, 10, "the eleventh queued notice was not sent");
+  });
+});
+
 describe("addresses and limits", () => {
   test("IPv6 clients are limited and blocked by their /64", async () => {
+    await freshLimiterWindow();
     const statuses = [];
     for (let i = 1; i <= 12; i++) statuses.push((await f.submit("song-request", { song: `v6 ${i}` }, { ip: `2001:db8:77::${i.toString(16)}` })).status);
     assert.ok(statuses.includes(429), `rotating inside one /64 is still one client: ${statuses}`);
@@ -151,6 +173,8 @@ describe("addresses and limits", () => {
     assert.equal(webhook.status, 413);
     const paypal = await post("/webhooks/paypal", 1280 * 1024);
     assert.equal(paypal.status, 413);
+    const moderation = await post("/webhooks/moderation", 1280 * 1024);
+    assert.equal(moderation.status, 413);
   });
 
   test("every response says nosniff; pages carry a CSP that forbids framing", async () => {
@@ -191,5 +215,29 @@ describe("PayPal", () => {
     assert.equal(tokens(), afterFirst, "no new token for the second payment");
     // PayPal reports the capture on its own a moment later; let it land before the stack stops.
     await settle(1500);
+  });
+
+  test("one client cannot make the hub verify more than 300 PayPal messages a minute", async () => {
+    const r = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "known" }, add_ons: ["priority"], pay_with: "paypal" } });
+    assert.equal(r.status, 201, r.text);
+    const orderId = new URL(r.data.checkout_url).searchParams.get("token");
+    const verifications = () => f.paypal.calls.filter((c) => c.path === "/v1/notifications/verify-webhook-signature").length;
+    const before = verifications();
+    await freshLimiterWindow(40000);
+    const ip = f.freshIp();
+    const statuses = [];
+    for (let i = 0; i < 305; i++) {
+      // Plausible in every free check (scheme, certificate host, a known order), forged in its signature.
+      const forged = f.paypal.event("CHECKOUT.ORDER.APPROVED", { id: orderId, status: "APPROVED", purchase_units: [{ custom_id: r.data.id }] });
+      const answer = await f.request("POST", "/webhooks/paypal", {
+        json: forged,
+        ip,
+        headers: { "paypal-auth-algo": "SHA256withRSA", "paypal-cert-url": `${f.paypal.url}/v1/notifications/certs/CERT-local`, "paypal-transmission-id": crypto.randomUUID(), "paypal-transmission-sig": "Zm9yZ2Vk", "paypal-transmission-time": new Date().toISOString() },
+      });
+      statuses.push(answer.status);
+    }
+    assert.ok(statuses.slice(0, 300).every((s) => s === 400), "forged messages are refused after PayPal says so");
+    assert.deepEqual(statuses.slice(300), [429, 429, 429, 429, 429]);
+    assert.equal(verifications() - before, 300, "no verification past the limit");
   });
 });

@@ -64,6 +64,13 @@ export async function startReceiver({ respond, port = 0, onMessage } = {}) {
     if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
     if (res.destroyed) return;
     res.writeHead(answer.status, answer.headers ?? {});
+    if (answer.endless) {
+      // An answer that never ends (a broken or hostile receiver): stream until the caller hangs up.
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(chunk)), 5);
+      res.on("close", () => clearInterval(timer));
+      return;
+    }
     res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
   }, port);
   return { ...server, received, handler };

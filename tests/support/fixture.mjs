@@ -108,6 +108,16 @@ export async function eventually(check, { ms = 15000, what = "condition" } = {})
   }
 }
 
+/**
+ * Waits, if need be, until a rate-limit window has at least `needMs` left. The local limiter
+ * (like Cloudflare's) counts in fixed windows aligned to the clock, so a burst that straddled
+ * a window's end would be counted half in each and might never be refused.
+ */
+export async function freshLimiterWindow(needMs = 25000, periodMs = 60000) {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < needMs) await new Promise((r) => setTimeout(r, left + 250));
+}
+
 /** Waits `ms` and returns; used to prove something did NOT happen after a quiet period. */
 export const settle = (ms = 2500) => new Promise((r) => setTimeout(r, ms));
 
