@@ -107,7 +107,9 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
     // A key is bound to who sent it and what they sent: the same key from the same client with
     // the same submission replays the first answer (before Turnstile, whose token is single
     // use); with anything else it is refused, so one fan's key never returns another's request.
-    let fingerprint = submission::fingerprint(&raw, &file_bytes, &format!("{}/{}", auction_id.unwrap_or(""), limits::fan_key(signed_in.as_ref().map(|i| i.key()).as_deref(), fan.as_ref().map(|f| f.id.as_str()), None, &client.ip)));
+    let (signed_in_key, fan_id) = (signed_in.as_ref().map(|i| i.key()), fan.as_ref().map(|f| f.id.as_str()));
+    let client_scope = limits::fan_key(signed_in_key.as_deref(), fan_id, None, &client.ip);
+    let fingerprint = submission::fingerprint(&raw, &file_bytes, &format!("{}/{client_scope}", auction_id.unwrap_or("")));
     if let Some(key) = &idempotency_key {
         if let Some(first) = idempotent_original(&db, &manifest.slug, key, &fingerprint).await? {
             return created_response(&first, &origin, true);
@@ -124,7 +126,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
             return Err(ApiError::SignInRequired(signin::sign_in_links(&origin, manifest)));
         }
     }
-    let fan_key = limits::fan_key(signed_in.as_ref().map(|i| i.key()).as_deref(), fan.as_ref().map(|f| f.id.as_str()), submission.email(manifest).as_deref(), &client.ip);
+    let fan_key = limits::fan_key(signed_in_key.as_deref(), fan_id, submission.email(manifest).as_deref(), &client.ip);
     if !fan_key.starts_with("ip:") {
         limits::edge_limit(env, limits::FAN_LIMITER, &fan_key).await?;
     }
@@ -191,7 +193,7 @@ async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option
             let lines = checkout_lines(&submission);
             let email = submission.email(manifest);
             let session = payments::create_checkout(env, &stripe::CheckoutRequest {
-        expires_at: Some(payments::checkout_expiry()),
+                expires_at: Some(payments::checkout_expiry()),
                 reference: &id,
                 purpose: stripe::Purpose::Request,
                 app_slug: &manifest.slug,
@@ -812,7 +814,7 @@ async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> A
     // PayPal-Request-Id, and scoped to this request. A key that already refunded answers as
     // it did then, whatever happened to the request since.
     let key = format!("refund-{id}-{}", &hex::encode(sha2::Sha256::digest(caller_key.as_bytes()))[..32]);
-    if store::refund_by_key(&db, id, &key).await?.is_some() {
+    if store::refunded_with_key(&db, id, &key).await? {
         return Ok(json(200, &view(&db, &row, &origin(&req), true).await?));
     }
     let status = row.status()?;

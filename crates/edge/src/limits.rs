@@ -56,7 +56,7 @@ impl FanMail {
         }
     }
 
-    pub fn per_hour(self) -> i64 {
+    fn per_hour(self) -> i64 {
         match self {
             Self::SignIn => 5,
             Self::Notice => 10,

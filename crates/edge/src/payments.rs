@@ -401,7 +401,7 @@ fn not_yet_known() -> ApiError {
 /// a charge is refunded in full (the request is paid, then refunded), each with the reason.
 #[allow(clippy::too_many_arguments)]
 async fn give_back_full_queue(env: &Env, db: &worker::D1Database, manifest: &Manifest, event: &stripe::Event, row: &store::RequestRow, pi: &str, held: bool, origin: &str) -> ApiResult<Option<&'static str>> {
-    const WHY: &str = "the creator's queue was full when the payment arrived; nothing was charged";
+    const WHY: &str = "the creator's queue was full when the payment arrived; the payment was given back in full";
     let mut extra = vec![processed(db, event, Some(&row.id), "queue_full")?];
     extra.push(store::statement(db, "UPDATE requests SET payment_intent_id = ? WHERE id = ?", &[pi.into(), row.id.as_str().into()])?);
     let path: &[Status] = if held {
@@ -425,12 +425,11 @@ async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event,
         return Err(not_yet_known());
     };
     let now = now_ms();
-    let won_path: [Status; 1];
-    let (mut extra, path): (Vec<_>, &[Status]) = match charge {
+    let (mut extra, path): (Vec<_>, Vec<Status>) = match charge {
         ChargeEvent::Refunded { amount_refunded, full, .. } => {
             let update = store::statement(db, "UPDATE requests SET amount_refunded = MAX(amount_refunded, ?) WHERE id = ?", &[(*amount_refunded as i64).into(), row.id.as_str().into()])?;
             let fully = *full || *amount_refunded >= row.amount as u64;
-            (vec![update], if fully { &[Status::Refunded] } else { &[] })
+            (vec![update], if fully { vec![Status::Refunded] } else { Vec::new() })
         }
         ChargeEvent::DisputeOpened { dispute_id, amount, reason, .. } => {
             let insert = store::statement(
@@ -438,19 +437,18 @@ async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event,
                 "INSERT INTO disputes (id, request_id, amount, reason, status, opened_at) VALUES (?, ?, ?, ?, 'open', ?) ON CONFLICT (id) DO NOTHING",
                 &[dispute_id.as_str().into(), row.id.as_str().into(), (*amount as i64).into(), reason.as_str().into(), now.into()],
             )?;
-            (vec![insert], &[Status::Disputed])
+            (vec![insert], vec![Status::Disputed])
         }
         ChargeEvent::DisputeClosed { dispute_id, won, status, .. } => {
             let update = store::statement(db, "UPDATE disputes SET status = ?, closed_at = ? WHERE id = ?", &[status.as_str().into(), now.into(), dispute_id.as_str().into()])?;
             // Won: the creator keeps the money and the request goes back to where it was (a
             // queued request stays in the queue). Lost: the money went back.
             let back = if *won { Status::after_dispute_won(store::status_before_dispute(db, &row.id).await?) } else { Status::Refunded };
-            won_path = [back];
-            (vec![update], &won_path[..])
+            (vec![update], vec![back])
         }
     };
     // Nothing to move (a partial refund, or a state that already reflects it): keep the data.
-    let outcome = if path.is_empty() { "recorded" } else if row.status()?.walk(path).is_err() { "already_settled" } else { "applied" };
+    let outcome = if path.is_empty() { "recorded" } else if row.status()?.walk(&path).is_err() { "already_settled" } else { "applied" };
     extra.insert(0, processed(db, event, Some(&row.id), outcome)?);
     if outcome != "applied" {
         return match store::commit(db, extra).await? {
@@ -461,7 +459,7 @@ async fn apply_charge(env: &Env, db: &worker::D1Database, event: &stripe::Event,
     }
     let app = store::app(db, &row.app_slug).await?.ok_or(ApiError::Internal(format!("app {} missing", row.app_slug)))?;
     let manifest = Manifest::parse(&app.manifest).map_err(ApiError::Internal)?;
-    let moved = fulfilment::advance(env, db, &manifest, &row, path, "stripe", Some(&event.id), origin, extra).await?;
+    let moved = fulfilment::advance(env, db, &manifest, &row, &path, "stripe", Some(&event.id), origin, extra).await?;
     Ok(moved.then_some("applied"))
 }
 

@@ -333,9 +333,9 @@ pub fn refund_statements(db: &D1Database, refund_id: &str, request_id: &str, amo
     ])
 }
 
-/// The refund an API call with this provider idempotency key made, if it went through.
-pub async fn refund_by_key(db: &D1Database, request_id: &str, key: &str) -> ApiResult<Option<serde_json::Value>> {
-    first(db, "SELECT id FROM refunds WHERE request_id = ? AND idempotency_key = ?", &[request_id.into(), key.into()]).await
+/// Whether an API call with this provider idempotency key already refunded the request.
+pub async fn refunded_with_key(db: &D1Database, request_id: &str, key: &str) -> ApiResult<bool> {
+    Ok(first::<serde_json::Value>(db, "SELECT id FROM refunds WHERE request_id = ? AND idempotency_key = ?", &[request_id.into(), key.into()]).await?.is_some())
 }
 
 /// The state a request was in when its latest dispute opened.
