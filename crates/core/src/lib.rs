@@ -1,38 +1,20 @@
-//! Fanline's pure request logic. Nothing here touches the Workers runtime, so every rule is
-//! unit-tested and fuzzed natively; the Workers crates are a thin I/O shell around it.
+//! Fanline's pure rules. Nothing here touches the Workers runtime, so every rule is unit-tested
+//! and fuzzed natively; the Workers crates are a thin I/O shell around it.
+//!
+//! - `manifest`: what makes one micro-app different from another, parsed and checked once.
+//! - `lifecycle`: the request state machine (a leaf: it depends on nothing here).
+//! - `intake`: body shapes, validation and pricing, and the intake plan.
+//! - `money`: amounts, payment providers' wire formats, auctions.
+//! - `trust`: client keys, sign-in, moderation, triage, webhook signatures.
+//! - `delivery`: payloads, destinations' wire formats, outbound safety, retries, outbox states.
+//! - `webhook`: what an incoming provider event did.
+//! - `util`: base64 and RFC 3339 time.
 
-pub mod attachment;
-pub mod auction;
-pub mod base64;
-pub mod client;
 pub mod delivery;
-pub mod identity;
-pub mod ids;
+pub mod intake;
+pub mod lifecycle;
 pub mod manifest;
-pub mod moderation;
 pub mod money;
-pub mod multipart;
-pub mod outbound;
-pub mod paypal;
-pub mod routing;
-pub mod standard_webhooks;
-pub mod state;
-pub mod stripe;
-pub mod submission;
-pub mod targets;
-pub mod template;
-pub mod triage;
-
-/// One field-level problem with a submission, shown to the fan next to the field.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code, message: message.into() }
-    }
-}
+pub mod trust;
+pub mod util;
+pub mod webhook;

@@ -268,7 +268,7 @@ pub struct Limits {
 #[serde(deny_unknown_fields)]
 pub struct IdentityRules {
     /// Providers the fan may sign in with, in the order the form offers them.
-    pub providers: Vec<crate::identity::Provider>,
+    pub providers: Vec<crate::trust::identity::Provider>,
     /// Sign-in is required for requests priced at least this much (0: every request).
     #[serde(default)]
     pub required_from: u64,
@@ -384,7 +384,8 @@ pub enum DestinationKind {
 }
 
 impl DestinationKind {
-    pub const ALL: [Self; 9] = [Self::Discord, Self::Webhook, Self::Email, Self::Feedback, Self::CreatorEmail, Self::Trello, Self::Sms, Self::Notion, Self::Airtable];
+    pub const ALL: [Self; 9] =
+        [Self::Discord, Self::Webhook, Self::Email, Self::Feedback, Self::CreatorEmail, Self::Trello, Self::Sms, Self::Notion, Self::Airtable];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -437,10 +438,10 @@ impl Manifest {
                 return Err(format!("manifest: field '{}' appears twice", field.name));
             }
             match field.kind {
-                FieldKind::Choice if field.options.is_empty() => {
-                    return Err(format!("manifest: choice field '{}' has no options", field.name))
-                }
-                FieldKind::Choice if field.options.iter().enumerate().any(|(i, o)| o.value.trim().is_empty() || field.options[..i].iter().any(|p| p.value == o.value)) => {
+                FieldKind::Choice if field.options.is_empty() => return Err(format!("manifest: choice field '{}' has no options", field.name)),
+                FieldKind::Choice
+                    if field.options.iter().enumerate().any(|(i, o)| o.value.trim().is_empty() || field.options[..i].iter().any(|p| p.value == o.value)) =>
+                {
                     return Err(format!("manifest: choice field '{}' has an empty or repeated option", field.name))
                 }
                 FieldKind::File if field.accept.is_empty() || field.max_bytes.is_none() => {
@@ -449,7 +450,7 @@ impl Manifest {
                 _ => {}
             }
             for media_type in &field.accept {
-                if crate::attachment::extension_for(media_type).is_none() {
+                if crate::intake::attachment::extension_for(media_type).is_none() {
                     return Err(format!("manifest: field '{}' accepts unsupported type '{media_type}'", field.name));
                 }
             }
@@ -509,15 +510,23 @@ impl Manifest {
             if auction.max_extension_secs > 3600 {
                 return Err("manifest: auction.max_extension_secs is at most 3600 (card holds must outlast the auction)".into());
             }
-            if self.pricing.base != 0 || self.pricing.hold.is_some() || !self.pricing.credit_packs.is_empty() || !self.pricing.tiers.is_empty() || self.pricing.providers != [Provider::Stripe] {
-                return Err("manifest: an auction app is priced by its bids (always held, through Stripe): no base, hold, credit packs, tiers or other providers".into());
+            if self.pricing.base != 0
+                || self.pricing.hold.is_some()
+                || !self.pricing.credit_packs.is_empty()
+                || !self.pricing.tiers.is_empty()
+                || self.pricing.providers != [Provider::Stripe]
+            {
+                return Err(
+                    "manifest: an auction app is priced by its bids (always held, through Stripe): no base, hold, credit packs, tiers or other providers"
+                        .into(),
+                );
             }
         }
         if self.pricing.hold.is_some() && self.pricing.providers.contains(&Provider::Paypal) {
             return Err("manifest: held payments are Stripe-only; remove paypal from providers".into());
         }
         for (event, routes) in &self.routing {
-            if event != WAITING_EVENT && crate::state::Status::from_event_name(event).is_none() {
+            if event != WAITING_EVENT && crate::lifecycle::Status::from_event_name(event).is_none() {
                 return Err(format!("manifest: cannot route unknown event '{event}'"));
             }
             for route in routes {
@@ -568,9 +577,12 @@ impl Manifest {
             if text.trim().is_empty() || text.len() > 2000 {
                 return Err(format!("{at}: a title or template is 1-2000 characters"));
             }
-            for name in crate::template::placeholders(text).map_err(|e| format!("{at}: {e}"))? {
-                if !crate::template::BUILTINS.contains(&name) && self.field(name).is_none() {
-                    return Err(format!("{at}: unknown placeholder {{{{{name}}}}}; use a field name or one of {}", crate::template::BUILTINS.join(", ")));
+            for name in crate::delivery::template::placeholders(text).map_err(|e| format!("{at}: {e}"))? {
+                if !crate::delivery::template::BUILTINS.contains(&name) && self.field(name).is_none() {
+                    return Err(format!(
+                        "{at}: unknown placeholder {{{{{name}}}}}; use a field name or one of {}",
+                        crate::delivery::template::BUILTINS.join(", ")
+                    ));
                 }
             }
         }
@@ -579,16 +591,11 @@ impl Manifest {
 }
 
 pub fn is_slug(s: &str) -> bool {
-    (1..=40).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
+    (1..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !s.starts_with('-') && !s.ends_with('-')
 }
 
 fn is_identifier(s: &str) -> bool {
-    (1..=40).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && s.as_bytes()[0].is_ascii_lowercase()
+    (1..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && s.as_bytes()[0].is_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -630,12 +637,18 @@ pub(crate) mod tests {
         assert!(with(|m| m["fields"][0]["type"] = "file".into()).unwrap_err().contains("accept"));
         assert!(with(|m| m["pricing"]["tips"] = serde_json::json!({"min": 500, "max": 100})).unwrap_err().contains("tips"));
         assert!(with(|m| m["pricing"]["tips"] = serde_json::json!({"min": 0, "max": 100})).is_err());
-        assert!(with(|m| m["fields"][0] = serde_json::json!({"name": "c", "label": "C", "type": "choice", "options": ["a", {"value": "a", "price": 5}]})).unwrap_err().contains("repeated"));
+        assert!(with(|m| m["fields"][0] = serde_json::json!({"name": "c", "label": "C", "type": "choice", "options": ["a", {"value": "a", "price": 5}]}))
+            .unwrap_err()
+            .contains("repeated"));
     }
 
     #[test]
     fn routes_are_names_or_templated_targets() {
-        let m = with(|m| m["routing"]["request.queued"] = serde_json::json!(["discord", {"to": "trello", "title": "{{song}} by {{artist}}", "template": "{{price}} {{page_url}}"}])).unwrap();
+        let m = with(|m| {
+            m["routing"]["request.queued"] =
+                serde_json::json!(["discord", {"to": "trello", "title": "{{song}} by {{artist}}", "template": "{{price}} {{page_url}}"}])
+        })
+        .unwrap();
         let routes = m.routes_for("request.queued");
         assert_eq!(routes[0], Route { to: DestinationKind::Discord, title: None, template: None });
         assert_eq!(routes[1].to, DestinationKind::Trello);

@@ -2,11 +2,15 @@
 //! value or an error, never a panic (a panic would take the Worker's request down with it).
 //! Inputs come from a fixed-seed generator, so a failure reproduces exactly.
 
+use fanline_core::delivery::destination::{self, ApiBases, CallContext, MailAccount, Settings};
+use fanline_core::delivery::payload;
+use fanline_core::delivery::safety::Policy;
+use fanline_core::intake::plan;
+use fanline_core::intake::submission::{validate, RawFile, RawSubmission};
 use fanline_core::manifest::{DestinationKind, Manifest, Route};
-use fanline_core::outbound::Policy;
-use fanline_core::targets::{self, ApiBases, CallContext, MailAccount, Settings};
-use fanline_core::submission::{validate, RawFile, RawSubmission};
-use fanline_core::{base64, moderation, routing, standard_webhooks, stripe};
+use fanline_core::money::stripe;
+use fanline_core::trust::{moderation, standard_webhooks};
+use fanline_core::util::base64;
 use serde_json::{json, Map, Value};
 
 const SONG: &str = include_str!("../../../apps/song-request/manifest.json");
@@ -36,7 +40,7 @@ impl Rng {
     fn value(&mut self, depth: u32) -> Value {
         match self.below(if depth == 0 { 5 } else { 7 }) {
             0 => Value::Null,
-            1 => json!(self.next() % 2 == 0),
+            1 => json!(self.next().is_multiple_of(2)),
             2 => json!(self.next() as i64),
             3 | 4 => json!(self.text(40)),
             5 => Value::Array((0..self.below(4)).map(|_| self.value(depth - 1)).collect()),
@@ -47,7 +51,8 @@ impl Rng {
 
 #[test]
 fn submissions_of_any_shape_are_answered() {
-    let manifests = [Manifest::parse(SONG).unwrap(), Manifest::parse(PIXEL).unwrap(), Manifest::parse(include_str!("../../../apps/stream-slot/manifest.json")).unwrap()];
+    let manifests =
+        [Manifest::parse(SONG).unwrap(), Manifest::parse(PIXEL).unwrap(), Manifest::parse(include_str!("../../../apps/stream-slot/manifest.json")).unwrap()];
     let names = ["song", "artist", "message", "email", "subject", "style", "palette", "reference", "x"];
     let mut rng = Rng(0x5eed_0001);
     for i in 0..20_000 {
@@ -57,22 +62,37 @@ fn submissions_of_any_shape_are_answered() {
             fields.insert(names[rng.below(names.len())].to_string(), rng.value(2));
         }
         let files = (0..rng.below(3))
-            .map(|_| RawFile { field: names[rng.below(names.len())].to_string(), declared_type: rng.text(5), size: rng.next() % 5_000_000, head: rng.bytes(16) })
+            .map(|_| RawFile {
+                field: names[rng.below(names.len())].to_string(),
+                declared_type: rng.text(5),
+                size: rng.next() % 5_000_000,
+                head: rng.bytes(16),
+            })
             .collect();
         let add_ons = (0..rng.below(3)).map(|_| ["priority", "rush", "", "x"][rng.below(4)].to_string()).collect();
         let tip = (rng.below(3) == 0).then(|| rng.value(1));
         let pay_with = (rng.below(3) == 0).then(|| ["credits", "paypal", "stripe", "", "gold"][rng.below(5)].to_string());
         let bid = (rng.below(3) == 0).then(|| rng.value(1));
-        let form_token = (rng.below(3) == 0).then(|| [rng.text(20), format!("{}.{}", rng.next() % 10_000, rng.text(64)), "1.".into(), ".".into()][rng.below(4)].clone());
+        let form_token =
+            (rng.below(3) == 0).then(|| [rng.text(20), format!("{}.{}", rng.next() % 10_000, rng.text(64)), "1.".into(), ".".into()][rng.below(4)].clone());
         let honeypot = (rng.below(4) == 0).then(|| rng.text(8));
         let fill_secs = form_token.as_deref().and_then(|t| moderation::fill_secs(b"secret", &manifest.slug, t, rng.next() as i64));
         let raw = RawSubmission { fields, add_ons, tip, files, pay_with, bid, form_token, honeypot, turnstile_token: None };
-        if let Ok(mut s) = validate(manifest, &raw) {
-            assert_eq!(s.lines.iter().map(|l| l.amount).sum::<u64>(), s.price.amount);
-            s.discount(rng.below(12_000) as u32, "fuzz");
-            assert_eq!(s.lines.iter().map(|l| l.amount).sum::<u64>(), s.price.amount);
-            let verdict = moderation::moderate(&manifest.moderation, &s.text(), &moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs });
-            assert!(verdict.reasons.is_empty() == (verdict.decision == moderation::Decision::Allow));
+        if let Ok(s) = validate(manifest, &raw) {
+            assert_eq!(s.lines().iter().map(|l| l.amount).sum::<u64>(), s.price().amount);
+            let inputs = plan::Inputs {
+                manifest,
+                signals: moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs },
+                blocked: (rng.below(4) == 0).then(|| "ip".to_string()),
+                tier: manifest.pricing.tiers.get(rng.below(2)),
+                has_fan: rng.below(2) == 0,
+            };
+            if let Ok(plan) = plan::plan(s, &inputs) {
+                let s = &plan.submission;
+                assert_eq!(s.lines().iter().map(|l| l.amount).sum::<u64>(), s.price().amount);
+                assert!(plan.verdict.reasons.is_empty() == (plan.verdict.decision == moderation::Decision::Allow));
+                assert_eq!(plan.checkout.is_some(), plan.status() == fanline_core::lifecycle::Status::AwaitingPayment);
+            }
         }
     }
 }
@@ -113,7 +133,7 @@ fn every_target_payload_stays_within_limits_for_any_text() {
         let mut fields = std::collections::BTreeMap::new();
         fields.insert("song".to_string(), json!(rng.text(3000)));
         fields.insert("message".to_string(), json!(rng.text(3000)));
-        let summary = routing::RequestSummary {
+        let summary = payload::RequestSummary {
             id: "req_1".into(),
             app: "song-request".into(),
             app_title: rng.text(400),
@@ -123,22 +143,26 @@ fn every_target_payload_stays_within_limits_for_any_text() {
             price: fanline_core::money::Money::new(rng.next() % 1_000_000, fanline_core::money::Currency::parse("usd").unwrap()),
             status_url: "http://x".into(),
             page_url: "http://x".into(),
-            created_at: routing::rfc3339(rng.next() as i64 >> 20),
+            created_at: fanline_core::util::time::rfc3339(rng.next() as i64 >> 20),
         };
         let template = format!("{}{{{{song}}}}{}", rng.text(500), rng.text(500));
         for to in DestinationKind::ALL {
             let route = Route { to, title: Some(template.clone()), template: Some(template.clone()) };
             let route = if to == DestinationKind::Webhook { Route { to, title: None, template: None } } else { route };
-            let Some(payload) = routing::payload(&manifest, &summary, "request.queued", &route, Some("fan@example.com"), 0) else { continue };
+            let Some(payload) =
+                payload::payload(&manifest, &summary, &route, &payload::Occasion { event: "request.queued", fan_address: Some("fan@example.com"), now_ms: 0 })
+            else {
+                continue;
+            };
             let settings = all_settings().into_iter().find(|(k, _)| *k == to).map(|(_, s)| s);
             let bases = ApiBases::default();
             let mail = MailAccount { api_key: "SG.x".into(), from: "a@b.example".into() };
             let ctx = CallContext { bases: &bases, policy: Policy::default(), message_id: "msg_1", now_secs: 0, card_id: None, mail: Some(&mail) };
-            if let Ok(call) = targets::call(to, settings.as_ref(), &payload, &ctx) {
-                assert!(call.body.len() <= fanline_core::outbound::MAX_BODY_BYTES);
+            if let Ok(call) = destination::call(to, settings.as_ref(), &payload, &ctx) {
+                assert!(call.body.len() <= fanline_core::delivery::safety::MAX_BODY_BYTES);
             }
         }
-        let message = routing::discord_message(&manifest, &summary, "request.queued", None);
+        let message = payload::discord_message(&manifest, &summary, "request.queued", None);
         let embed = &message["embeds"][0];
         assert!(embed["title"].as_str().unwrap().chars().count() <= 256);
         assert!(message["content"].as_str().unwrap().chars().count() <= 2000);

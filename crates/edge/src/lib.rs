@@ -1,25 +1,19 @@
-//! Workers glue shared by the hub and every micro-app. Each module wraps one binding or one
-//! piece of the HTTP surface; the decisions themselves live in `fanline_core`.
+//! Workers glue shared by the hub and every micro-app: the I/O shell around `fanline_core`.
+//!
+//! - `app`: the micro-app Worker (route table, intake, views, creator actions, form page).
+//! - `money`, `trust`, `delivery`: the areas' rules that need bindings (checkout and holds,
+//!   sign-in and limits, the outbox), above the provider clients they call.
+//! - `lifecycle`: moving a request (state change, history and outbox in one batch).
+//! - `db`: all SQL, one module per table or aggregate.
+//! - `providers`: HTTP clients of outside services (Stripe, PayPal, Turnstile, OAuth, mail,
+//!   delivery targets), returning `ProviderError`.
+//! - `platform`: configuration, HTTP helpers, bounded bodies, `ApiError`, the handler context.
 
 pub mod app;
-pub mod auctions;
-pub mod auth;
-pub mod body;
-pub mod credits;
-pub mod error;
-pub mod fans;
-pub mod fulfilment;
-pub mod http;
-pub mod limits;
-pub mod pages;
-pub mod payments;
-pub mod paypal;
+pub mod db;
+pub mod delivery;
+pub mod lifecycle;
+pub mod money;
 pub mod platform;
-pub mod review;
-pub mod signin;
-pub mod store;
-pub mod tiers;
-pub mod turnstile;
-
-pub use error::ApiError;
-pub use fanline_core as core;
+pub mod providers;
+pub mod trust;

@@ -2,7 +2,7 @@
 //! labeled set. Run with `./scripts/triage-eval`.
 
 fn main() {
-    let e = fanline_core::triage::evaluate();
+    let e = fanline_core::trust::triage::evaluate();
     println!("triage model: multinomial naive Bayes on crates/core/data/triage.tsv");
     println!("trained on {} examples, evaluated on {} held out (every 5th row)\n", e.trained_on, e.held_out);
     println!("{:<14} {:>9} {:>7} {:>8}", "intent", "precision", "recall", "support");

@@ -1,0 +1,303 @@
+//! Sign-in through OAuth 2.0 / OpenID Connect (authorization code with PKCE and state) and the
+//! session cookie that carries the identity afterwards: an HMAC-signed value, so the Worker
+//! needs no session store.
+
+use crate::util::base64;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const SESSION_COOKIE: &str = "fl_session";
+pub const STATE_COOKIE: &str = "fl_oauth_state";
+/// A session lasts a week; a sign-in attempt ten minutes.
+pub const SESSION_SECS: i64 = 7 * 24 * 3600;
+pub const LOGIN_SECS: i64 = 600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    Twitch,
+    Discord,
+    Google,
+    /// No OAuth: an email address confirmed by a signed link.
+    Email,
+}
+
+/// Where a provider lives by default; every URL can be replaced by configuration.
+pub struct Endpoints {
+    pub authorize: &'static str,
+    pub token: &'static str,
+    pub userinfo: &'static str,
+    pub scope: &'static str,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Twitch => "twitch",
+            Self::Discord => "discord",
+            Self::Google => "google",
+            Self::Email => "email",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Twitch, Self::Discord, Self::Google, Self::Email].into_iter().find(|p| p.as_str() == s)
+    }
+    /// The provider's OAuth endpoints; `None` for email links.
+    pub fn defaults(self) -> Option<Endpoints> {
+        Some(match self {
+            Self::Twitch => Endpoints {
+                authorize: "https://id.twitch.tv/oauth2/authorize",
+                token: "https://id.twitch.tv/oauth2/token",
+                userinfo: "https://id.twitch.tv/oauth2/userinfo",
+                scope: "openid user:read:email",
+            },
+            Self::Discord => Endpoints {
+                authorize: "https://discord.com/oauth2/authorize",
+                token: "https://discord.com/api/oauth2/token",
+                userinfo: "https://discord.com/api/users/@me",
+                scope: "identify email",
+            },
+            Self::Google => Endpoints {
+                authorize: "https://accounts.google.com/o/oauth2/v2/auth",
+                token: "https://oauth2.googleapis.com/token",
+                userinfo: "https://openidconnect.googleapis.com/v1/userinfo",
+                scope: "openid email profile",
+            },
+            Self::Email => return None,
+        })
+    }
+}
+
+/// base64url without padding, as PKCE and cookies want it.
+pub fn base64url(bytes: &[u8]) -> String {
+    base64::encode(bytes).trim_end_matches('=').replace('+', "-").replace('/', "_")
+}
+
+/// Decodes only the canonical spelling: url-safe alphabet, no padding, zero trailing bits.
+/// A token therefore has exactly one valid string, so "used once" cannot be dodged by
+/// re-spelling it (`=` appended, `+` for `-`, other low bits in the last character).
+fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return None;
+    }
+    let mut std = s.replace('-', "+").replace('_', "/");
+    while !std.len().is_multiple_of(4) {
+        std.push('=');
+    }
+    let bytes = base64::decode(&std)?;
+    (base64url(&bytes) == s).then_some(bytes)
+}
+
+/// The PKCE S256 challenge for a verifier (RFC 7636).
+pub fn pkce_challenge(verifier: &str) -> String {
+    base64url(&Sha256::digest(verifier.as_bytes()))
+}
+
+/// Who signed in, as carried by the session cookie and stored with their requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub provider: Provider,
+    /// The provider's stable user id.
+    pub sub: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+impl Identity {
+    /// Reads a provider's user-info answer: OIDC `sub`, or Discord's `id`.
+    pub fn from_userinfo(provider: Provider, info: &serde_json::Value) -> Option<Self> {
+        let sub = match (&info["sub"], &info["id"]) {
+            (serde_json::Value::String(s), _) | (_, serde_json::Value::String(s)) => s.clone(),
+            (serde_json::Value::Number(n), _) | (_, serde_json::Value::Number(n)) => n.to_string(),
+            _ => return None,
+        };
+        let text = |k: &str| info[k].as_str().filter(|s| !s.is_empty()).map(|s| s.chars().take(100).collect::<String>());
+        Some(Self { provider, sub, name: text("preferred_username").or_else(|| text("name")).or_else(|| text("username")), email: text("email") })
+    }
+
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.provider.as_str(), self.sub)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SessionBody {
+    #[serde(flatten)]
+    identity: Identity,
+    /// The app that signed the fan in: a session made at one app never satisfies another.
+    app: String,
+    /// Unix seconds after which the session is over.
+    exp: i64,
+}
+
+/// `base64url(json).base64url(hmac)`, the HMAC keyed by `secret` over `domain` and the body,
+/// so a value sealed for one purpose is never accepted for another.
+fn seal<T: Serialize>(secret: &[u8], domain: &str, value: &T) -> String {
+    let body = base64url(serde_json::to_string(value).unwrap_or_default().as_bytes());
+    format!("{body}.{}", base64url(&mac(secret, domain, &body).finalize().into_bytes()))
+}
+
+fn unseal<T: for<'de> Deserialize<'de>>(secret: &[u8], domain: &str, sealed: &str) -> Option<T> {
+    let (body, sig) = sealed.split_once('.')?;
+    mac(secret, domain, body).verify_slice(&base64url_decode(sig)?).ok()?;
+    serde_json::from_slice(&base64url_decode(body)?).ok()
+}
+
+fn mac(secret: &[u8], domain: &str, body: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
+    mac.update(domain.as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    mac
+}
+
+/// The session cookie's value, for the app that signed the fan in.
+pub fn session_value(secret: &[u8], app: &str, identity: &Identity, now_secs: i64) -> String {
+    seal(secret, "fanline-session", &SessionBody { identity: identity.clone(), app: app.to_string(), exp: now_secs + SESSION_SECS })
+}
+
+/// The identity in a session cookie value, if it is genuine, not expired, made by `app` and
+/// from one of the providers `app` accepts.
+pub fn read_session(secret: &[u8], app: &str, providers: &[Provider], value: &str, now_secs: i64) -> Option<Identity> {
+    let session: SessionBody = unseal(secret, "fanline-session", value)?;
+    (session.exp > now_secs && session.app == app && providers.contains(&session.identity.provider)).then_some(session.identity)
+}
+
+/// The path a session cookie is scoped to: the app's own pages and API.
+pub fn session_path(app: &str) -> String {
+    format!("/apps/{app}/")
+}
+
+/// How long an emailed sign-in link works.
+pub const EMAIL_LINK_SECS: i64 = 1800;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailLink {
+    pub email: String,
+    pub return_to: String,
+    app: String,
+    exp: i64,
+}
+
+/// The token in an emailed sign-in link: the email, app, return path and expiry, sealed.
+pub fn email_link_token(secret: &[u8], app: &str, email: &str, return_to: &str, now_secs: i64) -> String {
+    seal(
+        secret,
+        "fanline-email-link",
+        &EmailLink { email: email.to_string(), return_to: return_to.to_string(), app: app.to_string(), exp: now_secs + EMAIL_LINK_SECS },
+    )
+}
+
+/// A genuine, unexpired link for this app. (Using it once is the caller's to enforce.)
+pub fn read_email_link(secret: &[u8], app: &str, token: &str, now_secs: i64) -> Option<EmailLink> {
+    let link: EmailLink = unseal(secret, "fanline-email-link", token)?;
+    (link.exp > now_secs && link.app == app).then_some(link)
+}
+
+/// One cookie's value from a `Cookie` header.
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// `Set-Cookie` for our cookies: HttpOnly, Secure, SameSite=Lax, never readable by scripts.
+pub fn set_cookie(name: &str, value: &str, path: &str, max_age: i64) -> String {
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax")
+}
+
+/// Where to send the fan after signing in: only a path on this site (no open redirects).
+pub fn safe_return(path: Option<&str>, fallback: &str) -> String {
+    match path {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() <= 500 && !p.chars().any(char::is_control) => p.to_string(),
+        _ => fallback.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_matches_rfc_7636() {
+        assert_eq!(pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    }
+
+    #[test]
+    fn sessions_are_signed_and_expire() {
+        let who = Identity { provider: Provider::Twitch, sub: "123".into(), name: Some("ana".into()), email: None };
+        let twitch = [Provider::Twitch];
+        let v = session_value(b"k", "song-request", &who, 1000);
+        assert_eq!(read_session(b"k", "song-request", &twitch, &v, 1001), Some(who.clone()));
+        assert_eq!(read_session(b"other", "song-request", &twitch, &v, 1001), None);
+        assert_eq!(read_session(b"k", "song-request", &twitch, &v, 1000 + SESSION_SECS), None);
+        let (body, sig) = v.split_once('.').unwrap();
+        let forged = base64url(br#"{"provider":"twitch","sub":"admin","app":"song-request","exp":99999999999}"#);
+        assert_eq!(read_session(b"k", "song-request", &twitch, &format!("{forged}.{sig}"), 1001), None);
+        assert_eq!(read_session(b"k", "song-request", &twitch, body, 1001), None);
+        assert_eq!(read_session(b"k", "song-request", &twitch, "", 1001), None);
+    }
+
+    #[test]
+    fn a_session_is_bound_to_the_app_and_provider_that_made_it() {
+        let by_email = Identity { provider: Provider::Email, sub: "x@example.com".into(), name: None, email: Some("x@example.com".into()) };
+        let v = session_value(b"k", "shoutout", &by_email, 1000);
+        assert!(read_session(b"k", "shoutout", &[Provider::Email], &v, 1001).is_some());
+        assert_eq!(read_session(b"k", "song-request", &[Provider::Email, Provider::Twitch], &v, 1001), None, "another app");
+        assert_eq!(read_session(b"k", "shoutout", &[Provider::Twitch], &v, 1001), None, "a provider the app does not accept");
+    }
+
+    #[test]
+    fn a_sealed_token_has_exactly_one_spelling() {
+        let t = email_link_token(b"k", "shoutout", "fan@example.com", "/apps/shoutout/", 1000);
+        assert!(read_email_link(b"k", "shoutout", &t, 1001).is_some());
+        let (body, sig) = t.split_once('.').unwrap();
+        let mut variants = vec![format!("{t}="), format!("{t}=="), format!("{body}.{}", sig.replace('-', "+").replace('_', "/"))];
+        // The last character of a 32-byte MAC carries 2 unused low bits; try every other value.
+        let last = sig.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let index = alphabet.find(last).unwrap();
+        for low in 1..4 {
+            let other = alphabet.as_bytes()[(index & !3) | ((index + low) & 3)] as char;
+            variants.push(format!("{body}.{}{other}", &sig[..sig.len() - 1]));
+        }
+        for v in &variants {
+            if v != &t {
+                assert_eq!(read_email_link(b"k", "shoutout", v, 1001), None, "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn reads_userinfo_from_oidc_and_discord() {
+        let oidc = Identity::from_userinfo(Provider::Google, &serde_json::json!({"sub": "johndoe", "email": "j@example.com", "name": "John"})).unwrap();
+        assert_eq!((oidc.key().as_str(), oidc.name.as_deref(), oidc.email.as_deref()), ("google:johndoe", Some("John"), Some("j@example.com")));
+        let discord = Identity::from_userinfo(Provider::Discord, &serde_json::json!({"id": "80351110224678912", "username": "nelly"})).unwrap();
+        assert_eq!((discord.sub.as_str(), discord.name.as_deref()), ("80351110224678912", Some("nelly")));
+        assert!(Identity::from_userinfo(Provider::Twitch, &serde_json::json!({"name": "no id"})).is_none());
+    }
+
+    #[test]
+    fn email_links_are_signed_per_app_and_expire() {
+        let t = email_link_token(b"k", "shoutout", "fan@example.com", "/apps/shoutout/", 1000);
+        let link = read_email_link(b"k", "shoutout", &t, 1001).unwrap();
+        assert_eq!((link.email.as_str(), link.return_to.as_str()), ("fan@example.com", "/apps/shoutout/"));
+        assert_eq!(read_email_link(b"k", "song-request", &t, 1001), None, "another app");
+        assert_eq!(read_email_link(b"other", "shoutout", &t, 1001), None);
+        assert_eq!(read_email_link(b"k", "shoutout", &t, 1000 + EMAIL_LINK_SECS), None, "expired");
+        assert_eq!(read_email_link(b"k", "shoutout", "garbage", 1001), None);
+        assert_eq!(Provider::Email.defaults().map(|d| d.token), None);
+    }
+
+    #[test]
+    fn cookies_and_returns() {
+        assert_eq!(cookie("a=1; fl_session=xyz.abc; b=2", SESSION_COOKIE), Some("xyz.abc"));
+        assert_eq!(cookie("a=1", SESSION_COOKIE), None);
+        assert!(set_cookie("n", "v", "/", 10).contains("HttpOnly; Secure; SameSite=Lax"));
+        assert_eq!(safe_return(Some("/apps/x/?a=1"), "/"), "/apps/x/?a=1");
+        for bad in ["https://evil.example", "//evil.example", "/\\evil", "javascript:alert(1)"] {
+            assert_eq!(safe_return(Some(bad), "/home"), "/home", "{bad}");
+        }
+    }
+}

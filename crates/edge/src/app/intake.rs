@@ -1,0 +1,347 @@
+//! A fan's submission, from body to committed request: gather what the intake plan needs
+//! (the manifest's rules, the fan's tier, a block-list hit, the form's signals), let
+//! `fanline_core::intake::plan` decide, then perform the plan: open the checkout, store the
+//! files, and commit the request with its quota guards, history, credits and outbox rows in
+//! one batch.
+
+use crate::app::view::created_response;
+use crate::db::{
+    self,
+    requests::{AttachmentRow, ClientSignals, IdempotencyKey, NewRequest, RequestRow},
+    BatchOutcome, Constraint,
+};
+use crate::delivery::outbox;
+use crate::money::{auctions, checkout, credits};
+use crate::platform::body::read_capped;
+use crate::platform::config::{now_ms, random, required_config};
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::http::{client_ip, header, json, origin};
+use crate::providers::{paypal, stripe, turnstile, ProviderError};
+use crate::trust::{fans, limits, signin};
+use fanline_core::intake::body::{self, BodyError, Shape};
+use fanline_core::intake::plan::{self, Checkout, Inputs, IntakePlan, PlanError};
+use fanline_core::intake::submission::{self, RawSubmission};
+use fanline_core::intake::{attachment, ids};
+use fanline_core::manifest::Manifest;
+use fanline_core::money::stripe::{application_fee, CheckoutLine, CheckoutRequest, Connect, Purpose};
+use fanline_core::money::Money;
+use fanline_core::trust::client::fan_key;
+use fanline_core::trust::moderation;
+use fanline_core::util::time::rfc3339;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+const JSON_BODY_MAX: u64 = 64 * 1024;
+const FORM_TOKEN_SECRET: &str = "FORM_TOKEN_SECRET";
+
+pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Option<&str>) -> ApiResult<Response> {
+    let db = db::db(env)?;
+    if manifest.auction.is_some() != auction_id.is_some() {
+        return Err(match auction_id {
+            Some(_) => ApiError::NotFound("route"),
+            None => ApiError::bad_request("bid_on_an_auction", format!("This app takes bids: POST /apps/{}/api/auctions/<auction id>/bids.", manifest.slug)),
+        });
+    }
+    let idempotency_key =
+        header(&req, "Idempotency-Key").map(|k| ids::parse_idempotency_key(&k)).transpose().map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?;
+    limits::per_client(env, &req).await?;
+    let Some(registered) = db::apps::get(&db, &manifest.slug).await? else {
+        return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
+    };
+    let origin = origin(&req);
+    let fan = fans::from_request(&req, &db).await?;
+    let signed_in = signin::current(&req, env, manifest);
+    let ip = client_ip(&req);
+    let client = ClientSignals { client_ip: Some(ip.clone()), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
+    let (raw, file_bytes) = read_submission(req, manifest).await?;
+    // A key is bound to who sent it and what they sent: the same key from the same client with
+    // the same submission replays the first answer (before Turnstile, whose token is single
+    // use); with anything else it is refused, so one fan's key never returns another's request.
+    let (signed_in_key, fan_id) = (signed_in.as_ref().map(|i| i.key()), fan.as_ref().map(|f| f.id.as_str()));
+    let client_scope = fan_key(signed_in_key.as_deref(), fan_id, None, &ip);
+    let fingerprint = submission::fingerprint(&raw, &file_bytes, &format!("{}/{client_scope}", auction_id.unwrap_or("")));
+    let idempotency = idempotency_key.as_deref().map(|key| IdempotencyKey { app_slug: &manifest.slug, key, fingerprint: &fingerprint });
+    if let Some(key) = &idempotency {
+        if let Some(first) = original(&db, key).await? {
+            return created_response(&first, &origin, true);
+        }
+    }
+    let id = ids::request_id(&random());
+    if manifest.turnstile.is_some() {
+        human_check(env, raw.turnstile_token.as_deref(), &ip, &id).await?;
+    }
+    let submission = submission::validate(manifest, &raw).map_err(ApiError::Validation)?;
+    let now = now_ms();
+    if plan::sign_in_required(manifest, &submission, signed_in.is_some()) {
+        return Err(ApiError::SignInRequired(signin::sign_in_links(&origin, manifest)));
+    }
+    let email = submission.email(manifest);
+    let fan_key = fan_key(signed_in_key.as_deref(), fan_id, email.as_deref(), &ip);
+    if !fan_key.starts_with("ip:") {
+        limits::edge_limit(env, limits::FAN_LIMITER, &fan_key).await?;
+    }
+    let (intake_limits, _) = limits::effective(&db, manifest).await?;
+    let auction = match auction_id {
+        Some(auction_id) => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price().amount, now).await?),
+        None => None,
+    };
+    let tier = match &fan {
+        Some(fan) => fans::active_tier(&db, manifest, fan).await?,
+        None => None,
+    };
+    let fill_secs = match (&raw.form_token, manifest.moderation.min_fill_secs) {
+        (Some(token), Some(_)) => moderation::fill_secs(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, token, now),
+        _ => None,
+    };
+    let blocked = limits::blocked(&db, &registered.creator_id, &ip, email.as_deref(), fan_id).await?;
+    let inputs = Inputs { manifest, signals: moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs }, blocked, tier, has_fan: fan.is_some() };
+    let plan = plan::plan(submission, &inputs).map_err(|e| match e {
+        PlanError::FanTokenRequired => ApiError::FanTokenRequired("Paying with credits needs your Fan-Token header.".into()),
+    })?;
+
+    let creator_account = db::creators::stripe_account(&db, &registered.creator_id).await?;
+    let fee = creator_account.as_ref().map(|_| application_fee(plan.submission.price().amount, manifest.pricing.platform_fee_bps));
+    let payment = open_payment(
+        env,
+        manifest,
+        &plan,
+        &PaymentContext { id: &id, origin: &origin, creator_account: creator_account.as_deref(), fee, email: email.as_deref() },
+    )
+    .await?;
+
+    let bucket = env.bucket("ATTACHMENTS")?;
+    let mut stored = Vec::new();
+    if !plan.blocked() {
+        for (file, bytes) in plan.submission.files().iter().zip(file_bytes) {
+            let key = attachment::object_key(&id, &file.field, file.media_type);
+            let metadata = worker::HttpMetadata { content_type: Some(file.media_type.to_string()), ..Default::default() };
+            bucket.put(&key, bytes).http_metadata(metadata).execute().await?;
+            stored.push(AttachmentRow { field: file.field.clone(), object_key: key, media_type: file.media_type.to_string(), size: file.size as i64 });
+        }
+    }
+
+    let row = new_row(
+        &id,
+        manifest,
+        &plan,
+        &payment,
+        RowFacts { fan_id, auction_id: auction.as_ref().map(|a| a.id.as_str()), signed_in: signed_in.as_ref(), fee, now },
+    )?;
+    // Quota guards first, so their counts exclude this request; they refuse the whole batch.
+    let mut statements = limits::guards(&db, &manifest.slug, &fan_key, &intake_limits, now)?;
+    statements.push(db::requests::insert(&db, &NewRequest { row: &row, client: &client, fan_key: &fan_key })?);
+    let reason = (!plan.verdict.reasons.is_empty()).then(|| plan.verdict.reasons.iter().map(|r| r.rule).collect::<Vec<_>>().join(","));
+    let transition = db::requests::Transition { request_id: &id, from_version: 0, path: &plan.path, actor: "fan", reason: reason.as_deref(), now };
+    statements.extend(db::requests::transition_statements(&db, &transition)?);
+    if let (Some(n), Some(fan)) = (plan.credits, &fan) {
+        statements.push(credits::spend(&db, fan, &manifest.slug, n, &id)?);
+    }
+    for a in &stored {
+        statements.push(db::requests::insert_attachment(&db, &id, a)?);
+    }
+    if let Some(key) = &idempotency {
+        statements.push(key.insert(&db, &id, now)?);
+    }
+    let mut entries = outbox::entries(manifest, &row, &origin, &plan.path);
+    // A request moderation blocked never mails the address typed into it.
+    statements.extend(outbox::budget_fan_mail(&db, &row, plan.blocked(), &mut entries, now).await?);
+    statements.extend(outbox::statements(&db, &row, &entries, now)?);
+    statements.push(db::limits::clear_guards(&db)?);
+
+    let outcome = db::commit(&db, statements).await?;
+    if !matches!(outcome, BatchOutcome::Committed) {
+        for a in &stored {
+            let _ = bucket.delete(&a.object_key).await;
+        }
+    }
+    match outcome {
+        BatchOutcome::Committed => {
+            outbox::enqueue(env, &entries).await;
+            created_response(&row, &origin, false)
+        }
+        BatchOutcome::Refused(constraint) => match (limits::refusal(&constraint, &intake_limits), &constraint, &fan) {
+            (Some(refusal), _, _) => Err(refusal),
+            (None, Constraint::CreditBalance, Some(fan)) if plan.credits.is_some() => {
+                let balance = db::credits::balance(&db, &fan.id, &manifest.slug).await?;
+                Err(ApiError::PaymentRequired {
+                    code: "insufficient_credits",
+                    message: format!("This request costs {} credit(s) and your balance is {balance}.", manifest.pricing.credits_per_request),
+                })
+            }
+            (None, other, _) => Err(ApiError::internal(format!("intake batch refused: {other:?}"))),
+        },
+        // The same Idempotency-Key committed first in a concurrent submission.
+        BatchOutcome::Conflict(detail) => match &idempotency {
+            Some(key) => original(&db, key).await?.map_or(Err(ApiError::Internal(detail)), |first| created_response(&first, &origin, true)),
+            None => Err(ApiError::Internal(detail)),
+        },
+    }
+}
+
+/// The request first made with this key; a key used with another body or by another client
+/// is a 422, as at Stripe.
+async fn original(db: &worker::D1Database, key: &IdempotencyKey<'_>) -> ApiResult<Option<RequestRow>> {
+    match key.original(db).await? {
+        Some(Ok(row)) => Ok(Some(row)),
+        Some(Err(())) => Err(ApiError::IdempotencyKeyReused),
+        None => Ok(None),
+    }
+}
+
+/// Turnstile at intake fails closed: no answer from the verifier means no request.
+async fn human_check(env: &Env, token: Option<&str>, ip: &str, id: &str) -> ApiResult<()> {
+    let Some(token) = token.map(str::trim).filter(|t| !t.is_empty() && t.len() <= 2048) else {
+        return Err(ApiError::Forbidden {
+            code: "turnstile_required",
+            message: "Complete the human check (Turnstile) and send its token as turnstile_token.".into(),
+        });
+    };
+    match turnstile::verify(env, token, ip, id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::Forbidden { code: "turnstile_failed", message: "The human check failed; please try it again.".into() }),
+        Err(ProviderError::NotConfigured(what)) => Err(ApiError::Misconfigured(what)),
+        Err(e) => {
+            worker::console_warn!("turnstile: {e}");
+            Err(ApiError::Unavailable("The human check could not be verified right now; please try again.".into()))
+        }
+    }
+}
+
+/// Where the fan goes to pay, as opened for this request.
+#[derive(Default)]
+struct Payment {
+    session_id: Option<String>,
+    order_id: Option<String>,
+    url: Option<String>,
+}
+
+struct PaymentContext<'a> {
+    id: &'a str,
+    origin: &'a str,
+    creator_account: Option<&'a str>,
+    fee: Option<u64>,
+    email: Option<&'a str>,
+}
+
+/// Opens the checkout the plan chose: a PayPal order or a Stripe Checkout Session (held when
+/// the app holds payments, paid to the creator's connected account when there is one).
+async fn open_payment(env: &Env, manifest: &Manifest, plan: &IntakePlan, p: &PaymentContext<'_>) -> ApiResult<Payment> {
+    let page = format!("{}/apps/{}/", p.origin, manifest.slug);
+    let (id, submission) = (p.id, &plan.submission);
+    match plan.checkout {
+        None => Ok(Payment::default()),
+        Some(Checkout::Paypal) => {
+            let return_url = format!("{}/apps/{}/paypal/return?request={id}", p.origin, manifest.slug);
+            let cancel_url = format!("{page}?cancelled=1&request={id}");
+            let call =
+                paypal::OrderCall { request_id: id, description: &manifest.title, price: submission.price(), return_url: &return_url, cancel_url: &cancel_url };
+            let order = paypal::create_order(env, &call).await.map_err(|e| match e {
+                ProviderError::Refused { message, .. } => ApiError::Upstream(format!("paypal refused the order: {message}")),
+                other => other.into(),
+            })?;
+            Ok(Payment { session_id: None, order_id: Some(order.id), url: Some(order.approve_url) })
+        }
+        Some(Checkout::Stripe) => {
+            let (success_url, cancel_url) = (format!("{page}?paid=1&request={id}"), format!("{page}?cancelled=1&request={id}"));
+            let currency = &submission.price().currency;
+            let lines: Vec<CheckoutLine> =
+                submission.lines().iter().map(|l| CheckoutLine { name: l.label.clone(), amount: Money::new(l.amount, currency.clone()) }).collect();
+            let session: stripe::CheckoutSession = checkout::open(
+                env,
+                &CheckoutRequest {
+                    expires_at: Some(checkout::checkout_expiry()),
+                    reference: id,
+                    purpose: Purpose::Request,
+                    app_slug: &manifest.slug,
+                    lines: &lines,
+                    success_url: &success_url,
+                    cancel_url: &cancel_url,
+                    customer_email: p.email,
+                    hold: manifest.holds_payment(),
+                    connect: p.creator_account.zip(p.fee).map(|(destination, application_fee)| Connect { destination, application_fee }),
+                    subscription: None,
+                },
+            )
+            .await?;
+            Ok(Payment { session_id: Some(session.id), order_id: None, url: Some(session.url) })
+        }
+    }
+}
+
+/// What the row records besides the plan and the payment.
+struct RowFacts<'a> {
+    fan_id: Option<&'a str>,
+    auction_id: Option<&'a str>,
+    signed_in: Option<&'a fanline_core::trust::identity::Identity>,
+    /// The marketplace's Connect fee, recorded when a Stripe session carries it.
+    fee: Option<u64>,
+    now: i64,
+}
+
+fn new_row(id: &str, manifest: &Manifest, plan: &IntakePlan, payment: &Payment, facts: RowFacts) -> ApiResult<RequestRow> {
+    let s = &plan.submission;
+    let add_on_ids: Vec<&str> = s.add_ons().iter().map(|a| a.id.as_str()).collect();
+    Ok(RequestRow {
+        id: id.to_string(),
+        app_slug: manifest.slug.clone(),
+        status: plan.status(),
+        version: plan.path.len() as i64,
+        fields: serde_json::to_string(s.fields())?,
+        add_ons: serde_json::to_string(&add_on_ids)?,
+        amount: s.price().amount as i64,
+        currency: s.price().currency.as_str().to_string(),
+        price_lines: serde_json::to_string(s.lines())?,
+        fan_email: s.email(manifest),
+        checkout_session_id: payment.session_id.clone(),
+        checkout_url: payment.url.clone(),
+        payment_intent_id: None,
+        amount_refunded: 0,
+        hold_until: None,
+        captured_at: None,
+        application_fee: facts.fee.filter(|_| payment.session_id.is_some()).map(|f| f as i64),
+        provider: plan.provider,
+        paypal_order_id: payment.order_id.clone(),
+        paypal_capture_id: None,
+        credits_spent: plan.credits.map_or(0, i64::from),
+        fan_id: facts.fan_id.map(str::to_string),
+        priority: i64::from(plan.priority),
+        auction_id: facts.auction_id.map(str::to_string),
+        triage: Some(serde_json::to_string(&plan.triage)?),
+        identity: facts.signed_in.map(serde_json::to_string).transpose()?,
+        moderation: serde_json::to_string(&plan.verdict)?,
+        created_at: facts.now,
+        updated_at: facts.now,
+    })
+}
+
+/// `GET .../api/form-token`: when the form was shown, signed; the form sends it back so the
+/// minimum fill time cannot be faked by a bot.
+pub fn form_token(env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let now = now_ms();
+    let token = moderation::form_token(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, now);
+    let mut response = json(200, &json!({"form_token": token, "issued_at": rfc3339(now)}));
+    response.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(response)
+}
+
+/// Reads a JSON, urlencoded or multipart body into a raw submission, keeping file bytes for
+/// R2. The body is read as a stream that stops at the cap, declared length or not.
+async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(RawSubmission, Vec<Vec<u8>>)> {
+    let content_type = header(&req, "Content-Type").unwrap_or_default();
+    let read = match body::shape(&content_type) {
+        Shape::Text { json } => {
+            let bytes = read_capped(&mut req, JSON_BODY_MAX as usize).await?;
+            body::from_text(&bytes, json, manifest).map(|raw| (raw, Vec::new()))
+        }
+        Shape::Multipart { boundary } => {
+            let bytes = read_capped(&mut req, body::multipart_cap(manifest, JSON_BODY_MAX) as usize).await?;
+            body::from_multipart(&bytes, &boundary, manifest)
+        }
+        Shape::Unsupported => return Err(ApiError::UnsupportedMediaType("Send application/json, multipart/form-data or a urlencoded form.".into())),
+    };
+    read.map_err(|e| match e {
+        BodyError::Json(message) => ApiError::bad_request("invalid_json", message),
+        BodyError::Form(message) => ApiError::bad_request("invalid_form", message),
+        BodyError::UnexpectedFile(error) => ApiError::Validation(vec![error]),
+    })
+}

@@ -1,0 +1,87 @@
+//! A micro-app Worker: its form page and embed script, and the request API under
+//! `/apps/<slug>/`. An app crate is its manifest plus a call to `serve`; this module is its
+//! route table, and each route's handler lives with its area.
+//!
+//! - `intake`: a fan's submission, from body to committed request and checkout.
+//! - `view`: a request as the fan and its creator see it.
+//! - `creator`: the creator's actions on a request (accept, complete, refund, review).
+//! - `evidence`: dispute evidence and attachment downloads.
+//! - `page`: the form page and the embed script.
+
+mod creator;
+mod evidence;
+mod intake;
+pub mod page;
+mod view;
+
+use crate::money;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::http::{allow_any_origin, harden, json, segments};
+use crate::trust;
+use crate::trust::review::ReviewDecision;
+use creator::Decision;
+use fanline_core::manifest::Manifest;
+use worker::{Env, Method, Request, Response};
+
+/// Entry point for an app Worker's fetch handler. Never fails: every error becomes a JSON
+/// response with its status.
+pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Result<Response> {
+    let manifest = match Manifest::parse(manifest_json) {
+        Ok(m) => m,
+        Err(e) => return Ok(harden(ApiError::Internal(e).into_response())),
+    };
+    let is_api = segments(&req).get(2).is_some_and(|s| s == "api");
+    let response = route(&manifest, req, &env).await.unwrap_or_else(ApiError::into_response);
+    Ok(harden(if is_api { allow_any_origin(response) } else { response }))
+}
+
+async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Response> {
+    let path = segments(&req);
+    let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+    let method = req.method();
+    match (parts.as_slice(), method) {
+        (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
+            ([], Method::Get) | (["index.html"], Method::Get) => Ok(page::form_page(manifest)),
+            (["embed.js"], Method::Get) => Ok(page::embed_script(manifest)),
+            (["paypal", "return"], Method::Get) => money::paypal::approval_return(&req, env, manifest).await,
+            (["auth", "email", "start"], Method::Post) => trust::signin::email_start(req, env, manifest).await,
+            (["auth", "email", "confirm"], Method::Get) => trust::signin::email_confirm(&req, env, manifest).await,
+            (["auth", provider, "start"], Method::Get) => trust::signin::start(&req, env, manifest, provider).await,
+            (["auth", provider, "callback"], Method::Get) => trust::signin::callback(&req, env, manifest, provider).await,
+            (["auth", "logout"], Method::Post) => trust::signin::logout(&req, manifest),
+            (["api", "session"], Method::Get) => trust::signin::session(&req, env, manifest),
+            (["manifest.json"], Method::Get) => Ok(json(200, &page::public_manifest(manifest))),
+            (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
+            (["api", "requests"], Method::Post) => intake::create(req, env, manifest, None).await,
+            (["api", "me"], Method::Get) => money::credits::me(&req, env, manifest).await,
+            (["api", "form-token"], Method::Get) => intake::form_token(env, manifest),
+            (["api", "status"], Method::Get) => trust::limits::status(env, manifest).await,
+            (["api", "credits", "checkout"], Method::Post) => money::credits::checkout(req, env, manifest).await,
+            (["api", "tiers", "checkout"], Method::Post) => money::tiers::checkout(req, env, manifest).await,
+            (["api", "tiers", "cancel"], Method::Post) => money::tiers::cancel(&req, env, manifest).await,
+            (["api", "auctions"], Method::Get) => money::auctions::list(env, manifest).await,
+            (["api", "auctions"], Method::Post) => money::auctions::open(req, env, manifest).await,
+            (["api", "auctions", id], Method::Get) => money::auctions::show(env, manifest, id).await,
+            (["api", "auctions", id, "bids"], Method::Post) => {
+                let id = id.to_string();
+                intake::create(req, env, manifest, Some(&id)).await
+            }
+            (["api", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
+            (["api", "requests", id], Method::Get) => view::show(&req, env, manifest, id).await,
+            (["api", "requests", id, "complete"], Method::Post) => creator::complete(req, env, manifest, id).await,
+            (["api", "requests", id, "close"], Method::Post) => creator::close(req, env, manifest, id).await,
+            (["api", "requests", id, "refund"], Method::Post) => creator::refund(req, env, manifest, id).await,
+            (["api", "requests", id, "accept"], Method::Post) => creator::decide(req, env, manifest, id, Decision::Accept).await,
+            (["api", "requests", id, "decline"], Method::Post) => creator::decide(req, env, manifest, id, Decision::Decline).await,
+            (["api", "requests", id, "approve"], Method::Post) => creator::review(req, env, manifest, id, ReviewDecision::Approve).await,
+            (["api", "requests", id, "reject"], Method::Post) => creator::review(req, env, manifest, id, ReviewDecision::Reject).await,
+            (["api", "requests", id, "evidence"], Method::Get) => evidence::evidence(&req, env, manifest, id).await,
+            (["api", "requests", id, "attachments", field], Method::Get) => evidence::attachment_file(&req, env, manifest, id, field).await,
+            ([], _)
+            | (["embed.js" | "manifest.json" | "index.html"], _)
+            | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session", ..], _) => Err(ApiError::MethodNotAllowed),
+            _ => Err(ApiError::NotFound("route")),
+        },
+        _ => Err(ApiError::NotFound("route")),
+    }
+}

@@ -1,0 +1,64 @@
+//! What a fan's browser loads: the form page and the embed script. The page is only a host
+//! for the script, so the form a fan sees is the same on our page and on a creator's site.
+
+use crate::platform::http::with_content_type;
+use fanline_core::manifest::Manifest;
+use serde_json::{json, Value};
+use worker::Response;
+
+const EMBED_JS: &str = include_str!("embed.js");
+
+/// The manifest without its moderation rules: spammers should not read the block list.
+pub fn public_manifest(manifest: &Manifest) -> Value {
+    json!({
+        "slug": manifest.slug,
+        "title": manifest.title,
+        "description": manifest.description,
+        "fields": manifest.fields,
+        "pricing": manifest.pricing,
+        "auction": manifest.auction,
+        // What the form needs to render, without the rules themselves.
+        "form": {"honeypot_field": manifest.moderation.honeypot_field},
+        "turnstile": manifest.turnstile,
+    })
+}
+
+pub fn embed_script(manifest: &Manifest) -> Response {
+    // JSON is valid JavaScript; `</` is escaped so the script can also be inlined in HTML.
+    let data = public_manifest(manifest).to_string().replace("</", "<\\/");
+    let mut response = with_content_type(EMBED_JS.replace("__FANLINE_MANIFEST__", &data), "text/javascript; charset=utf-8");
+    let _ = response.headers_mut().set("Access-Control-Allow-Origin", "*");
+    response
+}
+
+pub fn form_page(manifest: &Manifest) -> Response {
+    let title = escape_html(&manifest.title);
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;background:#f4f4f8;margin:0;padding:2rem 1rem}}main{{max-width:34rem;margin:0 auto}}</style>
+</head><body><main>
+<script src="/apps/{slug}/embed.js"></script>
+<noscript>This form needs JavaScript. The API is at /apps/{slug}/api/requests.</noscript>
+</main></body></html>"#,
+        slug = manifest.slug
+    );
+    html_page(html)
+}
+
+/// What the form page may load and where it may send: its own script and API, Cloudflare
+/// Turnstile's widget, inline styles (the embed styles its shadow root). Nothing may frame it,
+/// so a hostile page cannot overlay its payment and sign-in buttons (clickjacking).
+pub const FORM_PAGE_CSP: &str = "default-src 'none'; script-src 'self' https://challenges.cloudflare.com; frame-src https://challenges.cloudflare.com; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// An HTML page with its Content-Security-Policy.
+pub fn html_page(html: String) -> Response {
+    let mut response = with_content_type(html, "text/html; charset=utf-8");
+    let _ = response.headers_mut().set("Content-Security-Policy", FORM_PAGE_CSP);
+    response
+}
+
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}

@@ -1,0 +1,164 @@
+//! Intake limits kept in D1: `app_limits` (the creator's own), the `intake_guards` rows whose
+//! named CHECKs refuse an intake batch past a quota, the creator's `blocklist`, and `mail_log`
+//! (mail to addresses fans typed, counted per address).
+
+use super::{all, changes, count, first, run, statement, Arg};
+use crate::platform::error::ApiResult;
+use fanline_core::lifecycle::{groups, sql_list, Status};
+use fanline_core::manifest::Limits;
+use serde::Deserialize;
+use serde_json::Value;
+use worker::{D1Database, D1PreparedStatement};
+
+/// Requests a fan still waits on (`?1` is the start of the payment window).
+fn open_requests() -> String {
+    format!("(status IN ({}) OR (status = '{}' AND created_at > ?1))", sql_list(groups::OPEN), Status::AwaitingPayment.as_str())
+}
+
+/// Requests in the creator's queue or reserving a place in it while their payment is under
+/// way, which the capacity bounds (`?1` as above).
+fn in_queue() -> String {
+    format!("(status IN ({}) OR (status = '{}' AND created_at > ?1))", sql_list(groups::IN_QUEUE), Status::AwaitingPayment.as_str())
+}
+
+/// The creator's limits, when set.
+pub async fn app_limits(db: &D1Database, app_slug: &str) -> ApiResult<Option<Limits>> {
+    #[derive(Deserialize)]
+    struct Row {
+        max_open_per_fan: Option<i64>,
+        max_per_fan_per_day: Option<i64>,
+        capacity: Option<i64>,
+    }
+    let row = first::<Row>(db, "SELECT max_open_per_fan, max_per_fan_per_day, capacity FROM app_limits WHERE app_slug = ?", &[app_slug.into()]).await?;
+    let n = |v: Option<i64>| v.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
+    Ok(row.map(|r| Limits { max_open_per_fan: n(r.max_open_per_fan), max_per_fan_per_day: n(r.max_per_fan_per_day), capacity: n(r.capacity) }))
+}
+
+pub async fn set_app_limits(db: &D1Database, app_slug: &str, limits: &Limits, now: i64) -> ApiResult<()> {
+    let n = |v: Option<u32>| v.map_or(Arg::Null, |v| Arg::Int(i64::from(v)));
+    run(
+        db,
+        "INSERT INTO app_limits (app_slug, max_open_per_fan, max_per_fan_per_day, capacity, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (app_slug) DO UPDATE SET max_open_per_fan = excluded.max_open_per_fan, max_per_fan_per_day = excluded.max_per_fan_per_day,
+           capacity = excluded.capacity, updated_at = excluded.updated_at",
+        &[app_slug.into(), n(limits.max_open_per_fan), n(limits.max_per_fan_per_day), n(limits.capacity), now.into()],
+    )
+    .await
+}
+
+pub async fn reset_app_limits(db: &D1Database, app_slug: &str) -> ApiResult<()> {
+    run(db, "DELETE FROM app_limits WHERE app_slug = ?", &[app_slug.into()]).await
+}
+
+/// What the intake guards count for one submission.
+pub struct GuardScope<'a> {
+    pub app_slug: &'a str,
+    pub fan_key: &'a str,
+    /// Unpaid requests older than this no longer hold a place.
+    pub payment_window_start: i64,
+    pub day_start: i64,
+}
+
+/// Statements that refuse the intake batch when a limit would be passed; they go before the
+/// request's INSERT (so counts exclude it), `clear_guards` goes last.
+pub fn guards(db: &D1Database, scope: &GuardScope, limits: &Limits) -> ApiResult<Vec<D1PreparedStatement>> {
+    let mut out = Vec::new();
+    if let Some(max) = limits.max_open_per_fan {
+        out.push(statement(
+            db,
+            &format!(
+                "INSERT INTO intake_guards (open_quota) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ?2 AND fan_key = ?3 AND {}) < ?4",
+                open_requests()
+            ),
+            &[scope.payment_window_start.into(), scope.app_slug.into(), scope.fan_key.into(), i64::from(max).into()],
+        )?);
+    }
+    if let Some(max) = limits.max_per_fan_per_day {
+        out.push(statement(
+            db,
+            "INSERT INTO intake_guards (daily_quota) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ? AND fan_key = ? AND created_at >= ?) < ?",
+            &[scope.app_slug.into(), scope.fan_key.into(), scope.day_start.into(), i64::from(max).into()],
+        )?);
+    }
+    if let Some(max) = limits.capacity {
+        out.push(statement(
+            db,
+            &format!("INSERT INTO intake_guards (capacity) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ?2 AND {}) < ?3", in_queue()),
+            &[scope.payment_window_start.into(), scope.app_slug.into(), i64::from(max).into()],
+        )?);
+    }
+    Ok(out)
+}
+
+pub fn clear_guards(db: &D1Database) -> ApiResult<D1PreparedStatement> {
+    statement(db, "DELETE FROM intake_guards", &[])
+}
+
+/// Requests in the queue or holding a place in it, besides `except` (the same count the
+/// capacity guard makes).
+pub async fn in_queue_count(db: &D1Database, app_slug: &str, payment_window_start: i64, except: Option<&str>) -> ApiResult<i64> {
+    count(
+        db,
+        &format!("SELECT COUNT(*) AS n FROM requests WHERE app_slug = ?2 AND id != ?3 AND {}", in_queue()),
+        &[payment_window_start.into(), app_slug.into(), except.unwrap_or("").into()],
+    )
+    .await
+}
+
+/// Who a submission comes from, as block-list entries name them.
+pub struct Sender<'a> {
+    pub ip: &'a str,
+    /// The address's /64 for IPv6 (the client owns all of it).
+    pub ip_key: &'a str,
+    pub email: Option<&'a str>,
+    pub fan_id: Option<&'a str>,
+}
+
+/// The kind of the creator's block-list entry that matches the sender, if any.
+pub async fn blocked(db: &D1Database, creator_id: &str, s: &Sender<'_>) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Hit {
+        kind: String,
+    }
+    let hit = first::<Hit>(
+        db,
+        "SELECT kind FROM blocklist WHERE creator_id = ? AND ((kind = 'ip' AND value IN (?, ?)) OR (kind = 'email' AND value = ?) OR (kind = 'fan' AND value = ?)) LIMIT 1",
+        &[creator_id.into(), s.ip.into(), s.ip_key.into(), s.email.into(), s.fan_id.into()],
+    )
+    .await?;
+    Ok(hit.map(|h| h.kind))
+}
+
+/// One entry of a creator's block list, its value already canonical.
+pub struct BlockEntry<'a> {
+    pub kind: &'a str,
+    pub value: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+pub async fn block(db: &D1Database, creator_id: &str, e: &BlockEntry<'_>, now: i64) -> ApiResult<()> {
+    run(
+        db,
+        "INSERT INTO blocklist (creator_id, kind, value, reason, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (creator_id, kind, value) DO UPDATE SET reason = excluded.reason",
+        &[creator_id.into(), e.kind.into(), e.value.into(), e.reason.into(), now.into()],
+    )
+    .await
+}
+
+/// Removes an entry; false when there was none.
+pub async fn unblock(db: &D1Database, creator_id: &str, e: &BlockEntry<'_>) -> ApiResult<bool> {
+    Ok(changes(db, "DELETE FROM blocklist WHERE creator_id = ? AND kind = ? AND value = ?", &[creator_id.into(), e.kind.into(), e.value.into()]).await? > 0)
+}
+
+pub async fn blocklist(db: &D1Database, creator_id: &str) -> ApiResult<Vec<Value>> {
+    all(db, "SELECT kind, value, reason, created_at FROM blocklist WHERE creator_id = ? ORDER BY created_at", &[creator_id.into()]).await
+}
+
+/// Mail of `kind` sent to `address` since `since`.
+pub async fn mail_sent(db: &D1Database, address: &str, kind: &str, since: i64) -> ApiResult<i64> {
+    count(db, "SELECT COUNT(*) AS n FROM mail_log WHERE address = ? AND kind = ? AND at > ?", &[address.into(), kind.into(), since.into()]).await
+}
+
+pub fn log_mail(db: &D1Database, address: &str, kind: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    statement(db, "INSERT INTO mail_log (address, kind, at) VALUES (?, ?, ?)", &[address.into(), kind.into(), now.into()])
+}

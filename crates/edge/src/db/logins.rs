@@ -1,0 +1,61 @@
+//! `oauth_logins`: one row per sign-in under way (its state and PKCE verifier), used once; an
+//! email link's hash is recorded here as a used sign-in so the link works once.
+
+use super::{changes, first, statement};
+use crate::platform::error::ApiResult;
+use serde::Deserialize;
+use worker::{D1Database, D1PreparedStatement};
+
+pub struct NewLogin<'a> {
+    pub state: &'a str,
+    pub app_slug: &'a str,
+    pub provider: &'a str,
+    pub verifier: &'a str,
+    pub return_to: &'a str,
+}
+
+pub async fn start(db: &D1Database, l: &NewLogin<'_>, now: i64) -> ApiResult<()> {
+    super::run(
+        db,
+        "INSERT INTO oauth_logins (state, app_slug, provider, verifier, return_to, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        &[l.state.into(), l.app_slug.into(), l.provider.into(), l.verifier.into(), l.return_to.into(), now.into()],
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Login {
+    pub verifier: String,
+    pub return_to: String,
+}
+
+/// Which login a callback claims.
+pub struct LoginKey<'a> {
+    pub state: &'a str,
+    pub app_slug: &'a str,
+    pub provider: &'a str,
+}
+
+/// Uses the login's state once: `None` when it is unknown, used, expired (older than
+/// `created_after`) or of another app or provider.
+pub async fn take(db: &D1Database, key: &LoginKey<'_>, now: i64, created_after: i64) -> ApiResult<Option<Login>> {
+    let claimed = changes(
+        db,
+        "UPDATE oauth_logins SET used_at = ? WHERE state = ? AND app_slug = ? AND provider = ? AND used_at IS NULL AND created_at > ?",
+        &[now.into(), key.state.into(), key.app_slug.into(), key.provider.into(), created_after.into()],
+    )
+    .await?;
+    if claimed != 1 {
+        return Ok(None);
+    }
+    first(db, "SELECT verifier, return_to FROM oauth_logins WHERE state = ?", &[key.state.into()]).await
+}
+
+/// An email link used once: its hash is the row's key, so a second use conflicts.
+pub fn used_email_link(db: &D1Database, link_hash: &str, app_slug: &str, return_to: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    statement(
+        db,
+        "INSERT INTO oauth_logins (state, app_slug, provider, verifier, return_to, created_at, used_at) VALUES (?, ?, 'email', '', ?, ?, ?)",
+        &[link_hash.into(), app_slug.into(), return_to.into(), now.into(), now.into()],
+    )
+}

@@ -1,0 +1,244 @@
+//! `outbox`, `delivery_attempts` and `target_refs`: each notification written with the state
+//! change it reports, every attempt to deliver it, and what a destination made for a request
+//! (a Trello card's id) so later deliveries update it instead of making another.
+
+use super::{all, changes, first, ids, run, statement};
+use crate::platform::error::ApiResult;
+use fanline_core::delivery::state::OutboxState;
+use fanline_core::manifest::DestinationKind;
+use serde::Deserialize;
+use serde_json::Value;
+use worker::{D1Database, D1PreparedStatement};
+
+/// One notification to write: its destination and the rendered payload.
+pub struct OutboxEntry {
+    pub id: String,
+    pub event: String,
+    pub destination: DestinationKind,
+    pub payload: String,
+}
+
+pub fn insert_statements(db: &D1Database, request_id: &str, app_slug: &str, entries: &[OutboxEntry], now: i64) -> ApiResult<Vec<D1PreparedStatement>> {
+    entries
+        .iter()
+        .map(|e| {
+            statement(
+                db,
+                // A reminder's id is fixed per request, so two sweeps make one row.
+                "INSERT INTO outbox (id, request_id, app_slug, event, destination, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                &[e.id.as_str().into(), request_id.into(), app_slug.into(), e.event.as_str().into(), e.destination.as_str().into(), e.payload.as_str().into(), now.into(), now.into()],
+            )
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxRow {
+    pub id: String,
+    pub request_id: String,
+    pub app_slug: String,
+    pub destination: String,
+    pub payload: String,
+    pub state: OutboxState,
+    pub attempts: i64,
+    pub created_at: i64,
+}
+
+pub async fn get(db: &D1Database, id: &str) -> ApiResult<Option<OutboxRow>> {
+    first(db, "SELECT id, request_id, app_slug, destination, payload, state, attempts, created_at FROM outbox WHERE id = ?", &[id.into()]).await
+}
+
+/// Rows committed but never attempted since before `before`: their queue send was lost.
+pub async fn never_sent(db: &D1Database, before: i64) -> ApiResult<Vec<String>> {
+    ids(db, "SELECT id FROM outbox WHERE state = 'pending' AND attempts = 0 AND created_at <= ? ORDER BY created_at LIMIT 200", &[before.into()]).await
+}
+
+/// Dead rows of an app (or one dead or skipped row) the creator may queue again.
+pub async fn replayable(db: &D1Database, app_slug: &str, only: Option<&str>) -> ApiResult<Vec<String>> {
+    match only {
+        Some(id) => ids(db, "SELECT id FROM outbox WHERE app_slug = ? AND id = ? AND state IN ('dead', 'skipped')", &[app_slug.into(), id.into()]).await,
+        None => ids(db, "SELECT id FROM outbox WHERE app_slug = ? AND state = 'dead' LIMIT 500", &[app_slug.into()]).await,
+    }
+}
+
+/// Puts a dead or skipped row back to pending; false when it was not (someone else did).
+pub async fn reopen(db: &D1Database, id: &str, now: i64) -> ApiResult<bool> {
+    Ok(changes(
+        db,
+        "UPDATE outbox SET state = 'pending', claimed_at = NULL, updated_at = ? WHERE id = ? AND state IN ('dead', 'skipped')",
+        &[now.into(), id.into()],
+    )
+    .await?
+        == 1)
+}
+
+/// Sets a row's state, keeping its last error unless a new one is given.
+pub async fn set_state(db: &D1Database, id: &str, state: OutboxState, error: Option<&str>, now: i64) -> ApiResult<()> {
+    run(
+        db,
+        "UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), updated_at = ? WHERE id = ?",
+        &[state.as_str().into(), error.into(), now.into(), id.into()],
+    )
+    .await
+}
+
+/// Claims a row for sending, so a duplicate message handled at the same moment cannot send it
+/// too; a claim older than `lease_ms` has lapsed (its consumer died).
+pub async fn claim(db: &D1Database, id: &str, now: i64, lease_ms: i64) -> ApiResult<bool> {
+    Ok(changes(
+        db,
+        "UPDATE outbox SET state = 'sending', claimed_at = ? WHERE id = ? AND (state = 'pending' OR (state = 'sending' AND claimed_at < ?))",
+        &[now.into(), id.into(), (now - lease_ms).into()],
+    )
+    .await?
+        == 1)
+}
+
+/// After an attempt: the row's new state, with the attempt's number and error.
+pub async fn after_attempt(db: &D1Database, a: &Attempt<'_>, state: OutboxState) -> ApiResult<()> {
+    run(
+        db,
+        "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, updated_at = ? WHERE id = ?",
+        &[state.as_str().into(), a.attempt.into(), a.error.into(), a.at.into(), a.outbox_id.into()],
+    )
+    .await
+}
+
+pub fn delivered(db: &D1Database, id: &str, attempts: i64, now: i64) -> ApiResult<D1PreparedStatement> {
+    statement(
+        db,
+        "UPDATE outbox SET state = 'delivered', attempts = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?",
+        &[attempts.into(), now.into(), now.into(), id.into()],
+    )
+}
+
+/// A job that reached the dead-letter queue: its row is dead unless it finished meanwhile.
+pub async fn mark_dead(db: &D1Database, id: &str, now: i64) -> ApiResult<()> {
+    run(db, "UPDATE outbox SET state = 'dead', updated_at = ? WHERE id = ? AND state IN ('pending', 'sending')", &[now.into(), id.into()]).await
+}
+
+/// One attempt to deliver a row, as the delivery log shows it.
+pub struct Attempt<'a> {
+    pub outbox_id: &'a str,
+    pub attempt: i64,
+    pub status: Option<u16>,
+    pub error: Option<&'a str>,
+    pub at: i64,
+}
+
+pub async fn record_attempt(db: &D1Database, a: &Attempt<'_>) -> ApiResult<()> {
+    run(
+        db,
+        "INSERT INTO delivery_attempts (outbox_id, attempt, status, error, at) VALUES (?, ?, ?, ?, ?)",
+        &[a.outbox_id.into(), a.attempt.into(), a.status.map(i64::from).into(), a.error.into(), a.at.into()],
+    )
+    .await
+}
+
+/// Whether the row's last attempt got no answer (so it may have made something).
+pub async fn last_attempt_unanswered(db: &D1Database, outbox_id: &str) -> ApiResult<bool> {
+    #[derive(Deserialize)]
+    struct Last {
+        status: Option<i64>,
+    }
+    let last: Option<Last> = first(db, "SELECT status FROM delivery_attempts WHERE outbox_id = ? ORDER BY attempt DESC LIMIT 1", &[outbox_id.into()]).await?;
+    Ok(last.is_some_and(|l| l.status.is_none()))
+}
+
+/// Whether a delivery to the same destination for the same request was committed earlier and
+/// is not done yet.
+pub async fn earlier_unfinished(db: &D1Database, row: &OutboxRow) -> ApiResult<bool> {
+    let earlier: Option<Value> = first(
+        db,
+        "SELECT id FROM outbox WHERE request_id = ? AND destination = ? AND id != ? AND state IN ('pending', 'sending') AND (created_at < ? OR (created_at = ? AND rowid < (SELECT rowid FROM outbox WHERE id = ?))) LIMIT 1",
+        &[row.request_id.as_str().into(), row.destination.as_str().into(), row.id.as_str().into(), row.created_at.into(), row.created_at.into(), row.id.as_str().into()],
+    )
+    .await?;
+    Ok(earlier.is_some())
+}
+
+/// A request's rows for `destination` that were parked before their first attempt.
+pub async fn parked(db: &D1Database, request_id: &str, destination: DestinationKind) -> ApiResult<Vec<String>> {
+    ids(
+        db,
+        "SELECT id FROM outbox WHERE request_id = ? AND destination = ? AND state = 'pending' AND attempts = 0",
+        &[request_id.into(), destination.as_str().into()],
+    )
+    .await
+}
+
+/// What a destination made for a request (a Trello card's id), if it made one.
+pub async fn target_ref(db: &D1Database, request_id: &str, kind: DestinationKind) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Ref {
+        external_id: String,
+    }
+    let found: Option<Ref> =
+        first(db, "SELECT external_id FROM target_refs WHERE request_id = ? AND kind = ?", &[request_id.into(), kind.as_str().into()]).await?;
+    Ok(found.map(|r| r.external_id))
+}
+
+pub fn insert_target_ref(db: &D1Database, request_id: &str, kind: DestinationKind, external_id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    statement(
+        db,
+        "INSERT INTO target_refs (request_id, kind, external_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        &[request_id.into(), kind.as_str().into(), external_id.into(), now.into()],
+    )
+}
+
+/// A delivery as the creator's log shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub request_id: String,
+    pub event: String,
+    pub destination: String,
+    pub state: OutboxState,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+const DELIVERY_COLUMNS: &str = "id, request_id, event, destination, state, attempts, last_error, created_at, updated_at, delivered_at";
+
+/// Which deliveries the creator's log lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFilter {
+    All,
+    In(OutboxState),
+    /// Still being retried after a failed attempt.
+    Failing,
+}
+
+pub async fn deliveries(db: &D1Database, app_slug: &str, filter: DeliveryFilter) -> ApiResult<Vec<DeliveryRow>> {
+    let select = format!("SELECT {DELIVERY_COLUMNS} FROM outbox WHERE app_slug = ?");
+    const ORDER: &str = "ORDER BY created_at DESC, rowid DESC LIMIT 200";
+    match filter {
+        DeliveryFilter::All => all(db, &format!("{select} {ORDER}"), &[app_slug.into()]).await,
+        DeliveryFilter::In(state) => all(db, &format!("{select} AND state = ? {ORDER}"), &[app_slug.into(), state.as_str().into()]).await,
+        DeliveryFilter::Failing => all(db, &format!("{select} AND state IN ('pending', 'sending') AND attempts > 0 {ORDER}"), &[app_slug.into()]).await,
+    }
+}
+
+pub async fn delivery(db: &D1Database, app_slug: &str, id: &str) -> ApiResult<Option<DeliveryRow>> {
+    first(db, &format!("SELECT {DELIVERY_COLUMNS} FROM outbox WHERE app_slug = ? AND id = ?"), &[app_slug.into(), id.into()]).await
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AttemptRow {
+    pub attempt: i64,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub at: i64,
+}
+
+pub async fn attempts(db: &D1Database, outbox_id: &str) -> ApiResult<Vec<AttemptRow>> {
+    all(db, "SELECT attempt, status, error, at FROM delivery_attempts WHERE outbox_id = ? ORDER BY attempt", &[outbox_id.into()]).await
+}
+
+/// A request's deliveries, for its dispute evidence.
+pub async fn for_request(db: &D1Database, request_id: &str) -> ApiResult<Vec<Value>> {
+    all(db, "SELECT o.id, o.destination, o.event, o.state, o.attempts, o.delivered_at, o.created_at FROM outbox o WHERE o.request_id = ? ORDER BY o.created_at, o.rowid", &[request_id.into()]).await
+}

@@ -1,0 +1,120 @@
+//! The producer side of delivery: for each state a request enters, one outbox row per route
+//! the manifest gives that event, written in the same batch as the state change, then the rows'
+//! ids on the queue in one `send_batch`. The hub's consumer delivers them.
+
+use crate::db::{self, outbox::OutboxEntry, requests::RequestRow};
+use crate::platform::config::{now_ms, random};
+use crate::platform::error::ApiResult;
+use crate::trust::limits::{mail_budget, FanMail};
+use fanline_core::delivery::payload::{self, RequestSummary};
+use fanline_core::intake::ids;
+use fanline_core::lifecycle::Status;
+use fanline_core::manifest::Manifest;
+use fanline_core::money::{Currency, Money};
+use fanline_core::util::time::rfc3339;
+use serde::{Deserialize, Serialize};
+use worker::{console_warn, D1Database, D1PreparedStatement, Env};
+
+pub const QUEUE_BINDING: &str = "FULFILMENT";
+
+/// What travels on the queue: only the outbox row's id, so nothing secret sits in a message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub outbox_id: String,
+}
+
+pub fn status_url(origin: &str, app_slug: &str, request_id: &str) -> String {
+    format!("{origin}/apps/{app_slug}/api/requests/{request_id}")
+}
+
+/// The request as every destination's payload is rendered from.
+pub fn summary(manifest: &Manifest, row: &RequestRow, origin: &str) -> RequestSummary {
+    let fields = serde_json::from_str(&row.fields).unwrap_or_default();
+    let add_on_ids: Vec<String> = serde_json::from_str(&row.add_ons).unwrap_or_default();
+    let add_ons = add_on_ids.iter().map(|id| manifest.add_on(id).map_or(id.clone(), |a| a.label.clone())).collect();
+    let currency = Currency::parse(&row.currency).unwrap_or_else(|_| manifest.pricing.currency.clone());
+    RequestSummary {
+        id: row.id.clone(),
+        app: row.app_slug.clone(),
+        app_title: manifest.title.clone(),
+        status: row.status.as_str().to_string(),
+        fields,
+        add_ons,
+        price: Money::new(row.amount.max(0) as u64, currency),
+        status_url: status_url(origin, &row.app_slug, &row.id),
+        page_url: format!("{origin}/apps/{}/?request={}", row.app_slug, row.id),
+        created_at: rfc3339(row.created_at),
+    }
+}
+
+/// One outbox entry per route the manifest gives each newly entered state.
+pub fn entries(manifest: &Manifest, row: &RequestRow, origin: &str, entered: &[Status]) -> Vec<OutboxEntry> {
+    let mut out = Vec::new();
+    for status in entered {
+        let mut summary = summary(manifest, row, origin);
+        summary.status = status.as_str().to_string();
+        out.extend(entries_for_event(manifest, row, &summary, &status.event_name(), |_| ids::token("msg_", &random::<16>())));
+    }
+    out
+}
+
+/// The entries for one event; `id_for` names each (a reminder's id is fixed per request).
+pub fn entries_for_event(manifest: &Manifest, row: &RequestRow, summary: &RequestSummary, event: &str, id_for: impl Fn(usize) -> String) -> Vec<OutboxEntry> {
+    manifest
+        .routes_for(event)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, route)| {
+            let payload = payload::payload(manifest, summary, route, &payload::Occasion { event, fan_address: row.fan_email.as_deref(), now_ms: now_ms() })?;
+            Some(OutboxEntry { id: id_for(i), event: event.to_string(), destination: route.to, payload: payload.to_string() })
+        })
+        .collect()
+}
+
+/// Mail to the address a fan typed goes out only within that address's hourly budget
+/// (`FanMail::Notice`), and never when `blocked`: anyone can type someone else's address.
+/// Drops the fan-mail entries otherwise; returns the statement that counts the mail.
+pub async fn budget_fan_mail(
+    db: &D1Database,
+    row: &RequestRow,
+    blocked: bool,
+    entries: &mut Vec<OutboxEntry>,
+    now: i64,
+) -> ApiResult<Option<D1PreparedStatement>> {
+    if !entries.iter().any(|e| e.destination.is_fan_email()) {
+        return Ok(None);
+    }
+    let counted = match (&row.fan_email, blocked) {
+        (Some(email), false) => mail_budget(db, email, FanMail::Notice, now).await?,
+        _ => None,
+    };
+    if counted.is_none() {
+        entries.retain(|e| !e.destination.is_fan_email());
+    }
+    Ok(counted)
+}
+
+pub fn statements(db: &D1Database, row: &RequestRow, entries: &[OutboxEntry], now: i64) -> ApiResult<Vec<D1PreparedStatement>> {
+    db::outbox::insert_statements(db, &row.id, &row.app_slug, entries, now)
+}
+
+/// Puts committed outbox rows on the queue. A failed send leaves the rows pending, where the
+/// next sweep finds them, so it is logged rather than surfaced to the fan.
+pub async fn enqueue(env: &Env, entries: &[OutboxEntry]) {
+    enqueue_ids(env, entries.iter().map(|e| e.id.clone()).collect()).await;
+}
+
+/// Sends outbox row ids to the queue, all in one batch.
+pub async fn enqueue_ids(env: &Env, ids: Vec<String>) {
+    if ids.is_empty() {
+        return;
+    }
+    let Ok(queue) = env.queue(QUEUE_BINDING) else {
+        console_warn!("no {QUEUE_BINDING} queue binding; outbox rows stay pending");
+        return;
+    };
+    let count = ids.len();
+    if let Err(e) = queue.send_batch(ids.into_iter().map(|outbox_id| Job { outbox_id })).await {
+        console_warn!("queue send of {count} outbox rows failed, the sweeper re-sends them: {e}");
+    }
+}

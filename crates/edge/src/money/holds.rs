@@ -1,0 +1,48 @@
+//! Held payments (card authorizations): captured when the creator accepts, released when they
+//! decline or let the acceptance window pass. Stripe is called first with a per-request
+//! idempotency key, so retrying after a lost race is harmless.
+
+use crate::db::{self, requests::RequestRow};
+use crate::lifecycle::{self, Move};
+use crate::platform::config::now_ms;
+use crate::platform::ctx::{By, Ctx};
+use crate::platform::error::{ApiError, ApiResult};
+use crate::providers::stripe;
+use fanline_core::lifecycle::Status;
+use fanline_core::manifest::Manifest;
+
+/// What happens to a held payment, and the state the request moves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldDecision {
+    /// Capture; the request becomes `accepted` (and then `fulfilled` when completing).
+    Accept { then_fulfil: bool },
+    /// Release; the request becomes `rejected`.
+    Decline,
+    /// Release because the creator did not act in time; the request becomes `expired`.
+    Lapse,
+}
+
+/// Captures or releases a request's hold at Stripe, then moves the request. A capture Stripe
+/// refuses for good (the authorization lapsed) comes back as the provider's refusal.
+pub async fn settle(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decision: HoldDecision, by: By<'_>) -> ApiResult<bool> {
+    let payment_intent = row.payment_intent_id.as_deref().ok_or_else(|| ApiError::internal(format!("hold on {} has no payment intent", row.id)))?;
+    let (path, fact): (&[Status], _) = match decision {
+        HoldDecision::Accept { then_fulfil } => {
+            stripe::capture(ctx.env, payment_intent, &row.id).await?;
+            (if then_fulfil { &[Status::Accepted, Status::Fulfilled] } else { &[Status::Accepted] }, db::requests::set_captured(ctx.db, &row.id, now_ms())?)
+        }
+        HoldDecision::Decline | HoldDecision::Lapse => {
+            let why = if decision == HoldDecision::Lapse { "abandoned" } else { "requested_by_customer" };
+            stripe::release(ctx.env, payment_intent, &row.id, why).await?;
+            (if decision == HoldDecision::Lapse { &[Status::Expired] } else { &[Status::Rejected] }, db::requests::clear_hold(ctx.db, &row.id)?)
+        }
+    };
+    lifecycle::advance(ctx, manifest, row, Move::to(path, by).with([fact])).await
+}
+
+/// Captures the hold of a request approved in review (it stays in the pipeline, see `review`).
+pub async fn capture_for_review(ctx: Ctx<'_>, row: &RequestRow) -> ApiResult<worker::D1PreparedStatement> {
+    let payment_intent = row.payment_intent_id.as_deref().ok_or_else(|| ApiError::internal(format!("hold on {} has no payment intent", row.id)))?;
+    stripe::capture(ctx.env, payment_intent, &row.id).await?;
+    db::requests::set_captured(ctx.db, &row.id, now_ms())
+}

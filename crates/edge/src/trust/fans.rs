@@ -1,0 +1,50 @@
+//! Fans who come back: a fan token (shown once, kept by the fan or their browser) ties credit
+//! packs and subscriber tiers to one person without an account. Only its hash is stored.
+
+use crate::db::{self, credits::Fan};
+use crate::platform::config::{now_ms, random};
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::http::header;
+use fanline_core::intake::ids;
+use fanline_core::manifest::{Manifest, Tier};
+use worker::{D1Database, D1PreparedStatement, Request};
+
+pub const TOKEN_HEADER: &str = "Fan-Token";
+
+/// A fan made on first purchase, with the token to hand back exactly once.
+pub struct NewFan {
+    pub fan: Fan,
+    pub token: String,
+    pub insert: D1PreparedStatement,
+}
+
+/// The fan named by the `Fan-Token` header: `None` without one, an error with a wrong one
+/// (a typo must not silently become "no discount").
+pub async fn from_request(req: &Request, db: &D1Database) -> ApiResult<Option<Fan>> {
+    let Some(token) = header(req, TOKEN_HEADER).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) else { return Ok(None) };
+    let fan = db::credits::fan_by_token(db, &token).await?;
+    fan.map(Some).ok_or_else(|| ApiError::FanTokenRequired("The Fan-Token is not known here; use the token you got with your first purchase.".into()))
+}
+
+pub async fn required(req: &Request, db: &D1Database, what: &str) -> ApiResult<Fan> {
+    from_request(req, db)
+        .await?
+        .ok_or_else(|| ApiError::FanTokenRequired(format!("{what} needs your Fan-Token header (you got it with your first credit pack or tier).")))
+}
+
+/// The caller's fan, or a new one whose row commits with the purchase that made it.
+pub async fn existing_or_new(req: &Request, db: &D1Database, email: Option<&str>) -> ApiResult<(Fan, Option<NewFan>)> {
+    if let Some(fan) = from_request(req, db).await? {
+        return Ok((fan, None));
+    }
+    let fan = Fan { id: ids::token("fan_", &random::<12>()) };
+    let token = ids::token("ft_", &random::<24>());
+    let insert = db::credits::insert_fan(db, &fan.id, &token, email)?;
+    Ok((fan.clone(), Some(NewFan { fan, token, insert })))
+}
+
+/// The tier the fan's live subscription at this app grants now, if any.
+pub async fn active_tier<'m>(db: &D1Database, manifest: &'m Manifest, fan: &Fan) -> ApiResult<Option<&'m Tier>> {
+    let live = db::subscriptions::live_tiers(db, &fan.id, &manifest.slug, now_ms() / 1000).await?;
+    Ok(live.iter().find_map(|tier| manifest.tier(tier)))
+}

@@ -1,0 +1,168 @@
+//! Limits on who may send how much: the edge rate limiters (per client address, per fan, per
+//! webhook sender), mail budgets per typed address, and the precise quotas kept in D1 (open
+//! requests and requests per day per fan, the queue's capacity), which intake checks inside
+//! its own batch so concurrent submissions cannot over-admit.
+
+use crate::db::{self, Constraint};
+use crate::platform::config::{config, now_ms};
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::http::{client_ip, json};
+use fanline_core::manifest::{Limits, Manifest};
+use fanline_core::trust::client::{ip_key, normalize_email};
+use serde_json::json;
+use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+
+/// Edge limiters every app Worker binds (see its wrangler.toml).
+pub const INTAKE_LIMITER: &str = "INTAKE_LIMITER";
+pub const FAN_LIMITER: &str = "FAN_LIMITER";
+/// The hub's limiter for webhooks that cost a provider call to verify.
+pub const WEBHOOK_LIMITER: &str = "WEBHOOK_LIMITER";
+
+/// The per-client edge limit, keyed by the caller's address (an IPv6 client by its /64).
+/// Every endpoint that costs the platform money or mail goes through it.
+pub async fn per_client(env: &Env, req: &Request) -> ApiResult<()> {
+    edge_limit(env, INTAKE_LIMITER, &ip_key(&client_ip(req))).await
+}
+
+/// One edge limiter binding, keyed by an address or a fan's identity. A Worker deployed
+/// without the binding refuses the work (fails closed) rather than running unlimited.
+pub async fn edge_limit(env: &Env, binding: &str, key: &str) -> ApiResult<()> {
+    let limiter = env.rate_limiter(binding).map_err(|_| ApiError::Misconfigured(format!("the {binding} rate-limit binding is missing")))?;
+    let outcome = limiter.limit(key.to_string()).await?;
+    if outcome.success {
+        Ok(())
+    } else {
+        let period = config(env, "RATE_LIMIT_PERIOD_SECS", "60").parse().unwrap_or(60);
+        Err(ApiError::RateLimited { retry_after_secs: period })
+    }
+}
+
+/// Mail the platform sends to an address a fan typed, and how many an hour each address gets,
+/// whoever types it: anyone can type someone else's address.
+#[derive(Debug, Clone, Copy)]
+pub enum FanMail {
+    /// A sign-in link (anyone may ask for one, for any address).
+    SignIn,
+    /// A notice about a request that gave this address (confirmation, refund, result).
+    Notice,
+}
+
+impl FanMail {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::Notice => "notice",
+        }
+    }
+
+    fn per_hour(self) -> i64 {
+        match self {
+            Self::SignIn => 5,
+            Self::Notice => 10,
+        }
+    }
+}
+
+/// Whether one more mail of this kind may go to `address` now; when it may, the statement that
+/// counts it (commit it with the mail's outbox rows, or before sending).
+pub async fn mail_budget(db: &D1Database, address: &str, mail: FanMail, now: i64) -> ApiResult<Option<D1PreparedStatement>> {
+    let address = normalize_email(address);
+    if db::limits::mail_sent(db, &address, mail.kind(), now - 3_600_000).await? >= mail.per_hour() {
+        return Ok(None);
+    }
+    Ok(Some(db::limits::log_mail(db, &address, mail.kind(), now)?))
+}
+
+/// How long a fan has to pay: the Checkout Session expires then (Stripe's shortest expiry),
+/// and an unpaid request stops holding a quota place or a queue slot, even if the expiry
+/// event is late or lost. So nobody can lock a fan out, or fill the queue, with unpaid requests.
+pub const PAYMENT_WINDOW_MS: i64 = 30 * 60 * 1000;
+
+/// Where the limits in force come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitsSource {
+    Creator,
+    Manifest,
+}
+
+impl LimitsSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Creator => "creator",
+            Self::Manifest => "manifest",
+        }
+    }
+}
+
+/// The creator's limits from D1 when set, else the manifest's.
+pub async fn effective(db: &D1Database, manifest: &Manifest) -> ApiResult<(Limits, LimitsSource)> {
+    Ok(match db::limits::app_limits(db, &manifest.slug).await? {
+        Some(limits) => (limits, LimitsSource::Creator),
+        None => (manifest.limits, LimitsSource::Manifest),
+    })
+}
+
+/// The statements that refuse an intake batch past a quota (see `db::limits::guards`).
+pub fn guards(db: &D1Database, slug: &str, fan_key: &str, limits: &Limits, now: i64) -> ApiResult<Vec<D1PreparedStatement>> {
+    let scope = db::limits::GuardScope { app_slug: slug, fan_key, payment_window_start: now - PAYMENT_WINDOW_MS, day_start: now - now.rem_euclid(86_400_000) };
+    db::limits::guards(db, &scope, limits)
+}
+
+/// The fan-facing error for a quota guard that refused the batch, if that is what happened.
+pub fn refusal(constraint: &Constraint, limits: &Limits) -> Option<ApiError> {
+    match constraint {
+        Constraint::OpenQuota => Some(ApiError::QuotaExceeded(format!(
+            "You already have {} open requests here; send another when one is done.",
+            limits.max_open_per_fan.unwrap_or(0)
+        ))),
+        Constraint::DailyQuota => {
+            Some(ApiError::QuotaExceeded(format!("You have sent {} requests here today; try again tomorrow (UTC).", limits.max_per_fan_per_day.unwrap_or(0))))
+        }
+        Constraint::Capacity => {
+            Some(ApiError::Conflict { code: "queue_full", message: "The creator's queue is full right now; try again when it has room.".into() })
+        }
+        Constraint::CreditBalance | Constraint::Other(_) => None,
+    }
+}
+
+/// Requests in the queue or holding a place in it now.
+pub async fn in_queue(db: &D1Database, slug: &str) -> ApiResult<i64> {
+    db::limits::in_queue_count(db, slug, now_ms() - PAYMENT_WINDOW_MS, None).await
+}
+
+/// Whether the queue has no room for `request_id` besides the requests already in it or
+/// holding a place (the same count the intake guard makes): a payment arriving then is given
+/// back instead of pushing the queue past its capacity (the creator lowered it meanwhile).
+pub async fn full_without(db: &D1Database, manifest: &Manifest, request_id: &str) -> ApiResult<bool> {
+    let (limits, _) = effective(db, manifest).await?;
+    let Some(capacity) = limits.capacity else { return Ok(false) };
+    Ok(db::limits::in_queue_count(db, &manifest.slug, now_ms() - PAYMENT_WINDOW_MS, Some(request_id)).await? >= i64::from(capacity))
+}
+
+/// `GET /apps/<slug>/api/status`: whether the form is open, for the form and embed.
+pub async fn status(env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let db = db::db(env)?;
+    let (limits, _) = effective(&db, manifest).await?;
+    let queued = in_queue(&db, &manifest.slug).await?;
+    let open = limits.capacity.is_none_or(|c| queued < i64::from(c));
+    let mut response = json(200, &json!({"app": manifest.slug, "open": open, "capacity": limits.capacity, "in_queue": queued}));
+    response.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(response)
+}
+
+/// The block-list entry that matches this submission, if any (`ip`, `email` or `fan`).
+pub async fn blocked(db: &D1Database, creator_id: &str, ip: &str, email: Option<&str>, fan_id: Option<&str>) -> ApiResult<Option<String>> {
+    let email = email.map(normalize_email);
+    let ip_key = ip_key(ip);
+    db::limits::blocked(db, creator_id, &db::limits::Sender { ip, ip_key: &ip_key, email: email.as_deref(), fan_id }).await
+}
+
+/// A block-list value in the spelling intake compares against: an email as its mailbox
+/// receives it, an IPv6 address as its /64 (the client owns all of it).
+pub fn canonical_entry(kind: &str, value: &str) -> String {
+    match kind {
+        "email" => normalize_email(value),
+        "ip" if value.contains(':') && !value.ends_with("/64") => ip_key(value),
+        _ => value.trim().to_string(),
+    }
+}

@@ -1,0 +1,265 @@
+//! Sign-in with Twitch, Discord or Google for apps that require it: the OAuth 2.0
+//! authorization code flow with PKCE (S256) and a one-time state, then an HMAC-signed session
+//! cookie. Provider endpoints and credentials come from configuration
+//! (`OAUTH_<PROVIDER>_{CLIENT_ID,CLIENT_SECRET,AUTHORIZE_URL,TOKEN_URL,USERINFO_URL}`).
+
+use crate::db::{self, logins::NewLogin, BatchOutcome};
+use crate::platform::body::{require_json_content_type, strict_json};
+use crate::platform::config::{config, now_ms, random, required_config};
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::http::{header, json, origin};
+use crate::providers::{self, ProviderError};
+use crate::trust::limits::{self, FanMail};
+use fanline_core::manifest::Manifest;
+use fanline_core::trust::identity::{self, Identity, Provider};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::Digest;
+use worker::{Env, Headers, Request, Response};
+
+struct ProviderConfig {
+    client_id: String,
+    client_secret: String,
+    authorize: String,
+    token: String,
+    userinfo: String,
+    scope: String,
+}
+
+fn provider_config(env: &Env, provider: Provider) -> ApiResult<ProviderConfig> {
+    let name = provider.as_str().to_ascii_uppercase();
+    let d = provider.defaults().ok_or(ApiError::NotFound("route"))?;
+    Ok(ProviderConfig {
+        client_id: required_config(env, &format!("OAUTH_{name}_CLIENT_ID"))?,
+        client_secret: required_config(env, &format!("OAUTH_{name}_CLIENT_SECRET"))?,
+        authorize: config(env, &format!("OAUTH_{name}_AUTHORIZE_URL"), d.authorize),
+        token: config(env, &format!("OAUTH_{name}_TOKEN_URL"), d.token),
+        userinfo: config(env, &format!("OAUTH_{name}_USERINFO_URL"), d.userinfo),
+        scope: config(env, &format!("OAUTH_{name}_SCOPE"), d.scope),
+    })
+}
+
+fn offered(manifest: &Manifest, name: &str) -> ApiResult<Provider> {
+    let rules = manifest.identity.as_ref().ok_or(ApiError::NotFound("route"))?;
+    Provider::parse(name).filter(|p| rules.providers.contains(p)).ok_or(ApiError::NotFound("sign-in provider"))
+}
+
+fn callback_url(origin: &str, manifest: &Manifest, provider: Provider) -> String {
+    format!("{origin}/apps/{}/auth/{}/callback", manifest.slug, provider.as_str())
+}
+
+/// Sign-in links for the app's providers, in the manifest's order (for error answers and the
+/// session endpoint).
+pub fn sign_in_links(origin: &str, manifest: &Manifest) -> Value {
+    let providers = manifest.identity.as_ref().map(|i| i.providers.clone()).unwrap_or_default();
+    json!(providers
+        .iter()
+        .map(|p| json!({"provider": p.as_str(), "url": format!("{origin}/apps/{}/auth/{}/start", manifest.slug, p.as_str())}))
+        .collect::<Vec<_>>())
+}
+
+/// `GET /apps/<slug>/auth/<provider>/start[?return=/path]`: remembers a fresh state and PKCE
+/// verifier, binds the state to this browser with a cookie, and sends the fan to the provider.
+pub async fn start(req: &Request, env: &Env, manifest: &Manifest, provider: &str) -> ApiResult<Response> {
+    let provider = offered(manifest, provider)?;
+    let cfg = provider_config(env, provider)?;
+    let db = db::db(env)?;
+    let url = req.url()?;
+    let return_to =
+        identity::safe_return(url.query_pairs().find(|(k, _)| k == "return").map(|(_, v)| v.into_owned()).as_deref(), &format!("/apps/{}/", manifest.slug));
+    let state = hex::encode(random::<16>());
+    let verifier = identity::base64url(&random::<32>());
+    let login = NewLogin { state: &state, app_slug: &manifest.slug, provider: provider.as_str(), verifier: &verifier, return_to: &return_to };
+    db::logins::start(&db, &login, now_ms()).await?;
+    let mut to = worker::Url::parse(&cfg.authorize).map_err(|e| ApiError::Internal(format!("authorize url: {e}")))?;
+    to.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &cfg.client_id)
+        .append_pair("redirect_uri", &callback_url(&origin(req), manifest, provider))
+        .append_pair("scope", &cfg.scope)
+        .append_pair("state", &state)
+        .append_pair("code_challenge", &identity::pkce_challenge(&verifier))
+        .append_pair("code_challenge_method", "S256");
+    redirect(to.as_str(), 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &format!("/apps/{}/auth", manifest.slug), identity::LOGIN_SECS)])
+}
+
+/// A redirect that also sets cookies (`Response::redirect`'s headers cannot be changed).
+fn redirect(to: &str, status: u16, cookies: &[String]) -> ApiResult<Response> {
+    let headers = Headers::new();
+    headers.set("Location", to)?;
+    headers.set("Cache-Control", "no-store")?;
+    for cookie in cookies {
+        headers.append("Set-Cookie", cookie)?;
+    }
+    Ok(Response::empty()?.with_status(status).with_headers(headers))
+}
+
+/// `GET /apps/<slug>/auth/<provider>/callback?code=...&state=...`: the state must be this
+/// browser's and unused; the code is exchanged with the PKCE verifier; the user info becomes
+/// the session.
+pub async fn callback(req: &Request, env: &Env, manifest: &Manifest, provider: &str) -> ApiResult<Response> {
+    let provider = offered(manifest, provider)?;
+    let cfg = provider_config(env, provider)?;
+    let db = db::db(env)?;
+    let url = req.url()?;
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let invalid = |why: &str| ApiError::bad_request("invalid_state", format!("This sign-in link is not valid ({why}); start again."));
+    let (Some(code), Some(state)) = (param("code"), param("state")) else {
+        return Err(ApiError::bad_request(
+            "sign_in_cancelled",
+            param("error").map_or("The provider sent no code.".to_string(), |e| format!("The provider said: {e}.")),
+        ));
+    };
+    let cookies = header(req, "Cookie").unwrap_or_default();
+    if identity::cookie(&cookies, identity::STATE_COOKIE) != Some(state.as_str()) {
+        return Err(invalid("it was started in another browser"));
+    }
+    // One use per state: a replayed callback finds it used.
+    let key = db::logins::LoginKey { state: &state, app_slug: &manifest.slug, provider: provider.as_str() };
+    let now = now_ms();
+    let login = db::logins::take(&db, &key, now, now - identity::LOGIN_SECS * 1000).await?.ok_or_else(|| invalid("it was already used or has expired"))?;
+
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("grant_type", "authorization_code")
+        .append_pair("code", &code)
+        .append_pair("redirect_uri", &callback_url(&origin(req), manifest, provider))
+        .append_pair("client_id", &cfg.client_id)
+        .append_pair("client_secret", &cfg.client_secret)
+        .append_pair("code_verifier", &login.verifier);
+    let token = providers::oauth::token(&cfg.token, form.finish()).await.map_err(sign_in_failed)?;
+    let access =
+        token["access_token"].as_str().ok_or_else(|| ApiError::bad_request("sign_in_failed", "The provider did not accept the sign-in; start again."))?;
+    let info = providers::oauth::userinfo(&cfg.userinfo, access).await.map_err(sign_in_failed)?;
+    let who = Identity::from_userinfo(provider, &info).ok_or_else(|| ApiError::Upstream(format!("{} user info has no id", provider.as_str())))?;
+    let secret = required_config(env, "SESSION_SECRET")?;
+    let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now_ms() / 1000);
+    redirect(
+        &format!("{}{}", origin(req), login.return_to),
+        303,
+        &[
+            identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS),
+            identity::set_cookie(identity::STATE_COOKIE, "", &format!("/apps/{}/auth", manifest.slug), 0),
+        ],
+    )
+}
+
+/// A refusal (4xx) is the fan's failed sign-in, anything else the provider's.
+fn sign_in_failed(e: ProviderError) -> ApiError {
+    match e {
+        ProviderError::Refused { .. } => {
+            ApiError::bad_request("sign_in_failed", "The provider did not accept the sign-in (the code may have been used already); start again.")
+        }
+        ProviderError::Unavailable { detail, .. } => ApiError::Upstream(format!("oauth provider: {detail}")),
+        other => other.into(),
+    }
+}
+
+/// The signed-in fan, if their session cookie is genuine, current, made by this app and from
+/// a provider this app accepts (an email-link session never satisfies a Twitch-only app).
+pub fn current(req: &Request, env: &Env, manifest: &Manifest) -> Option<Identity> {
+    let providers = &manifest.identity.as_ref()?.providers;
+    let cookies = header(req, "Cookie")?;
+    let secret = config(env, "SESSION_SECRET", "");
+    if secret.is_empty() {
+        return None;
+    }
+    // Several cookies of the name may arrive (paths of other apps); any genuine one counts.
+    cookies
+        .split(';')
+        .filter_map(|p| p.trim().split_once('='))
+        .filter(|(k, _)| *k == identity::SESSION_COOKIE)
+        .find_map(|(_, v)| identity::read_session(secret.as_bytes(), &manifest.slug, providers, v, now_ms() / 1000))
+}
+
+/// `GET /apps/<slug>/api/session`: who is signed in, and where to sign in.
+pub fn session(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let who = current(req, env, manifest);
+    Ok(json(200, &json!({"signed_in": who.is_some(), "identity": who, "sign_in": sign_in_links(&origin(req), manifest)})))
+}
+
+/// `POST /apps/<slug>/auth/logout`: forgets the session in this browser. Only the app's own
+/// pages may ask (a cross-site form cannot sign a fan out).
+pub fn logout(req: &Request, manifest: &Manifest) -> ApiResult<Response> {
+    same_origin(req)?;
+    let mut response = json(200, &json!({"signed_in": false}));
+    response.headers_mut().append("Set-Cookie", &identity::set_cookie(identity::SESSION_COOKIE, "", &identity::session_path(&manifest.slug), 0))?;
+    Ok(response)
+}
+
+/// Refuses a browser request sent from another site (its `Origin` is not ours).
+fn same_origin(req: &Request) -> ApiResult<()> {
+    match header(req, "Origin") {
+        Some(o) if o != origin(req) => Err(ApiError::Forbidden { code: "cross_site", message: "This action is only taken from the app's own page.".into() }),
+        _ => Ok(()),
+    }
+}
+
+/// `POST /apps/<slug>/auth/email/start` with `{"email": "...", "return": "/apps/<slug>/"}`:
+/// mails a signed sign-in link, valid for 30 minutes and usable once. For low-value apps that
+/// only need to know the fan's email is really theirs.
+pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    offered(manifest, "email")?;
+    // Each call mails from the platform's address: limited per client address, JSON only (a
+    // cross-site page cannot make a browser post JSON), and a bounded number per recipient.
+    limits::per_client(env, &req).await?;
+    require_json_content_type(&req)?;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Start {
+        email: String,
+        #[serde(rename = "return")]
+        return_to: Option<String>,
+    }
+    let body: Start = strict_json(&mut req, r#"{"email": "fan@example.com"}"#, false).await?;
+    let email = Some(body.email.trim())
+        .filter(|e| fanline_core::intake::submission::is_email(e))
+        .ok_or_else(|| ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."))?
+        .to_lowercase();
+    let return_to = identity::safe_return(body.return_to.as_deref(), &format!("/apps/{}/", manifest.slug));
+    let db = db::db(env)?;
+    let Some(counted) = limits::mail_budget(&db, &email, FanMail::SignIn, now_ms()).await? else {
+        return Err(ApiError::QuotaExceeded("Too many sign-in links were sent to this address; try again in an hour.".into()));
+    };
+    db::commit_all(&db, vec![counted]).await?;
+    let secret = required_config(env, "SESSION_SECRET")?;
+    let token = identity::email_link_token(secret.as_bytes(), &manifest.slug, &email, &return_to, now_ms() / 1000);
+    let link = format!("{}/apps/{}/auth/email/confirm?token={token}", origin(&req), manifest.slug);
+    let mail = fanline_core::delivery::payload::Email {
+        to: email.clone(),
+        subject: format!("Sign in to {}", manifest.title),
+        text: format!(
+            "Open this link to confirm your email and sign in (valid for 30 minutes, once):\n\n{link}\n\nIf you did not ask for it, ignore this mail."
+        ),
+        request_id: String::new(),
+    };
+    providers::mail::send_now(env, &mail).await.map_err(|e| match e {
+        ProviderError::NotConfigured(_) => ApiError::Unavailable("Email is not configured for this marketplace.".into()),
+        other => other.into(),
+    })?;
+    Ok(json(202, &json!({"sent_to": email, "message": "Check your inbox for a sign-in link."})))
+}
+
+/// `GET /apps/<slug>/auth/email/confirm?token=...`: a genuine, unexpired, unused link signs the
+/// fan in with the email as their identity.
+pub async fn email_confirm(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    offered(manifest, "email")?;
+    let url = req.url()?;
+    let token = url.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let secret = required_config(env, "SESSION_SECRET")?;
+    let invalid = || ApiError::bad_request("invalid_link", "This sign-in link is not valid, has expired or was used; ask for a new one.");
+    let link = identity::read_email_link(secret.as_bytes(), &manifest.slug, &token, now_ms() / 1000).ok_or_else(invalid)?;
+    // Once: the link's hash is recorded as a used sign-in.
+    let db = db::db(env)?;
+    let link_hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    let used = db::commit(&db, vec![db::logins::used_email_link(&db, &link_hash, &manifest.slug, &link.return_to, now_ms())?]).await?;
+    if !matches!(used, BatchOutcome::Committed) {
+        return Err(invalid());
+    }
+    let who = Identity { provider: Provider::Email, sub: link.email.clone(), name: None, email: Some(link.email) };
+    let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now_ms() / 1000);
+    redirect(
+        &format!("{}{}", origin(req), link.return_to),
+        303,
+        &[identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS)],
+    )
+}

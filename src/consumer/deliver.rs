@@ -1,0 +1,220 @@
+//! Delivering one outbox row, as a pipeline: load and check the row, find its destination's
+//! settings, claim it, look for what an unanswered attempt may have made, call the destination
+//! (`providers::http`), then record the attempt and finish: delivered, retried later (the
+//! Standard Webhooks schedule, or a longer Retry-After), or dead (refused, 410 Gone).
+
+use fanline_core::delivery::destination::{self, CallContext, Settings};
+use fanline_core::delivery::retry::{self, Outcome};
+use fanline_core::delivery::state::OutboxState;
+use fanline_core::manifest::DestinationKind;
+use fanline_edge::db::{
+    self,
+    outbox::{Attempt, OutboxRow},
+};
+use fanline_edge::delivery::outbox::enqueue_ids;
+use fanline_edge::platform::config::{config, delivery_timeout, now_ms, outbound_policy, random};
+use fanline_edge::platform::error::ApiResult;
+use fanline_edge::providers::{http, mail};
+use worker::{console_log, console_warn, D1Database, Env};
+
+/// A consumer's claim on a row lapses after this, so a crash mid-send cannot strand it.
+const CLAIM_LEASE_MS: i64 = 60_000;
+
+/// What the consumer should do with the message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Done,
+    RetryIn(u32),
+}
+
+/// Delivers one outbox row. Errors reaching D1 are retried like any failed delivery.
+pub async fn deliver(env: &Env, outbox_id: &str) -> Delivery {
+    match try_deliver(env, outbox_id).await {
+        Ok(d) => d,
+        Err(e) => {
+            console_warn!("delivery of {outbox_id} could not run: {e}");
+            Delivery::RetryIn(retry_delay(env, 1))
+        }
+    }
+}
+
+/// One attempt at one row, with what every stage needs.
+struct Dispatch<'a> {
+    env: &'a Env,
+    db: &'a D1Database,
+    row: &'a OutboxRow,
+    kind: DestinationKind,
+    attempt: i64,
+    now: i64,
+}
+
+async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
+    let db = db::db(env)?;
+    let Some(row) = db::outbox::get(&db, outbox_id).await? else {
+        console_warn!("outbox row {outbox_id} does not exist; dropping the job");
+        return Ok(Delivery::Done);
+    };
+    if !row.state.is_unfinished() {
+        // Queues deliver at least once: a duplicate of a finished job is acknowledged unsent.
+        return Ok(Delivery::Done);
+    }
+    let now = now_ms();
+    let Some(kind) = DestinationKind::parse(&row.destination) else {
+        db::outbox::set_state(&db, &row.id, OutboxState::Dead, Some("unknown destination kind"), now).await?;
+        return Ok(Delivery::Done);
+    };
+    // Nothing to send to: the creator has not set this target up (or a 410 disabled it), or
+    // the marketplace has no mail account. Kept as skipped, replayable once set up.
+    let settings = match kind {
+        DestinationKind::Email | DestinationKind::Feedback => None,
+        _ => match db::destinations::get(&db, &row.app_slug, kind).await? {
+            Some((settings, true)) => Some(settings),
+            _ => {
+                db::outbox::set_state(&db, &row.id, OutboxState::Skipped, Some("no destination configured"), now).await?;
+                return Ok(Delivery::Done);
+            }
+        },
+    };
+    let mail = mail::account(env);
+    if mail.is_none() && matches!(kind, DestinationKind::Email | DestinationKind::Feedback | DestinationKind::CreatorEmail) {
+        db::outbox::set_state(&db, &row.id, OutboxState::Skipped, Some("email is not configured"), now).await?;
+        return Ok(Delivery::Done);
+    }
+    // A Trello card is made by the request's first Trello delivery; later ones update it, so
+    // they wait until it exists rather than making a second card. The earlier row is looked at
+    // first: its success commits together with the card's id, so the id is read after.
+    if kind == DestinationKind::Trello && db::outbox::earlier_unfinished(&db, &row).await? {
+        // Parked, not retried (waiting would use up the job's attempts): the card's creation
+        // queues it again, and the sweeper looks at it meanwhile.
+        db::outbox::set_state(&db, &row.id, OutboxState::Pending, Some("waiting for the request's Trello card"), now).await?;
+        return Ok(Delivery::Done);
+    }
+    let card_id = match kind {
+        DestinationKind::Trello => db::outbox::target_ref(&db, &row.request_id, kind).await?,
+        _ => None,
+    };
+    if !db::outbox::claim(&db, &row.id, now, CLAIM_LEASE_MS).await? {
+        // Someone else holds it; look again after their lease could have lapsed.
+        return Ok(Delivery::RetryIn((CLAIM_LEASE_MS / 1000) as u32));
+    }
+    let d = Dispatch { env, db: &db, row: &row, kind, attempt: row.attempts + 1, now };
+    let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
+    let bases = mail::api_bases(env);
+    let ctx = CallContext {
+        bases: &bases,
+        policy: outbound_policy(env),
+        message_id: &row.id,
+        now_secs: now / 1000,
+        card_id: card_id.as_deref(),
+        mail: mail.as_ref(),
+    };
+    // The last attempt got no answer, so it may have made the card or record: look before
+    // making another.
+    if row.attempts > 0 && db::outbox::last_attempt_unanswered(&db, &row.id).await? {
+        if let Some(done) = find_earlier_create(&d, settings.as_ref(), &payload, &ctx).await? {
+            return Ok(done);
+        }
+    }
+    let answer = match destination::call(kind, settings.as_ref(), &payload, &ctx) {
+        Ok(call) => http::send(call, delivery_timeout(env)).await,
+        Err(refusal) => {
+            // Unsafe or oversized: no retry can fix it. Recorded, dead, replayable once fixed.
+            record(&d, None, Some(&refusal)).await?;
+            db::outbox::after_attempt(&db, &d.attempt_with(None, Some(&refusal)), OutboxState::Dead).await?;
+            console_warn!("{} refused before sending: {refusal}", row.id);
+            return Ok(Delivery::Done);
+        }
+    };
+    let (status, retry_after, body) = match &answer {
+        Ok(a) => (Some(a.status), a.retry_after.as_deref(), a.body.as_str()),
+        Err(_) => (None, None, ""),
+    };
+    let outcome = retry::judge(status, retry_after);
+    let error = match (&answer, outcome) {
+        (Err(e), _) => Some(e.clone()),
+        (Ok(_), Outcome::Delivered) => None,
+        (Ok(a), _) => Some(format!("HTTP {}", a.status)),
+    };
+    record(&d, status, error.as_deref()).await?;
+    match outcome {
+        Outcome::Delivered => {
+            let made = match (kind, &card_id) {
+                (DestinationKind::Trello, None) => destination::created_id(body),
+                _ => None,
+            };
+            delivered(&d, made).await
+        }
+        // 410 Gone: the receiver says this endpoint is over. Stop sending there until the
+        // creator sets it again, and keep the job visible (and replayable) as dead.
+        Outcome::Gone => {
+            if settings.is_some() {
+                db::destinations::disable(&db, &row.app_slug, kind, now).await?;
+            }
+            db::outbox::after_attempt(&db, &d.attempt_with(None, Some("HTTP 410: destination disabled")), OutboxState::Dead).await?;
+            console_warn!("{} answered 410; {} destination disabled", row.id, row.destination);
+            Ok(Delivery::Done)
+        }
+        Outcome::Retry { at_least } => retry_later(&d, &error.unwrap_or_default(), at_least).await,
+    }
+}
+
+/// Looks for what an unanswered attempt made (a Trello card, a Notion page, an Airtable
+/// record). `Some` when the row is finished: found (delivered) or could not look (retried,
+/// since making it again is worse than waiting).
+async fn find_earlier_create(d: &Dispatch<'_>, settings: Option<&Settings>, payload: &serde_json::Value, ctx: &CallContext<'_>) -> ApiResult<Option<Delivery>> {
+    let Some(look) = destination::find_earlier_create(d.kind, settings, payload, ctx) else { return Ok(None) };
+    let looked = http::send(look, delivery_timeout(d.env)).await;
+    if let Ok(answer) = &looked {
+        if answer.is_success() {
+            let Some(made) = destination::earlier_create_id(d.kind, &answer.body, &d.row.request_id) else { return Ok(None) };
+            record(d, Some(answer.status), Some("found what the unanswered attempt made")).await?;
+            // Only a Trello card is updated later, so only its id is kept.
+            return delivered(d, (d.kind == DestinationKind::Trello).then_some(made)).await.map(Some);
+        }
+    }
+    let (status, error) = match looked {
+        Ok(answer) => (Some(answer.status), format!("HTTP {} looking for what the unanswered attempt made", answer.status)),
+        Err(e) => (None, e),
+    };
+    record(d, status, Some(&error)).await?;
+    retry_later(d, &error, None).await.map(Some)
+}
+
+impl Dispatch<'_> {
+    fn attempt_with<'e>(&'e self, status: Option<u16>, error: Option<&'e str>) -> Attempt<'e> {
+        Attempt { outbox_id: &self.row.id, attempt: self.attempt, status, error, at: self.now }
+    }
+}
+
+async fn record(d: &Dispatch<'_>, status: Option<u16>, error: Option<&str>) -> ApiResult<()> {
+    db::outbox::record_attempt(d.db, &d.attempt_with(status, error)).await
+}
+
+/// Marks the row delivered, with what it made (a Trello card's id) in the same batch, then
+/// queues the request's Trello rows that were waiting for that card.
+async fn delivered(d: &Dispatch<'_>, made: Option<String>) -> ApiResult<Delivery> {
+    let mut statements = vec![db::outbox::delivered(d.db, &d.row.id, d.attempt, d.now)?];
+    if let Some(made) = &made {
+        statements.push(db::outbox::insert_target_ref(d.db, &d.row.request_id, d.kind, made, d.now)?);
+    }
+    db::commit_all(d.db, statements).await?;
+    console_log!("delivered {} to {}", d.row.id, d.row.destination);
+    if made.is_some() {
+        enqueue_ids(d.env, db::outbox::parked(d.db, &d.row.request_id, DestinationKind::Trello).await?).await;
+    }
+    Ok(Delivery::Done)
+}
+
+/// Puts the row back to pending with its error and says when to try again: the schedule's
+/// wait, or a receiver's Retry-After when that is longer.
+async fn retry_later(d: &Dispatch<'_>, error: &str, at_least: Option<u32>) -> ApiResult<Delivery> {
+    db::outbox::after_attempt(d.db, &d.attempt_with(None, Some(error)), OutboxState::Pending).await?;
+    Ok(Delivery::RetryIn(retry_delay(d.env, d.attempt).max(at_least.unwrap_or(0))))
+}
+
+/// The wait after `failed` failed attempts: Standard Webhooks' schedule with jitter, or the
+/// `RETRY_SCHEDULE` configured (seconds, comma-separated; tests use short ones).
+fn retry_delay(env: &Env, failed: i64) -> u32 {
+    let schedule = retry::parse_schedule(&config(env, "RETRY_SCHEDULE", "")).unwrap_or_else(|| retry::STANDARD_SCHEDULE.to_vec());
+    retry::retry_delay(&schedule, failed.clamp(1, 100) as u32, random::<1>()[0])
+}

@@ -1,0 +1,35 @@
+//! The hub's cron trigger: closes auctions that have ended, re-sends outbox rows that never
+//! reached the queue, raises reminders for requests waiting too long, and releases held
+//! payments the creator did not accept in time. The event's scheduled time is the clock, so a
+//! test can run it forward. Each job logs and carries on when another fails.
+
+mod auctions;
+mod holds;
+mod outbox;
+
+use fanline_edge::db;
+use fanline_edge::platform::ctx::Ctx;
+use worker::{console_error, console_log, Env};
+
+pub async fn run(env: &Env, now: i64, origin: &str) {
+    let db = match db::db(env) {
+        Ok(db) => db,
+        Err(e) => {
+            console_error!("the cron trigger has no database: {e}");
+            return;
+        }
+    };
+    let ctx = Ctx { env, db: &db, origin };
+    report("closed {} auctions", "closing auctions", auctions::close_due(ctx, now).await);
+    report("re-sent {} outbox rows that never reached the queue", "sweeping the outbox", outbox::sweep(ctx, now).await);
+    report("raised request.waiting for {} requests", "reminding of waiting requests", outbox::remind_waiting(ctx, now).await);
+    report("released {} lapsed holds", "releasing lapsed holds", holds::release_lapsed(ctx, now).await);
+}
+
+fn report(done: &str, job: &str, result: fanline_edge::platform::error::ApiResult<usize>) {
+    match result {
+        Ok(0) => {}
+        Ok(n) => console_log!("{}", done.replace("{}", &n.to_string())),
+        Err(e) => console_error!("{job} failed: {e}"),
+    }
+}

@@ -1,0 +1,51 @@
+//! The hub's route table: the marketplace, the creator API, the webhooks, and `/apps/<slug>/`
+//! forwarded to each app's Worker through its service binding.
+
+use crate::{creator_api, marketplace, webhooks};
+use fanline_edge::platform::error::{ApiError, ApiResult};
+use fanline_edge::platform::http::{json, segments};
+use worker::{Env, Method, Request, Response};
+
+pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
+    let path = segments(&req);
+    let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+    match (parts.as_slice(), req.method()) {
+        ([], Method::Get) => marketplace::index_page(env).await,
+        (["health"], Method::Get) => Ok(json(200, &serde_json::json!({"ok": true}))),
+        (["api", "apps"], Method::Get) => marketplace::list_apps(&req, env).await,
+        (["api", "creator"], Method::Get) => creator_api::account::profile(&req, env).await,
+        (["api", "creator", "stripe-account"], Method::Put) => creator_api::account::connect_stripe_account(req, env).await,
+        (["api", "apps", slug, "destinations"], Method::Put) => creator_api::destinations::set(req, env, slug).await,
+        (["api", "apps", slug, "destinations"], Method::Get) => creator_api::destinations::show(&req, env, slug).await,
+        (["api", "apps", slug, "requests"], Method::Get) => creator_api::queue::list(&req, env, slug).await,
+        (["api", "apps", slug, "deliveries"], Method::Get) => creator_api::deliveries::list(&req, env, slug).await,
+        (["api", "apps", slug, "deliveries", id], Method::Get) => creator_api::deliveries::one(&req, env, slug, id).await,
+        (["api", "apps", slug, "deliveries", "replay"], Method::Post) => creator_api::deliveries::replay(&req, env, slug, None).await,
+        (["api", "apps", slug, "deliveries", id, "replay"], Method::Post) => creator_api::deliveries::replay(&req, env, slug, Some(id)).await,
+        (["api", "apps", slug, "limits"], Method::Get) => creator_api::limits::show(&req, env, slug).await,
+        (["api", "apps", slug, "limits"], Method::Put) => creator_api::limits::set(req, env, slug).await,
+        (["api", "apps", slug, "limits"], Method::Delete) => creator_api::limits::reset(&req, env, slug).await,
+        (["api", "blocklist"], Method::Get | Method::Post) => creator_api::blocklist::handle(req, env, None).await,
+        (["api", "blocklist", kind, value], Method::Delete) => creator_api::blocklist::handle(req, env, Some((kind, value))).await,
+        (["apps", slug, ..], _) => forward_to_app(req, env, slug).await,
+        (["webhooks", "payment"], Method::Post) => webhooks::stripe::handle(req, env).await,
+        (["webhooks", "paypal"], Method::Post) => webhooks::paypal::handle(req, env).await,
+        (["webhooks", "moderation"], Method::Post) => webhooks::moderation::handle(req, env).await,
+        (["webhooks", "payment" | "paypal" | "moderation"], _)
+        | (["api", "apps"], _)
+        | (["api", "apps", _, _], _)
+        | (["api", "creator", ..], _)
+        | (["api", "blocklist", ..], _) => Err(ApiError::MethodNotAllowed),
+        _ => Err(ApiError::NotFound("route")),
+    }
+}
+
+/// Every app Worker is bound as `APP_<SLUG>` (dashes become underscores).
+async fn forward_to_app(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
+    if !fanline_core::manifest::is_slug(slug) {
+        return Err(ApiError::NotFound("app"));
+    }
+    let binding = format!("APP_{}", slug.to_ascii_uppercase().replace('-', "_"));
+    let app = env.service(&binding).map_err(|_| ApiError::NotFound("app"))?;
+    Ok(app.fetch_request(req).await?)
+}

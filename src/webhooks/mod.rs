@@ -1,0 +1,16 @@
+//! Incoming webhooks: each verifies its sender, records the event id once with what it did
+//! (`WebhookOutcome`), and acknowledges with that outcome. A failure answers non-2xx, so the
+//! provider delivers the event again.
+
+pub mod moderation;
+pub mod paypal;
+pub mod stripe;
+
+use fanline_core::webhook::WebhookOutcome;
+use fanline_edge::platform::http::json;
+use serde_json::json;
+use worker::Response;
+
+fn ack(id_key: &str, id: &str, outcome: WebhookOutcome) -> Response {
+    json(200, &json!({"received": true, id_key: id, "outcome": outcome}))
+}
