@@ -1,5 +1,7 @@
--- Fanline's D1 schema. Local D1 is created from this file (scripts/fanline.mjs applies it);
--- every statement is idempotent so applying it twice is harmless.
+-- Fanline's D1 schema, whole: the snapshot of every file in migrations/ applied in order (a test
+-- proves the two agree). D1s are created and upgraded by `wrangler d1 migrations apply`; this
+-- file is for reading, and every statement is idempotent so applying it twice is harmless.
+-- A schema change is a new numbered migration plus the same change here.
 
 -- A creator owns apps and calls the creator API with a key; only the key's SHA-256 is kept.
 CREATE TABLE IF NOT EXISTS creators (
@@ -277,11 +279,11 @@ CREATE TABLE IF NOT EXISTS auctions (
   title      TEXT NOT NULL,
   slots      INTEGER NOT NULL,
   ends_at    INTEGER NOT NULL,
-  -- The end set when it opened; late bids extend ends_at by at most the manifest's cap past it.
-  scheduled_end INTEGER,
   status     TEXT NOT NULL DEFAULT 'open',
   closed_at  INTEGER,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  -- The end set when it opened; late bids extend ends_at by at most the manifest's cap past it.
+  scheduled_end INTEGER
 );
 CREATE INDEX IF NOT EXISTS auctions_by_end ON auctions (status, ends_at);
 

@@ -1,6 +1,6 @@
 -- For a D1 created before fulfilment targets (Trello, SMS, Notion, Airtable, creator email):
 -- destinations kept a URL and a secret per row; now each row holds its target's settings as
--- JSON. Run once: wrangler d1 execute fanline --remote --file migrations/0001_destination_settings.sql
+-- JSON. Applied by `wrangler d1 migrations apply fanline`.
 CREATE TABLE destinations_with_settings (
   app_slug   TEXT NOT NULL REFERENCES apps(slug),
   kind       TEXT NOT NULL CHECK (kind IN ('discord', 'webhook', 'creator_email', 'trello', 'sms', 'notion', 'airtable')),

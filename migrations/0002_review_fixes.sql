@@ -1,7 +1,6 @@
 -- For a D1 created before the money-and-trust fixes: Idempotency-Keys bound to their body and
 -- client, the per-address mail budget, one tier checkout at a time, and the auction's
--- scheduled end (the base of the anti-sniping cap). Run once:
---   wrangler d1 execute fanline --remote --file migrations/0002_review_fixes.sql
+-- scheduled end (the base of the anti-sniping cap). Applied by `wrangler d1 migrations apply fanline`.
 ALTER TABLE idempotency_keys ADD COLUMN fingerprint TEXT;
 ALTER TABLE auctions ADD COLUMN scheduled_end INTEGER;
 ALTER TABLE refunds ADD COLUMN idempotency_key TEXT;

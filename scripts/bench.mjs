@@ -5,9 +5,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { ROOT, startStack, workers } from "./local/stack.mjs";
-import { startStripe } from "./local/stripe.mjs";
-import { startDiscord } from "./local/receiver.mjs";
+import { ROOT, startStack, workers } from "./stack.mjs";
+import { startStripe } from "./fakes/stripe.mjs";
+import { startDiscord } from "./fakes/discord.mjs";
 
 const { hub, apps } = workers();
 console.log("== Worker bundles (build/index_bg.wasm + build/index.js)");

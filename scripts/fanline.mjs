@@ -3,12 +3,17 @@
 //   dev [--port 8787] [--no-build]   build, seed and serve the local marketplace
 import fs from "node:fs";
 import path from "node:path";
-import { buildWorkers, ROOT, startStack } from "./local/stack.mjs";
-import { startStripe } from "./local/stripe.mjs";
-import { startPaypal } from "./local/paypal.mjs";
-import { startTurnstile } from "./local/turnstile.mjs";
-import { startDiscord, startMail, startReceiver } from "./local/receiver.mjs";
-import { startAirtable, startNotion, startTrello, startTwilio } from "./local/apis.mjs";
+import { buildWorkers, ROOT, startStack } from "./stack.mjs";
+import { startStripe } from "./fakes/stripe.mjs";
+import { startPaypal } from "./fakes/paypal.mjs";
+import { startTurnstile } from "./fakes/turnstile.mjs";
+import { startDiscord } from "./fakes/discord.mjs";
+import { startMail } from "./fakes/sendgrid.mjs";
+import { startReceiver } from "./fakes/webhook-receiver.mjs";
+import { startAirtable } from "./fakes/airtable.mjs";
+import { startNotion } from "./fakes/notion.mjs";
+import { startTrello } from "./fakes/trello.mjs";
+import { startTwilio } from "./fakes/twilio.mjs";
 
 const args = process.argv.slice(2);
 const command = args[0];

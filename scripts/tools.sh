@@ -22,6 +22,15 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown >&2
 fi
 
+# The test command's gates: rustfmt and clippy come with the toolchain's rustup profile, but a
+# minimal profile lacks them.
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    log "adding the $component component"
+    rustup component add "$component" >&2
+  fi
+done
+
 WORKER_BUILD="$FANLINE_TOOLS/worker-build-$WORKER_BUILD_VERSION/bin/worker-build"
 if [ ! -x "$WORKER_BUILD" ]; then
   log "installing worker-build $WORKER_BUILD_VERSION (a few minutes, once)"

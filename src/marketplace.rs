@@ -1,6 +1,5 @@
 //! The marketplace's own pages: the index of apps and `GET /api/apps`.
 
-use fanline_core::manifest::Manifest;
 use fanline_edge::app::page::{escape_html, html_page};
 use fanline_edge::db::{self, apps::AppRow};
 use fanline_edge::platform::error::ApiResult;
@@ -9,7 +8,7 @@ use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
 fn app_card(app: &AppRow, origin: &str) -> Value {
-    let manifest = Manifest::parse(&app.manifest).ok();
+    let manifest = app.manifest().ok();
     let pricing = manifest.as_ref().map(|m| json!(m.pricing));
     json!({
         "slug": app.slug,
@@ -31,7 +30,7 @@ pub async fn list_apps(req: &Request, env: &Env) -> ApiResult<Response> {
 pub async fn index_page(env: &Env) -> ApiResult<Response> {
     let mut items = String::new();
     for app in db::apps::list(&db::db(env)?).await? {
-        let price = Manifest::parse(&app.manifest).map(|m| {
+        let price = app.manifest().map(|m| {
             let base = m.base_price();
             if base.is_zero() {
                 "Free".to_string()

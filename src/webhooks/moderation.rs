@@ -17,7 +17,7 @@ use fanline_edge::platform::config::{now_ms, required_config};
 use fanline_edge::platform::ctx::{By, Ctx};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{header, origin};
-use fanline_edge::trust::review::{self, ReviewDecision};
+use fanline_edge::review::{self, ReviewDecision};
 use serde_json::Value;
 use worker::{Env, Request, Response};
 

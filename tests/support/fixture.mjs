@@ -3,13 +3,18 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startStack } from "../../scripts/local/stack.mjs";
-import { startStripe } from "../../scripts/local/stripe.mjs";
-import { startPaypal } from "../../scripts/local/paypal.mjs";
-import { startTurnstile } from "../../scripts/local/turnstile.mjs";
+import { startStack } from "../../scripts/stack.mjs";
+import { startStripe } from "../../scripts/fakes/stripe.mjs";
+import { startPaypal } from "../../scripts/fakes/paypal.mjs";
+import { startTurnstile } from "../../scripts/fakes/turnstile.mjs";
 import { OAuth2Server } from "oauth2-mock-server";
-import { startDiscord, startMail, startReceiver } from "../../scripts/local/receiver.mjs";
-import { startAirtable, startNotion, startTrello, startTwilio } from "../../scripts/local/apis.mjs";
+import { startDiscord } from "../../scripts/fakes/discord.mjs";
+import { startMail } from "../../scripts/fakes/sendgrid.mjs";
+import { startReceiver } from "../../scripts/fakes/webhook-receiver.mjs";
+import { startAirtable } from "../../scripts/fakes/airtable.mjs";
+import { startNotion } from "../../scripts/fakes/notion.mjs";
+import { startTrello } from "../../scripts/fakes/trello.mjs";
+import { startTwilio } from "../../scripts/fakes/twilio.mjs";
 
 let ipCounter = 0;
 

@@ -132,7 +132,7 @@ impl std::fmt::Display for TransitionError {
 /// Groups of states that queries select by. SQL gets them through `sql_list`, so a new state
 /// is added here once rather than in every query.
 pub mod groups {
-    use super::Status::{self, *};
+    use crate::lifecycle::Status::{self, *};
 
     /// A fan still waits on the request: it counts against their open quota (with unpaid
     /// requests still inside their payment window).

@@ -2,7 +2,7 @@
 //! the rows on the queue. Every state change in every Worker goes through `advance`.
 
 use crate::db::{self, requests::RequestRow, BatchOutcome};
-use crate::delivery::outbox;
+use crate::delivery::{fan_mail, outbox};
 use crate::platform::config::now_ms;
 use crate::platform::ctx::{By, Ctx};
 use crate::platform::error::{ApiError, ApiResult};
@@ -38,7 +38,7 @@ pub async fn advance(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, mv: Mo
     let mut entries = outbox::entries(manifest, &moved, ctx.origin, mv.path);
     let transition = db::requests::Transition { request_id: &row.id, from_version: row.version, path: mv.path, actor: mv.by.actor, reason: mv.by.reason, now };
     let mut statements = db::requests::transition_statements(ctx.db, &transition)?;
-    statements.extend(outbox::budget_fan_mail(ctx.db, row, false, &mut entries, now).await?);
+    statements.extend(fan_mail::budget_fan_mail(ctx.db, row, false, &mut entries, now).await?);
     statements.extend(mv.extra);
     statements.extend(outbox::statements(ctx.db, row, &entries, now)?);
     match db::commit(ctx.db, statements).await? {

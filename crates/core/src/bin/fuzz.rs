@@ -5,9 +5,10 @@
 //! seeds plus random bytes, from a fixed seed, so a run can be repeated exactly.
 
 use fanline_core::intake::multipart;
-use fanline_core::manifest::{Manifest, ModerationRules};
+use fanline_core::manifest::Manifest;
 use fanline_core::money::stripe;
 use fanline_core::trust::moderation;
+use fanline_core::trust::moderation::ModerationRules;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -1,6 +1,7 @@
-//! The wire format of each fulfilment target: a creator's settings for it (checked when saved,
-//! shown back without credentials) and the HTTP call that delivers a rendered payload. The
-//! Workers shell only performs the call, so every API's request shape is tested here.
+//! The wire format of each destination (Discord, webhooks, Trello, Twilio, Notion, Airtable,
+//! mail): a creator's settings for it (checked when saved, shown back without credentials) and
+//! the HTTP call that delivers a rendered payload. The Workers shell only performs the call, so
+//! every API's request shape is tested here.
 
 use crate::delivery::payload::{self, Email};
 use crate::delivery::safety::{self, Policy, MAX_BODY_BYTES};

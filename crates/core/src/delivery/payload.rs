@@ -1,9 +1,9 @@
 //! What each target receives when a request changes state, rendered from the manifest's routes
 //! (and their templates) when the outbox row is written. The wire format around it (URLs,
-//! credentials, signatures) is added at send time by `targets`. Built here so every payload is
+//! credentials, signatures) is added at send time by `delivery::destination`. Built here so every payload is
 //! tested without a network.
 
-use crate::delivery::template;
+use crate::manifest::template;
 use crate::manifest::{DestinationKind, FieldKind, Manifest, Route};
 use crate::money::Money;
 use crate::util::time::rfc3339;

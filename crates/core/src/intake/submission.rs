@@ -1,7 +1,7 @@
 //! Turning what a fan sent into a submission the app accepts: every field checked against the
 //! manifest, every problem reported per field at once, the price computed here and only here.
 
-use crate::intake::{attachment, FieldError};
+use crate::intake::FieldError;
 use crate::manifest::{AddOn, FieldKind, Manifest, Provider};
 use crate::money::Money;
 use serde_json::{Map, Value};
@@ -361,7 +361,7 @@ fn check_file(field: &crate::manifest::Field, file: &RawFile) -> Result<Accepted
         return Err(FieldError::new(&field.name, "required", "The file is empty."));
     }
     let allowed = field.accept.join(", ");
-    match attachment::sniff(&file.head) {
+    match crate::manifest::media::sniff(&file.head) {
         Some(actual) if field.accept.iter().any(|t| t == actual) => Ok(AcceptedFile { field: field.name.clone(), media_type: actual, size: file.size }),
         _ => Err(FieldError::new(&field.name, "file_type_not_allowed", format!("Accepted types: {allowed}."))),
     }

@@ -96,3 +96,20 @@ mod tests {
         assert_eq!(Money::new(1999, Currency::parse("chf").unwrap()).display(), "19.99 CHF");
     }
 }
+
+/// How often a subscriber tier bills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interval {
+    Month,
+    Year,
+}
+
+impl Interval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Month => "month",
+            Self::Year => "year",
+        }
+    }
+}

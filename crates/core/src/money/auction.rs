@@ -1,7 +1,7 @@
 //! Live auctions for scarce slots: what a new bid must reach, when a late bid pushes the end
 //! back (anti-sniping), and who wins at the close. Times are Unix milliseconds.
 
-use crate::manifest::AuctionRules;
+use serde::{Deserialize, Serialize};
 
 /// A bid whose payment is held, so it counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,26 @@ pub fn outcome(slots: u32, accepted: &[Bid], held: &[Bid]) -> (Vec<String>, Vec<
     won.extend(more.iter().map(|b| b.id.clone()));
     lost.extend(rest.iter().map(|b| b.id.clone()));
     (won, lost)
+}
+
+/// The manifest's `auction` section: how bids rise and how late bids move the end.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuctionRules {
+    /// The lowest first bid, in minor units.
+    pub starting_bid: u64,
+    /// Once every slot has a bid, a new bid must beat the lowest winning one by this much.
+    pub min_increment: u64,
+    /// A bid placed this close to the end pushes the end to this long after the bid.
+    pub anti_snipe_secs: u32,
+    /// The most all late bids together may push the end back (default 600 s), so card holds
+    /// placed at the start stay valid until the close.
+    #[serde(default = "default_max_extension_secs")]
+    pub max_extension_secs: u32,
+}
+
+fn default_max_extension_secs() -> u32 {
+    600
 }
 
 #[cfg(test)]

@@ -302,7 +302,7 @@ pub struct CheckoutRequest<'a> {
 }
 
 pub struct Subscription<'a> {
-    pub interval: crate::manifest::Interval,
+    pub interval: crate::money::amount::Interval,
     pub fan_id: &'a str,
     pub tier: &'a str,
     /// The marketplace's share of each invoice, as Stripe wants it for subscriptions.
@@ -521,7 +521,7 @@ mod tests {
             customer_email: None,
             hold: false,
             connect: Some(Connect { destination: "acct_123", application_fee: 0 }),
-            subscription: Some(Subscription { interval: crate::manifest::Interval::Month, fan_id: "fan_1", tier: "fan_club", platform_fee_bps: 1050 }),
+            subscription: Some(Subscription { interval: crate::money::amount::Interval::Month, fan_id: "fan_1", tier: "fan_club", platform_fee_bps: 1050 }),
         });
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes()).into_owned().collect();
         let has = |k: &str, v: &str| pairs.iter().any(|(a, b)| a == k && b == v);

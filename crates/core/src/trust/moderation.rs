@@ -1,10 +1,51 @@
 //! Moderation rules: each rule that fires adds a reason, and the strictest decision wins.
 //! Reasons are for the creator; the fan is never told which rule fired.
 
-use crate::manifest::ModerationRules;
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use serde::Serialize;
 use sha2::Sha256;
+
+/// The manifest's `moderation` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationRules {
+    /// Whole words or phrases that block a request outright.
+    #[serde(default)]
+    pub blocked_terms: Vec<String>,
+    /// Whole words or phrases that hold a request for the creator's review.
+    #[serde(default)]
+    pub review_terms: Vec<String>,
+    /// More links than this across all text fields holds the request for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_links: Option<usize>,
+    /// Links to these domains (and their subdomains) do not count toward `max_links`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_link_domains: Vec<String>,
+    /// Fewer characters than this across all text fields holds the request for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<usize>,
+    /// More characters than this across all text fields holds the request for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+    /// A text field with more capital letters than this percentage (of at least 12 letters)
+    /// is held for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_caps_percent: Option<u32>,
+    /// The same character more times in a row than this is held for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_repeated_chars: Option<usize>,
+    /// A hidden form field bots fill in; a request with it filled is blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honeypot_field: Option<String>,
+    /// A form sent faster than this after it was shown (per its signed token) is blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_fill_secs: Option<u32>,
+    /// With `min_fill_secs`: hold requests that come without a form token (straight to the API)
+    /// for review instead of letting them through.
+    #[serde(default)]
+    pub require_form_token: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]

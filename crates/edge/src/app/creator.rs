@@ -14,8 +14,8 @@ use crate::platform::body::strict_json;
 use crate::platform::ctx::{By, Ctx};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::{header, json, origin};
+use crate::review::{self, ReviewDecision};
 use crate::trust::auth;
-use crate::trust::review::{self, ReviewDecision};
 use fanline_core::intake::ids;
 use fanline_core::lifecycle::Status;
 use fanline_core::manifest::Manifest;
@@ -142,7 +142,7 @@ pub async fn decide(mut req: Request, env: &Env, manifest: &Manifest, id: &str, 
 }
 
 /// `POST .../approve` and `POST .../reject` (`{"reason": "..."}` optional) for a request held
-/// for review; see `trust::review::decide`.
+/// for review; see `review::decide`.
 pub async fn review(mut req: Request, env: &Env, manifest: &Manifest, id: &str, decision: ReviewDecision) -> ApiResult<Response> {
     let db = db::db(env)?;
     let (creator, row) = owned_request(&req, &db, manifest, id).await?;

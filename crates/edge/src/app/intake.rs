@@ -10,7 +10,7 @@ use crate::db::{
     requests::{AttachmentRow, ClientSignals, IdempotencyKey, NewRequest, RequestRow},
     BatchOutcome, Constraint,
 };
-use crate::delivery::outbox;
+use crate::delivery::{fan_mail, outbox};
 use crate::money::{auctions, checkout, credits};
 use crate::platform::body::read_capped;
 use crate::platform::config::{now_ms, random, required_config};
@@ -144,7 +144,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     }
     let mut entries = outbox::entries(manifest, &row, &origin, &plan.path);
     // A request moderation blocked never mails the address typed into it.
-    statements.extend(outbox::budget_fan_mail(&db, &row, plan.blocked(), &mut entries, now).await?);
+    statements.extend(fan_mail::budget_fan_mail(&db, &row, plan.blocked(), &mut entries, now).await?);
     statements.extend(outbox::statements(&db, &row, &entries, now)?);
     statements.push(db::limits::clear_guards(&db)?);
 

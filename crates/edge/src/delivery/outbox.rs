@@ -5,7 +5,6 @@
 use crate::db::{self, outbox::OutboxEntry, requests::RequestRow};
 use crate::platform::config::{now_ms, random};
 use crate::platform::error::ApiResult;
-use crate::trust::limits::{mail_budget, FanMail};
 use fanline_core::delivery::payload::{self, RequestSummary};
 use fanline_core::intake::ids;
 use fanline_core::lifecycle::Status;
@@ -69,29 +68,6 @@ pub fn entries_for_event(manifest: &Manifest, row: &RequestRow, summary: &Reques
             Some(OutboxEntry { id: id_for(i), event: event.to_string(), destination: route.to, payload: payload.to_string() })
         })
         .collect()
-}
-
-/// Mail to the address a fan typed goes out only within that address's hourly budget
-/// (`FanMail::Notice`), and never when `blocked`: anyone can type someone else's address.
-/// Drops the fan-mail entries otherwise; returns the statement that counts the mail.
-pub async fn budget_fan_mail(
-    db: &D1Database,
-    row: &RequestRow,
-    blocked: bool,
-    entries: &mut Vec<OutboxEntry>,
-    now: i64,
-) -> ApiResult<Option<D1PreparedStatement>> {
-    if !entries.iter().any(|e| e.destination.is_fan_email()) {
-        return Ok(None);
-    }
-    let counted = match (&row.fan_email, blocked) {
-        (Some(email), false) => mail_budget(db, email, FanMail::Notice, now).await?,
-        _ => None,
-    };
-    if counted.is_none() {
-        entries.retain(|e| !e.destination.is_fan_email());
-    }
-    Ok(counted)
 }
 
 pub fn statements(db: &D1Database, row: &RequestRow, entries: &[OutboxEntry], now: i64) -> ApiResult<Vec<D1PreparedStatement>> {

@@ -29,6 +29,30 @@ impl ProviderError {
     }
 }
 
+/// Sends a JSON API call and reads its answer: the body on a 2xx, `Refused` with the message
+/// the service gave (found by `message`) on a 4xx, `Unavailable` otherwise. Payment calls wait
+/// up to 15 s.
+pub(crate) async fn json_call(
+    service: &'static str,
+    request: worker::Request,
+    message: impl Fn(&serde_json::Value) -> Option<&str>,
+) -> ProviderResult<serde_json::Value> {
+    let signal = crate::platform::config::timeout_signal(15_000);
+    let mut response = worker::Fetch::Request(request).send_with_signal(&signal).await.map_err(|e| ProviderError::unavailable(service, e.to_string()))?;
+    let status = response.status_code();
+    let text = response.text().await.unwrap_or_default();
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ProviderError::unavailable(service, format!("answered {status} with non-JSON: {e}")))?;
+    match status {
+        200..=299 => Ok(value),
+        400..=499 => {
+            let message = message(&value).unwrap_or("the request was refused").to_string();
+            Err(ProviderError::Refused { service, status, message })
+        }
+        _ => Err(ProviderError::unavailable(service, format!("answered {status}: {text}"))),
+    }
+}
+
 impl std::fmt::Display for ProviderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

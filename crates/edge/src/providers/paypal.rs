@@ -3,11 +3,11 @@
 //! idempotent. `PAYPAL_API_BASE` points it at the local stand-in.
 
 use super::{ProviderError, ProviderResult};
-use crate::platform::config::{config, now_ms, timeout_signal};
+use crate::platform::config::{config, now_ms};
 use fanline_core::money::paypal::{self, TransmissionHeaders};
 use fanline_core::money::{Currency, Money};
 use serde_json::{json, Value};
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Headers, Method, Request, RequestInit};
 
 const SERVICE: &str = "paypal";
 
@@ -69,18 +69,7 @@ async fn send(env: &Env, path: &str, auth: &str, body: Body, request_id: Option<
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
     let request = Request::new_with_init(&format!("{}{path}", api_base(env).trim_end_matches('/')), &init)?;
-    let mut response =
-        Fetch::Request(request).send_with_signal(&timeout_signal(15_000)).await.map_err(|e| ProviderError::unavailable(SERVICE, e.to_string()))?;
-    let status = response.status_code();
-    let text = response.text().await.unwrap_or_default();
-    let value: Value = serde_json::from_str(&text).map_err(|e| ProviderError::unavailable(SERVICE, format!("answered {status} with non-JSON: {e}")))?;
-    match status {
-        200..=299 => Ok(value),
-        400..=499 => {
-            Err(ProviderError::Refused { service: SERVICE, status, message: value["message"].as_str().unwrap_or("PayPal refused the request.").to_string() })
-        }
-        _ => Err(ProviderError::unavailable(SERVICE, format!("answered {status}: {text}"))),
-    }
+    super::json_call(SERVICE, request, |v| v["message"].as_str().or(Some("PayPal refused the request."))).await
 }
 
 /// One authorized POST of a JSON body.

@@ -2,11 +2,11 @@
 //! charges, captures or refunds twice. `STRIPE_API_BASE` points it at the local stand-in.
 
 use super::{ProviderError, ProviderResult};
-use crate::platform::config::{config, timeout_signal};
+use crate::platform::config::config;
 use fanline_core::money::stripe::{self, CheckoutRequest};
 use serde::Deserialize;
 use serde_json::Value;
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Headers, Method, Request, RequestInit};
 
 const SERVICE: &str = "stripe";
 
@@ -29,20 +29,7 @@ async fn call(env: &Env, method: Method, path: &str, form: Option<String>, idemp
     }
     init.with_method(method).with_headers(headers);
     let request = Request::new_with_init(&format!("{}{path}", base.trim_end_matches('/')), &init)?;
-    let mut response =
-        Fetch::Request(request).send_with_signal(&timeout_signal(15_000)).await.map_err(|e| ProviderError::unavailable(SERVICE, e.to_string()))?;
-    let status = response.status_code();
-    let body = response.text().await.unwrap_or_default();
-    let value: Value = serde_json::from_str(&body).map_err(|e| ProviderError::unavailable(SERVICE, format!("answered {status} with non-JSON: {e}")))?;
-    match status {
-        200..=299 => Ok(value),
-        400..=499 => Err(ProviderError::Refused {
-            service: SERVICE,
-            status,
-            message: value["error"]["message"].as_str().unwrap_or("Stripe refused the request.").to_string(),
-        }),
-        _ => Err(ProviderError::unavailable(SERVICE, format!("answered {status}: {body}"))),
-    }
+    super::json_call(SERVICE, request, |v| v["error"]["message"].as_str().or(Some("Stripe refused the request."))).await
 }
 
 async fn post(env: &Env, path: &str, form: String, idempotency_key: &str) -> ProviderResult<Value> {

@@ -37,42 +37,6 @@ pub async fn edge_limit(env: &Env, binding: &str, key: &str) -> ApiResult<()> {
     }
 }
 
-/// Mail the platform sends to an address a fan typed, and how many an hour each address gets,
-/// whoever types it: anyone can type someone else's address.
-#[derive(Debug, Clone, Copy)]
-pub enum FanMail {
-    /// A sign-in link (anyone may ask for one, for any address).
-    SignIn,
-    /// A notice about a request that gave this address (confirmation, refund, result).
-    Notice,
-}
-
-impl FanMail {
-    fn kind(self) -> &'static str {
-        match self {
-            Self::SignIn => "sign_in",
-            Self::Notice => "notice",
-        }
-    }
-
-    fn per_hour(self) -> i64 {
-        match self {
-            Self::SignIn => 5,
-            Self::Notice => 10,
-        }
-    }
-}
-
-/// Whether one more mail of this kind may go to `address` now; when it may, the statement that
-/// counts it (commit it with the mail's outbox rows, or before sending).
-pub async fn mail_budget(db: &D1Database, address: &str, mail: FanMail, now: i64) -> ApiResult<Option<D1PreparedStatement>> {
-    let address = normalize_email(address);
-    if db::limits::mail_sent(db, &address, mail.kind(), now - 3_600_000).await? >= mail.per_hour() {
-        return Ok(None);
-    }
-    Ok(Some(db::limits::log_mail(db, &address, mail.kind(), now)?))
-}
-
 /// How long a fan has to pay: the Checkout Session expires then (Stripe's shortest expiry),
 /// and an unpaid request stops holding a quota place or a queue slot, even if the expiry
 /// event is late or lost. So nobody can lock a fan out, or fill the queue, with unpaid requests.

@@ -4,12 +4,13 @@
 //! (`OAUTH_<PROVIDER>_{CLIENT_ID,CLIENT_SECRET,AUTHORIZE_URL,TOKEN_URL,USERINFO_URL}`).
 
 use crate::db::{self, logins::NewLogin, BatchOutcome};
+use crate::delivery::fan_mail::{mail_budget, FanMail};
 use crate::platform::body::{require_json_content_type, strict_json};
 use crate::platform::config::{config, now_ms, random, required_config};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::{header, json, origin};
 use crate::providers::{self, ProviderError};
-use crate::trust::limits::{self, FanMail};
+use crate::trust::limits;
 use fanline_core::manifest::Manifest;
 use fanline_core::trust::identity::{self, Identity, Provider};
 use serde::Deserialize;
@@ -217,7 +218,7 @@ pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> Ap
         .to_lowercase();
     let return_to = identity::safe_return(body.return_to.as_deref(), &format!("/apps/{}/", manifest.slug));
     let db = db::db(env)?;
-    let Some(counted) = limits::mail_budget(&db, &email, FanMail::SignIn, now_ms()).await? else {
+    let Some(counted) = mail_budget(&db, &email, FanMail::SignIn, now_ms()).await? else {
         return Err(ApiError::QuotaExceeded("Too many sign-in links were sent to this address; try again in an hour.".into()));
     };
     db::commit_all(&db, vec![counted]).await?;

@@ -3,7 +3,7 @@
 // `2x0000000000000000000000000000000AA` always fails, `3x0000000000000000000000000000000AA`
 // reports the token as already spent. Set `mode` to "down" (503) or "hang" (never answers) to
 // test how intake behaves when the verifier does not answer.
-import { listen, readBody, send } from "./http.mjs";
+import { listen, readBody, send } from "./server.mjs";
 
 export const PASS_SECRET = "1x0000000000000000000000000000000AA";
 export const FAIL_SECRET = "2x0000000000000000000000000000000AA";

@@ -5,7 +5,7 @@
 // cert_url) and verified the same way. No registry package offers a PayPal stand-in.
 import crypto from "node:crypto";
 import zlib from "node:zlib";
-import { listen, readBody, send } from "./http.mjs";
+import { listen, readBody, send } from "./server.mjs";
 
 const id = (prefix) => `${prefix}${crypto.randomBytes(8).toString("hex").toUpperCase()}`;
 

@@ -1,7 +1,13 @@
 //! An app manifest: everything that makes one micro-app different from another. Parsed once,
 //! checked for sense, then trusted by the rest of the crate.
 
+pub mod media;
+pub mod template;
+
+use crate::money::amount::Interval;
+use crate::money::auction::AuctionRules;
 use crate::money::{Currency, Money};
+use crate::trust::moderation::ModerationRules;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -231,22 +237,6 @@ pub struct Tier {
     pub priority: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Interval {
-    Month,
-    Year,
-}
-
-impl Interval {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Month => "month",
-            Self::Year => "year",
-        }
-    }
-}
-
 /// Precise limits, enforced atomically in D1 at intake. A fan is their fan token, else their
 /// email, else their IP address.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -283,25 +273,6 @@ pub struct TurnstileRules {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct AuctionRules {
-    /// The lowest first bid, in minor units.
-    pub starting_bid: u64,
-    /// Once every slot has a bid, a new bid must beat the lowest winning one by this much.
-    pub min_increment: u64,
-    /// A bid placed this close to the end pushes the end to this long after the bid.
-    pub anti_snipe_secs: u32,
-    /// The most all late bids together may push the end back (default 600 s), so card holds
-    /// placed at the start stay valid until the close.
-    #[serde(default = "default_max_extension_secs")]
-    pub max_extension_secs: u32,
-}
-
-fn default_max_extension_secs() -> u32 {
-    600
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
 pub struct HoldRules {
     /// Hours the creator has to accept before the hold is released (card holds last ~7 days).
     pub accept_within_hours: u32,
@@ -323,46 +294,6 @@ pub struct AddOn {
     pub id: String,
     pub label: String,
     pub amount: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModerationRules {
-    /// Whole words or phrases that block a request outright.
-    #[serde(default)]
-    pub blocked_terms: Vec<String>,
-    /// Whole words or phrases that hold a request for the creator's review.
-    #[serde(default)]
-    pub review_terms: Vec<String>,
-    /// More links than this across all text fields holds the request for review.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_links: Option<usize>,
-    /// Links to these domains (and their subdomains) do not count toward `max_links`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allowed_link_domains: Vec<String>,
-    /// Fewer characters than this across all text fields holds the request for review.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<usize>,
-    /// More characters than this across all text fields holds the request for review.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<usize>,
-    /// A text field with more capital letters than this percentage (of at least 12 letters)
-    /// is held for review.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_caps_percent: Option<u32>,
-    /// The same character more times in a row than this is held for review.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_repeated_chars: Option<usize>,
-    /// A hidden form field bots fill in; a request with it filled is blocked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub honeypot_field: Option<String>,
-    /// A form sent faster than this after it was shown (per its signed token) is blocked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_fill_secs: Option<u32>,
-    /// With `min_fill_secs`: hold requests that come without a form token (straight to the API)
-    /// for review instead of letting them through.
-    #[serde(default)]
-    pub require_form_token: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -450,7 +381,7 @@ impl Manifest {
                 _ => {}
             }
             for media_type in &field.accept {
-                if crate::intake::attachment::extension_for(media_type).is_none() {
+                if media::extension_for(media_type).is_none() {
                     return Err(format!("manifest: field '{}' accepts unsupported type '{media_type}'", field.name));
                 }
             }
@@ -577,12 +508,9 @@ impl Manifest {
             if text.trim().is_empty() || text.len() > 2000 {
                 return Err(format!("{at}: a title or template is 1-2000 characters"));
             }
-            for name in crate::delivery::template::placeholders(text).map_err(|e| format!("{at}: {e}"))? {
-                if !crate::delivery::template::BUILTINS.contains(&name) && self.field(name).is_none() {
-                    return Err(format!(
-                        "{at}: unknown placeholder {{{{{name}}}}}; use a field name or one of {}",
-                        crate::delivery::template::BUILTINS.join(", ")
-                    ));
+            for name in template::placeholders(text).map_err(|e| format!("{at}: {e}"))? {
+                if !template::BUILTINS.contains(&name) && self.field(name).is_none() {
+                    return Err(format!("{at}: unknown placeholder {{{{{name}}}}}; use a field name or one of {}", template::BUILTINS.join(", ")));
                 }
             }
         }
@@ -602,9 +530,9 @@ fn is_identifier(s: &str) -> bool {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) const SONG: &str = include_str!("../../../apps/song-request/manifest.json");
-    pub(crate) const PIXEL: &str = include_str!("../../../apps/pixel-icon/manifest.json");
-    pub(crate) const SHOUTOUT: &str = include_str!("../../../apps/shoutout/manifest.json");
+    pub(crate) const SONG: &str = include_str!("../../../../apps/song-request/manifest.json");
+    pub(crate) const PIXEL: &str = include_str!("../../../../apps/pixel-icon/manifest.json");
+    pub(crate) const SHOUTOUT: &str = include_str!("../../../../apps/shoutout/manifest.json");
 
     #[test]
     fn shipped_manifests_parse() {

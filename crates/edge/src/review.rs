@@ -1,4 +1,4 @@
-//! The human review queue's decisions, made by the creator through the API or by an outside
+//! The human review queue's decisions (trust, sitting above money because a decision moves it), made by the creator through the API or by an outside
 //! moderation service through its signed webhook (`src/webhooks/moderation.rs`). Approving
 //! continues the pipeline (a held card is captured first); rejecting releases the hold,
 //! refunds the charge or returns the credits.

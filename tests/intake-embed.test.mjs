@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { listen, send } from "../scripts/local/http.mjs";
+import { listen, send } from "../scripts/fakes/server.mjs";
 import { eventually, startFixture } from "./support/fixture.mjs";
 
 let f, site, browser;

@@ -4,7 +4,7 @@
 // official `stripe` library. localstripe (PyPI) has no Checkout Sessions, hence this one.
 import crypto from "node:crypto";
 import Stripe from "stripe";
-import { listen, readBody, send } from "./http.mjs";
+import { listen, readBody, send } from "./server.mjs";
 
 const stripe = new Stripe("sk_test_local_signing_only");
 

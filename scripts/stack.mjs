@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseToml } from "smol-toml";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 
 /** The hub first (it is the one served), then every app folder with a wrangler.toml. */
@@ -57,6 +57,8 @@ function localConfig(dir, outDir, vars, { withoutRatelimits = false } = {}) {
   const cfg = parseToml(fs.readFileSync(path.join(dir, "wrangler.toml"), "utf8"));
   if (withoutRatelimits) delete cfg.ratelimits;
   cfg.main = path.resolve(dir, cfg.main);
+  // The generated config lives elsewhere; its migrations are still the repository's.
+  for (const d1 of cfg.d1_databases ?? []) if (d1.migrations_dir) d1.migrations_dir = path.resolve(dir, d1.migrations_dir);
   delete cfg.build;
   const all = { ...(cfg.vars ?? {}), ...vars };
   cfg.vars = Object.fromEntries(Object.entries(all).filter(([name]) => !SECRET_NAME.test(name)));
@@ -69,7 +71,17 @@ function localConfig(dir, outDir, vars, { withoutRatelimits = false } = {}) {
   return file;
 }
 
-function wrangler(args, { cwd = ROOT, logFile } = {}) {
+/** Applies every migration not yet applied to the local D1 in `stateDir` (wrangler's own runner). */
+export function applyMigrations(stateDir, hubConfig, logFile) {
+  return wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir, "-c", hubConfig], { logFile });
+}
+
+/** A hub config for local runs (D1 and its migrations only), for tools that need no running stack. */
+export function localHubConfig(outDir) {
+  return localConfig(ROOT, outDir, {});
+}
+
+export function wrangler(args, { cwd = ROOT, logFile } = {}) {
   const r = spawnSync(process.execPath, [WRANGLER, ...args], { cwd, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
   if (logFile) fs.appendFileSync(logFile, `$ wrangler ${args.join(" ")}\n${r.stdout}\n${r.stderr}\n`);
   if (r.status !== 0) throw new Error(`wrangler ${args[0]} failed:\n${r.stdout}\n${r.stderr}`);
@@ -79,18 +91,18 @@ function wrangler(args, { cwd = ROOT, logFile } = {}) {
 /**
  * Starts the stack. Options:
  *   stateDir     fresh directory for D1/R2/Queue state, configs and logs
- *   stripe       a started local Stripe (scripts/local/stripe.mjs), or { url, secretKey, webhookSecret }
+ *   stripe       a started local Stripe (scripts/fakes/stripe.mjs), or { url, secretKey, webhookSecret }
  *   creators     [{ id, name }] to create; each gets an API key. The first owns every app.
  *   destinations { discord, webhook } URLs and { trello, sms, notion, airtable, creator_email }
  *                settings objects (as PUT /api/apps/:slug/destinations takes them), set for
  *                every app, or omitted
  *   mail         a started local mail API (startMail), or omitted to skip fan emails
- *   paypal       a started local PayPal (scripts/local/paypal.mjs), or omitted
- *   turnstile    a started local Turnstile siteverify (scripts/local/turnstile.mjs), or omitted
+ *   paypal       a started local PayPal (scripts/fakes/paypal.mjs), or omitted
+ *   turnstile    a started local Turnstile siteverify (scripts/fakes/turnstile.mjs), or omitted
  *   oauth        the issuer URL of an OpenID provider (oauth2-mock-server) standing in for
  *                Twitch, Discord and Google, or omitted
  *   apis         { trello, twilio, notion, airtable } base URLs of local API servers
- *                (scripts/local/apis.mjs), or omitted
+ *                (scripts/fakes/{trello,twilio,notion,airtable}.mjs), or omitted
  *   hubVars      extra [vars] for the hub, e.g. { RETRY_SCHEDULE: "1" }
  *   appsWithoutRatelimits  start the apps without their [[ratelimits]] bindings (they must refuse work)
  *   port         fixed port (default: a free one)
@@ -130,7 +142,7 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   const now = Date.now();
   const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));
   const webhookSecrets = {};
-  const lines = [fs.readFileSync(path.join(ROOT, "schema.sql"), "utf8")];
+  const lines = [];
   for (const c of seeded) lines.push(`INSERT INTO creators (id, name, api_key_hash, created_at) VALUES (${sql(c.id)}, ${sql(c.name)}, ${sql(hashKey(c.apiKey))}, ${now});`);
   for (const a of apps) {
     const m = a.manifest;
@@ -153,7 +165,8 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   }
   const seedFile = path.join(stateDir, "seed.sql");
   fs.writeFileSync(seedFile, lines.join("\n"));
-  log("applying schema.sql and seeding local D1");
+  log("applying migrations/ and seeding local D1");
+  applyMigrations(stateDir, hubConfig, logFile);
   wrangler(["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--file", seedFile, "-c", hubConfig], { logFile });
 
   log(`starting wrangler dev on port ${port}`);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { eventually, settle, startFixture } from "./support/fixture.mjs";
-import { startReceiver } from "../scripts/local/receiver.mjs";
+import { startReceiver } from "../scripts/fakes/webhook-receiver.mjs";
 
 let f;
 before(async () => (f = await startFixture()));

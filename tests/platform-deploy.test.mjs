@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { ROOT, workers } from "../scripts/local/stack.mjs";
+import { ROOT, workers } from "../scripts/stack.mjs";
 
 const { hub, apps } = workers();
 

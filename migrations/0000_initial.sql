@@ -1,0 +1,288 @@
+-- The first schema Fanline shipped. Every later change is its own numbered file here, applied in
+-- order by `wrangler d1 migrations apply fanline` (which records what it applied in d1_migrations);
+-- schema.sql is the snapshot of all of them together.
+
+-- A creator owns apps and calls the creator API with a key; only the key's SHA-256 is kept.
+CREATE TABLE IF NOT EXISTS creators (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  api_key_hash TEXT NOT NULL UNIQUE,
+  -- Stripe Connect account that receives payments for this creator's apps (acct_...).
+  stripe_account TEXT,
+  created_at   INTEGER NOT NULL
+);
+
+-- A registered micro-app: its manifest as deployed, and who owns it.
+CREATE TABLE IF NOT EXISTS apps (
+  slug        TEXT PRIMARY KEY,
+  creator_id  TEXT NOT NULL REFERENCES creators(id),
+  title       TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  manifest    TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+
+-- Where an app's notifications go. The manifest says which kinds get which events; the
+-- creator sets the URLs (they are secrets: a Discord webhook URL lets anyone post).
+CREATE TABLE IF NOT EXISTS destinations (
+  app_slug   TEXT NOT NULL REFERENCES apps(slug),
+  kind       TEXT NOT NULL CHECK (kind IN ('discord', 'webhook')),
+  url        TEXT NOT NULL,
+  secret     TEXT,
+  enabled    INTEGER NOT NULL DEFAULT 1,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (app_slug, kind)
+);
+
+-- The current state of each request; its history is request_events.
+CREATE TABLE IF NOT EXISTS requests (
+  id                  TEXT PRIMARY KEY,
+  app_slug            TEXT NOT NULL REFERENCES apps(slug),
+  status              TEXT NOT NULL,
+  version             INTEGER NOT NULL,
+  fields              TEXT NOT NULL,
+  add_ons             TEXT NOT NULL DEFAULT '[]',
+  amount              INTEGER NOT NULL,
+  currency            TEXT NOT NULL,
+  price_lines         TEXT NOT NULL DEFAULT '[]',
+  fan_email           TEXT,
+  checkout_session_id TEXT UNIQUE,
+  checkout_url        TEXT,
+  payment_intent_id   TEXT,
+  amount_refunded     INTEGER NOT NULL DEFAULT 0,
+  hold_until          INTEGER,
+  captured_at         INTEGER,
+  application_fee     INTEGER,
+  -- stripe, paypal, credits or none (free).
+  provider            TEXT NOT NULL DEFAULT 'stripe',
+  paypal_order_id     TEXT UNIQUE,
+  paypal_capture_id   TEXT,
+  credits_spent       INTEGER NOT NULL DEFAULT 0,
+  fan_id              TEXT,
+  -- Subscribers' requests (priority tiers) come first in the creator's queue.
+  priority            INTEGER NOT NULL DEFAULT 0,
+  auction_id          TEXT,
+  -- Who the fan is for quotas: fan:<id>, email:<address> or ip:<address>.
+  fan_key             TEXT,
+  -- Who signed in (OAuth provider, user id, name, email) when the fan did (JSON).
+  identity            TEXT,
+  -- The built-in classifier's intent, score and suggested priority (JSON).
+  triage              TEXT,
+  moderation          TEXT NOT NULL,
+  client_ip           TEXT,
+  user_agent          TEXT,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_by_app ON requests (app_slug, status, created_at);
+CREATE INDEX IF NOT EXISTS requests_by_payment_intent ON requests (payment_intent_id);
+CREATE INDEX IF NOT EXISTS requests_by_fan ON requests (app_slug, fan_key, created_at);
+CREATE INDEX IF NOT EXISTS requests_by_hold ON requests (hold_until) WHERE hold_until IS NOT NULL AND captured_at IS NULL;
+
+-- Every state change, in order. (request_id, seq) is the key, so two writers racing from
+-- the same version cannot both commit.
+CREATE TABLE IF NOT EXISTS request_events (
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  seq        INTEGER NOT NULL,
+  type       TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  reason     TEXT,
+  at         INTEGER NOT NULL,
+  PRIMARY KEY (request_id, seq)
+);
+
+-- Files fans attached; the bytes are in R2 under object_key.
+CREATE TABLE IF NOT EXISTS attachments (
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  field      TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  PRIMARY KEY (request_id, field)
+);
+
+-- A retried submission with the same Idempotency-Key gets the first request back.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  app_slug   TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (app_slug, key)
+);
+
+-- Each payment provider event is acted on once.
+CREATE TABLE IF NOT EXISTS payment_events (
+  provider    TEXT NOT NULL,
+  event_id    TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  request_id  TEXT,
+  outcome     TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (provider, event_id)
+);
+
+-- Refunds made through the creator API (Stripe refund ids). Refunds made elsewhere (the
+-- Stripe dashboard) reach requests.amount_refunded through the charge.refunded webhook.
+CREATE TABLE IF NOT EXISTS refunds (
+  id         TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  amount     INTEGER NOT NULL,
+  reason     TEXT,
+  actor      TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+-- Chargebacks: opened and closed by Stripe's dispute webhooks.
+CREATE TABLE IF NOT EXISTS disputes (
+  id         TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  amount     INTEGER NOT NULL,
+  reason     TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  opened_at  INTEGER NOT NULL,
+  closed_at  INTEGER
+);
+
+-- Notifications to deliver. A row commits in the same batch as the state change it reports;
+-- the queue only carries its id. state: pending, sending (claimed by a consumer until
+-- claimed_at + lease), delivered, skipped, dead.
+CREATE TABLE IF NOT EXISTS outbox (
+  id           TEXT PRIMARY KEY,
+  request_id   TEXT NOT NULL REFERENCES requests(id),
+  app_slug     TEXT NOT NULL,
+  event        TEXT NOT NULL,
+  destination  TEXT NOT NULL,
+  payload      TEXT NOT NULL,
+  state        TEXT NOT NULL DEFAULT 'pending',
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  last_error   TEXT,
+  claimed_at   INTEGER,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  delivered_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, created_at);
+
+-- Every delivery attempt, for the creator's view of what happened.
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+  outbox_id  TEXT NOT NULL REFERENCES outbox(id),
+  attempt    INTEGER NOT NULL,
+  status     INTEGER,
+  error      TEXT,
+  at         INTEGER NOT NULL,
+  PRIMARY KEY (outbox_id, attempt)
+);
+
+-- A fan who bought credits or a tier. The fan token (shown once) proves it is them; only its
+-- SHA-256 is kept.
+CREATE TABLE IF NOT EXISTS fans (
+  id         TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  email      TEXT,
+  created_at INTEGER NOT NULL
+);
+
+-- A credit pack bought through Checkout; credited once, when Stripe says it is paid.
+CREATE TABLE IF NOT EXISTS credit_purchases (
+  id                  TEXT PRIMARY KEY,
+  fan_id              TEXT NOT NULL REFERENCES fans(id),
+  app_slug            TEXT NOT NULL,
+  pack                TEXT NOT NULL,
+  credits             INTEGER NOT NULL,
+  amount              INTEGER NOT NULL,
+  currency            TEXT NOT NULL,
+  status              TEXT NOT NULL,
+  checkout_session_id TEXT UNIQUE,
+  checkout_url        TEXT,
+  payment_intent_id   TEXT,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL
+);
+
+-- Each fan's credits at each app, append-only: a row per change with the balance after it.
+-- The balance can never go negative (CHECK), `reference` makes every purchase, spend and
+-- return happen once, and (fan, app, seq) serialises writers.
+CREATE TABLE IF NOT EXISTS credit_ledger (
+  fan_id    TEXT NOT NULL,
+  app_slug  TEXT NOT NULL,
+  seq       INTEGER NOT NULL,
+  delta     INTEGER NOT NULL,
+  balance   INTEGER NOT NULL CHECK (balance >= 0),
+  reason    TEXT NOT NULL,
+  reference TEXT NOT NULL UNIQUE,
+  at        INTEGER NOT NULL,
+  PRIMARY KEY (fan_id, app_slug, seq)
+);
+CREATE TRIGGER IF NOT EXISTS credit_ledger_no_update BEFORE UPDATE ON credit_ledger
+BEGIN SELECT RAISE(ABORT, 'credit_ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS credit_ledger_no_delete BEFORE DELETE ON credit_ledger
+BEGIN SELECT RAISE(ABORT, 'credit_ledger is append-only'); END;
+
+-- A fan's subscription to a tier, as Stripe's subscription webhooks last reported it.
+CREATE TABLE IF NOT EXISTS subscriptions (
+  id                 TEXT PRIMARY KEY,
+  fan_id             TEXT NOT NULL,
+  app_slug           TEXT NOT NULL,
+  tier               TEXT NOT NULL,
+  status             TEXT NOT NULL,
+  current_period_end INTEGER NOT NULL,
+  event_created      INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subscriptions_by_fan ON subscriptions (fan_id, app_slug);
+
+-- An auction of a few slots; bids are requests of the auction app with held payments.
+-- status: open, closing (claimed by one closer), closed.
+CREATE TABLE IF NOT EXISTS auctions (
+  id         TEXT PRIMARY KEY,
+  app_slug   TEXT NOT NULL,
+  title      TEXT NOT NULL,
+  slots      INTEGER NOT NULL,
+  ends_at    INTEGER NOT NULL,
+  status     TEXT NOT NULL DEFAULT 'open',
+  closed_at  INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS auctions_by_end ON auctions (status, ends_at);
+
+-- The creator's own limits for an app; when a row exists it replaces the manifest's limits.
+CREATE TABLE IF NOT EXISTS app_limits (
+  app_slug            TEXT PRIMARY KEY REFERENCES apps(slug),
+  max_open_per_fan    INTEGER,
+  max_per_fan_per_day INTEGER,
+  capacity            INTEGER,
+  updated_at          INTEGER NOT NULL
+);
+
+-- Guards for intake quotas: the intake batch inserts a row whose value is whether the count
+-- is under the limit, and the named CHECK refuses the whole batch when it is not. D1 runs a
+-- batch as one transaction, so concurrent submissions cannot both slip under a limit. The rows
+-- are deleted in the same batch.
+CREATE TABLE IF NOT EXISTS intake_guards (
+  open_quota  INTEGER CONSTRAINT open_quota CHECK (open_quota IS NULL OR open_quota = 1),
+  daily_quota INTEGER CONSTRAINT daily_quota CHECK (daily_quota IS NULL OR daily_quota = 1),
+  capacity    INTEGER CONSTRAINT capacity CHECK (capacity IS NULL OR capacity = 1)
+);
+
+-- Fans, emails and addresses a creator never wants requests from.
+CREATE TABLE IF NOT EXISTS blocklist (
+  creator_id TEXT NOT NULL REFERENCES creators(id),
+  kind       TEXT NOT NULL CHECK (kind IN ('ip', 'email', 'fan')),
+  value      TEXT NOT NULL,
+  reason     TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (creator_id, kind, value)
+);
+
+-- Sign-in attempts: state and PKCE verifier of each OAuth authorization request. A state is
+-- used once (used_at), so a replayed callback is refused.
+CREATE TABLE IF NOT EXISTS oauth_logins (
+  state      TEXT PRIMARY KEY,
+  app_slug   TEXT NOT NULL,
+  provider   TEXT NOT NULL,
+  verifier   TEXT NOT NULL,
+  return_to  TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at    INTEGER
+);
