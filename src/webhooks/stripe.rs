@@ -5,6 +5,7 @@
 use super::ack;
 use fanline_core::lifecycle::Status;
 use fanline_core::manifest::Manifest;
+use fanline_core::money::purchase::PurchaseStatus;
 use fanline_core::money::stripe::{self as wire, ChargeEvent, CheckoutEvent, CheckoutOutcome, Purpose};
 use fanline_core::webhook::WebhookOutcome;
 use fanline_edge::db::{
@@ -52,7 +53,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         if let Some(purchase) = db::credits::purchase_by_payment_intent(&db, charge.payment_intent()).await? {
             // Only a full refund of a pack takes credits back; anything else about a pack
             // (a partial refund, a dispute) is recorded for the creator to see.
-            if !matches!(charge, ChargeEvent::Refunded { full: true, .. }) || purchase.status != "paid" {
+            if !matches!(charge, ChargeEvent::Refunded { full: true, .. }) || purchase.status != PurchaseStatus::Paid {
                 event.record(&db, None, WebhookOutcome::AlreadySettled).await?;
                 return done(WebhookOutcome::AlreadySettled);
             }

@@ -19,6 +19,16 @@ pub enum OutboxState {
 impl OutboxState {
     pub const ALL: [OutboxState; 5] = [Self::Pending, Self::Sending, Self::Delivered, Self::Skipped, Self::Dead];
 
+    /// Still to be sent.
+    pub const UNFINISHED: [OutboxState; 2] = [Self::Pending, Self::Sending];
+    /// The creator may queue it again.
+    pub const REPLAYABLE: [OutboxState; 2] = [Self::Skipped, Self::Dead];
+
+    /// `'pending', 'sending'`: a state list for an SQL `IN (...)`.
+    pub fn sql_list(states: &[OutboxState]) -> String {
+        states.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -35,12 +45,7 @@ impl OutboxState {
 
     /// Still to be sent: a duplicate job for a row in any other state is acknowledged unsent.
     pub fn is_unfinished(self) -> bool {
-        matches!(self, Self::Pending | Self::Sending)
-    }
-
-    /// The creator may queue it again.
-    pub fn is_replayable(self) -> bool {
-        matches!(self, Self::Skipped | Self::Dead)
+        Self::UNFINISHED.contains(&self)
     }
 }
 
@@ -55,5 +60,6 @@ mod tests {
             assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
         }
         assert_eq!(OutboxState::parse("failing"), None);
+        assert_eq!(OutboxState::sql_list(&OutboxState::REPLAYABLE), "'skipped', 'dead'");
     }
 }

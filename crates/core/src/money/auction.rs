@@ -55,6 +55,25 @@ pub fn outcome(slots: u32, accepted: &[Bid], held: &[Bid]) -> (Vec<String>, Vec<
     (won, lost)
 }
 
+/// Where an auction is: taking bids, being settled by a closer (which holds a lease), or done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuctionStatus {
+    Open,
+    Closing,
+    Closed,
+}
+
+impl AuctionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closing => "closing",
+            Self::Closed => "closed",
+        }
+    }
+}
+
 /// The manifest's `auction` section: how bids rise and how late bids move the end.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -16,15 +16,14 @@ use crate::platform::body::read_capped;
 use crate::platform::config::{now_ms, random, required_config};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::{client_ip, header, json, origin};
-use crate::providers::{paypal, stripe, turnstile, ProviderError};
+use crate::providers::{turnstile, ProviderError};
 use crate::trust::{fans, limits, signin};
 use fanline_core::intake::body::{self, BodyError, Shape};
-use fanline_core::intake::plan::{self, Checkout, Inputs, IntakePlan, PlanError};
+use fanline_core::intake::plan::{self, Inputs, IntakePlan, PlanError};
 use fanline_core::intake::submission::{self, RawSubmission};
 use fanline_core::intake::{attachment, ids};
 use fanline_core::manifest::Manifest;
-use fanline_core::money::stripe::{application_fee, CheckoutLine, CheckoutRequest, Connect, Purpose};
-use fanline_core::money::Money;
+use fanline_core::money::stripe::application_fee;
 use fanline_core::trust::client::fan_key;
 use fanline_core::trust::moderation;
 use fanline_core::util::time::rfc3339;
@@ -101,11 +100,11 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
 
     let creator_account = db::creators::stripe_account(&db, &registered.creator_id).await?;
     let fee = creator_account.as_ref().map(|_| application_fee(plan.submission.price().amount, manifest.pricing.platform_fee_bps));
-    let payment = open_payment(
+    let payment = checkout::open_for_request(
         env,
         manifest,
         &plan,
-        &PaymentContext { id: &id, origin: &origin, creator_account: creator_account.as_deref(), fee, email: email.as_deref() },
+        &checkout::RequestPayment { id: &id, origin: &origin, creator_account: creator_account.as_deref(), fee, email: email.as_deref() },
     )
     .await?;
 
@@ -207,67 +206,6 @@ async fn human_check(env: &Env, token: Option<&str>, ip: &str, id: &str) -> ApiR
     }
 }
 
-/// Where the fan goes to pay, as opened for this request.
-#[derive(Default)]
-struct Payment {
-    session_id: Option<String>,
-    order_id: Option<String>,
-    url: Option<String>,
-}
-
-struct PaymentContext<'a> {
-    id: &'a str,
-    origin: &'a str,
-    creator_account: Option<&'a str>,
-    fee: Option<u64>,
-    email: Option<&'a str>,
-}
-
-/// Opens the checkout the plan chose: a PayPal order or a Stripe Checkout Session (held when
-/// the app holds payments, paid to the creator's connected account when there is one).
-async fn open_payment(env: &Env, manifest: &Manifest, plan: &IntakePlan, p: &PaymentContext<'_>) -> ApiResult<Payment> {
-    let page = format!("{}/apps/{}/", p.origin, manifest.slug);
-    let (id, submission) = (p.id, &plan.submission);
-    match plan.checkout {
-        None => Ok(Payment::default()),
-        Some(Checkout::Paypal) => {
-            let return_url = format!("{}/apps/{}/paypal/return?request={id}", p.origin, manifest.slug);
-            let cancel_url = format!("{page}?cancelled=1&request={id}");
-            let call =
-                paypal::OrderCall { request_id: id, description: &manifest.title, price: submission.price(), return_url: &return_url, cancel_url: &cancel_url };
-            let order = paypal::create_order(env, &call).await.map_err(|e| match e {
-                ProviderError::Refused { message, .. } => ApiError::Upstream(format!("paypal refused the order: {message}")),
-                other => other.into(),
-            })?;
-            Ok(Payment { session_id: None, order_id: Some(order.id), url: Some(order.approve_url) })
-        }
-        Some(Checkout::Stripe) => {
-            let (success_url, cancel_url) = (format!("{page}?paid=1&request={id}"), format!("{page}?cancelled=1&request={id}"));
-            let currency = &submission.price().currency;
-            let lines: Vec<CheckoutLine> =
-                submission.lines().iter().map(|l| CheckoutLine { name: l.label.clone(), amount: Money::new(l.amount, currency.clone()) }).collect();
-            let session: stripe::CheckoutSession = checkout::open(
-                env,
-                &CheckoutRequest {
-                    expires_at: Some(checkout::checkout_expiry()),
-                    reference: id,
-                    purpose: Purpose::Request,
-                    app_slug: &manifest.slug,
-                    lines: &lines,
-                    success_url: &success_url,
-                    cancel_url: &cancel_url,
-                    customer_email: p.email,
-                    hold: manifest.holds_payment(),
-                    connect: p.creator_account.zip(p.fee).map(|(destination, application_fee)| Connect { destination, application_fee }),
-                    subscription: None,
-                },
-            )
-            .await?;
-            Ok(Payment { session_id: Some(session.id), order_id: None, url: Some(session.url) })
-        }
-    }
-}
-
 /// What the row records besides the plan and the payment.
 struct RowFacts<'a> {
     fan_id: Option<&'a str>,
@@ -278,7 +216,7 @@ struct RowFacts<'a> {
     now: i64,
 }
 
-fn new_row(id: &str, manifest: &Manifest, plan: &IntakePlan, payment: &Payment, facts: RowFacts) -> ApiResult<RequestRow> {
+fn new_row(id: &str, manifest: &Manifest, plan: &IntakePlan, payment: &checkout::Payment, facts: RowFacts) -> ApiResult<RequestRow> {
     let s = &plan.submission;
     let add_on_ids: Vec<&str> = s.add_ons().iter().map(|a| a.id.as_str()).collect();
     Ok(RequestRow {

@@ -3,7 +3,8 @@
 use super::{all, changes, first, run, statement};
 use crate::platform::error::ApiResult;
 use fanline_core::lifecycle::{groups, sql_list, Status};
-use fanline_core::money::auction::Bid;
+use fanline_core::money::auction::AuctionStatus::{Closed, Closing, Open};
+use fanline_core::money::auction::{AuctionStatus, Bid};
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -15,12 +16,12 @@ pub struct AuctionRow {
     pub slots: i64,
     pub ends_at: i64,
     pub scheduled_end: Option<i64>,
-    pub status: String,
+    pub status: AuctionStatus,
 }
 
 impl AuctionRow {
     pub fn is_open(&self) -> bool {
-        self.status == "open"
+        self.status == Open
     }
 }
 
@@ -45,7 +46,10 @@ pub struct NewAuction<'a> {
 pub async fn insert(db: &D1Database, a: &NewAuction<'_>, now: i64) -> ApiResult<()> {
     run(
         db,
-        "INSERT INTO auctions (id, app_slug, title, slots, ends_at, scheduled_end, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
+        &format!(
+            "INSERT INTO auctions (id, app_slug, title, slots, ends_at, scheduled_end, status, created_at) VALUES (?, ?, ?, ?, ?, ?, '{}', ?)",
+            Open.as_str()
+        ),
         &[a.id.into(), a.app_slug.into(), a.title.into(), a.slots.into(), a.ends_at.into(), a.ends_at.into(), now.into()],
     )
     .await
@@ -53,7 +57,7 @@ pub async fn insert(db: &D1Database, a: &NewAuction<'_>, now: i64) -> ApiResult<
 
 /// Moves an open auction's end back to `ends_at` (never forward).
 pub fn extend(db: &D1Database, id: &str, ends_at: i64) -> ApiResult<D1PreparedStatement> {
-    statement(db, "UPDATE auctions SET ends_at = MAX(ends_at, ?) WHERE id = ? AND status = 'open'", &[ends_at.into(), id.into()])
+    statement(db, &format!("UPDATE auctions SET ends_at = MAX(ends_at, ?) WHERE id = ? AND status = '{}'", Open.as_str()), &[ends_at.into(), id.into()])
 }
 
 /// How many bids the creator took on, against the auction's slots.
@@ -70,7 +74,11 @@ pub async fn taken_slots(db: &D1Database, id: &str) -> ApiResult<Option<(Auction
 pub async fn due(db: &D1Database, now: i64, lease_start: i64) -> ApiResult<Vec<AuctionRow>> {
     all(
         db,
-        &format!("SELECT {COLUMNS} FROM auctions WHERE (status = 'open' AND ends_at <= ?) OR (status = 'closing' AND closed_at <= ?) LIMIT 20"),
+        &format!(
+            "SELECT {COLUMNS} FROM auctions WHERE (status = '{open}' AND ends_at <= ?) OR (status = '{closing}' AND closed_at <= ?) LIMIT 20",
+            open = Open.as_str(),
+            closing = Closing.as_str()
+        ),
         &[now.into(), lease_start.into()],
     )
     .await
@@ -80,7 +88,7 @@ pub async fn due(db: &D1Database, now: i64, lease_start: i64) -> ApiResult<Vec<A
 pub async fn claim_close(db: &D1Database, id: &str, now: i64, lease_start: i64) -> ApiResult<bool> {
     Ok(changes(
         db,
-        "UPDATE auctions SET status = 'closing', closed_at = ? WHERE id = ? AND ((status = 'open' AND ends_at <= ?) OR (status = 'closing' AND closed_at <= ?))",
+        &format!("UPDATE auctions SET status = '{closing}', closed_at = ? WHERE id = ? AND ((status = '{open}' AND ends_at <= ?) OR (status = '{closing}' AND closed_at <= ?))", open = Open.as_str(), closing = Closing.as_str()),
         &[now.into(), id.into(), now.into(), lease_start.into()],
     )
     .await?
@@ -88,7 +96,7 @@ pub async fn claim_close(db: &D1Database, id: &str, now: i64, lease_start: i64) 
 }
 
 pub async fn closed(db: &D1Database, id: &str) -> ApiResult<()> {
-    run(db, "UPDATE auctions SET status = 'closed' WHERE id = ?", &[id.into()]).await
+    run(db, &format!("UPDATE auctions SET status = '{}' WHERE id = ?", Closed.as_str()), &[id.into()]).await
 }
 
 /// Bids whose payment is held (the only ones that count), in `statuses`.

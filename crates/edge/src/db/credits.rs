@@ -5,6 +5,7 @@
 use super::{all, creators::hash_token, first, statement, Arg};
 use crate::platform::config::now_ms;
 use crate::platform::error::ApiResult;
+use fanline_core::money::purchase::PurchaseStatus::{self, AwaitingPayment, Expired, Paid, Refunded};
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -91,7 +92,7 @@ pub struct PurchaseRow {
     pub credits: i64,
     pub amount: i64,
     pub currency: String,
-    pub status: String,
+    pub status: PurchaseStatus,
     pub checkout_session_id: Option<String>,
     pub created_at: i64,
 }
@@ -114,8 +115,11 @@ pub struct NewPurchase<'a> {
 pub fn insert_purchase(db: &D1Database, p: &NewPurchase, now: i64) -> ApiResult<D1PreparedStatement> {
     statement(
         db,
-        "INSERT INTO credit_purchases (id, fan_id, app_slug, pack, credits, amount, currency, status, checkout_session_id, checkout_url, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'awaiting_payment', ?, ?, ?, ?)",
+        &format!(
+            "INSERT INTO credit_purchases (id, fan_id, app_slug, pack, credits, amount, currency, status, checkout_session_id, checkout_url, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)",
+            AwaitingPayment.as_str()
+        ),
         &[
             p.id.into(),
             p.fan_id.into(),
@@ -150,17 +154,25 @@ pub async fn purchases(db: &D1Database, fan_id: &str, app_slug: &str) -> ApiResu
 }
 
 pub fn purchase_expired(db: &D1Database, id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
-    statement(db, "UPDATE credit_purchases SET status = 'expired', updated_at = ? WHERE id = ? AND status = 'awaiting_payment'", &[now.into(), id.into()])
+    statement(
+        db,
+        &format!("UPDATE credit_purchases SET status = '{}', updated_at = ? WHERE id = ? AND status = '{}'", Expired.as_str(), AwaitingPayment.as_str()),
+        &[now.into(), id.into()],
+    )
 }
 
 pub fn purchase_paid(db: &D1Database, id: &str, payment_intent: Option<&str>, now: i64) -> ApiResult<D1PreparedStatement> {
     statement(
         db,
-        "UPDATE credit_purchases SET status = 'paid', payment_intent_id = ?, updated_at = ? WHERE id = ? AND status = 'awaiting_payment'",
+        &format!(
+            "UPDATE credit_purchases SET status = '{}', payment_intent_id = ?, updated_at = ? WHERE id = ? AND status = '{}'",
+            Paid.as_str(),
+            AwaitingPayment.as_str()
+        ),
         &[payment_intent.into(), now.into(), id.into()],
     )
 }
 
 pub fn purchase_refunded(db: &D1Database, id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
-    statement(db, "UPDATE credit_purchases SET status = 'refunded', updated_at = ? WHERE id = ?", &[now.into(), id.into()])
+    statement(db, &format!("UPDATE credit_purchases SET status = '{}', updated_at = ? WHERE id = ?", Refunded.as_str()), &[now.into(), id.into()])
 }

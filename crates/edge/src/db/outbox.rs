@@ -4,11 +4,19 @@
 
 use super::{all, changes, first, ids, run, statement};
 use crate::platform::error::ApiResult;
-use fanline_core::delivery::state::OutboxState;
+use fanline_core::delivery::state::OutboxState::{self, Dead, Delivered, Pending, Sending};
 use fanline_core::manifest::DestinationKind;
 use serde::Deserialize;
 use serde_json::Value;
 use worker::{D1Database, D1PreparedStatement};
+
+fn unfinished() -> String {
+    OutboxState::sql_list(&OutboxState::UNFINISHED)
+}
+
+fn replayable_states() -> String {
+    OutboxState::sql_list(&OutboxState::REPLAYABLE)
+}
 
 /// One notification to write: its destination and the rendered payload.
 pub struct OutboxEntry {
@@ -50,14 +58,21 @@ pub async fn get(db: &D1Database, id: &str) -> ApiResult<Option<OutboxRow>> {
 
 /// Rows committed but never attempted since before `before`: their queue send was lost.
 pub async fn never_sent(db: &D1Database, before: i64) -> ApiResult<Vec<String>> {
-    ids(db, "SELECT id FROM outbox WHERE state = 'pending' AND attempts = 0 AND created_at <= ? ORDER BY created_at LIMIT 200", &[before.into()]).await
+    ids(
+        db,
+        &format!("SELECT id FROM outbox WHERE state = '{}' AND attempts = 0 AND created_at <= ? ORDER BY created_at LIMIT 200", Pending.as_str()),
+        &[before.into()],
+    )
+    .await
 }
 
 /// Dead rows of an app (or one dead or skipped row) the creator may queue again.
 pub async fn replayable(db: &D1Database, app_slug: &str, only: Option<&str>) -> ApiResult<Vec<String>> {
     match only {
-        Some(id) => ids(db, "SELECT id FROM outbox WHERE app_slug = ? AND id = ? AND state IN ('dead', 'skipped')", &[app_slug.into(), id.into()]).await,
-        None => ids(db, "SELECT id FROM outbox WHERE app_slug = ? AND state = 'dead' LIMIT 500", &[app_slug.into()]).await,
+        Some(id) => {
+            ids(db, &format!("SELECT id FROM outbox WHERE app_slug = ? AND id = ? AND state IN ({})", replayable_states()), &[app_slug.into(), id.into()]).await
+        }
+        None => ids(db, &format!("SELECT id FROM outbox WHERE app_slug = ? AND state = '{}' LIMIT 500", Dead.as_str()), &[app_slug.into()]).await,
     }
 }
 
@@ -65,7 +80,7 @@ pub async fn replayable(db: &D1Database, app_slug: &str, only: Option<&str>) -> 
 pub async fn reopen(db: &D1Database, id: &str, now: i64) -> ApiResult<bool> {
     Ok(changes(
         db,
-        "UPDATE outbox SET state = 'pending', claimed_at = NULL, updated_at = ? WHERE id = ? AND state IN ('dead', 'skipped')",
+        &format!("UPDATE outbox SET state = '{}', claimed_at = NULL, updated_at = ? WHERE id = ? AND state IN ({})", Pending.as_str(), replayable_states()),
         &[now.into(), id.into()],
     )
     .await?
@@ -87,7 +102,11 @@ pub async fn set_state(db: &D1Database, id: &str, state: OutboxState, error: Opt
 pub async fn claim(db: &D1Database, id: &str, now: i64, lease_ms: i64) -> ApiResult<bool> {
     Ok(changes(
         db,
-        "UPDATE outbox SET state = 'sending', claimed_at = ? WHERE id = ? AND (state = 'pending' OR (state = 'sending' AND claimed_at < ?))",
+        &format!(
+            "UPDATE outbox SET state = '{sending}', claimed_at = ? WHERE id = ? AND (state = '{pending}' OR (state = '{sending}' AND claimed_at < ?))",
+            sending = Sending.as_str(),
+            pending = Pending.as_str()
+        ),
         &[now.into(), id.into(), (now - lease_ms).into()],
     )
     .await?
@@ -107,14 +126,15 @@ pub async fn after_attempt(db: &D1Database, a: &Attempt<'_>, state: OutboxState)
 pub fn delivered(db: &D1Database, id: &str, attempts: i64, now: i64) -> ApiResult<D1PreparedStatement> {
     statement(
         db,
-        "UPDATE outbox SET state = 'delivered', attempts = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?",
+        &format!("UPDATE outbox SET state = '{}', attempts = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?", Delivered.as_str()),
         &[attempts.into(), now.into(), now.into(), id.into()],
     )
 }
 
 /// A job that reached the dead-letter queue: its row is dead unless it finished meanwhile.
 pub async fn mark_dead(db: &D1Database, id: &str, now: i64) -> ApiResult<()> {
-    run(db, "UPDATE outbox SET state = 'dead', updated_at = ? WHERE id = ? AND state IN ('pending', 'sending')", &[now.into(), id.into()]).await
+    run(db, &format!("UPDATE outbox SET state = '{}', updated_at = ? WHERE id = ? AND state IN ({})", Dead.as_str(), unfinished()), &[now.into(), id.into()])
+        .await
 }
 
 /// One attempt to deliver a row, as the delivery log shows it.
@@ -150,7 +170,7 @@ pub async fn last_attempt_unanswered(db: &D1Database, outbox_id: &str) -> ApiRes
 pub async fn earlier_unfinished(db: &D1Database, row: &OutboxRow) -> ApiResult<bool> {
     let earlier: Option<Value> = first(
         db,
-        "SELECT id FROM outbox WHERE request_id = ? AND destination = ? AND id != ? AND state IN ('pending', 'sending') AND (created_at < ? OR (created_at = ? AND rowid < (SELECT rowid FROM outbox WHERE id = ?))) LIMIT 1",
+        &format!("SELECT id FROM outbox WHERE request_id = ? AND destination = ? AND id != ? AND state IN ({}) AND (created_at < ? OR (created_at = ? AND rowid < (SELECT rowid FROM outbox WHERE id = ?))) LIMIT 1", unfinished()),
         &[row.request_id.as_str().into(), row.destination.as_str().into(), row.id.as_str().into(), row.created_at.into(), row.created_at.into(), row.id.as_str().into()],
     )
     .await?;
@@ -161,7 +181,7 @@ pub async fn earlier_unfinished(db: &D1Database, row: &OutboxRow) -> ApiResult<b
 pub async fn parked(db: &D1Database, request_id: &str, destination: DestinationKind) -> ApiResult<Vec<String>> {
     ids(
         db,
-        "SELECT id FROM outbox WHERE request_id = ? AND destination = ? AND state = 'pending' AND attempts = 0",
+        &format!("SELECT id FROM outbox WHERE request_id = ? AND destination = ? AND state = '{}' AND attempts = 0", Pending.as_str()),
         &[request_id.into(), destination.as_str().into()],
     )
     .await
@@ -218,7 +238,7 @@ pub async fn deliveries(db: &D1Database, app_slug: &str, filter: DeliveryFilter)
     match filter {
         DeliveryFilter::All => all(db, &format!("{select} {ORDER}"), &[app_slug.into()]).await,
         DeliveryFilter::In(state) => all(db, &format!("{select} AND state = ? {ORDER}"), &[app_slug.into(), state.as_str().into()]).await,
-        DeliveryFilter::Failing => all(db, &format!("{select} AND state IN ('pending', 'sending') AND attempts > 0 {ORDER}"), &[app_slug.into()]).await,
+        DeliveryFilter::Failing => all(db, &format!("{select} AND state IN ({}) AND attempts > 0 {ORDER}", unfinished()), &[app_slug.into()]).await,
     }
 }
 

@@ -406,8 +406,9 @@ pub async fn lapsed_holds(db: &D1Database, now: i64) -> ApiResult<Vec<String>> {
         db,
         &format!(
             "SELECT id FROM requests WHERE hold_until IS NOT NULL AND captured_at IS NULL AND hold_until <= ? AND status IN ({})
-               AND (auction_id IS NULL OR auction_id IN (SELECT id FROM auctions WHERE status = 'closed')) ORDER BY hold_until LIMIT 100",
-            sql_list(groups::WAITING_ON_CREATOR)
+               AND (auction_id IS NULL OR auction_id IN (SELECT id FROM auctions WHERE status = '{}')) ORDER BY hold_until LIMIT 100",
+            sql_list(groups::WAITING_ON_CREATOR),
+            fanline_core::money::auction::AuctionStatus::Closed.as_str()
         ),
         &[now.into()],
     )

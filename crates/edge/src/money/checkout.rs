@@ -1,16 +1,18 @@
 //! Opening a payment: Stripe Checkout Sessions (requests, credit packs, tiers) with the
-//! creator's connected account and the marketplace's fee, and the fan purchase body that packs
-//! and tiers share.
+//! creator's connected account and the marketplace's fee, PayPal orders for requests, and the
+//! fan purchase body that packs and tiers share.
 
 use crate::db;
 use crate::platform::body::{require_json_content_type, strict_json};
 use crate::platform::config::now_ms;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::providers::stripe::{self, CheckoutSession};
-use crate::providers::ProviderError;
+use crate::providers::{paypal, ProviderError};
 use crate::trust::limits::{self, PAYMENT_WINDOW_MS};
+use fanline_core::intake::plan::{Checkout, IntakePlan};
 use fanline_core::manifest::Manifest;
-use fanline_core::money::stripe::{application_fee, CheckoutRequest};
+use fanline_core::money::stripe::{application_fee, CheckoutLine, CheckoutRequest, Connect, Purpose};
+use fanline_core::money::Money;
 use serde_json::Value;
 use worker::{D1Database, Env, Request};
 
@@ -58,4 +60,66 @@ pub async fn purchase_body(req: &mut Request, env: &Env, what: &str) -> ApiResul
         return Err(ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."));
     }
     Ok((Value::Object(body), email))
+}
+
+/// Where the fan goes to pay, as opened for this request.
+#[derive(Default)]
+pub struct Payment {
+    pub session_id: Option<String>,
+    pub order_id: Option<String>,
+    pub url: Option<String>,
+}
+
+/// What opening a request's payment needs besides the plan.
+pub struct RequestPayment<'a> {
+    pub id: &'a str,
+    pub origin: &'a str,
+    pub creator_account: Option<&'a str>,
+    pub fee: Option<u64>,
+    pub email: Option<&'a str>,
+}
+
+/// Opens the checkout the plan chose: a PayPal order or a Stripe Checkout Session (held when
+/// the app holds payments, paid to the creator's connected account when there is one).
+pub async fn open_for_request(env: &Env, manifest: &Manifest, plan: &IntakePlan, p: &RequestPayment<'_>) -> ApiResult<Payment> {
+    let page = format!("{}/apps/{}/", p.origin, manifest.slug);
+    let (id, submission) = (p.id, &plan.submission);
+    match plan.checkout {
+        None => Ok(Payment::default()),
+        Some(Checkout::Paypal) => {
+            let return_url = format!("{}/apps/{}/paypal/return?request={id}", p.origin, manifest.slug);
+            let cancel_url = format!("{page}?cancelled=1&request={id}");
+            let call =
+                paypal::OrderCall { request_id: id, description: &manifest.title, price: submission.price(), return_url: &return_url, cancel_url: &cancel_url };
+            let order = paypal::create_order(env, &call).await.map_err(|e| match e {
+                ProviderError::Refused { message, .. } => ApiError::Upstream(format!("paypal refused the order: {message}")),
+                other => other.into(),
+            })?;
+            Ok(Payment { session_id: None, order_id: Some(order.id), url: Some(order.approve_url) })
+        }
+        Some(Checkout::Stripe) => {
+            let (success_url, cancel_url) = (format!("{page}?paid=1&request={id}"), format!("{page}?cancelled=1&request={id}"));
+            let currency = &submission.price().currency;
+            let lines: Vec<CheckoutLine> =
+                submission.lines().iter().map(|l| CheckoutLine { name: l.label.clone(), amount: Money::new(l.amount, currency.clone()) }).collect();
+            let session: CheckoutSession = open(
+                env,
+                &CheckoutRequest {
+                    expires_at: Some(checkout_expiry()),
+                    reference: id,
+                    purpose: Purpose::Request,
+                    app_slug: &manifest.slug,
+                    lines: &lines,
+                    success_url: &success_url,
+                    cancel_url: &cancel_url,
+                    customer_email: p.email,
+                    hold: manifest.holds_payment(),
+                    connect: p.creator_account.zip(p.fee).map(|(destination, application_fee)| Connect { destination, application_fee }),
+                    subscription: None,
+                },
+            )
+            .await?;
+            Ok(Payment { session_id: Some(session.id), order_id: None, url: Some(session.url) })
+        }
+    }
 }

@@ -14,6 +14,7 @@ use crate::platform::http::{json, origin};
 use crate::trust::fans;
 use fanline_core::intake::ids;
 use fanline_core::manifest::Manifest;
+use fanline_core::money::purchase::PurchaseStatus;
 use fanline_core::money::stripe::{self, CheckoutLine, CheckoutOutcome, Purpose};
 use fanline_core::money::Money;
 use fanline_core::util::time::rfc3339;
@@ -125,7 +126,7 @@ pub fn settle_statements(
     if !expected {
         return Ok(Err(WebhookOutcome::Mismatch));
     }
-    if purchase.status != "awaiting_payment" {
+    if purchase.status != PurchaseStatus::AwaitingPayment {
         return Ok(Err(WebhookOutcome::AlreadySettled));
     }
     let now = now_ms();
