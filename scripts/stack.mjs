@@ -216,5 +216,7 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
     const r = spawnSync(process.execPath, [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", stateDir, "--command", command, "-c", hubConfig], { cwd: ROOT, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
     return `${r.stdout}\n${r.stderr}`;
   };
-  return { url, port, creators: seeded, webhookSecrets, moderationSecret, stateDir, logFile, stop, d1 };
+  /** The rows a query returns, as objects. */
+  const d1Rows = (query) => JSON.parse(wrangler(["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--json", "--command", query, "-c", hubConfig]))[0].results;
+  return { url, port, creators: seeded, webhookSecrets, moderationSecret, stateDir, logFile, stop, d1, d1Rows };
 }

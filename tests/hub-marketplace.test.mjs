@@ -24,7 +24,7 @@ describe("the marketplace", () => {
     const page = await f.request("GET", "/apps/song-request/");
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type"), /text\/html/);
-    assert.match(page.text, /<script src="\/apps\/song-request\/embed.js"><\/script>/);
+    assert.match(page.text, /<script src="\/apps\/song-request\/embed.js\?v=[0-9a-f]{20}"><\/script>/);
     const manifest = await f.request("GET", "/apps/pixel-icon/manifest.json");
     assert.equal(manifest.data.fields.find((x) => x.name === "reference").type, "file");
     assert.equal(manifest.data.moderation, undefined);

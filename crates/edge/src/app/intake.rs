@@ -5,6 +5,7 @@
 //! one batch.
 
 use crate::app::view::created_response;
+use crate::db::limits::Sender;
 use crate::db::{
     self,
     requests::{AttachmentRow, ClientSignals, IdempotencyKey, NewRequest, RequestRow},
@@ -24,7 +25,7 @@ use fanline_core::intake::submission::{self, RawSubmission};
 use fanline_core::intake::{attachment, ids};
 use fanline_core::manifest::Manifest;
 use fanline_core::money::stripe::application_fee;
-use fanline_core::trust::client::fan_key;
+use fanline_core::trust::client::{fan_key, ip_key, normalize_email};
 use fanline_core::trust::moderation;
 use fanline_core::util::time::rfc3339;
 use serde_json::json;
@@ -44,9 +45,6 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     let idempotency_key =
         header(&req, "Idempotency-Key").map(|k| ids::parse_idempotency_key(&k)).transpose().map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?;
     limits::per_client(env, &req).await?;
-    let Some(registered) = db::apps::get(&db, &manifest.slug).await? else {
-        return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
-    };
     let origin = origin(&req);
     let fan = fans::from_request(&req, &db).await?;
     let signed_in = signin::current(&req, env, manifest);
@@ -79,7 +77,13 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     if !fan_key.starts_with("ip:") {
         limits::edge_limit(env, limits::FAN_LIMITER, &fan_key).await?;
     }
-    let (intake_limits, _) = limits::effective(&db, manifest).await?;
+    // Everything intake reads about the app, its owner and this sender, in one round trip.
+    let (ip_key, normalized_email) = (ip_key(&ip), email.as_deref().map(normalize_email));
+    let sender = Sender { ip: &ip, ip_key: &ip_key, email: normalized_email.as_deref(), fan_id };
+    let Some(context) = db::intake::context(&db, &manifest.slug, &sender).await? else {
+        return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
+    };
+    let intake_limits = context.limits.unwrap_or(manifest.limits);
     let auction = match auction_id {
         Some(auction_id) => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price().amount, now).await?),
         None => None,
@@ -92,13 +96,18 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         (Some(token), Some(_)) => moderation::fill_secs(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, token, now),
         _ => None,
     };
-    let blocked = limits::blocked(&db, &registered.creator_id, &ip, email.as_deref(), fan_id).await?;
-    let inputs = Inputs { manifest, signals: moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs }, blocked, tier, has_fan: fan.is_some() };
+    let inputs = Inputs {
+        manifest,
+        signals: moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs },
+        blocked: context.blocked,
+        tier,
+        has_fan: fan.is_some(),
+    };
     let plan = plan::plan(submission, &inputs).map_err(|e| match e {
         PlanError::FanTokenRequired => ApiError::FanTokenRequired("Paying with credits needs your Fan-Token header.".into()),
     })?;
 
-    let creator_account = db::creators::stripe_account(&db, &registered.creator_id).await?;
+    let creator_account = context.stripe_account;
     let fee = creator_account.as_ref().map(|_| application_fee(plan.submission.price().amount, manifest.pricing.platform_fee_bps));
     let payment = checkout::open_for_request(
         env,

@@ -15,34 +15,70 @@ pub mod page;
 mod view;
 
 use crate::money;
+use crate::platform::config::is_local_dev;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{allow_any_origin, harden, json, segments};
+use crate::platform::http::{allow_any_origin, conditional, harden, json, segments, IMMUTABLE_CACHE, NO_STORE, SHARED_CACHE};
+use crate::platform::meter;
 use crate::review::ReviewDecision;
 use crate::trust;
 use creator::Decision;
-use fanline_core::manifest::Manifest;
+use page::App;
+use std::cell::RefCell;
+use std::rc::Rc;
 use worker::{Env, Method, Request, Response};
+
+thread_local! {
+    // An app Worker runs one manifest: it is parsed (and its pages versioned) once per isolate,
+    // not per request. Keyed by the manifest text, in case an isolate ever served two.
+    static LOADED: RefCell<Option<(usize, Rc<App>)>> = const { RefCell::new(None) };
+}
+
+fn loaded(manifest_json: &str) -> Result<Rc<App>, String> {
+    let key = manifest_json.as_ptr() as usize ^ manifest_json.len();
+    if let Some(app) = LOADED.with(|l| l.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, app)| app.clone())) {
+        return Ok(app);
+    }
+    let app = Rc::new(App::load(manifest_json)?);
+    LOADED.with(|l| *l.borrow_mut() = Some((key, app.clone())));
+    Ok(app)
+}
 
 /// Entry point for an app Worker's fetch handler. Never fails: every error becomes a JSON
 /// response with its status.
 pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Result<Response> {
-    let manifest = match Manifest::parse(manifest_json) {
-        Ok(m) => m,
+    let app = match loaded(manifest_json) {
+        Ok(app) => app,
         Err(e) => return Ok(harden(ApiError::Internal(e).into_response())),
     };
     let is_api = segments(&req).get(2).is_some_and(|s| s == "api");
-    let response = route(&manifest, req, &env).await.unwrap_or_else(ApiError::into_response);
-    Ok(harden(if is_api { allow_any_origin(response) } else { response }))
+    meter::reset();
+    let mut response = route(&app, req, &env).await.unwrap_or_else(ApiError::into_response);
+    if is_local_dev(&env) {
+        let _ = response.headers_mut().set("Server-Timing", &meter::server_timing());
+    }
+    if is_api {
+        // What the API answers depends on who asks; nothing may keep it.
+        if !response.headers().has("Cache-Control").unwrap_or(false) {
+            let _ = response.headers_mut().set("Cache-Control", NO_STORE);
+        }
+        response = allow_any_origin(response);
+    }
+    Ok(harden(response))
 }
 
-async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Response> {
+async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
+    let manifest = &app.manifest;
     let path = segments(&req);
     let parts: Vec<&str> = path.iter().map(String::as_str).collect();
     let method = req.method();
     match (parts.as_slice(), method) {
         (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
-            ([], Method::Get) | (["index.html"], Method::Get) => Ok(page::form_page(manifest)),
-            (["embed.js"], Method::Get) => Ok(page::embed_script(manifest)),
+            ([], Method::Get) | (["index.html"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || page::form_page(app))),
+            (["embed.js"], Method::Get) => {
+                // The page asks for `embed.js?v=<version>`: that URL is this build's forever.
+                let pinned = req.url()?.query_pairs().any(|(k, v)| k == "v" && v == app.version());
+                Ok(conditional(&req, &app.etag, if pinned { IMMUTABLE_CACHE } else { SHARED_CACHE }, || page::embed_script(manifest)))
+            }
             (["paypal", "return"], Method::Get) => money::paypal::approval_return(&req, env, manifest).await,
             (["auth", "email", "start"], Method::Post) => trust::signin::email_start(req, env, manifest).await,
             (["auth", "email", "confirm"], Method::Get) => trust::signin::email_confirm(&req, env, manifest).await,
@@ -50,7 +86,7 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["auth", provider, "callback"], Method::Get) => trust::signin::callback(&req, env, manifest, provider).await,
             (["auth", "logout"], Method::Post) => trust::signin::logout(&req, manifest),
             (["api", "session"], Method::Get) => trust::signin::session(&req, env, manifest),
-            (["manifest.json"], Method::Get) => Ok(json(200, &page::public_manifest(manifest))),
+            (["manifest.json"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || json(200, &page::public_manifest(manifest)))),
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests"], Method::Post) => intake::create(req, env, manifest, None).await,
             (["api", "me"], Method::Get) => money::credits::me(&req, env, manifest).await,

@@ -1,12 +1,36 @@
 //! What a fan's browser loads: the form page and the embed script. The page is only a host
 //! for the script, so the form a fan sees is the same on our page and on a creator's site.
+//! Both, and `manifest.json`, are the same for every fan, so they are versioned by the manifest
+//! and this build (`App::version`) and cached at Cloudflare's edge and in browsers.
 
-use crate::platform::http::with_content_type;
+use crate::platform::http::{etag, with_content_type};
 use fanline_core::manifest::Manifest;
 use serde_json::{json, Value};
 use worker::Response;
 
 const EMBED_JS: &str = include_str!("embed.js");
+
+/// One app Worker's manifest, parsed once per isolate, with the version of its pages.
+pub struct App {
+    pub manifest: Manifest,
+    /// A strong ETag that changes whenever the manifest, the page or the script does.
+    pub etag: String,
+}
+
+impl App {
+    pub fn load(manifest_json: &str) -> Result<Self, String> {
+        let manifest = Manifest::parse(manifest_json)?;
+        Ok(Self { manifest, etag: etag(&[manifest_json, EMBED_JS, PAGE_TEMPLATE_VERSION, env!("CARGO_PKG_VERSION")]) })
+    }
+
+    /// The version as a URL parameter (`embed.js?v=...`).
+    pub fn version(&self) -> &str {
+        self.etag.trim_matches('"')
+    }
+}
+
+/// Bumped when the page's HTML below changes (the script and manifest are hashed whole).
+const PAGE_TEMPLATE_VERSION: &str = "form-page-2";
 
 /// The manifest without its moderation rules: spammers should not read the block list.
 pub fn public_manifest(manifest: &Manifest) -> Value {
@@ -31,7 +55,8 @@ pub fn embed_script(manifest: &Manifest) -> Response {
     response
 }
 
-pub fn form_page(manifest: &Manifest) -> Response {
+pub fn form_page(app: &App) -> Response {
+    let manifest = &app.manifest;
     let title = escape_html(&manifest.title);
     let html = format!(
         r#"<!doctype html>
@@ -39,10 +64,11 @@ pub fn form_page(manifest: &Manifest) -> Response {
 <title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;background:#f4f4f8;margin:0;padding:2rem 1rem}}main{{max-width:34rem;margin:0 auto}}</style>
 </head><body><main>
-<script src="/apps/{slug}/embed.js"></script>
+<script src="/apps/{slug}/embed.js?v={version}"></script>
 <noscript>This form needs JavaScript. The API is at /apps/{slug}/api/requests.</noscript>
 </main></body></html>"#,
-        slug = manifest.slug
+        slug = manifest.slug,
+        version = app.version()
     );
     html_page(html)
 }

@@ -114,21 +114,6 @@ pub struct Sender<'a> {
     pub fan_id: Option<&'a str>,
 }
 
-/// The kind of the creator's block-list entry that matches the sender, if any.
-pub async fn blocked(db: &D1Database, creator_id: &str, s: &Sender<'_>) -> ApiResult<Option<String>> {
-    #[derive(Deserialize)]
-    struct Hit {
-        kind: String,
-    }
-    let hit = first::<Hit>(
-        db,
-        "SELECT kind FROM blocklist WHERE creator_id = ? AND ((kind = 'ip' AND value IN (?, ?)) OR (kind = 'email' AND value = ?) OR (kind = 'fan' AND value = ?)) LIMIT 1",
-        &[creator_id.into(), s.ip.into(), s.ip_key.into(), s.email.into(), s.fan_id.into()],
-    )
-    .await?;
-    Ok(hit.map(|h| h.kind))
-}
-
 /// One entry of a creator's block list, its value already canonical.
 pub struct BlockEntry<'a> {
     pub kind: &'a str,

@@ -8,6 +8,7 @@ pub mod auctions;
 pub mod creators;
 pub mod credits;
 pub mod destinations;
+pub mod intake;
 pub mod limits;
 pub mod logins;
 pub mod outbox;
@@ -16,6 +17,7 @@ pub mod requests;
 pub mod subscriptions;
 
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::meter;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -70,10 +72,12 @@ pub(crate) fn statement(db: &D1Database, sql: &str, args: &[Arg]) -> ApiResult<D
 }
 
 pub(crate) async fn first<T: for<'de> Deserialize<'de>>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Option<T>> {
+    meter::d1_round_trip();
     Ok(statement(db, sql, args)?.first::<T>(None).await?)
 }
 
 pub(crate) async fn all<T: for<'de> Deserialize<'de>>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Vec<T>> {
+    meter::d1_round_trip();
     Ok(statement(db, sql, args)?.all().await?.results::<T>()?)
 }
 
@@ -83,6 +87,7 @@ pub(crate) async fn run(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResu
 
 /// Runs a write and returns how many rows it changed.
 pub(crate) async fn changes(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<usize> {
+    meter::d1_round_trip();
     let result = statement(db, sql, args)?.run().await?;
     Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
@@ -144,6 +149,7 @@ pub enum BatchOutcome {
 }
 
 pub async fn commit(db: &D1Database, statements: Vec<D1PreparedStatement>) -> ApiResult<BatchOutcome> {
+    meter::d1_round_trip();
     match db.batch(statements).await {
         Ok(_) => Ok(BatchOutcome::Committed),
         Err(e) => {

@@ -90,6 +90,7 @@ pub async fn enqueue_ids(env: &Env, ids: Vec<String>) {
         return;
     };
     let count = ids.len();
+    crate::platform::meter::queue_send();
     if let Err(e) = queue.send_batch(ids.into_iter().map(|outbox_id| Job { outbox_id })).await {
         console_warn!("queue send of {count} outbox rows failed, the sweeper re-sends them: {e}");
     }

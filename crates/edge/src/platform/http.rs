@@ -53,3 +53,40 @@ pub fn harden(mut response: Response) -> Response {
     let _ = response.headers_mut().set("X-Content-Type-Options", "nosniff");
     response
 }
+
+/// Pages and scripts every fan gets alike: Cloudflare's edge and browsers keep them a minute
+/// and may serve a stale copy for ten while fetching the new one.
+pub const SHARED_CACHE: &str = "public, max-age=60, stale-while-revalidate=600";
+/// A URL that names its version (`embed.js?v=<version>`) never changes.
+pub const IMMUTABLE_CACHE: &str = "public, max-age=31536000, immutable";
+/// Anything that depends on who asks (a request's status, a checkout) is never stored.
+pub const NO_STORE: &str = "no-store";
+
+pub use fanline_core::util::version::etag;
+
+/// Whether the caller already holds this version (`If-None-Match` names it, or `*`).
+pub fn holds_version(req: &Request, etag: &str) -> bool {
+    header(req, "If-None-Match").is_some_and(|v| v.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*"))
+}
+
+/// The version headers of a cacheable response.
+pub fn versioned(mut response: Response, etag: &str, cache_control: &str) -> Response {
+    let headers = response.headers_mut();
+    let _ = headers.set("ETag", etag);
+    let _ = headers.set("Cache-Control", cache_control);
+    response
+}
+
+/// `304 Not Modified` for a caller that holds `etag`.
+pub fn not_modified(etag: &str, cache_control: &str) -> Response {
+    versioned(Response::empty().map(|r| r.with_status(304)).unwrap_or_else(|_| Response::empty().unwrap()), etag, cache_control)
+}
+
+/// Answers a cacheable GET: 304 when the caller holds `etag`, else what `build` makes, with
+/// its version headers either way.
+pub fn conditional(req: &Request, etag: &str, cache_control: &str, build: impl FnOnce() -> Response) -> Response {
+    if holds_version(req, etag) {
+        return not_modified(etag, cache_control);
+    }
+    versioned(build(), etag, cache_control)
+}

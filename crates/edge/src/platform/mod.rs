@@ -7,3 +7,4 @@ pub mod config;
 pub mod ctx;
 pub mod error;
 pub mod http;
+pub mod meter;

@@ -114,13 +114,6 @@ pub async fn status(env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     Ok(response)
 }
 
-/// The block-list entry that matches this submission, if any (`ip`, `email` or `fan`).
-pub async fn blocked(db: &D1Database, creator_id: &str, ip: &str, email: Option<&str>, fan_id: Option<&str>) -> ApiResult<Option<String>> {
-    let email = email.map(normalize_email);
-    let ip_key = ip_key(ip);
-    db::limits::blocked(db, creator_id, &db::limits::Sender { ip, ip_key: &ip_key, email: email.as_deref(), fan_id }).await
-}
-
 /// A block-list value in the spelling intake compares against: an email as its mailbox
 /// receives it, an IPv6 address as its /64 (the client owns all of it).
 pub fn canonical_entry(kind: &str, value: &str) -> String {

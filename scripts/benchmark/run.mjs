@@ -1,0 +1,297 @@
+// The benchmark: Fanline's intake and pages against two references run on the same wrangler
+// and workerd, side by side on this machine. Figures and ratios only, no pass/fail.
+//
+//   baseline  a plain JavaScript Worker that validates a small JSON body and does one D1
+//             INSERT ... RETURNING, as Cloudflare's D1 starter templates do (./baseline)
+//   ceiling   a Worker that only answers (./ceiling): what the runtime can do here at all
+//
+// Every case runs once per round with autocannon (16 connections); rounds alternate the cases
+// so drift on the machine hits them all alike, and the fulfilment backlog drains before each.
+// The figure printed for a case is its median round. Environment: BENCH_ROUNDS (3),
+// BENCH_SECONDS per case and round (5), BENCH_CONNECTIONS (16).
+import autocannon from "autocannon";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import Stripe from "stripe";
+import { freePort, ROOT, startStack, workers, wrangler } from "../stack.mjs";
+import { startAirtable } from "../fakes/airtable.mjs";
+import { startDiscord } from "../fakes/discord.mjs";
+import { startNotion } from "../fakes/notion.mjs";
+import { startMail } from "../fakes/sendgrid.mjs";
+import { startStripe } from "../fakes/stripe.mjs";
+import { startTrello } from "../fakes/trello.mjs";
+import { startTwilio } from "../fakes/twilio.mjs";
+import { startReceiver } from "../fakes/webhook-receiver.mjs";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const HERE = path.dirname(new URL(import.meta.url).pathname);
+const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+const say = (line = "") => console.log(line);
+const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KB`;
+const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+say(`== Fanline benchmark, ${new Date().toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), node ${process.version}`);
+say(`   ${ROUNDS} rounds x ${SECONDS} s per case, ${CONNECTIONS} connections`);
+
+// -- bundle sizes ---------------------------------------------------------------------------
+say("\n== Worker bundles (build/index_bg.wasm + build/index.js; Cloudflare's limit: 3 MB gzipped on Free)");
+const { hub, apps } = workers();
+for (const w of [hub, ...apps]) {
+  const wasm = fs.readFileSync(path.join(w.dir, "build/index_bg.wasm"));
+  const js = fs.readFileSync(path.join(w.dir, "build/index.js"));
+  const gz = zlib.gzipSync(Buffer.concat([wasm, js]), { level: 9 }).length;
+  say(`${(path.relative(ROOT, w.dir) || "hub").padEnd(20)} wasm ${kb(wasm.length).padStart(8)}   js ${kb(js.length).padStart(6)}   gzipped ${kb(gz).padStart(7)}`);
+}
+
+// -- the references, each on its own wrangler dev ----------------------------------------------
+async function startReference(name) {
+  const dir = path.join(HERE, name);
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), `fanline-bench-${name}-`));
+  const config = path.join(dir, "wrangler.toml");
+  if (fs.readFileSync(config, "utf8").includes("d1_databases")) {
+    wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "-c", config]);
+  }
+  const port = await freePort();
+  const log = fs.openSync(path.join(state, "wrangler.log"), "a");
+  const started = Date.now();
+  const child = spawn(process.execPath, [WRANGLER, "dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", state, "--show-interactive-dev-session=false"], {
+    cwd: dir,
+    stdio: ["ignore", log, log],
+    detached: true,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (Date.now() - started > 60_000) throw new Error(`${name} did not start; see ${state}/wrangler.log`);
+    try {
+      await fetch(url);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return { url, stop: () => process.kill(-child.pid, "SIGTERM") };
+}
+
+const fakes = {
+  stripe: await startStripe(),
+  discord: await startDiscord(),
+  webhooks: await startReceiver(),
+  mail: await startMail(),
+  trello: await startTrello(),
+  twilio: await startTwilio(),
+  notion: await startNotion(),
+  airtable: await startAirtable(),
+};
+const { stripe, discord, webhooks, mail, trello, twilio, notion, airtable } = fakes;
+const destinations = {
+  discord: discord.webhookUrl,
+  webhook: `${webhooks.url}/fanline`,
+  creator_email: { email: "creator@fanline.local" },
+  trello: { key: trello.key, token: trello.token, list_id: trello.lists.todo, done_list_id: trello.lists.done },
+  sms: { account_sid: twilio.accountSid, auth_token: twilio.authToken, from: twilio.from, to: twilio.to },
+  notion: { token: notion.token, database_id: notion.databaseId.replace(/-/g, ""), title_property: "Name" },
+  airtable: { token: airtable.token, base_id: airtable.baseId, table: airtable.table },
+};
+// The fakes keep every call they get; a benchmark sends too many to keep.
+for (const fake of [trello, twilio, notion, airtable]) fake.handler.respond = (call) => (fake.calls.length > 1000 && fake.calls.splice(0, 900), undefined);
+
+const stackStarted = Date.now();
+const stack = await startStack({
+  stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "fanline-bench-")),
+  stripe,
+  mail,
+  apis: { trello: trello.url, twilio: twilio.url, notion: notion.url, airtable: airtable.url },
+  destinations,
+});
+const stackReadyMs = Date.now() - stackStarted;
+stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
+const baseline = await startReference("baseline");
+const ceiling = await startReference("ceiling");
+const [creator] = stack.creators;
+
+let ipCounter = 0;
+const nextIp = () => {
+  const n = ++ipCounter;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+};
+const withFreshIp = (req) => ({ ...req, headers: { ...req.headers, "cf-connecting-ip": nextIp() } });
+const songBody = (extra = {}) => JSON.stringify({ fields: { song: "Wonderwall", artist: "Oasis", message: "for the stream tonight" }, ...extra });
+
+// -- cold start: the first request each Worker serves after the stack starts -------------------
+say(`\n== First requests after a cold start (stack ready in ${(stackReadyMs / 1000).toFixed(1)} s)`);
+async function timed(url, init = {}) {
+  const t = performance.now();
+  const r = await fetch(url, init);
+  const text = await r.text();
+  return { ms: performance.now() - t, status: r.status, headers: r.headers, text };
+}
+for (const [name, url, init] of [
+  ["ceiling GET /", `${ceiling.url}/`],
+  ["baseline POST /api/requests", `${baseline.url}/api/requests`, { method: "POST", headers: { "content-type": "application/json" }, body: songBody() }],
+  ["hub GET /", `${stack.url}/`],
+  ["song-request GET form page", `${stack.url}/apps/song-request/`],
+  ["song-request POST intake", `${stack.url}/apps/song-request/api/requests`, { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() }, body: songBody() }],
+  ["pixel-icon GET manifest.json", `${stack.url}/apps/pixel-icon/manifest.json`],
+]) {
+  const r = await timed(url, init);
+  say(`${name.padEnd(32)} ${r.ms.toFixed(1).padStart(7)} ms  (HTTP ${r.status})`);
+}
+
+// -- what one intake costs, counted by the Worker (Server-Timing) ------------------------------
+say("\n== Work per request, counted by the Worker (one request at a time)");
+const status = await timed(`${stack.url}/apps/song-request/api/requests`, { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() }, body: songBody() });
+const requestId = JSON.parse(status.text).id;
+for (const [name, init, url] of [
+  ["free intake, 7 destinations", { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() }, body: songBody() }],
+  ["paid intake (Stripe Checkout)", { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() }, body: songBody({ add_ons: ["priority"] }) }],
+  ["request status", {}, `${stack.url}/apps/song-request/api/requests/${requestId}`],
+]) {
+  const r = await timed(url ?? `${stack.url}/apps/song-request/api/requests`, init);
+  say(`${name.padEnd(32)} ${(r.headers.get("server-timing") ?? "(no Server-Timing)").padEnd(44)} HTTP ${r.status}`);
+}
+
+// -- cases --------------------------------------------------------------------------------------
+const version = (await timed(`${stack.url}/apps/song-request/`)).text.match(/embed\.js\?v=([0-9a-f]+)/)?.[1] ?? "";
+const png = Buffer.alloc(200 * 1024, 7);
+Buffer.from("89504e470d0a1a0a0000000d49484452", "hex").copy(png);
+const boundary = "fanlinebench";
+const multipart = (n) =>
+  Buffer.concat([
+    Buffer.from(
+      [["subject", "a cat in a hat"], ["style", "static"], ["palette", "retro"], ["email", `fan${n}@bench.local`]]
+        .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+        .join("") + `--${boundary}\r\nContent-Disposition: form-data; name="reference"; filename="ref.png"\r\nContent-Type: image/png\r\n\r\n`,
+    ),
+    png,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+
+// Payment webhooks need a paid request each: made up front, their sessions paid at the local
+// Stripe without delivering the event, which the case then sends signed.
+const signer = new Stripe("sk_test_unused");
+async function prepareWebhooks(count) {
+  const events = [];
+  const batch = 16;
+  for (let i = 0; i < count; i += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, count - i) }, async () => {
+        const r = await fetch(`${stack.url}/apps/song-request/api/requests`, { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() }, body: songBody({ add_ons: ["priority"] }) });
+        const body = await r.json();
+        if (r.status !== 201) throw new Error(`preparing a paid request: HTTP ${r.status} ${JSON.stringify(body)}`);
+        const { event } = await stripe.pay(body.checkout_session_id, { times: 0 });
+        events.push(JSON.stringify(event));
+      }),
+    );
+  }
+  return events;
+}
+
+const get = (name, base, p) => ({ name, base, opts: { method: "GET", path: p } });
+const cases = [
+  { name: "ceiling: empty Worker", base: ceiling.url, opts: { method: "GET", path: "/" }, reference: true },
+  { name: "baseline: JS + one D1 insert", base: baseline.url, opts: { method: "POST", path: "/api/requests", headers: { "content-type": "application/json" }, body: songBody() }, reference: true },
+  { name: "intake, 7 destinations", base: stack.url, opts: { requests: [{ method: "POST", path: "/apps/song-request/api/requests", headers: { "content-type": "application/json" }, body: songBody(), setupRequest: withFreshIp }] }, drains: true },
+  { name: "intake, no destinations", base: stack.url, opts: { requests: [{ method: "POST", path: "/apps/song-request/api/requests", headers: { "content-type": "application/json" }, body: songBody(), setupRequest: withFreshIp }] }, noDestinations: true, drains: true },
+  { name: "intake, paid (Stripe Checkout)", base: stack.url, opts: { requests: [{ method: "POST", path: "/apps/song-request/api/requests", headers: { "content-type": "application/json" }, body: songBody({ add_ons: ["priority"] }), setupRequest: withFreshIp }] }, drains: true },
+  {
+    name: "intake, multipart 200 KB PNG",
+    base: stack.url,
+    opts: { requests: [{ method: "POST", path: "/apps/pixel-icon/api/requests", headers: { "content-type": `multipart/form-data; boundary=${boundary}` }, setupRequest: (req) => ({ ...withFreshIp(req), body: multipart(ipCounter) }) }] },
+    drains: true,
+  },
+  { name: "payment webhook", base: stack.url, webhook: true, drains: true },
+  get("GET form page", stack.url, "/apps/song-request/"),
+  get("GET embed.js?v=", stack.url, `/apps/song-request/embed.js?v=${version}`),
+  get("GET manifest.json", stack.url, "/apps/song-request/manifest.json"),
+  get("GET catalog /api/apps", stack.url, "/api/apps"),
+  get("GET request status", stack.url, `/apps/song-request/api/requests/${requestId}`),
+];
+
+async function backlog() {
+  const [row] = stack.d1Rows("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('pending', 'sending')");
+  return row?.n ?? 0;
+}
+async function drain(limitMs = 120_000) {
+  const t = Date.now();
+  let left = await backlog();
+  while (left > 0 && Date.now() - t < limitMs) {
+    await new Promise((r) => setTimeout(r, 1000));
+    left = await backlog();
+  }
+  return { left, ms: Date.now() - t };
+}
+async function setDestinations(on) {
+  const body = on ? destinations : Object.fromEntries(Object.keys(destinations).map((k) => [k, null]));
+  const r = await fetch(`${stack.url}/api/apps/song-request/destinations`, { method: "PUT", headers: { "content-type": "application/json", authorization: `Bearer ${creator.apiKey}` }, body: JSON.stringify(body) });
+  if (r.status !== 200) throw new Error(`destinations: HTTP ${r.status}`);
+}
+
+const webhookEvents = [];
+const results = new Map(cases.map((c) => [c.name, []]));
+for (let round = 1; round <= ROUNDS; round++) {
+  // Each round starts with a different case, so no case always runs first or last.
+  const order = cases.map((_, i) => cases[(i + round - 1) % cases.length]);
+  say(`\n== round ${round} of ${ROUNDS}`);
+  for (const c of order) {
+    const drained = await drain();
+    let opts = { ...c.opts, url: c.base, connections: CONNECTIONS, duration: SECONDS };
+    if (c.webhook) {
+      if (webhookEvents.length === 0) webhookEvents.push(...(await prepareWebhooks(Number(process.env.BENCH_WEBHOOKS ?? 1500))));
+      await drain();
+      const mine = webhookEvents.splice(0, Math.ceil(webhookEvents.length / (ROUNDS - round + 1)));
+      let i = 0;
+      opts = {
+        url: c.base,
+        connections: CONNECTIONS,
+        amount: mine.length,
+        requests: [{
+          method: "POST",
+          path: "/webhooks/payment",
+          setupRequest: (req) => {
+            const payload = mine[i++ % mine.length];
+            return { ...req, headers: { "content-type": "application/json", "stripe-signature": signer.webhooks.generateTestHeaderString({ payload, secret: stripe.webhookSecret }) }, body: payload };
+          },
+        }],
+      };
+    }
+    if (c.noDestinations) await setDestinations(false);
+    const r = await autocannon(opts);
+    if (c.noDestinations) await setDestinations(true);
+    const rps = r.requests.total / ((r.finish - r.start) / 1000 || SECONDS);
+    results.get(c.name).push({ rps, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx + r.errors + r.timeouts });
+    say(`${c.name.padEnd(32)} ${rps.toFixed(0).padStart(6)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   non-2xx ${r.non2xx + r.errors + r.timeouts}${c.drains ? `   (backlog drained in ${(drained.ms / 1000).toFixed(1)} s)` : ""}`);
+  }
+}
+
+// -- deliveries per second ----------------------------------------------------------------------
+const deliveredBefore = stack.d1Rows("SELECT COUNT(*) AS n FROM outbox WHERE state = 'delivered'")[0].n;
+const burst = 300;
+await Promise.all(Array.from({ length: 16 }, async (_, w) => {
+  for (let i = w; i < burst; i += 16) {
+    await fetch(`${stack.url}/apps/song-request/api/requests`, { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() }, body: songBody() });
+  }
+}));
+const drainedAfterBurst = await drain(300_000);
+const delivered = stack.d1Rows("SELECT COUNT(*) AS n FROM outbox WHERE state = 'delivered'")[0].n - deliveredBefore;
+
+// -- summary ------------------------------------------------------------------------------------
+const summary = new Map([...results].map(([name, runs]) => [name, { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), non2xx: runs.reduce((s, r) => s + r.non2xx, 0) }]));
+const base = summary.get("baseline: JS + one D1 insert");
+const top = summary.get("ceiling: empty Worker");
+say("\n== Summary (median round)");
+say(`${"case".padEnd(32)} ${"req/s".padStart(7)} ${"p50".padStart(6)} ${"p99".padStart(6)} ${"non-2xx".padStart(8)} ${"x baseline".padStart(11)} ${"x ceiling".padStart(10)}`);
+for (const [name, s] of summary) {
+  say(`${name.padEnd(32)} ${s.rps.toFixed(0).padStart(7)} ${`${s.p50}ms`.padStart(6)} ${`${s.p99}ms`.padStart(6)} ${String(s.non2xx).padStart(8)} ${(s.rps / base.rps).toFixed(2).padStart(10)}x ${(s.rps / top.rps).toFixed(2).padStart(9)}x`);
+}
+say(`\ndeliveries: ${delivered} delivered for ${burst} intakes x 7 destinations in ${(drainedAfterBurst.ms / 1000).toFixed(1)} s after the burst = ${(delivered / Math.max(drainedAfterBurst.ms / 1000, 0.001)).toFixed(0)} deliveries/s (${drainedAfterBurst.left} still pending)`);
+
+await stack.stop();
+baseline.stop();
+ceiling.stop();
+for (const fake of Object.values(fakes)) await fake.close();
