@@ -15,12 +15,13 @@ pub const DEAD_LETTER_QUEUE: &str = "fanline-fulfilment-dlq";
 pub async fn consume(batch: MessageBatch<Job>, env: &Env) {
     let from_dead_letters = batch.queue() == DEAD_LETTER_QUEUE;
     // The raw messages pair with the typed ones (same order), so one that does not read as a
-    // `Job` can still be acknowledged and dropped instead of retried forever.
-    for (raw, typed) in batch.raw_iter().zip(batch.iter()) {
+    // `Job` can still be acknowledged and dropped instead of retried forever. The batch's rows
+    // are delivered concurrently: each is claimed in D1 first, so no row is sent twice.
+    let handled = batch.raw_iter().zip(batch.iter()).map(|(raw, typed)| async move {
         let Ok(message) = typed else {
             console_warn!("dropping malformed fulfilment message {}", raw.id());
             raw.ack();
-            continue;
+            return;
         };
         let outbox_id = &message.body().outbox_id;
         if from_dead_letters {
@@ -32,11 +33,12 @@ pub async fn consume(batch: MessageBatch<Job>, env: &Env) {
                 Ok(()) => message.ack(),
                 Err(_) => message.retry(),
             }
-            continue;
+            return;
         }
         match deliver::deliver(env, outbox_id).await {
             deliver::Delivery::Done => message.ack(),
             deliver::Delivery::RetryIn(secs) => message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(secs).build()),
         }
-    }
+    });
+    futures_util::future::join_all(handled).await;
 }
