@@ -3,7 +3,7 @@
 //   dev [--port 8787] [--no-build]   build, seed and serve the local marketplace
 import fs from "node:fs";
 import path from "node:path";
-import { buildWorkers, ROOT, startStack } from "./stack.mjs";
+import { buildWorkers, localDestinations, ROOT, startStack } from "./stack.mjs";
 import { startStripe } from "./fakes/stripe.mjs";
 import { startPaypal } from "./fakes/paypal.mjs";
 import { startTurnstile } from "./fakes/turnstile.mjs";
@@ -59,15 +59,7 @@ async function dev() {
     ],
     apis: { trello: trello.url, twilio: twilio.url, notion: notion.url, airtable: airtable.url },
     // Every target set up for every app, so a request shows up everywhere its manifest routes it.
-    destinations: {
-      discord: discord.webhookUrl,
-      webhook: `${webhooks.url}/fanline`,
-      creator_email: { email: "creator@fanline.local" },
-      trello: { key: trello.key, token: trello.token, list_id: trello.lists.todo, done_list_id: trello.lists.done },
-      sms: { account_sid: twilio.accountSid, auth_token: twilio.authToken, from: twilio.from, to: twilio.to },
-      notion: { token: notion.token, database_id: notion.databaseId.replace(/-/g, ""), title_property: "Name" },
-      airtable: { token: airtable.token, base_id: airtable.baseId, table: airtable.table },
-    },
+    destinations: localDestinations({ discord, webhooks, trello, twilio, notion, airtable }),
     log: (m) => console.log(`[dev] ${m}`),
   });
   stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);

@@ -71,6 +71,22 @@ function localConfig(dir, outDir, vars, { withoutRatelimits = false } = {}) {
   return file;
 }
 
+/**
+ * Every destination kind set up against the local stand-ins, in the shape `startStack` seeds
+ * (`discord` and `webhook` as URLs, the others as their settings objects).
+ */
+export function localDestinations({ discord, webhooks, trello, twilio, notion, airtable }) {
+  return {
+    discord: discord.webhookUrl,
+    webhook: `${webhooks.url}/fanline`,
+    creator_email: { email: "creator@fanline.local" },
+    trello: { key: trello.key, token: trello.token, list_id: trello.lists.todo, done_list_id: trello.lists.done },
+    sms: { account_sid: twilio.accountSid, auth_token: twilio.authToken, from: twilio.from, to: twilio.to },
+    notion: { token: notion.token, database_id: notion.databaseId.replace(/-/g, ""), title_property: "Name" },
+    airtable: { token: airtable.token, base_id: airtable.baseId, table: airtable.table },
+  };
+}
+
 /** Applies every migration not yet applied to the local D1 in `stateDir` (wrangler's own runner). */
 export function applyMigrations(stateDir, hubConfig, logFile) {
   return wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir, "-c", hubConfig], { logFile });

@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import Stripe from "stripe";
-import { freePort, ROOT, startStack, workers, wrangler } from "../stack.mjs";
+import { freePort, localDestinations, ROOT, startStack, workers, wrangler } from "../stack.mjs";
 import { startAirtable } from "../fakes/airtable.mjs";
 import { startDiscord } from "../fakes/discord.mjs";
 import { startNotion } from "../fakes/notion.mjs";
@@ -90,15 +90,7 @@ const fakes = {
   airtable: await startAirtable(),
 };
 const { stripe, discord, webhooks, mail, trello, twilio, notion, airtable } = fakes;
-const destinations = {
-  discord: discord.webhookUrl,
-  webhook: `${webhooks.url}/fanline`,
-  creator_email: { email: "creator@fanline.local" },
-  trello: { key: trello.key, token: trello.token, list_id: trello.lists.todo, done_list_id: trello.lists.done },
-  sms: { account_sid: twilio.accountSid, auth_token: twilio.authToken, from: twilio.from, to: twilio.to },
-  notion: { token: notion.token, database_id: notion.databaseId.replace(/-/g, ""), title_property: "Name" },
-  airtable: { token: airtable.token, base_id: airtable.baseId, table: airtable.table },
-};
+const destinations = localDestinations(fakes);
 // The fakes keep every call they get; a benchmark sends too many to keep.
 for (const fake of [trello, twilio, notion, airtable]) fake.handler.respond = (call) => (fake.calls.length > 1000 && fake.calls.splice(0, 900), undefined);
 
