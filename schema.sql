@@ -188,6 +188,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   delivered_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, created_at);
+CREATE INDEX IF NOT EXISTS outbox_by_request ON outbox (request_id, destination);
 
 -- Every delivery attempt, for the creator's view of what happened.
 CREATE TABLE IF NOT EXISTS delivery_attempts (
