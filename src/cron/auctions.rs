@@ -100,7 +100,8 @@ async fn capture_winners(ctx: Ctx<'_>, manifest: &Manifest, row: &AuctionRow) ->
             }
             match holds::settle(ctx, manifest, &request, HoldDecision::Accept { then_fulfil: false }, By::new("auction", Some("won the auction"))).await {
                 Ok(_) => {}
-                Err(ApiError::BadRequest { message, .. }) => {
+                // The provider's refusal, as `holds::settle` passes it on (a 4xx from Stripe).
+                Err(ApiError::BadRequest { code: "payment_provider_refused", message }) => {
                     // Stripe refused the capture for good (the authorization lapsed or was
                     // cancelled): the bid cannot win, and the next one takes its slot.
                     console_warn!("bid {id} could not be captured: {message}");

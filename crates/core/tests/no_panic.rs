@@ -16,19 +16,13 @@ use serde_json::{json, Map, Value};
 const SONG: &str = include_str!("../../../apps/song-request/manifest.json");
 const PIXEL: &str = include_str!("../../../apps/pixel-icon/manifest.json");
 
-struct Rng(u64);
+mod common {
+    pub mod rng;
+}
+use common::rng::Rng;
 
+/// Inputs of every shape, built on the shared generator.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
     fn bytes(&mut self, max: usize) -> Vec<u8> {
         (0..self.below(max + 1)).map(|_| self.next() as u8).collect()
     }

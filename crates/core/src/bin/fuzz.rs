@@ -14,23 +14,9 @@ use sha2::Sha256;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*: fast, and the same sequence on every machine.
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+#[path = "../../tests/common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// A few edits of `seed`: flips, inserts of interesting bytes, deletions, duplications.
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {

@@ -40,6 +40,12 @@ pub async fn creator_connect(db: &D1Database, manifest: &Manifest, amount: u64) 
     Ok(account.map(|a| (a, application_fee(amount, manifest.pricing.platform_fee_bps))))
 }
 
+/// The 400 for a pack or tier id the app does not offer, naming what it does offer.
+pub fn not_offered<'a>(code: &'static str, what: &str, offers_none: &str, offered: impl Iterator<Item = &'a str>) -> ApiError {
+    let offered: Vec<&str> = offered.collect();
+    ApiError::bad_request(code, if offered.is_empty() { offers_none.to_string() } else { format!("Choose a {what}: {}.", offered.join(", ")) })
+}
+
 /// A fan's purchase body (`{"<what>": "<id>", "email": "optional"}`) and its checked email.
 /// Each purchase opens a Checkout Session on the platform's account, so it is limited per
 /// client, and only JSON is read (a cross-site page cannot post JSON without a preflight).

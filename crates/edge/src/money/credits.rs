@@ -9,7 +9,7 @@ use crate::db::{
 };
 use crate::money::checkout::{self, checkout_expiry, creator_connect, purchase_body};
 use crate::platform::config::{now_ms, random};
-use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::error::ApiResult;
 use crate::platform::http::{json, origin};
 use crate::trust::fans;
 use fanline_core::intake::ids;
@@ -28,10 +28,11 @@ pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
     let db = db::db(env)?;
     let (body, email) = purchase_body(&mut req, env, "pack").await?;
     let Some(pack) = body["pack"].as_str().and_then(|id| manifest.credit_pack(id)) else {
-        let offered: Vec<&str> = manifest.pricing.credit_packs.iter().map(|p| p.id.as_str()).collect();
-        return Err(ApiError::bad_request(
+        return Err(checkout::not_offered(
             "unknown_pack",
-            if offered.is_empty() { "This app sells no credit packs.".to_string() } else { format!("Choose a pack: {}.", offered.join(", ")) },
+            "pack",
+            "This app sells no credit packs.",
+            manifest.pricing.credit_packs.iter().map(|p| p.id.as_str()),
         ));
     };
     let email = email.as_deref();

@@ -22,11 +22,7 @@ pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
     let db = db::db(env)?;
     let (body, email) = purchase_body(&mut req, env, "tier").await?;
     let Some(tier) = body["tier"].as_str().and_then(|id| manifest.tier(id)) else {
-        let offered: Vec<&str> = manifest.pricing.tiers.iter().map(|t| t.id.as_str()).collect();
-        return Err(ApiError::bad_request(
-            "unknown_tier",
-            if offered.is_empty() { "This app has no subscriber tiers.".to_string() } else { format!("Choose a tier: {}.", offered.join(", ")) },
-        ));
+        return Err(checkout::not_offered("unknown_tier", "tier", "This app has no subscriber tiers.", manifest.pricing.tiers.iter().map(|t| t.id.as_str())));
     };
     let email = email.as_deref();
     let (fan, new_fan) = fans::existing_or_new(&req, &db, email).await?;
