@@ -48,6 +48,9 @@ export async function startPaypal({ port = 0, clientId = "fanline-local-client",
     return results;
   }
 
+  /** Sends `event` shortly after the call that caused it; a gone endpoint is a failed attempt, not a crash. */
+  const deliverLater = (event) => setTimeout(() => deliver(event).catch(() => {}), 30);
+
   const event = (event_type, resource) => ({ id: id("WH-"), event_version: "1.0", create_time: new Date().toISOString(), resource_type: event_type.split(".")[1].toLowerCase(), event_type, resource });
 
   /** The fan approves on PayPal's page; PayPal tells the webhook and sends the fan back. */
@@ -66,7 +69,7 @@ export async function startPaypal({ port = 0, clientId = "fanline-local-client",
     if (!(amount > 0) || amount > left) return { error: "REFUND_AMOUNT_EXCEEDED" };
     capture.refunded += amount;
     const r = { id: id("R"), status: "COMPLETED", amount: { value: (amount / 100).toFixed(2), currency_code: capture.amount.currency_code }, custom_id: capture.custom_id, links: [{ rel: "up", href: `${base}/v2/payments/captures/${captureId}`, method: "GET" }] };
-    setTimeout(() => deliver(event("PAYMENT.CAPTURE.REFUNDED", r)), 30);
+    deliverLater(event("PAYMENT.CAPTURE.REFUNDED", r));
     return { refund: r };
   }
 
@@ -128,7 +131,7 @@ export async function startPaypal({ port = 0, clientId = "fanline-local-client",
       order.status = "COMPLETED";
       unit.payments = { captures: [{ id: c.id, status: c.status, amount: c.amount, custom_id: c.custom_id }] };
       const { refunded, ...resource } = c;
-      setTimeout(() => deliver(event("PAYMENT.CAPTURE.COMPLETED", resource)), 30);
+      deliverLater(event("PAYMENT.CAPTURE.COMPLETED", resource));
       return remember(201, { id: order.id, status: "COMPLETED", purchase_units: order.purchase_units });
     }
     const refundMatch = url.pathname.match(/^\/v2\/payments\/captures\/(\w+)\/refund$/);

@@ -58,6 +58,13 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     return results;
   }
 
+  /**
+   * Sends `event` shortly after the API call that caused it, as Stripe does. An endpoint that
+   * is gone (a stack stopped right after its last test) is a failed attempt, never a crash.
+   */
+  const deliverLater = (event) =>
+    new Promise((resolve) => setTimeout(() => deliver(event).then(resolve, (e) => resolve([{ status: 0, error: String(e.cause ?? e) }])), 30));
+
   function sessionEvent(type, session) {
     return { id: id("evt"), object: "event", api_version: "2025-03-31.basil", created: Math.floor(Date.now() / 1000), type, livemode: false, data: { object: session } };
   }
@@ -77,7 +84,7 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     const r = { id: id("re"), object: "refund", amount, currency: intent.currency, payment_intent: intent.id, charge: intent.latest_charge, status: "succeeded" };
     refunds.set(r.id, r);
     const event = sessionEvent("charge.refunded", chargeOf(intent));
-    const delivered = new Promise((resolve) => setTimeout(() => deliver(event).then(resolve), 30));
+    const delivered = deliverLater(event);
     return { refund: r, event, delivered };
   }
 
@@ -260,7 +267,7 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
       if (!session) return error(res, 404, "invalid_request_error", `No such checkout.session: '${expireMatch[1]}'`);
       if (session.status !== "open") return error(res, 400, "invalid_request_error", `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`);
       Object.assign(session, { status: "expired", url: null });
-      setTimeout(() => deliver(sessionEvent("checkout.session.expired", session)), 30);
+      deliverLater(sessionEvent("checkout.session.expired", session));
       return send(res, 200, session);
     }
     const subMatch = url.pathname.match(/^\/v1\/subscriptions\/(\w+)$/);
@@ -271,7 +278,7 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
       if (req.method === "DELETE") {
         if (sub.status !== "canceled") {
           const event = updateSubscription(sub.id, { status: "canceled", canceled_at: Math.floor(Date.now() / 1000) }, { type: "customer.subscription.deleted" });
-          setTimeout(() => deliver(event), 30);
+          deliverLater(event);
         }
         return send(res, 200, sub);
       }
