@@ -104,7 +104,9 @@ pub fn plan(mut submission: Submission, inputs: &Inputs) -> Result<IntakePlan, P
         (Some(Status::AwaitingPayment), _) => Some(Checkout::Stripe),
         _ => None,
     };
-    Ok(IntakePlan { submission, verdict, triage, path, provider, credits, checkout, priority: inputs.tier.is_some_and(|t| t.priority) })
+    // A priority add-on is paid for like any line; a priority tier is paid for by subscribing.
+    let priority = inputs.tier.is_some_and(|t| t.priority) || submission.add_ons().iter().any(|a| a.priority);
+    Ok(IntakePlan { submission, verdict, triage, path, provider, credits, checkout, priority })
 }
 
 /// The states a new request passes through at intake, from its moderation decision and price.
@@ -217,6 +219,18 @@ mod tests {
         assert!(plan.priority);
         assert_eq!(plan.submission.price().amount, 225);
         assert!(plan.submission.lines()[0].label.contains("Fan club -25%"), "{:?}", plan.submission.lines());
+    }
+
+    #[test]
+    fn a_paid_priority_add_on_goes_first_and_a_plain_request_does_not() {
+        let m = manifest(|_| {});
+        let paid = validate(&m, &raw(song("Wonderwall"), &["priority"], None)).unwrap();
+        assert!(plan(paid, &inputs(&m)).unwrap().priority);
+        let plain = validate(&m, &raw(song("Wonderwall"), &[], None)).unwrap();
+        assert!(!plan(plain, &inputs(&m)).unwrap().priority);
+        let not_priority = manifest(|v| v["pricing"]["add_ons"][0]["priority"] = false.into());
+        let paid = validate(&not_priority, &raw(song("Wonderwall"), &["priority"], None)).unwrap();
+        assert!(!plan(paid, &inputs(&not_priority)).unwrap().priority);
     }
 
     #[test]

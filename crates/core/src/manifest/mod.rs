@@ -294,6 +294,9 @@ pub struct AddOn {
     pub id: String,
     pub label: String,
     pub amount: u64,
+    /// Paying for it puts the request ahead in the creator's queue ("played next").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub priority: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
