@@ -10,7 +10,43 @@ CREATE TABLE IF NOT EXISTS creators (
   api_key_hash TEXT NOT NULL UNIQUE,
   -- Stripe Connect account that receives payments for this creator's apps (acct_...).
   stripe_account TEXT,
-  created_at   INTEGER NOT NULL
+  created_at   INTEGER NOT NULL,
+  -- Where the creator's console sign-in links go.
+  email        TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS creators_by_email ON creators (email);
+
+-- Named API keys (hashes; the last 4 characters to tell them apart). Only this table
+-- authenticates; creators.api_key_hash is the first key's hash, kept from before.
+CREATE TABLE IF NOT EXISTS api_keys (
+  id         TEXT PRIMARY KEY,
+  creator_id TEXT NOT NULL REFERENCES creators(id),
+  name       TEXT NOT NULL,
+  key_hash   TEXT NOT NULL UNIQUE,
+  last4      TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_creator ON api_keys (creator_id, created_at);
+
+-- Console sessions by the hash of the cookie's token; `csrf` comes back in a header with
+-- every state-changing call; sign-out sets ended_at.
+CREATE TABLE IF NOT EXISTS console_sessions (
+  token_hash TEXT PRIMARY KEY,
+  creator_id TEXT NOT NULL REFERENCES creators(id),
+  csrf       TEXT NOT NULL,
+  via        TEXT NOT NULL CHECK (via IN ('email', 'api_key')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  ended_at   INTEGER
+);
+
+-- Form views: one counter row per app and UTC day.
+CREATE TABLE IF NOT EXISTS form_views (
+  app_slug TEXT NOT NULL,
+  day      INTEGER NOT NULL,
+  views    INTEGER NOT NULL,
+  PRIMARY KEY (app_slug, day)
 );
 
 -- A registered micro-app: its manifest as deployed, and who owns it.
@@ -89,6 +125,17 @@ CREATE INDEX IF NOT EXISTS requests_by_app ON requests (app_slug, status, create
 CREATE INDEX IF NOT EXISTS requests_by_payment_intent ON requests (payment_intent_id);
 CREATE INDEX IF NOT EXISTS requests_by_fan ON requests (app_slug, fan_key, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_hold ON requests (hold_until) WHERE hold_until IS NOT NULL AND captured_at IS NULL;
+CREATE INDEX IF NOT EXISTS requests_by_app_created ON requests (app_slug, created_at);
+
+-- A fan's rating of a fulfilled request, once.
+CREATE TABLE IF NOT EXISTS ratings (
+  request_id TEXT PRIMARY KEY REFERENCES requests(id),
+  app_slug   TEXT NOT NULL,
+  stars      INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),
+  comment    TEXT,
+  at         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ratings_by_app ON ratings (app_slug, at);
 
 -- Every state change, in order. (request_id, seq) is the key, so two writers racing from
 -- the same version cannot both commit.
@@ -157,6 +204,7 @@ CREATE TABLE IF NOT EXISTS refunds (
   -- The provider idempotency key of a refund made through the API, so its retry answers again.
   idempotency_key TEXT
 );
+CREATE INDEX IF NOT EXISTS refunds_by_request ON refunds (request_id);
 
 -- Chargebacks: opened and closed by Stripe's dispute webhooks.
 CREATE TABLE IF NOT EXISTS disputes (
@@ -168,6 +216,7 @@ CREATE TABLE IF NOT EXISTS disputes (
   opened_at  INTEGER NOT NULL,
   closed_at  INTEGER
 );
+CREATE INDEX IF NOT EXISTS disputes_by_request ON disputes (request_id);
 
 -- Notifications to deliver. A row commits in the same batch as the state change it reports;
 -- the queue only carries its id. state: pending, sending (claimed by a consumer until
@@ -225,6 +274,7 @@ CREATE TABLE IF NOT EXISTS credit_purchases (
   created_at          INTEGER NOT NULL,
   updated_at          INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS credit_purchases_by_app ON credit_purchases (app_slug, created_at);
 
 -- Each fan's credits at each app, append-only: a row per change with the balance after it.
 -- The balance can never go negative (CHECK), `reference` makes every purchase, spend and

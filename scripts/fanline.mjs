@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Fanline's local command line (run through scripts/dev, which installs the tools first).
-//   dev [--port 8787] [--no-build]   build, seed and serve the local marketplace
+//   dev [--port 8787] [--no-build] [--no-demo-history]   build, seed and serve the local marketplace
 import fs from "node:fs";
 import path from "node:path";
 import { buildWorkers, localDestinations, ROOT, startStack } from "./stack.mjs";
+import { demoHistorySql } from "./demo-history.mjs";
 import { startStripe } from "./fakes/stripe.mjs";
 import { startPaypal } from "./fakes/paypal.mjs";
 import { startTurnstile } from "./fakes/turnstile.mjs";
@@ -54,9 +55,11 @@ async function dev() {
     port,
     // A second creator owns nothing: its key shows that one creator cannot touch another's requests.
     creators: [
-      { id: "cr_demo", name: "Demo Creator" },
-      { id: "cr_other", name: "Another Creator" },
+      { id: "cr_demo", name: "Demo Creator", email: "demo@creator.test" },
+      { id: "cr_other", name: "Another Creator", email: "other@creator.test" },
     ],
+    // 90 days of song requests, so the console's queue and numbers look lived-in.
+    extraSql: flag("--no-demo-history") ? "" : demoHistorySql(),
     apis: { trello: trello.url, twilio: twilio.url, notion: notion.url, airtable: airtable.url },
     // Every target set up for every app, so a request shows up everywhere its manifest routes it.
     destinations: localDestinations({ discord, webhooks, trello, twilio, notion, airtable }),
@@ -77,6 +80,9 @@ Fanline is running on the local Cloudflare runtime.
   Payment webhook    ${stack.url}/webhooks/payment
   Moderation webhook ${stack.url}/webhooks/moderation  (Standard Webhooks secret ${stack.moderationSecret})
 
+  Creator console    ${stack.url}/console/
+                     sign in with the API key below, or with an email link to ${creator.email}
+                     (the link arrives in the local mail API: GET ${mail.url}/_messages)
   Demo creator       ${creator.name} (${creator.id})
   Creator API key    ${creator.apiKey}
   Other creator      ${other.name} (${other.id}), owns no apps: ${other.apiKey}
@@ -108,6 +114,6 @@ Press Ctrl-C to stop.`);
 
 if (command === "dev") await dev();
 else {
-  console.error("usage: scripts/fanline.mjs dev [--port N] [--no-build]");
+  console.error("usage: scripts/fanline.mjs dev [--port N] [--no-build] [--no-demo-history]");
   process.exit(2);
 }

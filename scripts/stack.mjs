@@ -124,7 +124,7 @@ export function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
-export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, apis = {}, hubVars = {}, appsWithoutRatelimits = false, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {} }) {
+export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, apis = {}, hubVars = {}, appsWithoutRatelimits = false, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {}, extraSql = "" }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
   fs.mkdirSync(configDir, { recursive: true });
@@ -159,7 +159,10 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));
   const webhookSecrets = {};
   const lines = [];
-  for (const c of seeded) lines.push(`INSERT INTO creators (id, name, api_key_hash, created_at) VALUES (${sql(c.id)}, ${sql(c.name)}, ${sql(hashKey(c.apiKey))}, ${now});`);
+  for (const c of seeded) {
+    lines.push(`INSERT INTO creators (id, name, api_key_hash, created_at, email) VALUES (${sql(c.id)}, ${sql(c.name)}, ${sql(hashKey(c.apiKey))}, ${now}, ${c.email ? sql(c.email) : "NULL"});`);
+    lines.push(`INSERT INTO api_keys (id, creator_id, name, key_hash, last4, created_at) VALUES (${sql(`key_${c.id}`)}, ${sql(c.id)}, 'First key', ${sql(hashKey(c.apiKey))}, ${sql(c.apiKey.slice(-4))}, ${now});`);
+  }
   for (const a of apps) {
     const m = a.manifest;
     lines.push(
@@ -179,6 +182,8 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
       lines.push(`INSERT OR REPLACE INTO destinations (app_slug, kind, settings, enabled, updated_at) VALUES (${sql(m.slug)}, ${sql(kind)}, ${sql(JSON.stringify(value))}, 1, ${now});`);
     }
   }
+  // Extra rows (the dev command's demo history) go in with the seed.
+  if (extraSql) lines.push(extraSql);
   const seedFile = path.join(stateDir, "seed.sql");
   fs.writeFileSync(seedFile, lines.join("\n"));
   log("applying migrations/ and seeding local D1");

@@ -3,10 +3,12 @@
 //! Micro-apps are separate Workers reached through service bindings under `/apps/<slug>/`.
 //!
 //! - `routes`: the route table; `marketplace`: the index and `/api/apps`.
-//! - `creator_api`: destinations, deliveries, queue, limits, block list, payout account.
+//! - `creator_api`: destinations, deliveries, queue, limits, block list, keys, KPIs, payout account.
+//! - `console`: the creator console's pages, sign-in and session (it calls `creator_api`).
 //! - `webhooks`: Stripe, PayPal and moderation-service events.
 //! - `consumer`: delivering outbox rows from the queue; `cron`: the scheduled jobs.
 
+mod console;
 mod consumer;
 mod creator_api;
 mod cron;

@@ -1,7 +1,7 @@
 //! The hub's route table: the marketplace, the creator API, the webhooks, and `/apps/<slug>/`
 //! forwarded to each app's Worker through its service binding.
 
-use crate::{creator_api, marketplace, webhooks};
+use crate::{console, creator_api, marketplace, webhooks};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{json, segments};
 use worker::{Env, Method, Request, Response};
@@ -14,6 +14,19 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["health"], Method::Get) => Ok(json(200, &serde_json::json!({"ok": true}))),
         (["api", "apps"], Method::Get) => marketplace::list_apps(&req, env).await,
         (["api", "creator"], Method::Get) => creator_api::account::profile(&req, env).await,
+        (["api", "creator", "keys"], Method::Get) => creator_api::keys::list(&req, env).await,
+        (["api", "creator", "keys"], Method::Post) => creator_api::keys::create(req, env).await,
+        (["api", "creator", "keys", id], Method::Delete) => creator_api::keys::revoke(&req, env, id).await,
+        (["api", "requests"], Method::Get) => creator_api::queue::list_all(&req, env).await,
+        (["api", "kpis"], Method::Get) => creator_api::kpis::show(&req, env).await,
+        (["console", "api", "api" | "apps", ..], _) => {
+            let call = console::as_creator_call(req, env, &parts[2..]).await?;
+            // `call` is never under /console/, so this goes one level deep.
+            let mut response = Box::pin(route(call, env)).await?;
+            response.headers_mut().set("Cache-Control", "no-store")?;
+            Ok(response)
+        }
+        (["console", rest @ ..], _) => console::route(req, env, rest).await,
         (["api", "creator", "stripe-account"], Method::Put) => creator_api::account::connect_stripe_account(req, env).await,
         (["api", "apps", slug, "destinations"], Method::Put) => creator_api::destinations::set(req, env, slug).await,
         (["api", "apps", slug, "destinations"], Method::Get) => creator_api::destinations::show(&req, env, slug).await,
@@ -32,7 +45,7 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["webhooks", "paypal"], Method::Post) => webhooks::paypal::handle(req, env).await,
         (["webhooks", "moderation"], Method::Post) => webhooks::moderation::handle(req, env).await,
         (["webhooks", "payment" | "paypal" | "moderation"], _)
-        | (["api", "apps"], _)
+        | (["api", "apps" | "requests" | "kpis"], _)
         | (["api", "apps", _, _], _)
         | (["api", "creator", ..], _)
         | (["api", "blocklist", ..], _) => Err(ApiError::MethodNotAllowed),

@@ -1,10 +1,13 @@
 //! The creator API that spans an app rather than one request, under `/api/`: the creator's
 //! profile and payout account, each app's destinations, delivery log, queue and limits, and
-//! the creator's block list. Every call takes `Authorization: Bearer <api key>`.
+//! the creator's block list, their API keys and KPIs. Every call takes `Authorization: Bearer
+//! <api key>` (or, forwarded by the console, the creator's session).
 
 pub mod account;
 pub mod blocklist;
 pub mod deliveries;
 pub mod destinations;
+pub mod keys;
+pub mod kpis;
 pub mod limits;
 pub mod queue;

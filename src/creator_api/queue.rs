@@ -1,11 +1,14 @@
-//! `GET /api/apps/:slug/requests[?status=queued]`: the creator's queue, subscribers with a
-//! priority tier first, then oldest first.
+//! The creator's requests: `GET /api/apps/:slug/requests` for one app and `GET /api/requests`
+//! across all of theirs (`?app=` narrows it), in the order the creator works them (paid
+//! priority first, then oldest). `?status=` takes a status or `in_queue` (everything waiting on
+//! the creator), `?q=` searches the fields, add-ons, email and id, `?format=csv` exports.
 
-use fanline_core::lifecycle::Status;
+use fanline_core::kpi::csv_cell;
+use fanline_core::lifecycle::{groups, Status};
 use fanline_core::util::time::rfc3339;
-use fanline_edge::db;
+use fanline_edge::db::{self, requests::QueueFilter, requests::QueueRow};
 use fanline_edge::platform::error::{ApiError, ApiResult};
-use fanline_edge::platform::http::json;
+use fanline_edge::platform::http::{json, with_content_type};
 use fanline_edge::trust::auth;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
@@ -13,21 +16,77 @@ use worker::{Env, Request, Response};
 pub async fn list(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
     let db = db::db(env)?;
     let (_, app) = auth::creator_app(req, &db, slug).await?;
-    let status = match req.url()?.query_pairs().find(|(k, _)| k == "status").map(|(_, v)| v.into_owned()) {
-        Some(s) => Some(Status::parse(&s).ok_or_else(|| ApiError::bad_request("invalid_status", format!("Unknown status '{s}'.")))?),
-        None => None,
+    respond(req, &db, &[app.slug]).await
+}
+
+pub async fn list_all(req: &Request, env: &Env) -> ApiResult<Response> {
+    let db = db::db(env)?;
+    let creator = auth::creator(req, &db).await?;
+    let apps: Vec<String> = match param(req, "app").filter(|a| !a.is_empty()) {
+        Some(slug) => vec![auth::owned_app(&db, &creator, &slug).await?.slug],
+        None => db::apps::of_creator(&db, &creator.id).await?.into_iter().map(|a| a.slug).collect(),
     };
+    respond(req, &db, &apps).await
+}
+
+fn param(req: &Request, name: &str) -> Option<String> {
+    req.url().ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+async fn respond(req: &Request, db: &worker::D1Database, apps: &[String]) -> ApiResult<Response> {
+    let statuses: Vec<Status> = match param(req, "status").filter(|s| !s.is_empty()).as_deref() {
+        None | Some("all") => Vec::new(),
+        Some("in_queue") => groups::IN_QUEUE.to_vec(),
+        Some(s) => {
+            vec![Status::parse(s).ok_or_else(|| ApiError::bad_request("invalid_status", format!("Unknown status '{s}'; use a status, in_queue or all.")))?]
+        }
+    };
+    let csv = param(req, "format").as_deref() == Some("csv");
+    let text = param(req, "q");
+    let filter = QueueFilter { apps, statuses: &statuses, text: text.as_deref(), limit: if csv { 1000 } else { 200 } };
+    let rows = db::requests::queue(db, &filter).await?;
+    if csv {
+        let mut response = with_content_type(as_csv(&rows), "text/csv; charset=utf-8");
+        response.headers_mut().set("Content-Disposition", "attachment; filename=\"requests.csv\"")?;
+        response.headers_mut().set("Cache-Control", "no-store")?;
+        return Ok(response);
+    }
+    let list: Vec<Value> = rows.iter().map(item).collect();
+    let app = (apps.len() == 1).then(|| apps[0].clone());
+    Ok(json(200, &json!({"app": app, "requests": list})))
+}
+
+fn item(r: &QueueRow) -> Value {
     let parsed = |text: &str| serde_json::from_str::<Value>(text).ok();
-    let list: Vec<Value> = db::requests::queue(&db, &app.slug, status)
-        .await?
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id, "status": r.status, "price": {"amount": r.amount, "currency": r.currency},
-                "fields": parsed(&r.fields).unwrap_or(json!({})), "priority": r.priority != 0, "paid_with": r.provider,
-                "moderation": parsed(&r.moderation), "triage": r.triage.as_deref().and_then(parsed), "created_at": rfc3339(r.created_at),
-            })
-        })
-        .collect();
-    Ok(json(200, &json!({"app": app.slug, "requests": list})))
+    json!({
+        "id": r.id, "app": r.app_slug, "status": r.status,
+        "price": {"amount": r.amount, "currency": r.currency, "lines": parsed(&r.price_lines).unwrap_or(json!([])), "refunded": r.amount_refunded},
+        "fields": parsed(&r.fields).unwrap_or(json!({})), "add_ons": parsed(&r.add_ons).unwrap_or(json!([])),
+        "priority": r.priority != 0, "paid_with": r.provider, "fan_email": r.fan_email,
+        "moderation": parsed(&r.moderation), "triage": r.triage.as_deref().and_then(parsed), "identity": r.identity.as_deref().and_then(parsed),
+        "created_at": rfc3339(r.created_at), "updated_at": rfc3339(r.updated_at),
+    })
+}
+
+fn as_csv(rows: &[QueueRow]) -> String {
+    let mut out = String::from("id,app,status,created_at,amount,currency,refunded,priority,paid_with,fan_email,fields,add_ons\n");
+    for r in rows {
+        let cells = [
+            r.id.clone(),
+            r.app_slug.clone(),
+            r.status.clone(),
+            rfc3339(r.created_at),
+            r.amount.to_string(),
+            r.currency.clone(),
+            r.amount_refunded.to_string(),
+            (r.priority != 0).to_string(),
+            r.provider.clone(),
+            r.fan_email.clone().unwrap_or_default(),
+            r.fields.clone(),
+            r.add_ons.clone(),
+        ];
+        out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
 }

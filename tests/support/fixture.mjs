@@ -46,8 +46,8 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
     hubVars: { RETRY_SCHEDULE: "1,2,2,3,3,4,4", DELIVERY_TIMEOUT_MS: "2000", ...hubVars },
     appsWithoutRatelimits,
     creators: [
-      { id: "cr_owner", name: "Owner" },
-      { id: "cr_other", name: "Someone Else" },
+      { id: "cr_owner", name: "Owner", email: "owner@creator.test" },
+      { id: "cr_other", name: "Someone Else", email: "other@creator.test" },
     ],
     destinations: { discord: discord.webhookUrl, webhook: `${webhooks.url}/hooks/fanline` },
   });

@@ -7,11 +7,13 @@
 //! - `money`: amounts, payment providers' wire formats, auctions.
 //! - `trust`: client keys, sign-in, moderation, triage, webhook signatures.
 //! - `delivery`: payloads, destinations' wire formats, outbound safety, retries, outbox states.
+//! - `kpi`: the creator's numbers and the fan's wait estimate, from D1's aggregates.
 //! - `webhook`: what an incoming provider event did.
 //! - `util`: base64 and RFC 3339 time.
 
 pub mod delivery;
 pub mod intake;
+pub mod kpi;
 pub mod lifecycle;
 pub mod manifest;
 pub mod money;

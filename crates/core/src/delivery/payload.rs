@@ -247,13 +247,14 @@ fn override_mail(mail: &mut Email, subject: Option<String>, text: Option<String>
     }
 }
 
-/// After a request is fulfilled: asks the fan how it went, answering by replying to the mail.
+/// After a request is fulfilled: asks the fan to rate it (1 to 5, once) on the request's own
+/// page; the link is the request's unguessable id, so only the fan who got this mail has it.
 pub fn feedback_email(summary: &RequestSummary, to: &str) -> Email {
     Email {
         to: to.to_string(),
         subject: format!("How was it? {}", summary.app_title),
         text: format!(
-            "Your request {} was fulfilled. How did it go? Reply to this email with a line of feedback; the creator reads every one.\n\nYour request: {}\n",
+            "Your request {} was fulfilled. How did it go? Rate it from 1 to 5 (once, with an optional comment) here:\n\n{}#rate\n\nThe creator reads every rating.\n",
             summary.id, summary.page_url
         ),
         request_id: summary.id.clone(),

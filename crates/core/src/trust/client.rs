@@ -85,3 +85,19 @@ mod tests {
         assert_eq!(fan_key(None, None, None, "2001:db8::7"), "ip:2001:db8:0:0::/64");
     }
 }
+
+/// Equal without revealing, by timing, how much of a secret matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod constant_time_tests {
+    #[test]
+    fn equal_only_when_every_byte_and_the_length_match() {
+        assert!(super::constant_time_eq(b"abc", b"abc"));
+        assert!(!super::constant_time_eq(b"abc", b"abd"));
+        assert!(!super::constant_time_eq(b"abc", b"ab"));
+        assert!(!super::constant_time_eq(b"", b"a"));
+    }
+}

@@ -119,6 +119,8 @@
   const formError = el("div", { className: "error", role: "alert" });
   form.append(total, submit, formError);
   const result = el("div", { className: "card result", hidden: true });
+  // One form view for the creator's funnel (a browser that runs scripts; bots that do not are not counted).
+  fetch(new URL(`/apps/${app.slug}/api/views`, script.src), { method: "POST" }).catch(() => {});
   // A full queue closes the form until the creator catches up.
   fetch(new URL(`/apps/${app.slug}/api/status`, script.src)).then((r) => r.json()).then((s) => {
     if (s.open === false) {

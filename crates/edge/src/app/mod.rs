@@ -111,11 +111,15 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
             (["api", "requests", id, "decline"], Method::Post) => creator::decide(req, env, manifest, id, Decision::Decline).await,
             (["api", "requests", id, "approve"], Method::Post) => creator::review(req, env, manifest, id, ReviewDecision::Approve).await,
             (["api", "requests", id, "reject"], Method::Post) => creator::review(req, env, manifest, id, ReviewDecision::Reject).await,
+            (["api", "requests", id, "rating"], Method::Post) => view::rate(req, env, manifest, id).await,
+            (["api", "views"], Method::Post) => view::count_view(&req, env, manifest).await,
             (["api", "requests", id, "evidence"], Method::Get) => evidence::evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => evidence::attachment_file(&req, env, manifest, id, field).await,
             ([], _)
             | (["embed.js" | "manifest.json" | "index.html"], _)
-            | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session", ..], _) => Err(ApiError::MethodNotAllowed),
+            | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session" | "views", ..], _) => {
+                Err(ApiError::MethodNotAllowed)
+            }
             _ => Err(ApiError::NotFound("route")),
         },
         _ => Err(ApiError::NotFound("route")),

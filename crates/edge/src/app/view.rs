@@ -3,11 +3,14 @@
 
 use crate::db::{self, requests::RequestRow};
 use crate::delivery::outbox::status_url;
+use crate::platform::body::{require_json_content_type, strict_json};
+use crate::platform::config::now_ms;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::{header, json, origin};
 use crate::trust::auth;
 use fanline_core::intake::ids;
-use fanline_core::lifecycle::Status;
+use fanline_core::kpi;
+use fanline_core::lifecycle::{groups, Status};
 use fanline_core::manifest::Manifest;
 use fanline_core::util::time::rfc3339;
 use serde_json::{json, Value};
@@ -92,6 +95,69 @@ fn price_json(row: &RequestRow) -> Value {
     })
 }
 
+/// The request's place in the queue and an honest estimate of the wait: the creator's recent
+/// (30 days) times from queued to fulfilled, or none when there are too few to mean anything.
+async fn queue_place(db: &D1Database, row: &RequestRow) -> ApiResult<Value> {
+    let ahead = db::requests::ahead_in_queue(db, row).await?;
+    let apps = [row.app_slug.clone()];
+    let recent = db::kpis::fulfilment_times(db, &db::kpis::Scope { apps: &apps, from: now_ms() - 30 * db::kpis::DAY_MS }).await?;
+    let estimate = kpi::estimate(&recent);
+    let message = match &estimate {
+        Some(e) => format!(
+            "{} ahead of you. Recently, requests were handled within {} (half of them within {}).",
+            match ahead {
+                0 => "No one is".to_string(),
+                1 => "1 request is".to_string(),
+                n => format!("{n} requests are"),
+            },
+            human_duration(e.p90_secs),
+            human_duration(e.median_secs)
+        ),
+        None => format!("Position {} in the queue. No estimate yet: the creator has handled too few requests recently to say.", ahead + 1),
+    };
+    Ok(json!({"position": ahead + 1, "ahead": ahead, "estimate": estimate, "message": message}))
+}
+
+/// "about 3 hours", for a fan.
+fn human_duration(secs: i64) -> String {
+    let (n, unit) = match secs {
+        s if s < 3600 => ((s / 60).max(1), "minute"),
+        s if s < 2 * 86_400 => ((s + 1800) / 3600, "hour"),
+        s => ((s + 43_200) / 86_400, "day"),
+    };
+    format!("about {n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `POST .../api/requests/:id/rating` with `{"stars": 1-5, "comment": "..."}`: once per
+/// fulfilled request, by whoever holds its link (the fan's status page and feedback mail).
+pub async fn rate(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Rating {
+        stars: u8,
+        comment: Option<String>,
+    }
+    require_json_content_type(&req)?;
+    let body: Rating = strict_json(&mut req, r#"{"stars": 5, "comment": "Played it right away!"}"#, false).await?;
+    if !(1..=5).contains(&body.stars) {
+        return Err(ApiError::bad_request("invalid_rating", "stars is a whole number from 1 to 5."));
+    }
+    let comment = body.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > 500) {
+        return Err(ApiError::bad_request("invalid_rating", "A comment is at most 500 characters."));
+    }
+    let db = db::db(env)?;
+    let row = load(&db, manifest, id).await?;
+    if !matches!(row.status, Status::Fulfilled | Status::Closed) {
+        return Err(ApiError::Conflict { code: "not_fulfilled", message: "A request can be rated once it is fulfilled.".into() });
+    }
+    let rating = db::ratings::NewRating { request_id: &row.id, app_slug: &row.app_slug, stars: body.stars, comment };
+    if !db::ratings::add(&db, &rating, now_ms()).await? {
+        return Err(ApiError::Conflict { code: "already_rated", message: "This request was rated already.".into() });
+    }
+    Ok(json(201, &json!({"id": row.id, "rating": {"stars": body.stars, "comment": comment}})))
+}
+
 pub async fn view(db: &D1Database, row: &RequestRow, origin: &str, as_creator: bool) -> ApiResult<Value> {
     let events = db::requests::events(db, &row.id).await?;
     let history: Vec<Value> = events
@@ -127,6 +193,12 @@ pub async fn view(db: &D1Database, row: &RequestRow, origin: &str, as_creator: b
     if row.status == Status::AwaitingPayment {
         body["checkout_url"] = json!(row.checkout_url);
     }
+    if groups::IN_QUEUE.contains(&row.status) {
+        body["queue"] = queue_place(db, row).await?;
+    }
+    if matches!(row.status, Status::Fulfilled | Status::Closed) {
+        body["rating"] = json!(db::ratings::of_request(db, &row.id).await?.map(|r| json!({"stars": r.stars, "comment": r.comment, "at": rfc3339(r.at)})));
+    }
     if row.checkout_session_id.is_some() {
         body["checkout_session_id"] = json!(row.checkout_session_id);
     }
@@ -152,4 +224,15 @@ pub async fn view(db: &D1Database, row: &RequestRow, origin: &str, as_creator: b
         body["disputes"] = times_as_text(db::requests::disputes(db, &row.id).await?);
     }
     Ok(body)
+}
+
+/// `POST .../api/views`: the embed counts one form view per page load, so only browsers that
+/// run scripts are counted. Bounded per address (over the bound, or without the limiter
+/// binding, the view is simply not counted); one upsert of the app's daily counter row.
+pub async fn count_view(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let key = format!("view:{}", crate::platform::http::client_ip(req));
+    if crate::trust::limits::edge_limit(env, crate::trust::limits::INTAKE_LIMITER, &key).await.is_ok() {
+        db::kpis::count_view(&db::db(env)?, &manifest.slug, now_ms()).await?;
+    }
+    Ok(Response::empty()?.with_status(204))
 }

@@ -39,3 +39,8 @@ pub async fn with_manifest(db: &D1Database, slug: &str) -> ApiResult<(AppRow, Ma
 pub async fn list(db: &D1Database) -> ApiResult<Vec<AppRow>> {
     all(db, &format!("SELECT {COLUMNS} FROM apps ORDER BY created_at, slug"), &[]).await
 }
+
+/// A creator's apps, oldest first.
+pub async fn of_creator(db: &D1Database, creator_id: &str) -> ApiResult<Vec<AppRow>> {
+    all(db, &format!("SELECT {COLUMNS} FROM apps WHERE creator_id = ? ORDER BY created_at, slug"), &[creator_id.into()]).await
+}

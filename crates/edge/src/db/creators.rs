@@ -9,6 +9,8 @@ use worker::D1Database;
 pub struct Creator {
     pub id: String,
     pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// API keys and fan tokens are long random tokens, so a plain SHA-256 is a sound way to store them.
@@ -17,8 +19,9 @@ pub fn hash_token(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-pub async fn by_api_key(db: &D1Database, key: &str) -> ApiResult<Option<Creator>> {
-    first(db, "SELECT id, name FROM creators WHERE api_key_hash = ?", &[hash_token(key).as_str().into()]).await
+/// The creator whose console sign-in links go to this address.
+pub async fn by_email(db: &D1Database, email: &str) -> ApiResult<Option<Creator>> {
+    first(db, "SELECT id, name, email FROM creators WHERE email = ?", &[email.into()]).await
 }
 
 /// The creator's connected Stripe account (`acct_...`), if they connected one.

@@ -3,16 +3,20 @@
 //! refusal comes back typed by the constraint that made it, a unique-key conflict as a
 //! `Conflict` the caller answers from what is there.
 
+pub mod api_keys;
 pub mod apps;
 pub mod auctions;
+pub mod console_sessions;
 pub mod creators;
 pub mod credits;
 pub mod destinations;
 pub mod intake;
+pub mod kpis;
 pub mod limits;
 pub mod logins;
 pub mod outbox;
 pub mod provider_events;
+pub mod ratings;
 pub mod requests;
 pub mod subscriptions;
 

@@ -1,7 +1,7 @@
 //! `requests` and what hangs off one request: its event history (`request_events`),
 //! attachments, idempotency keys, refunds and disputes.
 
-use super::{all, first, ids, statement};
+use super::{all, first, ids, statement, Arg};
 use crate::platform::config::now_ms;
 use crate::platform::error::{ApiError, ApiResult};
 use fanline_core::lifecycle::{groups, sql_list, Status};
@@ -378,25 +378,74 @@ impl IdempotencyKey<'_> {
 #[derive(Debug, Clone, Deserialize)]
 pub struct QueueRow {
     pub id: String,
+    pub app_slug: String,
     pub status: String,
     pub amount: i64,
     pub currency: String,
+    pub amount_refunded: i64,
     pub fields: String,
+    pub add_ons: String,
+    pub price_lines: String,
     pub priority: i64,
     pub provider: String,
     pub moderation: String,
     pub triage: Option<String>,
+    pub identity: Option<String>,
+    pub fan_email: Option<String>,
     pub created_at: i64,
+    pub updated_at: i64,
 }
 
-/// An app's requests in the order the creator works them: priority first, then oldest.
-pub async fn queue(db: &D1Database, app_slug: &str, status: Option<Status>) -> ApiResult<Vec<QueueRow>> {
-    const SELECT: &str = "SELECT id, status, amount, currency, fields, priority, provider, moderation, triage, created_at FROM requests WHERE app_slug = ?";
-    const ORDER: &str = "ORDER BY priority DESC, created_at, rowid LIMIT 200";
-    match status {
-        Some(s) => all(db, &format!("{SELECT} AND status = ? {ORDER}"), &[app_slug.into(), s.as_str().into()]).await,
-        None => all(db, &format!("{SELECT} {ORDER}"), &[app_slug.into()]).await,
+/// Which requests a creator is looking at.
+pub struct QueueFilter<'a> {
+    pub apps: &'a [String],
+    /// One status, or every status in the group.
+    pub statuses: &'a [Status],
+    /// Text the fields, add-ons or fan's email contain (case-insensitive).
+    pub text: Option<&'a str>,
+    pub limit: u32,
+}
+
+/// Requests in the order the creator works them: paid priority first, then oldest.
+pub async fn queue(db: &D1Database, f: &QueueFilter<'_>) -> ApiResult<Vec<QueueRow>> {
+    if f.apps.is_empty() {
+        return Ok(Vec::new());
     }
+    let apps = (0..f.apps.len()).map(|i| format!("?{}", i + 2)).collect::<Vec<_>>().join(", ");
+    let mut sql = format!(
+        "SELECT id, app_slug, status, amount, currency, amount_refunded, fields, add_ons, price_lines, priority, provider, moderation, triage, identity,
+                fan_email, created_at, updated_at
+           FROM requests WHERE app_slug IN ({apps})"
+    );
+    if !f.statuses.is_empty() {
+        sql.push_str(&format!(" AND status IN ({})", sql_list(f.statuses)));
+    }
+    // ?1 is the search text; LIKE's wildcards in it are escaped so they match themselves.
+    let text = f.text.map(str::trim).filter(|t| !t.is_empty()).map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    if text.is_some() {
+        sql.push_str(
+            " AND (fields LIKE ?1 ESCAPE '\\' OR add_ons LIKE ?1 ESCAPE '\\' OR COALESCE(fan_email, '') LIKE ?1 ESCAPE '\\' OR id LIKE ?1 ESCAPE '\\')",
+        );
+    }
+    sql.push_str(&format!(" ORDER BY priority DESC, created_at, rowid LIMIT {}", f.limit.min(1000)));
+    let mut args: Vec<Arg> = vec![text.as_deref().into()];
+    args.extend(f.apps.iter().map(Arg::from));
+    all(db, &sql, &args).await
+}
+
+/// How many requests of the app the creator will work before this one (same order as the
+/// queue: priority first, then oldest), counting only those waiting on the creator.
+pub async fn ahead_in_queue(db: &D1Database, row: &RequestRow) -> ApiResult<i64> {
+    super::count(
+        db,
+        &format!(
+            "SELECT COUNT(*) AS n FROM requests WHERE app_slug = ?1 AND status IN ({}) AND id != ?2
+               AND (priority > ?3 OR (priority = ?3 AND (created_at < ?4 OR (created_at = ?4 AND rowid < (SELECT rowid FROM requests WHERE id = ?2)))))",
+            sql_list(groups::IN_QUEUE)
+        ),
+        &[row.app_slug.as_str().into(), row.id.as_str().into(), row.priority.into(), row.created_at.into()],
+    )
+    .await
 }
 
 /// Held payments whose acceptance window has passed at `now`. Bids of an auction that is still

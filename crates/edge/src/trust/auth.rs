@@ -1,14 +1,21 @@
-//! Creator authentication: `Authorization: Bearer <api key>`.
+//! Creator authentication: `Authorization: Bearer <api key>` from scripts, or
+//! `Authorization: Session <token>` when the hub's console forwards a signed-in creator's call
+//! (the console checked the call's origin and CSRF token before forwarding it).
 
 use crate::db::{self, apps::AppRow, creators::Creator};
+use crate::platform::config::now_ms;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::header;
 use worker::{D1Database, Request};
 
 pub async fn creator(req: &Request, db: &D1Database) -> ApiResult<Creator> {
-    let key = header(req, "Authorization").and_then(|h| h.strip_prefix("Bearer ").map(|k| k.trim().to_string())).filter(|k| !k.is_empty());
-    let Some(key) = key else { return Err(ApiError::Unauthorized) };
-    db::creators::by_api_key(db, &key).await?.ok_or(ApiError::Unauthorized)
+    let Some(authorization) = header(req, "Authorization") else { return Err(ApiError::Unauthorized) };
+    let found = match authorization.split_once(' ') {
+        Some(("Bearer", key)) if !key.trim().is_empty() => db::api_keys::creator(db, key.trim()).await?,
+        Some(("Session", token)) if !token.trim().is_empty() => db::console_sessions::current(db, token.trim(), now_ms()).await?.map(|s| s.creator()),
+        _ => None,
+    };
+    found.ok_or(ApiError::Unauthorized)
 }
 
 /// Loads an app the creator owns; another creator's app is reported as absent, not forbidden,

@@ -1,0 +1,317 @@
+// The creator console on the hub: sign-in by key or emailed link, sessions and CSRF, API keys,
+// the queue in working order, KPIs checked against requests made here, the fan's place in the
+// queue and rating; then the whole console driven in headless Chromium.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
+import { eventually, startFixture } from "./support/fixture.mjs";
+
+let f, browser;
+before(async () => {
+  f = await startFixture();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await f?.stop();
+});
+
+const own = () => ({ origin: f.url });
+/** A console call with a session cookie, from the console's own origin unless told otherwise. */
+async function consoleCall(method, p, { cookie, csrf, json, headers = {} } = {}) {
+  const h = { cookie: `fanline_console=${cookie}`, ...own(), ...headers };
+  if (csrf) h["x-csrf-token"] = csrf;
+  if (json !== undefined) h["content-type"] = "application/json";
+  const r = await fetch(`${f.url}/console${p}`, { method, headers: h, body: json === undefined ? undefined : JSON.stringify(json), redirect: "manual" });
+  const text = await r.text();
+  let data = null;
+  try {
+    data = JSON.parse(text);
+  } catch {}
+  return { status: r.status, headers: r.headers, data, text };
+}
+
+async function signInWithKey(key = f.owner.apiKey) {
+  const r = await f.request("POST", "/console/api/signin/key", { json: { key }, headers: own() });
+  assert.equal(r.status, 200, r.text);
+  const cookie = r.headers.get("set-cookie");
+  const token = /fanline_console=([0-9a-f]+)/.exec(cookie)[1];
+  const session = await consoleCall("GET", "/api/session", { cookie: token });
+  return { cookie: token, header: cookie, csrf: session.data.csrf, session: session.data };
+}
+
+const mailsTo = (to) => f.mail.mails.filter((m) => m.to === to);
+
+async function paidSong(song, addOns = ["priority"]) {
+  const r = await f.submit("song-request", { song }, { addOns });
+  assert.equal(r.status, 201, r.text);
+  await f.stripe.pay(r.data.checkout_session_id);
+  await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`)).data.status === "queued", { what: `${song} paid` });
+  return r.data.id;
+}
+
+describe("console sign-in and sessions", () => {
+  test("an API key gives an HttpOnly, Secure, SameSite=Strict session scoped to the console; sign-out ends it on the server", async () => {
+    const { cookie, header, csrf, session } = await signInWithKey();
+    assert.match(header, /HttpOnly/);
+    assert.match(header, /Secure/);
+    assert.match(header, /SameSite=Strict/);
+    assert.match(header, /Path=\/console;/);
+    assert.equal(session.creator.id, "cr_owner");
+    assert.deepEqual(session.apps.map((a) => a.slug).sort(), ["pixel-icon", "shoutout", "song-request", "stream-slot"]);
+    // The session reaches the creator API through the console.
+    const queue = await consoleCall("GET", "/api/api/requests", { cookie });
+    assert.equal(queue.status, 200, queue.text);
+
+    const out = await consoleCall("POST", "/api/signout", { cookie, csrf });
+    assert.equal(out.status, 200);
+    assert.match(out.headers.get("set-cookie"), /Max-Age=0/);
+    assert.equal((await consoleCall("GET", "/api/session", { cookie })).status, 401, "the old cookie is dead on the server");
+    assert.equal((await consoleCall("GET", "/api/api/requests", { cookie })).status, 401);
+
+    const wrong = await f.request("POST", "/console/api/signin/key", { json: { key: "fl_live_nope" }, headers: own() });
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.data.error.code, "invalid_key");
+  });
+
+  test("a cross-site call with the session cookie is refused, and so is one without the CSRF token", async () => {
+    const { cookie, csrf } = await signInWithKey();
+    const body = { name: "from elsewhere" };
+    const crossSite = await consoleCall("POST", "/api/api/creator/keys", { cookie, csrf, json: body, headers: { origin: "https://evil.example" } });
+    assert.equal(crossSite.status, 403);
+    assert.equal(crossSite.data.error.code, "cross_site");
+    const noOrigin = await fetch(`${f.url}/console/api/api/creator/keys`, { method: "POST", headers: { cookie: `fanline_console=${cookie}`, "x-csrf-token": csrf, "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.equal(noOrigin.status, 403);
+    const noToken = await consoleCall("POST", "/api/api/creator/keys", { cookie, json: body });
+    assert.equal(noToken.status, 403);
+    assert.equal(noToken.data.error.code, "csrf");
+    const wrongToken = await consoleCall("POST", "/api/api/creator/keys", { cookie, csrf: "0".repeat(32), json: body });
+    assert.equal(wrongToken.status, 403);
+    const keys = await consoleCall("GET", "/api/api/creator/keys", { cookie });
+    assert.ok(!keys.data.keys.some((k) => k.name === "from elsewhere"), "nothing was created");
+    // A cross-site sign-in attempt is refused too.
+    const foreign = await f.request("POST", "/console/api/signin/key", { json: { key: f.owner.apiKey }, headers: { origin: "https://evil.example" } });
+    assert.equal(foreign.status, 403);
+  });
+
+  test("an emailed link signs in once, through a button (opening the link alone does not use it); unknown addresses get the same answer and no mail", async () => {
+    const before = mailsTo("owner@creator.test").length;
+    const asked = await f.request("POST", "/console/api/signin/email", { json: { email: "Owner@Creator.test" }, headers: own() });
+    assert.equal(asked.status, 202);
+    const stranger = await f.request("POST", "/console/api/signin/email", { json: { email: "nobody@creator.test" }, headers: own() });
+    assert.equal(stranger.status, 202);
+    assert.equal(stranger.data.message, asked.data.message);
+    assert.equal(mailsTo("nobody@creator.test").length, 0);
+    const mail = await eventually(() => mailsTo("owner@creator.test").length > before && mailsTo("owner@creator.test").at(-1), { what: "sign-in mail" });
+    const link = /(http:\/\/\S+\/console\/signin\?token=\S+)/.exec(mail.text)[1];
+    const page = await fetch(link);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-security-policy"), /script-src 'self'/);
+    const html = await page.text();
+    const token = /name="token" value="([^"]+)"/.exec(html)[1];
+    const confirm = () => fetch(`${f.url}/console/signin`, { method: "POST", headers: { ...own(), "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }), redirect: "manual" });
+    const first = await confirm();
+    assert.equal(first.status, 303);
+    assert.equal(first.headers.get("location"), `${f.url}/console/`);
+    const cookie = /fanline_console=([0-9a-f]+)/.exec(first.headers.get("set-cookie"))[1];
+    assert.equal((await consoleCall("GET", "/api/session", { cookie })).data.creator.id, "cr_owner");
+    const again = await confirm();
+    assert.equal(again.status, 400, "the link works once");
+    assert.match(await again.text(), /not valid, has expired or was used/);
+  });
+
+  test("API keys: create (shown once), list by last 4 characters, revoke (it stops working at once)", async () => {
+    const { cookie, csrf } = await signInWithKey();
+    const made = await consoleCall("POST", "/api/api/creator/keys", { cookie, csrf, json: { name: "stream deck" } });
+    assert.equal(made.status, 201, made.text);
+    assert.match(made.data.key, /^fl_live_[0-9a-f]{48}$/);
+    assert.equal((await f.request("GET", "/api/creator", { key: made.data.key })).status, 200, "the new key works");
+    const listed = (await f.request("GET", "/api/creator/keys", { key: f.owner.apiKey })).data.keys;
+    const mine = listed.find((k) => k.id === made.data.id);
+    assert.deepEqual([mine.name, mine.last4, mine.revoked_at], ["stream deck", made.data.key.slice(-4), null]);
+    assert.ok(!JSON.stringify(listed).includes(made.data.key), "keys are never listed whole");
+    assert.equal((await f.request("POST", "/api/creator/keys", { key: f.owner.apiKey, json: { name: "" } })).data.error.code, "invalid_name");
+    const revoked = await consoleCall("DELETE", `/api/api/creator/keys/${made.data.id}`, { cookie, csrf });
+    assert.equal(revoked.status, 200);
+    assert.equal((await f.request("GET", "/api/creator", { key: made.data.key })).status, 401, "a revoked key stops working");
+    assert.equal((await f.request("DELETE", `/api/creator/keys/${made.data.id}`, { key: f.other.apiKey })).status, 404, "another creator cannot see it");
+  });
+});
+
+describe("the fan's place in the queue, the estimate and the rating", () => {
+  test("a paid priority request goes ahead of older free ones; the fan sees position, no estimate until there is history, then an estimate; a fulfilled request is rated once", async () => {
+    const a = (await f.submit("song-request", { song: "Place A" })).data.id;
+    const b = (await f.submit("song-request", { song: "Place B" })).data.id;
+    const position = async (id) => (await f.request("GET", `/apps/song-request/api/requests/${id}`)).data.queue;
+    const before = await position(b);
+    assert.equal(before.position, (await position(a)).position + 1);
+    assert.equal(before.estimate, null);
+    assert.match(before.message, /No estimate yet/);
+    const paid = await paidSong("Place Paid");
+    const view = await f.request("GET", `/apps/song-request/api/requests/${paid}`);
+    assert.equal(view.data.priority, true, "the priority add-on puts the request ahead");
+    const aBefore = before.position - 1;
+    assert.ok(view.data.queue.position <= aBefore, "ahead of older free requests");
+    assert.equal((await position(a)).position, aBefore + 1, "free requests moved back by one");
+    const order = (await f.request("GET", "/api/apps/song-request/requests?status=in_queue", { key: f.owner.apiKey })).data.requests.map((r) => r.id);
+    assert.ok(order.indexOf(paid) < order.indexOf(a) && order.indexOf(a) < order.indexOf(b), "the creator's queue has the same order");
+
+    // Five fulfilled requests give the creator a recent history to estimate from.
+    for (const song of ["Place D", "Place E"]) order.push((await f.submit("song-request", { song })).data.id);
+    for (const id of order.slice(0, 5)) {
+      for (const action of ["accept", "complete"]) {
+        const r = await f.request("POST", `/apps/song-request/api/requests/${id}/${action}`, { key: f.owner.apiKey, json: {} });
+        assert.equal(r.status, 200, `${action} ${r.text}`);
+      }
+    }
+    const c = (await f.submit("song-request", { song: "Place C" })).data.id;
+    const withEstimate = await position(c);
+    assert.ok(withEstimate.estimate, JSON.stringify(withEstimate));
+    assert.ok(withEstimate.estimate.based_on >= 5);
+    assert.match(withEstimate.message, /handled within about/);
+
+    const done = order[0];
+    const rate = (json, id = done) => f.request("POST", `/apps/song-request/api/requests/${id}/rating`, { json });
+    assert.equal((await rate({ stars: 6 })).status, 400);
+    assert.equal((await rate({ stars: 5 }, c)).data.error.code, "not_fulfilled");
+    assert.equal((await rate({ stars: 4, comment: "Great set" })).status, 201);
+    assert.equal((await rate({ stars: 1 })).data.error.code, "already_rated");
+    assert.equal((await f.request("GET", `/apps/song-request/api/requests/${done}`)).data.rating.stars, 4);
+  });
+});
+
+describe("the console in a browser", () => {
+  test("sign in by email link, work the queue, refund, approve, replay a dead delivery, close the form, read exact KPIs and export CSV", async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const prompts = [];
+    page.on("dialog", (d) => (d.type() === "prompt" ? d.accept(prompts.shift() ?? d.defaultValue()) : d.accept()));
+    await page.goto(`${f.url}/console/`);
+    await page.getByLabel("Your creator email").fill("owner@creator.test");
+    const mailsBefore = mailsTo("owner@creator.test").length;
+    await page.getByRole("button", { name: "Email me a sign-in link" }).click();
+    await page.getByText("If this address belongs to a creator").waitFor();
+    const mail = await eventually(() => mailsTo("owner@creator.test").length > mailsBefore && mailsTo("owner@creator.test").at(-1), { what: "sign-in mail" });
+    await page.goto(/(http:\/\/\S+)/.exec(mail.text.split("\n").find((l) => l.includes("/console/signin")))[1]);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("Signed in as Owner").waitFor();
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === "fanline_console");
+    assert.deepEqual([session.httpOnly, session.secure, session.sameSite, session.path], [true, true, "Strict", "/console"]);
+
+    // A paid request arrives while the console is open.
+    await page.getByLabel("App").selectOption("song-request");
+    const arriving = await paidSong("Console Paid One");
+    const card = page.locator(`article[data-id="${arriving}"]`);
+    await card.waitFor({ timeout: 15000 });
+    assert.match(await card.textContent(), /priority/);
+    assert.equal(await page.locator("article.req").first().getAttribute("data-id"), arriving, "the only paid priority request waiting is first");
+    await card.getByRole("button", { name: "Accept" }).click();
+    await page.locator(`article[data-id="${arriving}"] .badge.accepted`).waitFor();
+    prompts.push("played at 21:04");
+    await page.locator(`article[data-id="${arriving}"]`).getByRole("button", { name: "Complete" }).click();
+    await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${arriving}`)).data.status === "fulfilled", { what: "completed from the console" });
+
+    // Refund part of another.
+    const other = await paidSong("Console Paid Two");
+    const otherCard = page.locator(`article[data-id="${other}"]`);
+    await otherCard.waitFor({ timeout: 15000 });
+    prompts.push("1.00");
+    await otherCard.getByRole("button", { name: "Refund" }).click();
+    await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${other}`, { key: f.owner.apiKey })).data.price.refunded === 100, { what: "partial refund" });
+
+    // Approve one from review.
+    const held = (await f.submit("song-request", { song: "an explicit song" })).data;
+    assert.equal(held.status, "held_for_review");
+    await page.locator(`article[data-id="${held.id}"]`).getByRole("button", { name: "Approve" }).click();
+    await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${held.id}`)).data.status === "queued", { what: "approved" });
+    await page.screenshot({ path: path.join(f.stack.stateDir, "console-queue.png"), fullPage: true });
+
+    // A delivery that died (the receiver said 410) is replayed from the console.
+    f.webhooks.handler.respond = (entry) => (entry.json?.data?.fields?.song === "Console Gone" ? { status: 410 } : undefined);
+    const gone = (await f.submit("song-request", { song: "Console Gone" })).data.id;
+    const deadRow = async () => (await f.request("GET", "/api/apps/song-request/deliveries", { key: f.owner.apiKey })).data.deliveries.find((d) => d.request_id === gone && d.destination === "webhook");
+    const dead = await eventually(async () => (await deadRow())?.state === "dead" && (await deadRow()), { what: "dead delivery" });
+    f.webhooks.handler.respond = undefined;
+    await page.getByRole("button", { name: "Deliveries" }).click();
+    await page.getByLabel("Your webhook URL (Standard Webhooks)").fill(`${f.webhooks.url}/hooks/fanline`);
+    await page.getByRole("button", { name: "Save destinations" }).click();
+    await page.getByText("Destinations saved.").waitFor();
+    await page.getByLabel("Discord webhook URL").fill("ftp://example.com/x");
+    await page.getByRole("button", { name: "Save destinations" }).click();
+    await page.locator("#e-discord_webhook_url", { hasText: "must be an https URL" }).waitFor();
+    await page.locator(`tr[data-id="${dead.id}"]`).getByRole("button", { name: "Replay" }).click();
+    await eventually(async () => (await deadRow()).state === "delivered", { what: "replayed delivery" });
+
+    // Change the capacity and see the form close.
+    await page.getByRole("button", { name: "Limits & safety" }).click();
+    const inQueue = (await f.request("GET", "/apps/song-request/api/status")).data.in_queue;
+    await page.getByLabel("Queue capacity").fill(String(inQueue));
+    await page.getByRole("button", { name: "Save limits" }).click();
+    await page.getByRole("heading", { name: "The form is closed" }).waitFor();
+    assert.equal((await f.request("GET", "/apps/song-request/api/status")).data.open, false);
+    assert.equal((await f.submit("song-request", { song: "Too late" })).data.error.code, "queue_full");
+    await page.getByRole("button", { name: "Open the form" }).click();
+    await page.getByRole("heading", { name: "The form is open" }).waitFor();
+
+    // A fan opens the form page once in a browser (it runs the embed, which counts the view).
+    const fan = await browser.newPage();
+    await fan.goto(`${f.url}/apps/song-request/`);
+    await fan.locator(".fanline-embed form").waitFor();
+    await eventually(async () => (await f.request("GET", "/api/kpis?app=song-request&days=7", { key: f.owner.apiKey })).data.kpis.funnel.views === 1, { what: "one form view" });
+    await fan.close();
+
+    // The numbers, checked against D1's own rows for song-request.
+    const rows = f.stack.d1Rows("SELECT id, amount, amount_refunded, application_fee, captured_at, (SELECT COUNT(*) FROM request_events e WHERE e.request_id = r.id AND e.status = 'paid') AS paid FROM requests r WHERE app_slug = 'song-request'");
+    const paidRows = rows.filter((r) => r.amount > 0 && (r.paid > 0 || r.captured_at));
+    const gross = paidRows.reduce((s, r) => s + r.amount, 0);
+    const refunded = paidRows.reduce((s, r) => s + r.amount_refunded, 0);
+    const fees = paidRows.reduce((s, r) => s + (r.application_fee ?? Math.floor((r.amount * 500) / 10000)), 0);
+    // This test paid for two priority requests (300 each) and refunded 100 of one; the file's
+    // other test may have paid for one more.
+    assert.ok(paidRows.length >= 2 && paidRows.every((r) => r.amount === 300), JSON.stringify(paidRows));
+    const net = gross - refunded - fees;
+    const money = (cents) => `$${(cents / 100).toFixed(2)}`;
+    await page.getByRole("button", { name: "Numbers" }).click();
+    await page.locator('[data-metric="paid"] .value').waitFor();
+    const metric = async (id) => (await page.locator(`[data-metric="${id}"] .value`).textContent()).trim();
+    assert.equal(await metric("submissions"), String(rows.length));
+    assert.equal(await metric("paid"), String(paidRows.length));
+    assert.equal(await metric("gross"), money(gross));
+    assert.equal(await metric("views"), "1");
+    assert.equal(await metric("conversion"), `${(paidRows.length * 100).toFixed(1)}%`, "paid requests per form view");
+    assert.equal(await metric("net"), money(net));
+    assert.equal(await metric("refunds"), `1 · $1.00 · ${((100 / paidRows.length) * 1).toFixed(1)}%`);
+    const api = (await f.request("GET", "/api/kpis?app=song-request&days=7", { key: f.owner.apiKey })).data.kpis;
+    assert.deepEqual(api.revenue.by_model, { per_request: 0, add_ons: gross, tips: 0, credit_packs: 0, tiers: 0, auctions: 0 }, "every paid line was the priority add-on");
+    assert.deepEqual([api.revenue.gross, api.revenue.refunded, api.revenue.platform_fees, api.revenue.net], [gross, 100, 15 * paidRows.length, net]);
+    assert.equal(api.requests_per_week.at(-1), rows.length);
+    assert.equal(api.funnel.submissions, rows.length);
+    assert.equal(api.funnel.paid, paidRows.length);
+    const fulfilled = f.stack.d1Rows("SELECT COUNT(*) AS n FROM requests WHERE app_slug = 'song-request' AND status IN ('fulfilled', 'closed')")[0].n;
+    assert.equal(api.time_to_fulfilment.count, fulfilled);
+    assert.ok(fulfilled >= 1);
+    await page.screenshot({ path: path.join(f.stack.stateDir, "console-kpis.png"), fullPage: true });
+
+    // CSV exports, fetched with the console's session, parse back to the same numbers.
+    const csv = await page.evaluate(async () => (await fetch("/console/api/api/kpis?days=7&app=song-request&format=csv")).text());
+    const table = Object.fromEntries(csv.trim().split("\n").slice(1).map((l) => l.split(",")));
+    assert.deepEqual([table.paid_requests, table.revenue_gross, table.revenue_net, table.refunds], [String(paidRows.length), String(gross), String(net), "1"]);
+    const requestsCsv = await page.evaluate(async () => (await fetch("/console/api/api/requests?format=csv&status=all&app=song-request")).text());
+    const lines = requestsCsv.trim().split("\n");
+    assert.equal(lines[0], "id,app,status,created_at,amount,currency,refunded,priority,paid_with,fan_email,fields,add_ons");
+    assert.equal(lines.length - 1, rows.length);
+    assert.ok(lines.some((l) => l.startsWith(`${other},song-request,`) && l.includes(",300,usd,100,true,stripe,")), "the partly refunded request's row");
+
+    // At 360 px the console still reads (no horizontal scrolling of the page).
+    await page.setViewportSize({ width: 360, height: 800 });
+    await page.getByRole("button", { name: "Queue" }).click();
+    await page.locator("article.req").first().waitFor();
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360 + 1), "no horizontal scroll at 360 px");
+    await page.screenshot({ path: path.join(f.stack.stateDir, "console-queue-360.png"), fullPage: true });
+    await page.close();
+  });
+});
