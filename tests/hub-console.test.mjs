@@ -262,6 +262,15 @@ describe("the console in a browser", () => {
     await fan.goto(`${f.url}/apps/song-request/`);
     await fan.locator(".fanline-embed form").waitFor();
     await eventually(async () => (await f.request("GET", "/api/kpis?app=song-request&days=7", { key: f.owner.apiKey })).data.kpis.funnel.views === 1, { what: "one form view" });
+    // Status pages (not counted as views): a waiting request shows its place and the estimate;
+    // a fulfilled one takes a rating once.
+    await fan.goto(`${f.url}/apps/song-request/?request=${other}`);
+    assert.match(await fan.locator(".queue-place").textContent(), /ahead of you|Position \d+ in the queue/);
+    await fan.goto(`${f.url}/apps/song-request/?request=${arriving}`);
+    await fan.getByLabel("Your rating").selectOption("5");
+    await fan.getByRole("button", { name: "Send rating" }).click();
+    await fan.getByText("You rated it 5 of 5").waitFor();
+    assert.equal((await f.request("GET", `/apps/song-request/api/requests/${arriving}`)).data.rating.stars, 5);
     await fan.close();
 
     // The numbers, checked against D1's own rows for song-request.

@@ -119,8 +119,9 @@
   const formError = el("div", { className: "error", role: "alert" });
   form.append(total, submit, formError);
   const result = el("div", { className: "card result", hidden: true });
-  // One form view for the creator's funnel (a browser that runs scripts; bots that do not are not counted).
-  fetch(new URL(`/apps/${app.slug}/api/views`, script.src), { method: "POST" }).catch(() => {});
+  // One form view for the creator's funnel (a browser that runs scripts; bots that do not are
+  // not counted). A fan looking up their request's status is not a view of the form.
+  if (!new URLSearchParams(location.search).has("request")) fetch(new URL(`/apps/${app.slug}/api/views`, script.src), { method: "POST" }).catch(() => {});
   // A full queue closes the form until the creator catches up.
   fetch(new URL(`/apps/${app.slug}/api/status`, script.src)).then((r) => r.json()).then((s) => {
     if (s.open === false) {
@@ -188,12 +189,35 @@
       .catch(() => {});
   }
 
+  function ratingForm(id) {
+    const stars = el("select", { id: "f-rate-stars", name: "stars" }, ...[5, 4, 3, 2, 1].map((n) => el("option", { value: String(n), textContent: `${n} of 5` })));
+    const comment = el("textarea", { id: "f-rate-comment", name: "comment", maxLength: 500 });
+    const note = el("div", { className: "error", role: "alert" });
+    const form = el("form", { id: "rate" }, el("h3", { textContent: "How was it?" }), el("label", { htmlFor: "f-rate-stars", textContent: "Your rating" }), stars,
+      el("label", { htmlFor: "f-rate-comment", textContent: "A comment (optional)" }), comment, el("button", { type: "submit", textContent: "Send rating" }), note);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const r = await fetch(`${apiBase}/${id}/rating`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ stars: Number(stars.value), ...(comment.value.trim() ? { comment: comment.value.trim() } : {}) }) }).catch(() => null);
+      const answer = await r?.json().catch(() => null);
+      if (r?.ok) form.replaceWith(el("p", { className: "help", textContent: `You rated it ${answer.rating.stars} of 5. Thank you!` }));
+      else note.textContent = answer?.error?.message ?? "The rating could not be sent; try again.";
+    });
+    return form;
+  }
+
   function showResult(body, heading = "Request received") {
     form.hidden = true;
     result.hidden = false;
     result.replaceChildren(el("h2", { textContent: heading }), el("p", { textContent: body.message }),
       el("p", { className: "help", textContent: `Request ${body.id} · status: ${body.status.replaceAll("_", " ")}` }));
     if (body.checkout_url) result.append(el("a", { className: "pay", href: body.checkout_url, textContent: `Pay ${money(body.price.amount, body.price.currency)}` }));
+    // The fan's status page: place in the queue, the honest estimate, history, and a rating.
+    if (body.queue) result.append(el("p", { className: "queue-place", textContent: body.queue.message }));
+    if (body.history?.length) {
+      result.append(el("ol", { className: "help history" }, ...body.history.map((h) => el("li", { textContent: `${new Date(h.at).toLocaleString()}: ${h.status.replaceAll("_", " ")}` }))));
+    }
+    if (["fulfilled", "closed"].includes(body.status) && body.rating === null) result.append(ratingForm(body.id));
+    else if (body.rating) result.append(el("p", { className: "help", textContent: `You rated it ${body.rating.stars} of 5. Thank you!` }));
     const statusPage = new URL(`/apps/${app.slug}/?request=${body.id}`, script.src).href;
     result.append(el("p", {}, el("a", { href: statusPage, textContent: "Where is my request?" })));
     host.dispatchEvent(new CustomEvent("fanline:submitted", { detail: body, bubbles: true }));
