@@ -4,7 +4,7 @@
 
 use fanline_edge::app::page::escape_html;
 use fanline_edge::platform::error::ApiError;
-use fanline_edge::platform::http::{conditional, etag, with_content_type, IMMUTABLE_CACHE};
+use fanline_edge::platform::http::{conditional, etag, query_param, with_content_type, IMMUTABLE_CACHE};
 use worker::{Request, Response};
 
 const SHELL: &str = include_str!("console.html");
@@ -52,7 +52,7 @@ fn small(title: &str, body: &str) -> String {
 /// `GET /console/signin?token=...`: a button that signs in (POST), so opening the link alone
 /// (a mail scanner, a preview) never uses it up.
 pub fn confirm_sign_in(req: &Request) -> Response {
-    let token = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())).unwrap_or_default();
+    let token = query_param(req, "token").unwrap_or_default();
     page(
         200,
         small(

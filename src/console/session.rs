@@ -9,7 +9,7 @@ use fanline_edge::delivery::fan_mail::{mail_budget, FanMail};
 use fanline_edge::platform::body::{require_json_content_type, strict_json};
 use fanline_edge::platform::config::{now_ms, random, required_config};
 use fanline_edge::platform::error::{ApiError, ApiResult};
-use fanline_edge::platform::http::{header, json, origin};
+use fanline_edge::platform::http::{client_ip, header, json, origin};
 use fanline_edge::providers::{self, ProviderError};
 use fanline_edge::trust::limits::edge_limit;
 use serde::Deserialize;
@@ -71,11 +71,16 @@ async fn start_session(env: &Env, creator: &Creator, via: Via) -> ApiResult<Stri
     Ok(cookie(&token, SESSION_SECS))
 }
 
+/// Every sign-in call: from our own pages, JSON only, and a bounded number per address.
+async fn sign_in_attempt(req: &Request, env: &Env) -> ApiResult<()> {
+    same_origin(req)?;
+    edge_limit(env, LIMITER, &format!("ip:{}", client_ip(req))).await?;
+    require_json_content_type(req)
+}
+
 /// `POST /console/api/signin/key` with `{"key": "fl_live_..."}`.
 pub async fn with_key(mut req: Request, env: &Env) -> ApiResult<Response> {
-    same_origin(&req)?;
-    edge_limit(env, LIMITER, &format!("ip:{}", fanline_edge::platform::http::client_ip(&req))).await?;
-    require_json_content_type(&req)?;
+    sign_in_attempt(&req, env).await?;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Body {
@@ -97,9 +102,7 @@ pub async fn with_key(mut req: Request, env: &Env) -> ApiResult<Response> {
 /// 30 minutes when a creator has this address. The answer is the same either way, so the form
 /// cannot be used to learn who is a creator.
 pub async fn email_start(mut req: Request, env: &Env) -> ApiResult<Response> {
-    same_origin(&req)?;
-    edge_limit(env, LIMITER, &format!("ip:{}", fanline_edge::platform::http::client_ip(&req))).await?;
-    require_json_content_type(&req)?;
+    sign_in_attempt(&req, env).await?;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Body {

@@ -9,7 +9,7 @@ use fanline_edge::db::{
 use fanline_edge::delivery::outbox::enqueue_ids;
 use fanline_edge::platform::config::now_ms;
 use fanline_edge::platform::error::{ApiError, ApiResult};
-use fanline_edge::platform::http::json;
+use fanline_edge::platform::http::{json, query_param};
 use fanline_edge::trust::auth;
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Request, Response};
@@ -39,7 +39,7 @@ pub async fn one(req: &Request, env: &Env, slug: &str, id: &str) -> ApiResult<Re
 pub async fn list(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
     let db = db::db(env)?;
     let (_, app) = auth::creator_app(req, &db, slug).await?;
-    let state = req.url()?.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
+    let state = query_param(req, "state");
     let filter = match state.as_deref() {
         None => DeliveryFilter::All,
         Some("failing") => DeliveryFilter::Failing,

@@ -8,7 +8,7 @@ use fanline_core::lifecycle::{groups, Status};
 use fanline_core::util::time::rfc3339;
 use fanline_edge::db::{self, requests::QueueFilter, requests::QueueRow};
 use fanline_edge::platform::error::{ApiError, ApiResult};
-use fanline_edge::platform::http::{json, with_content_type};
+use fanline_edge::platform::http::{csv_download, json, query_param as param};
 use fanline_edge::trust::auth;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
@@ -29,10 +29,6 @@ pub async fn list_all(req: &Request, env: &Env) -> ApiResult<Response> {
     respond(req, &db, &apps).await
 }
 
-fn param(req: &Request, name: &str) -> Option<String> {
-    req.url().ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
-
 async fn respond(req: &Request, db: &worker::D1Database, apps: &[String]) -> ApiResult<Response> {
     let statuses: Vec<Status> = match param(req, "status").filter(|s| !s.is_empty()).as_deref() {
         None | Some("all") => Vec::new(),
@@ -46,10 +42,7 @@ async fn respond(req: &Request, db: &worker::D1Database, apps: &[String]) -> Api
     let filter = QueueFilter { apps, statuses: &statuses, text: text.as_deref(), limit: if csv { 1000 } else { 200 } };
     let rows = db::requests::queue(db, &filter).await?;
     if csv {
-        let mut response = with_content_type(as_csv(&rows), "text/csv; charset=utf-8");
-        response.headers_mut().set("Content-Disposition", "attachment; filename=\"requests.csv\"")?;
-        response.headers_mut().set("Cache-Control", "no-store")?;
-        return Ok(response);
+        return Ok(csv_download(as_csv(&rows), "requests.csv"));
     }
     let list: Vec<Value> = rows.iter().map(item).collect();
     let app = (apps.len() == 1).then(|| apps[0].clone());

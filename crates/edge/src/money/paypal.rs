@@ -6,7 +6,7 @@ use crate::db::{self, provider_events, requests::RequestRow};
 use crate::lifecycle::{self, Move};
 use crate::platform::ctx::{By, Ctx};
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::origin;
+use crate::platform::http::{origin, query_param};
 use crate::providers::{paypal, ProviderError};
 use crate::trust::limits;
 use fanline_core::lifecycle::Status;
@@ -78,8 +78,7 @@ pub async fn settle(
 /// after approving. Captures, then shows the request's status page.
 pub async fn approval_return(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let db = db::db(env)?;
-    let url = req.url()?;
-    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let param = |name: &str| query_param(req, name);
     let (Some(request_id), Some(order_id)) = (param("request"), param("token")) else {
         return Err(ApiError::bad_request("invalid_return", "PayPal's return needs request and token."));
     };

@@ -42,6 +42,19 @@ pub fn origin(req: &Request) -> String {
     req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default()
 }
 
+/// One query parameter's value, decoded (the first, when it is given twice).
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.url().ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// The body of a CSV download named `filename`; never stored (it is the creator's data).
+pub fn csv_download(body: String, filename: &str) -> Response {
+    let mut response = with_content_type(body, "text/csv; charset=utf-8");
+    let _ = response.headers_mut().set("Content-Disposition", &format!("attachment; filename=\"{filename}\""));
+    let _ = response.headers_mut().set("Cache-Control", NO_STORE);
+    response
+}
+
 /// Path split into its non-empty segments.
 pub fn segments(req: &Request) -> Vec<String> {
     req.path().split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()

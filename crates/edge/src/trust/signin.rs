@@ -8,7 +8,7 @@ use crate::delivery::fan_mail::{mail_budget, FanMail};
 use crate::platform::body::{require_json_content_type, strict_json};
 use crate::platform::config::{config, now_ms, random, required_config};
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{header, json, origin};
+use crate::platform::http::{header, json, origin, query_param};
 use crate::providers::{self, ProviderError};
 use crate::trust::limits;
 use fanline_core::manifest::Manifest;
@@ -65,9 +65,7 @@ pub async fn start(req: &Request, env: &Env, manifest: &Manifest, provider: &str
     let provider = offered(manifest, provider)?;
     let cfg = provider_config(env, provider)?;
     let db = db::db(env)?;
-    let url = req.url()?;
-    let return_to =
-        identity::safe_return(url.query_pairs().find(|(k, _)| k == "return").map(|(_, v)| v.into_owned()).as_deref(), &format!("/apps/{}/", manifest.slug));
+    let return_to = identity::safe_return(query_param(req, "return").as_deref(), &format!("/apps/{}/", manifest.slug));
     let state = hex::encode(random::<16>());
     let verifier = identity::base64url(&random::<32>());
     let login = NewLogin { state: &state, app_slug: &manifest.slug, provider: provider.as_str(), verifier: &verifier, return_to: &return_to };
@@ -102,8 +100,7 @@ pub async fn callback(req: &Request, env: &Env, manifest: &Manifest, provider: &
     let provider = offered(manifest, provider)?;
     let cfg = provider_config(env, provider)?;
     let db = db::db(env)?;
-    let url = req.url()?;
-    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let param = |name: &str| query_param(req, name);
     let invalid = |why: &str| ApiError::bad_request("invalid_state", format!("This sign-in link is not valid ({why}); start again."));
     let (Some(code), Some(state)) = (param("code"), param("state")) else {
         return Err(ApiError::bad_request(
@@ -244,8 +241,7 @@ pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> Ap
 /// fan in with the email as their identity.
 pub async fn email_confirm(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     offered(manifest, "email")?;
-    let url = req.url()?;
-    let token = url.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let token = query_param(req, "token").unwrap_or_default();
     let secret = required_config(env, "SESSION_SECRET")?;
     let invalid = || ApiError::bad_request("invalid_link", "This sign-in link is not valid, has expired or was used; ask for a new one.");
     let link = identity::read_email_link(secret.as_bytes(), &manifest.slug, &token, now_ms() / 1000).ok_or_else(invalid)?;
