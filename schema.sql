@@ -119,7 +119,12 @@ CREATE TABLE IF NOT EXISTS requests (
   client_ip           TEXT,
   user_agent          TEXT,
   created_at          INTEGER NOT NULL,
-  updated_at          INTEGER NOT NULL
+  updated_at          INTEGER NOT NULL,
+  -- Milestones, filled from request_events by the request_milestones trigger: when it was
+  -- paid, joined the creator's queue (queued or authorized) and was fulfilled.
+  paid_at             INTEGER,
+  queued_at           INTEGER,
+  fulfilled_at        INTEGER
 );
 CREATE INDEX IF NOT EXISTS requests_by_app ON requests (app_slug, status, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_payment_intent ON requests (payment_intent_id);
@@ -149,6 +154,16 @@ CREATE TABLE IF NOT EXISTS request_events (
   at         INTEGER NOT NULL,
   PRIMARY KEY (request_id, seq)
 );
+-- Keeps requests' milestone columns as the history is written (KPIs read them per request).
+CREATE TRIGGER IF NOT EXISTS request_milestones AFTER INSERT ON request_events
+WHEN NEW.status IN ('paid', 'queued', 'authorized', 'fulfilled')
+BEGIN
+  UPDATE requests SET
+    paid_at = CASE WHEN NEW.status = 'paid' THEN COALESCE(paid_at, NEW.at) ELSE paid_at END,
+    queued_at = CASE WHEN NEW.status IN ('queued', 'authorized') THEN COALESCE(queued_at, NEW.at) ELSE queued_at END,
+    fulfilled_at = CASE WHEN NEW.status = 'fulfilled' THEN COALESCE(fulfilled_at, NEW.at) ELSE fulfilled_at END
+  WHERE id = NEW.request_id;
+END;
 
 -- Files fans attached; the bytes are in R2 under object_key.
 CREATE TABLE IF NOT EXISTS attachments (

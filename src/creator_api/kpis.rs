@@ -5,7 +5,7 @@ use fanline_core::kpi::{self, Inputs};
 use fanline_edge::db::{self, kpis::Scope};
 use fanline_edge::platform::config::now_ms;
 use fanline_edge::platform::error::{ApiError, ApiResult};
-use fanline_edge::platform::http::{json, with_content_type};
+use fanline_edge::platform::http::{csv_download, json, query_param};
 use fanline_edge::trust::auth;
 use serde_json::json;
 use worker::{Env, Request, Response};
@@ -13,8 +13,7 @@ use worker::{Env, Request, Response};
 pub async fn show(req: &Request, env: &Env) -> ApiResult<Response> {
     let db = db::db(env)?;
     let creator = auth::creator(req, &db).await?;
-    let url = req.url()?;
-    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let param = |name: &str| query_param(req, name);
     let days: i64 = match param("days").as_deref() {
         None | Some("30") => 30,
         Some("7") => 7,
@@ -31,35 +30,20 @@ pub async fn show(req: &Request, env: &Env) -> ApiResult<Response> {
         Inputs { days, ..Inputs::default() }
     } else {
         // Independent aggregates: D1 runs them side by side.
-        use futures_util::future::{join, join4};
-        let ((weeks, funnel, requests, other), (disputes, buyers, fulfilment_ms, ratings)) = join(
-            join4(
-                db::kpis::created_per_week(&db, &scope, now),
-                db::kpis::funnel(&db, &scope),
-                db::kpis::request_money(&db, &scope),
-                db::kpis::other_money(&db, &scope),
-            ),
-            join4(db::kpis::disputes(&db, &scope), db::kpis::buyers(&db, &scope), db::kpis::fulfilment_times(&db, &scope), db::kpis::ratings(&db, &scope)),
+        use futures_util::future::join5;
+        let (weeks, views, requests, other, (disputes, ratings)) = join5(
+            db::kpis::created_per_week(&db, &scope, now),
+            db::kpis::views(&db, &scope),
+            db::kpis::request_figures(&db, &scope),
+            db::kpis::other_money(&db, &scope),
+            futures_util::future::join(db::kpis::disputes(&db, &scope), db::kpis::ratings(&db, &scope)),
         )
         .await;
-        Inputs {
-            days,
-            weeks: weeks?,
-            funnel: funnel?,
-            requests: requests?,
-            other: other?,
-            disputes: disputes?,
-            buyers: buyers?,
-            fulfilment_ms: fulfilment_ms?,
-            ratings: ratings?,
-        }
+        Inputs { days, weeks: weeks?, views: views?, requests: requests?, other: other?, disputes: disputes?, ratings: ratings? }
     };
     let report = kpi::report(&inputs);
     if param("format").as_deref() == Some("csv") {
-        let mut response = with_content_type(kpi::csv(&report), "text/csv; charset=utf-8");
-        response.headers_mut().set("Content-Disposition", "attachment; filename=\"kpis.csv\"")?;
-        response.headers_mut().set("Cache-Control", "no-store")?;
-        return Ok(response);
+        return Ok(csv_download(kpi::csv(&report), "kpis.csv"));
     }
     let currency = match apps.first() {
         Some(slug) => db::apps::with_manifest(&db, slug).await?.1.pricing.currency.as_str().to_string(),

@@ -13,15 +13,11 @@ pub struct Week {
     pub n: i64,
 }
 
+/// The period's requests, summed by D1 in one statement: how many, which were paid and for
+/// what (cents, split by model), who paid, and the time from queued to fulfilled.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct Funnel {
-    pub views: i64,
+pub struct RequestFigures {
     pub submissions: i64,
-}
-
-/// Paid requests of the period, their money split by model (cents).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct RequestMoney {
     pub paid: i64,
     pub gross: i64,
     pub refunded: i64,
@@ -30,6 +26,20 @@ pub struct RequestMoney {
     pub auctions: i64,
     pub tips: i64,
     pub add_ons: i64,
+    pub buyers: i64,
+    pub repeat_buyers: i64,
+    pub fulfilled: i64,
+    pub median_ms: Option<i64>,
+    pub p90_ms: Option<i64>,
+    /// How many took less than each of `BUCKETS`' bounds and at least the one before, in order
+    /// (D1 sends them as a JSON array in text).
+    #[serde(default, deserialize_with = "counts_in_text")]
+    pub buckets: Vec<i64>,
+}
+
+fn counts_in_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
 }
 
 /// Credit packs and tier sign-ups sold in the period.
@@ -49,12 +59,6 @@ pub struct Disputes {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct Buyers {
-    pub buyers: i64,
-    pub repeat: i64,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Ratings {
     pub count: i64,
     pub average: Option<f64>,
@@ -65,13 +69,11 @@ pub struct Ratings {
 pub struct Inputs {
     pub days: i64,
     pub weeks: Vec<Week>,
-    pub funnel: Funnel,
-    pub requests: RequestMoney,
+    /// Form views counted in the period.
+    pub views: i64,
+    pub requests: RequestFigures,
     pub other: OtherMoney,
     pub disputes: Disputes,
-    pub buyers: Buyers,
-    /// Milliseconds from queued to fulfilled, shortest first.
-    pub fulfilment_ms: Vec<i64>,
     pub ratings: Ratings,
 }
 
@@ -151,7 +153,9 @@ pub struct RatingsReport {
     pub average: Option<f64>,
 }
 
-const BUCKETS: [(&str, i64); 6] =
+/// The time-to-fulfilment histogram's buckets: a label and the bound below which a duration
+/// falls in it (milliseconds). D1 counts them from this same list.
+pub const BUCKETS: [(&str, i64); 6] =
     [("< 1 h", HOUR_MS), ("1-6 h", 6 * HOUR_MS), ("6-24 h", 24 * HOUR_MS), ("1-3 d", 72 * HOUR_MS), ("3-7 d", 168 * HOUR_MS), ("> 7 d", i64::MAX)];
 
 /// Nearest-rank percentile of sorted values.
@@ -159,26 +163,26 @@ pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
     if sorted.is_empty() {
         return None;
     }
-    let rank = (u64::from(p) * sorted.len() as u64).div_ceil(100).max(1) as usize;
-    sorted.get(rank - 1).copied()
+    sorted.get(rank(sorted.len() as i64, i64::from(p)) as usize - 1).copied()
 }
 
 fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
 }
 
-pub fn durations(sorted_ms: &[i64]) -> Durations {
-    let mut histogram: Vec<Bucket> = BUCKETS.iter().map(|(label, _)| Bucket { label, count: 0 }).collect();
-    for d in sorted_ms {
-        let i = BUCKETS.iter().position(|(_, bound)| d < bound).unwrap_or(BUCKETS.len() - 1);
-        histogram[i].count += 1;
-    }
-    Durations {
-        count: sorted_ms.len(),
-        median_secs: percentile(sorted_ms, 50).map(|ms| ms / 1000),
-        p90_secs: percentile(sorted_ms, 90).map(|ms| ms / 1000),
-        histogram,
-    }
+/// The histogram bucket a duration falls in.
+pub fn bucket_of(ms: i64) -> usize {
+    BUCKETS.iter().position(|(_, bound)| ms < *bound).unwrap_or(BUCKETS.len() - 1)
+}
+
+/// Nearest rank (1-based) of percentile `p` among `n` values, as D1 is asked for it.
+pub fn rank(n: i64, p: i64) -> i64 {
+    ((n * p + 99) / 100).max(1)
+}
+
+fn durations(r: &RequestFigures) -> Durations {
+    let histogram = BUCKETS.iter().enumerate().map(|(i, (label, _))| Bucket { label, count: r.buckets.get(i).copied().unwrap_or(0).max(0) as usize }).collect();
+    Durations { count: r.fulfilled.max(0) as usize, median_secs: r.median_ms.map(|ms| ms / 1000), p90_secs: r.p90_ms.map(|ms| ms / 1000), histogram }
 }
 
 pub fn report(i: &Inputs) -> Report {
@@ -203,15 +207,15 @@ pub fn report(i: &Inputs) -> Report {
     Report {
         days: i.days,
         requests_per_week,
-        funnel: FunnelReport { views: i.funnel.views, submissions: i.funnel.submissions, paid: r.paid, conversion: ratio(r.paid, i.funnel.views) },
-        time_to_fulfilment: durations(&i.fulfilment_ms),
+        funnel: FunnelReport { views: i.views, submissions: r.submissions, paid: r.paid, conversion: ratio(r.paid, i.views) },
+        time_to_fulfilment: durations(r),
         refunds: Rate { count: r.refunded_count, amount: r.refunded, rate: ratio(r.refunded_count, r.paid) },
         disputes: Rate { count: i.disputes.count, amount: i.disputes.amount, rate: ratio(i.disputes.count, r.paid) },
         revenue: Revenue { gross, refunded, platform_fees, net, by_model },
-        buyers: i.buyers.buyers,
-        repeat_buyers: i.buyers.repeat,
-        repeat_buyer_rate: ratio(i.buyers.repeat, i.buyers.buyers),
-        arpu: (i.buyers.buyers > 0).then(|| net / i.buyers.buyers),
+        buyers: r.buyers,
+        repeat_buyers: r.repeat_buyers,
+        repeat_buyer_rate: ratio(r.repeat_buyers, r.buyers),
+        arpu: (r.buyers > 0).then(|| net / r.buyers),
         ratings: RatingsReport { count: i.ratings.count, average: i.ratings.average.map(|a| (a * 100.0).round() / 100.0) },
     }
 }
@@ -309,12 +313,20 @@ mod tests {
     }
 
     #[test]
-    fn durations_fall_into_buckets() {
-        let d = durations(&[10_000, 2 * HOUR_MS, 30 * HOUR_MS, 200 * HOUR_MS]);
-        let counts: Vec<usize> = d.histogram.iter().map(|b| b.count).collect();
-        assert_eq!(counts, [1, 1, 0, 1, 0, 1]);
-        assert_eq!(d.median_secs, Some(2 * 3600));
-        assert_eq!(d.p90_secs, Some(200 * 3600));
+    fn durations_fall_into_buckets_and_ranks_are_nearest() {
+        let buckets: Vec<usize> = [10_000, 2 * HOUR_MS, 30 * HOUR_MS, 200 * HOUR_MS, HOUR_MS].iter().map(|&ms| bucket_of(ms)).collect();
+        assert_eq!(buckets, [0, 1, 3, 5, 1], "a bound belongs to the bucket above it");
+        assert_eq!((rank(10, 50), rank(10, 90), rank(1, 90), rank(0, 50), rank(3, 50)), (5, 9, 1, 1, 2));
+        let r = RequestFigures {
+            fulfilled: 4,
+            median_ms: Some(2 * HOUR_MS),
+            p90_ms: Some(200 * HOUR_MS),
+            buckets: vec![1, 1, 0, 1, 0, 1],
+            ..RequestFigures::default()
+        };
+        let d = durations(&r);
+        assert_eq!(d.histogram.iter().map(|b| b.count).collect::<Vec<_>>(), [1, 1, 0, 1, 0, 1]);
+        assert_eq!((d.count, d.median_secs, d.p90_secs), (4, Some(2 * 3600), Some(200 * 3600)));
     }
 
     #[test]
@@ -322,12 +334,23 @@ mod tests {
         let i = Inputs {
             days: 30,
             weeks: vec![Week { week: 0, n: 3 }, Week { week: 4, n: 1 }, Week { week: 9, n: 5 }],
-            funnel: Funnel { views: 40, submissions: 4 },
-            requests: RequestMoney { paid: 4, gross: 10_000, refunded: 1_000, refunded_count: 1, fees: 500, auctions: 2_000, tips: 500, add_ons: 300 },
+            views: 40,
+            requests: RequestFigures {
+                submissions: 4,
+                paid: 4,
+                gross: 10_000,
+                refunded: 1_000,
+                refunded_count: 1,
+                fees: 500,
+                auctions: 2_000,
+                tips: 500,
+                add_ons: 300,
+                buyers: 3,
+                repeat_buyers: 1,
+                ..RequestFigures::default()
+            },
             other: OtherMoney { credit_packs: 1_200, credit_packs_refunded: 0, credit_pack_fees: 60, tiers: 500, tier_fees: 25 },
             disputes: Disputes { count: 1, amount: 4_000 },
-            buyers: Buyers { buyers: 3, repeat: 1 },
-            fulfilment_ms: vec![],
             ratings: Ratings { count: 0, average: None },
         };
         let r = report(&i);

@@ -96,11 +96,11 @@ fn price_json(row: &RequestRow) -> Value {
 }
 
 /// The request's place in the queue and an honest estimate of the wait: the creator's recent
-/// (30 days) times from queued to fulfilled, or none when there are too few to mean anything.
+/// times from queued to fulfilled (the newest 200 of the last 30 days, so a fan's status
+/// stays one small read however busy the app), or none when there are too few to mean anything.
 async fn queue_place(db: &D1Database, row: &RequestRow) -> ApiResult<Value> {
     let ahead = db::requests::ahead_in_queue(db, row).await?;
-    let apps = [row.app_slug.clone()];
-    let recent = db::kpis::fulfilment_times(db, &db::kpis::Scope { apps: &apps, from: now_ms() - 30 * db::kpis::DAY_MS }).await?;
+    let recent = db::kpis::recent_fulfilment_times(db, &row.app_slug, now_ms() - 30 * db::kpis::DAY_MS, 200).await?;
     let estimate = kpi::estimate(&recent);
     let message = match &estimate {
         Some(e) => format!(

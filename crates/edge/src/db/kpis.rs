@@ -1,10 +1,10 @@
-//! The creator's numbers, read from D1 for a set of apps and a period: each query is an
-//! aggregate over `requests_by_app_created` (or a small table), so it stays fast at 100,000
-//! requests per app. `form_views` is written here too: one counter row per app and UTC day.
+//! The creator's numbers, read from D1 for a set of apps and a period: aggregates over
+//! `requests_by_app_created` (or small tables), timed at 100,000 requests per app by
+//! `scripts/bench --kpis`. `form_views` is written here too: one counter row per app and UTC day.
 
-use super::{all, first, run, Arg};
+use super::{all, count, first, run, Arg};
 use crate::platform::error::ApiResult;
-use fanline_core::kpi::{Buyers, Disputes, Funnel, OtherMoney, Ratings, RequestMoney, Week};
+use fanline_core::kpi::{Disputes, OtherMoney, Ratings, RequestFigures, Week, BUCKETS};
 use fanline_core::lifecycle::Status;
 use serde::Deserialize;
 use worker::D1Database;
@@ -40,17 +40,6 @@ impl Scope<'_> {
     }
 }
 
-/// A request the fan paid for: its payment was taken (a captured hold, or a `paid` event).
-fn paid() -> String {
-    format!(
-        "r.amount > 0 AND (r.captured_at IS NOT NULL OR EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.status = '{}'))",
-        Status::Paid.as_str()
-    )
-}
-
-/// The platform's cut of `amount` in the app's manifest, unless Stripe recorded the fee itself.
-const FEE: &str = "COALESCE(r.application_fee, r.amount * COALESCE((SELECT json_extract(a.manifest, '$.pricing.platform_fee_bps') FROM apps a WHERE a.slug = r.app_slug), 0) / 10000)";
-
 pub async fn created_per_week(db: &D1Database, scope: &Scope<'_>, now: i64) -> ApiResult<Vec<Week>> {
     let sql = format!(
         "SELECT ({now} - created_at) / 604800000 AS week, COUNT(*) AS n FROM requests r WHERE r.created_at >= ?1 AND r.app_slug IN ({}) GROUP BY week ORDER BY week",
@@ -59,33 +48,89 @@ pub async fn created_per_week(db: &D1Database, scope: &Scope<'_>, now: i64) -> A
     all(db, &sql, &scope.args()).await
 }
 
-pub async fn funnel(db: &D1Database, scope: &Scope<'_>) -> ApiResult<Funnel> {
+pub async fn views(db: &D1Database, scope: &Scope<'_>) -> ApiResult<i64> {
+    let sql = format!("SELECT COALESCE(SUM(views), 0) AS n FROM form_views WHERE day >= ?1 / {DAY_MS} AND app_slug IN ({})", scope.apps_in());
+    count(db, &sql, &scope.args()).await
+}
+
+/// The period's requests in one statement: one pass over `requests_by_app_created`. Whether a
+/// request was paid and when it joined the queue and was fulfilled are columns on the row
+/// (kept by the `request_milestones` trigger); its price lines are unpacked once in a
+/// materialized step; what the apps' manifests say (fee, add-on labels) is read once per app.
+pub async fn request_figures(db: &D1Database, scope: &Scope<'_>) -> ApiResult<RequestFigures> {
+    let mut bounds = Vec::new();
+    let mut low = 0;
+    for (_, high) in BUCKETS {
+        bounds.push(if high == i64::MAX { format!("COALESCE(SUM(d >= {low}), 0)") } else { format!("COALESCE(SUM(d >= {low} AND d < {high}), 0)") });
+        low = high;
+    }
     let sql = format!(
-        "SELECT (SELECT COALESCE(SUM(views), 0) FROM form_views WHERE day >= ?1 / {DAY_MS} AND app_slug IN ({apps})) AS views,
-                (SELECT COUNT(*) FROM requests r WHERE r.created_at >= ?1 AND r.app_slug IN ({apps})) AS submissions",
-        apps = scope.apps_in()
+        "WITH cfg AS MATERIALIZED (SELECT slug, COALESCE(json_extract(manifest, '$.pricing.platform_fee_bps'), 0) AS bps FROM apps WHERE slug IN ({apps})),
+              add_on AS MATERIALIZED (SELECT json_extract(o.value, '$.label') AS label FROM apps a, json_each(a.manifest, '$.pricing.add_ons') o WHERE a.slug IN ({apps})),
+              base AS MATERIALIZED (
+                SELECT r.id, r.status, r.amount, r.amount_refunded, r.auction_id, r.price_lines, r.application_fee, r.identity, r.fan_key, cfg.bps,
+                       r.queued_at, r.fulfilled_at, r.amount > 0 AND (r.captured_at IS NOT NULL OR r.paid_at IS NOT NULL) AS paid
+                  FROM requests r JOIN cfg ON cfg.slug = r.app_slug WHERE r.created_at >= ?1 AND r.app_slug IN ({apps})),
+              paid AS MATERIALIZED (SELECT * FROM base WHERE paid),
+              line AS MATERIALIZED (
+                SELECT json_extract(l.value, '$.label') AS label, json_extract(l.value, '$.amount') AS amount
+                  FROM paid p, json_each(p.price_lines) l WHERE p.auction_id IS NULL),
+              buyer AS MATERIALIZED (
+                SELECT COUNT(*) AS n FROM paid
+                 GROUP BY COALESCE(json_extract(identity, '$.provider') || ':' || json_extract(identity, '$.sub'), fan_key, 'request:' || id)),
+              done AS MATERIALIZED (
+                SELECT fulfilled_at - queued_at AS d FROM base
+                 WHERE status IN ('{fulfilled}', '{closed}') AND queued_at IS NOT NULL AND fulfilled_at IS NOT NULL),
+              n AS (SELECT COUNT(*) AS n FROM done)
+         SELECT (SELECT COUNT(*) FROM base) AS submissions,
+                (SELECT COUNT(*) FROM paid) AS paid,
+                (SELECT COALESCE(SUM(amount), 0) FROM paid) AS gross,
+                (SELECT COALESCE(SUM(amount_refunded), 0) FROM paid) AS refunded,
+                (SELECT COUNT(*) FROM paid WHERE amount_refunded > 0) AS refunded_count,
+                (SELECT COALESCE(SUM(COALESCE(application_fee, amount * bps / 10000)), 0) FROM paid) AS fees,
+                (SELECT COALESCE(SUM(amount), 0) FROM paid WHERE auction_id IS NOT NULL) AS auctions,
+                (SELECT COALESCE(SUM(amount), 0) FROM line WHERE label = '{tip}') AS tips,
+                (SELECT COALESCE(SUM(amount), 0) FROM line WHERE EXISTS ({add_on_line})) AS add_ons,
+                (SELECT COUNT(*) FROM buyer) AS buyers,
+                (SELECT COUNT(*) FROM buyer WHERE n >= 2) AS repeat_buyers,
+                n.n AS fulfilled,
+                (SELECT d FROM done ORDER BY d LIMIT 1 OFFSET {median}) AS median_ms,
+                (SELECT d FROM done ORDER BY d LIMIT 1 OFFSET {p90}) AS p90_ms,
+                (SELECT json_array({bounds}) FROM done) AS buckets
+           FROM n",
+        apps = scope.apps_in(),
+        fulfilled = Status::Fulfilled.as_str(),
+        closed = Status::Closed.as_str(),
+        tip = fanline_core::intake::submission::TIP_LABEL,
+        // An add-on's line carries its label, or its label and the discount that applied
+        // ("Priority: played next (Fan club -25%)").
+        add_on_line = "SELECT 1 FROM add_on a WHERE line.label = a.label OR substr(line.label, 1, length(a.label) + 2) = a.label || ' ('",
+        // Nearest rank, as kpi::rank: ceil(n * p / 100), at least 1; OFFSET counts from 0.
+        median = "(SELECT max((n * 50 + 99) / 100, 1) - 1 FROM n)",
+        p90 = "(SELECT max((n * 90 + 99) / 100, 1) - 1 FROM n)",
+        bounds = bounds.join(", "),
     );
     Ok(first(db, &sql, &scope.args()).await?.unwrap_or_default())
 }
 
-pub async fn request_money(db: &D1Database, scope: &Scope<'_>) -> ApiResult<RequestMoney> {
-    let lines = |which: &str| {
-        format!("(SELECT COALESCE(SUM(json_extract(l.value, '$.amount')), 0) FROM json_each(r.price_lines) l WHERE r.auction_id IS NULL AND {which})")
-    };
-    let tip = lines(&format!("json_extract(l.value, '$.label') = '{}'", fanline_core::intake::submission::TIP_LABEL));
-    let add_on = lines(
-        "json_extract(l.value, '$.label') IN (SELECT json_extract(o.value, '$.label') FROM apps a, json_each(a.manifest, '$.pricing.add_ons') o WHERE a.slug = r.app_slug)",
-    );
+/// Milliseconds from joining the queue (queued, or a hold waiting for the creator) to
+/// fulfilled of one app's newest `newest` requests fulfilled since `from`, shortest first:
+/// what the fan's wait estimate is made from, one small read however busy the app.
+pub async fn recent_fulfilment_times(db: &D1Database, app_slug: &str, from: i64, newest: u32) -> ApiResult<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        d: i64,
+    }
     let sql = format!(
-        "SELECT COUNT(*) AS paid, COALESCE(SUM(r.amount), 0) AS gross, COALESCE(SUM(r.amount_refunded), 0) AS refunded,
-                COALESCE(SUM(r.amount_refunded > 0), 0) AS refunded_count, COALESCE(SUM({FEE}), 0) AS fees,
-                COALESCE(SUM(CASE WHEN r.auction_id IS NOT NULL THEN r.amount ELSE 0 END), 0) AS auctions,
-                COALESCE(SUM({tip}), 0) AS tips, COALESCE(SUM({add_on}), 0) AS add_ons
-           FROM requests r WHERE r.created_at >= ?1 AND r.app_slug IN ({}) AND {}",
-        scope.apps_in(),
-        paid()
+        "SELECT d FROM (
+           SELECT fulfilled_at - queued_at AS d FROM requests
+            WHERE app_slug = ?1 AND created_at >= ?2 AND status IN ('{fulfilled}', '{closed}') AND queued_at IS NOT NULL AND fulfilled_at IS NOT NULL
+            ORDER BY created_at DESC LIMIT {newest})
+          ORDER BY d",
+        fulfilled = Status::Fulfilled.as_str(),
+        closed = Status::Closed.as_str(),
     );
-    Ok(first(db, &sql, &scope.args()).await?.unwrap_or_default())
+    Ok(all::<Row>(db, &sql, &[app_slug.into(), from.into()]).await?.into_iter().map(|r| r.d).collect())
 }
 
 pub async fn other_money(db: &D1Database, scope: &Scope<'_>) -> ApiResult<OtherMoney> {
@@ -114,41 +159,6 @@ pub async fn disputes(db: &D1Database, scope: &Scope<'_>) -> ApiResult<Disputes>
         scope.apps_in()
     );
     Ok(first(db, &sql, &scope.args()).await?.unwrap_or_default())
-}
-
-/// Paying fans by their strongest identity: who signed in, else the fan token, the email or
-/// the address the request came from (`fan_key`).
-pub async fn buyers(db: &D1Database, scope: &Scope<'_>) -> ApiResult<Buyers> {
-    let sql = format!(
-        "SELECT COUNT(*) AS buyers, COALESCE(SUM(n >= 2), 0) AS repeat FROM (
-           SELECT COALESCE(json_extract(r.identity, '$.provider') || ':' || json_extract(r.identity, '$.sub'), r.fan_key, 'request:' || r.id) AS buyer, COUNT(*) AS n
-             FROM requests r WHERE r.created_at >= ?1 AND r.app_slug IN ({}) AND {} GROUP BY buyer)",
-        scope.apps_in(),
-        paid()
-    );
-    Ok(first(db, &sql, &scope.args()).await?.unwrap_or_default())
-}
-
-/// Milliseconds from joining the queue (queued, or a hold waiting for the creator) to
-/// fulfilled, for the period's fulfilled requests, shortest first.
-pub async fn fulfilment_times(db: &D1Database, scope: &Scope<'_>) -> ApiResult<Vec<i64>> {
-    #[derive(Deserialize)]
-    struct Row {
-        d: i64,
-    }
-    let sql = format!(
-        "SELECT f - q AS d FROM (
-           SELECT (SELECT MIN(at) FROM request_events e WHERE e.request_id = r.id AND e.status IN ('{queued}', '{authorized}')) AS q,
-                  (SELECT MIN(at) FROM request_events e WHERE e.request_id = r.id AND e.status = '{fulfilled}') AS f
-             FROM requests r WHERE r.created_at >= ?1 AND r.app_slug IN ({apps}) AND r.status IN ('{fulfilled}', '{closed}'))
-          WHERE q IS NOT NULL AND f IS NOT NULL ORDER BY d",
-        queued = Status::Queued.as_str(),
-        authorized = Status::Authorized.as_str(),
-        fulfilled = Status::Fulfilled.as_str(),
-        closed = Status::Closed.as_str(),
-        apps = scope.apps_in(),
-    );
-    Ok(all::<Row>(db, &sql, &scope.args()).await?.into_iter().map(|r| r.d).collect())
 }
 
 pub async fn ratings(db: &D1Database, scope: &Scope<'_>) -> ApiResult<Ratings> {
