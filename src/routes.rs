@@ -30,6 +30,7 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "creator", "stripe-account"], Method::Put) => creator_api::account::connect_stripe_account(req, env).await,
         (["api", "apps", slug, "destinations"], Method::Put) => creator_api::destinations::set(req, env, slug).await,
         (["api", "apps", slug, "destinations"], Method::Get) => creator_api::destinations::show(&req, env, slug).await,
+        (["api", "apps", slug, "destinations", kind, "test"], Method::Post) => creator_api::destinations::test(&req, env, slug, kind).await,
         (["api", "apps", slug, "requests"], Method::Get) => creator_api::queue::list(&req, env, slug).await,
         (["api", "apps", slug, "deliveries"], Method::Get) => creator_api::deliveries::list(&req, env, slug).await,
         (["api", "apps", slug, "deliveries", id], Method::Get) => creator_api::deliveries::one(&req, env, slug, id).await,

@@ -243,6 +243,10 @@ describe("the console in a browser", () => {
     await page.getByLabel("Discord webhook URL").fill("ftp://example.com/x");
     await page.getByRole("button", { name: "Save destinations" }).click();
     await page.locator("#e-discord_webhook_url", { hasText: "must be an https URL" }).waitFor();
+    const testsBefore = f.webhooks.received.length;
+    await page.getByRole("button", { name: "Send a test event to webhook" }).click();
+    await page.getByText("Test event to webhook: delivered (HTTP 204).").waitFor();
+    assert.ok(f.webhooks.received.slice(testsBefore).some((m) => m.json?.type === "request.test"));
     await page.locator(`tr[data-id="${dead.id}"]`).getByRole("button", { name: "Replay" }).click();
     await eventually(async () => (await deadRow()).state === "delivered", { what: "replayed delivery" });
 
@@ -322,5 +326,63 @@ describe("the console in a browser", () => {
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360 + 1), "no horizontal scroll at 360 px");
     await page.screenshot({ path: path.join(f.stack.stateDir, "console-queue-360.png"), fullPage: true });
     await page.close();
+  });
+});
+
+describe("revenue by model", () => {
+  test("a tier sign-up, a credit pack and a subscriber's discounted priority request with a tip land in their models, net of fees", async () => {
+    const kpis = async () => (await f.request("GET", "/api/kpis?app=song-request&days=7", { key: f.owner.apiKey })).data.kpis;
+    const before = await kpis();
+
+    const tier = await f.request("POST", "/apps/song-request/api/tiers/checkout", { json: { tier: "fan_club" } });
+    assert.equal(tier.status, 201, tier.text);
+    await f.stripe.pay(tier.data.checkout_session_id);
+    const token = tier.data.fan_token;
+    await eventually(async () => (await f.request("GET", "/apps/song-request/api/me", { headers: { "fan-token": token } })).data.tier, { what: "tier live" });
+
+    const pack = await f.request("POST", "/apps/song-request/api/credits/checkout", { json: { pack: "five_priority" }, headers: { "fan-token": token } });
+    assert.equal(pack.status, 201, pack.text);
+    await f.stripe.pay(pack.data.checkout_session_id);
+
+    const r = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Subscriber song" }, add_ons: ["priority"], tip: 200 }, headers: { "fan-token": token } });
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(r.data.price.lines.map((l) => l.amount), [225, 200], "the add-on discounted 25%, the tip not");
+    await f.stripe.pay(r.data.checkout_session_id);
+    await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`)).data.status === "queued", { what: "subscriber request paid" });
+
+    const after = await kpis();
+    const delta = (pick) => pick(after) - pick(before);
+    assert.equal(delta((k) => k.revenue.by_model.tiers), 500);
+    assert.equal(delta((k) => k.revenue.by_model.credit_packs), 1200);
+    assert.equal(delta((k) => k.revenue.by_model.add_ons), 225, "a discounted add-on is still an add-on");
+    assert.equal(delta((k) => k.revenue.by_model.tips), 200);
+    assert.equal(delta((k) => k.revenue.by_model.per_request), 0);
+    assert.equal(delta((k) => k.revenue.by_model.auctions), 0);
+    // 5% platform fee (song-request's platform_fee_bps) on each sale, rounded down per sale.
+    assert.equal(delta((k) => k.revenue.platform_fees), 25 + 60 + 21);
+    assert.equal(delta((k) => k.revenue.net), 500 + 1200 + 425 - (25 + 60 + 21));
+    assert.equal(delta((k) => k.funnel.paid), 1);
+    assert.equal(delta((k) => k.buyers), 1, "the subscriber is a new paying buyer");
+  });
+});
+
+describe("sending a test event to a destination", () => {
+  test("goes out now through the real delivery call and says what the destination answered", async () => {
+    const test = (kind, key = f.owner.apiKey) => f.request("POST", `/api/apps/song-request/destinations/${kind}/test`, { key });
+    const before = f.webhooks.received.length;
+    const sent = await test("webhook");
+    assert.equal(sent.status, 200, sent.text);
+    assert.deepEqual([sent.data.delivered, sent.data.status, sent.data.error], [true, 204, null]);
+    const got = f.webhooks.received.slice(before).find((m) => m.json?.type === "request.test");
+    assert.ok(got, "the receiver got a request.test event");
+    assert.ok(got.headers["webhook-signature"], "signed like every delivery");
+    f.webhooks.handler.respond = () => ({ status: 500 });
+    const failed = await test("webhook");
+    f.webhooks.handler.respond = undefined;
+    assert.deepEqual([failed.data.delivered, failed.data.status, failed.data.error], [false, 500, "HTTP 500"]);
+    assert.equal((await test("trello")).data.error.code, "not_configured");
+    assert.equal((await test("email")).status, 404, "fan email is not a creator destination");
+    assert.equal((await test("webhook", f.other.apiKey)).status, 404);
+    assert.equal(f.stack.d1Rows("SELECT COUNT(*) AS n FROM outbox WHERE event = 'request.test'")[0].n, 0, "nothing is stored or retried");
   });
 });

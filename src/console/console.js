@@ -255,7 +255,16 @@
     errors.creator_email = el("div", { class: "field-error", id: "e-creator_email", role: "alert" });
     const other = el("textarea", { id: "d-other", rows: 3, placeholder: '{"trello": {"key": "...", "token": "...", "list_id": "..."}}' });
     errors.other = el("div", { class: "field-error", role: "alert" });
-    const listed = destinations.map((d) => el("li", { text: `${d.kind}${d.enabled ? "" : " (disabled)"}: ${JSON.stringify(Object.fromEntries(Object.entries(d).filter(([k]) => !["kind", "enabled"].includes(k))))}` }));
+    const sendTest = async (kind) => {
+      try {
+        const r = await api(`/api/apps/${slug}/destinations/${kind}/test`, { method: "POST" });
+        flash(r.delivered ? `Test event to ${kind}: delivered (HTTP ${r.status}).` : `Test event to ${kind} failed: ${r.error}`, !r.delivered);
+      } catch (err) {
+        flash(err.message, true);
+      }
+    };
+    const listed = destinations.map((d) => el("li", { "data-kind": d.kind }, `${d.kind}${d.enabled ? "" : " (disabled)"}: ${JSON.stringify(Object.fromEntries(Object.entries(d).filter(([k]) => !["kind", "enabled"].includes(k))))} `,
+      el("button", { type: "button", class: "secondary", text: "Send a test event", "aria-label": `Send a test event to ${d.kind}`, onclick: () => sendTest(d.kind) })));
     return el("form", { class: "card", id: "destinations", onsubmit: async (e) => {
       e.preventDefault();
       for (const node of Object.values(errors)) node.textContent = "";

@@ -84,6 +84,9 @@ pub fn webhook_event(summary: &RequestSummary, event: &str, timestamp: &str) -> 
 }
 
 /// What the creator-facing targets say first about an event.
+/// The event of a test notification a creator sends to check a destination.
+pub const TEST_EVENT: &str = "request.test";
+
 fn headline(event: &str) -> &'static str {
     match event {
         "request.queued" => "New request in the queue",
@@ -95,6 +98,7 @@ fn headline(event: &str) -> &'static str {
         "request.refunded" => "Request refunded",
         "request.disputed" => "Payment disputed",
         "request.expired" => "Request expired",
+        TEST_EVENT => "Test notification from Fanline",
         _ => "Request updated",
     }
 }
