@@ -3,8 +3,8 @@
 
 use crate::{console, creator_api, marketplace, webhooks};
 use fanline_edge::platform::error::{ApiError, ApiResult};
-use fanline_edge::platform::http::{json, segments};
-use worker::{Env, Method, Request, Response};
+use fanline_edge::platform::http::{json, segments, NO_STORE};
+use worker::{Env, Headers, Method, Request, Response};
 
 pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
     let path = segments(&req);
@@ -22,9 +22,15 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["console", "api", "api" | "apps", ..], _) => {
             let call = console::as_creator_call(req, env, &parts[2..]).await?;
             // `call` is never under /console/, so this goes one level deep.
-            let mut response = Box::pin(route(call, env)).await?;
-            response.headers_mut().set("Cache-Control", "no-store")?;
-            Ok(response)
+            let response = Box::pin(route(call, env)).await?;
+            // An app's answer comes back through its service binding with headers that cannot
+            // be changed, so the creator's data is marked unstorable on a copy of them.
+            let headers = Headers::new();
+            for (name, value) in response.headers().entries() {
+                headers.append(&name, &value)?;
+            }
+            headers.set("Cache-Control", NO_STORE)?;
+            Ok(response.with_headers(headers))
         }
         (["console", rest @ ..], _) => console::route(req, env, rest).await,
         (["api", "creator", "stripe-account"], Method::Put) => creator_api::account::connect_stripe_account(req, env).await,

@@ -3,6 +3,7 @@
 // queue and rating; then the whole console driven in headless Chromium.
 import assert from "node:assert/strict";
 import path from "node:path";
+import zlib from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { eventually, startFixture } from "./support/fixture.mjs";
@@ -42,6 +43,21 @@ async function signInWithKey(key = f.owner.apiKey) {
   const token = /fanline_console=([0-9a-f]+)/.exec(cookie)[1];
   const session = await consoleCall("GET", "/api/session", { cookie: token });
   return { cookie: token, header: cookie, csrf: session.data.csrf, session: session.data };
+}
+
+/** A real 2x2 PNG (signature, IHDR, IDAT, IEND with their CRCs), so a browser can draw it. */
+function tinyPng() {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.from([0, 0, 0, 2, 0, 0, 0, 2, 8, 2, 0, 0, 0]); // 2x2, 8-bit RGB
+  const rows = Buffer.from([0, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 255, 0]);
+  return Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
 }
 
 const mailsTo = (to) => f.mail.mails.filter((m) => m.to === to);
@@ -142,6 +158,28 @@ describe("console sign-in and sessions", () => {
   });
 });
 
+describe("the creator's request list", () => {
+  test("filters by status, searches the fields, exports what it shows, and refuses an unknown status", async () => {
+    const marker = `Search ${Date.now()}`;
+    const mine = (await f.submit("song-request", { song: `${marker} one`, email: "searcher@example.com" })).data.id;
+    const list = async (query) => (await f.request("GET", `/api/requests?${query}`, { key: f.owner.apiKey })).data.requests.map((r) => r.id);
+    assert.deepEqual(await list(`q=${encodeURIComponent(marker)}`), [mine]);
+    assert.deepEqual(await list("q=searcher%40example.com"), [mine], "the fan's email is searched");
+    assert.deepEqual(await list(`q=${mine}`), [mine], "and the id");
+    assert.deepEqual(await list("q=100%25"), [], "LIKE wildcards match themselves");
+    assert.ok((await list("status=in_queue&app=song-request")).includes(mine));
+    assert.ok(!(await list("status=fulfilled")).includes(mine));
+    const bad = await f.request("GET", "/api/requests?status=nope", { key: f.owner.apiKey });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.data.error.code, "invalid_status");
+    assert.equal((await f.request("GET", "/api/requests?app=song-request", { key: f.other.apiKey })).status, 404, "another creator's app");
+    assert.deepEqual((await f.request("GET", "/api/requests", { key: f.other.apiKey })).data.requests, [], "a creator with no apps sees nothing");
+    const csv = await f.request("GET", `/api/requests?format=csv&q=${encodeURIComponent(marker)}`, { key: f.owner.apiKey });
+    assert.match(csv.headers.get("content-type"), /text\/csv/);
+    assert.equal(csv.text.trim().split("\n").length, 2);
+  });
+});
+
 describe("the fan's place in the queue, the estimate and the rating", () => {
   test("a paid priority request goes ahead of older free ones; the fan sees position, no estimate until there is history, then an estimate; a fulfilled request is rated once", async () => {
     const a = (await f.submit("song-request", { song: "Place A" })).data.id;
@@ -210,9 +248,11 @@ describe("the console in a browser", () => {
     assert.match(await card.textContent(), /priority/);
     assert.equal(await page.locator("article.req").first().getAttribute("data-id"), arriving, "the only paid priority request waiting is first");
     await card.getByRole("button", { name: "Accept" }).click();
+    await page.getByText("Accept: done.").waitFor();
     await page.locator(`article[data-id="${arriving}"] .badge.accepted`).waitFor();
     prompts.push("played at 21:04");
     await page.locator(`article[data-id="${arriving}"]`).getByRole("button", { name: "Complete" }).click();
+    await page.getByText("Complete: done.").waitFor();
     await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${arriving}`)).data.status === "fulfilled", { what: "completed from the console" });
 
     // Refund part of another.
@@ -221,14 +261,33 @@ describe("the console in a browser", () => {
     await otherCard.waitFor({ timeout: 15000 });
     prompts.push("1.00");
     await otherCard.getByRole("button", { name: "Refund" }).click();
+    await page.getByText("Refund: done.").waitFor();
     await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${other}`, { key: f.owner.apiKey })).data.price.refunded === 100, { what: "partial refund" });
 
     // Approve one from review.
     const held = (await f.submit("song-request", { song: "an explicit song" })).data;
     assert.equal(held.status, "held_for_review");
     await page.locator(`article[data-id="${held.id}"]`).getByRole("button", { name: "Approve" }).click();
+    await page.getByText("Approve: done.").waitFor();
     await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${held.id}`)).data.status === "queued", { what: "approved" });
     await page.screenshot({ path: path.join(f.stack.stateDir, "console-queue.png"), fullPage: true });
+
+    // An attachment is previewed inline, served to the console's session.
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ subject: "a fox", style: "static", palette: "retro", email: "fox@example.com" })) form.append(k, v);
+    form.append("reference", new Blob([tinyPng()], { type: "image/png" }), "fox.png");
+    const icon = await f.request("POST", "/apps/pixel-icon/api/requests", { body: form });
+    assert.equal(icon.status, 201, icon.text);
+    await f.stripe.pay(icon.data.checkout_session_id);
+    await page.getByLabel("App").selectOption("pixel-icon");
+    const iconCard = page.locator(`article[data-id="${icon.data.id}"]`);
+    await iconCard.waitFor({ timeout: 15000 });
+    await iconCard.getByRole("button", { name: "Details" }).click();
+    const preview = iconCard.getByRole("img", { name: "Attachment reference" });
+    await preview.waitFor();
+    await eventually(() => preview.evaluate((img) => img.complete && img.naturalWidth === 2), { what: "the attachment drawn" });
+    assert.match(await iconCard.textContent(), /History/);
+    await page.getByLabel("App").selectOption("song-request");
 
     // A delivery that died (the receiver said 410) is replayed from the console.
     f.webhooks.handler.respond = (entry) => (entry.json?.data?.fields?.song === "Console Gone" ? { status: 410 } : undefined);
@@ -248,6 +307,7 @@ describe("the console in a browser", () => {
     await page.getByText("Test event to webhook: delivered (HTTP 204).").waitFor();
     assert.ok(f.webhooks.received.slice(testsBefore).some((m) => m.json?.type === "request.test"));
     await page.locator(`tr[data-id="${dead.id}"]`).getByRole("button", { name: "Replay" }).click();
+    await page.getByText("Replayed 1 delivery.").waitFor();
     await eventually(async () => (await deadRow()).state === "delivered", { what: "replayed delivery" });
 
     // Change the capacity and see the form close.

@@ -4,7 +4,9 @@
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const state = { session: null, tab: "queue", app: "", poll: null, status: "in_queue", q: "", days: "30" };
+  // `details`: the full view of each request whose details are open, kept across the queue's
+  // refreshes so an open card stays open.
+  const state = { session: null, tab: "queue", app: "", poll: null, status: "in_queue", q: "", days: "30", details: new Map() };
 
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
@@ -122,7 +124,7 @@
     for (const b of document.querySelectorAll("[data-tab]")) b.toggleAttribute("aria-current", b.dataset.tab === tab), b.dataset.tab === tab && b.setAttribute("aria-current", "page");
     clearInterval(state.poll);
     $("flash").hidden = true;
-    VIEWS[tab]().catch((err) => flash(err.message, true));
+    return VIEWS[tab]().catch((err) => flash(err.message, true));
   }
 
   // Queue.
@@ -176,15 +178,17 @@
     const base = `/apps/${r.app}/api/requests/${r.id}`;
     const act = (label, run, cls) => el("button", { type: "button", class: cls, text: label, onclick: async () => {
       busy = true;
+      let outcome = null;
       try {
-        const done = await run();
-        if (done !== false) flash(`${label}: done.`);
+        if ((await run()) !== false) outcome = [`${label}: done.`, false];
       } catch (err) {
-        flash(`${label}: ${err.message}`, true);
-      } finally {
-        busy = false;
-        if (state.tab === "queue") show("queue");
+        outcome = [`${label}: ${err.message}`, true];
       }
+      // An open card shows the request as it is now (its history has a new step).
+      if (outcome && state.details.has(r.id)) state.details.set(r.id, await api(base).catch(() => null));
+      busy = false;
+      if (outcome && state.tab === "queue") await show("queue");
+      if (outcome) flash(...outcome);
     } });
     const post = (path, json, headers) => api(`${base}/${path}`, { method: "POST", json: json ?? {}, headers });
     const buttons = [];
@@ -210,17 +214,26 @@
         return post("refund", { amount: cents }, { "idempotency-key": `console-${r.id}-${r.price.refunded}-${cents}` });
       }, "secondary"));
     }
-    buttons.push(el("button", { type: "button", class: "secondary", text: "Details", onclick: async () => {
-      const full = await api(base);
-      const items = full.history.map((h) => el("li", { text: `${when(h.at)} — ${h.status.replaceAll("_", " ")} (${h.actor}${h.reason ? `: ${h.reason}` : ""})` }));
-      const files = (full.attachments ?? []).map((a) => {
-        const src = `/console/api${new URL(a.url).pathname}`;
-        return a.media_type.startsWith("image/") ? el("figure", {}, el("img", { class: "attachment", src, alt: `Attachment ${a.field}` }), el("figcaption", { class: "muted", text: `${a.field} · ${a.size} bytes` })) : el("p", {}, el("a", { href: src, text: `${a.field} (${a.media_type})` }));
-      });
-      details.replaceChildren(el("h4", { text: "History" }), el("ol", { class: "history" }, items), ...files,
-        el("p", {}, el("a", { href: `/console/api${base}/evidence`, text: "Dispute evidence (JSON)", target: "_blank", rel: "noopener" })));
+    const open = state.details.has(r.id);
+    buttons.push(el("button", { type: "button", class: "secondary", text: open ? "Hide details" : "Details", "aria-expanded": String(open), onclick: async () => {
+      if (state.details.has(r.id)) state.details.delete(r.id);
+      else state.details.set(r.id, await api(base).catch((err) => (flash(err.message, true), null)));
+      if (state.tab === "queue") show("queue");
     } }));
+    if (open && state.details.get(r.id)) showDetails(details, state.details.get(r.id), base);
     return el("div", { class: "actions" }, buttons);
+  }
+
+  function showDetails(into, full, base) {
+    const items = full.history.map((h) => el("li", { text: `${when(h.at)} — ${h.status.replaceAll("_", " ")} (${h.actor}${h.reason ? `: ${h.reason}` : ""})` }));
+    const files = (full.attachments ?? []).map((a) => {
+      const src = `/console/api${new URL(a.url).pathname}`;
+      return a.media_type.startsWith("image/")
+        ? el("figure", {}, el("img", { class: "attachment", src, alt: `Attachment ${a.field}` }), el("figcaption", { class: "muted", text: `${a.field} · ${a.size} bytes` }))
+        : el("p", {}, el("a", { href: src, text: `${a.field} (${a.media_type})` }));
+    });
+    into.replaceChildren(el("h4", { text: "History" }), el("ol", { class: "history" }, items), ...files,
+      el("p", {}, el("a", { href: `/console/api${base}/evidence`, text: "Dispute evidence (JSON)", target: "_blank", rel: "noopener" })));
   }
 
   // Deliveries and destinations.
@@ -229,7 +242,11 @@
     const view = $("view");
     if (!slug) return view.replaceChildren(el("p", { text: "You have no apps yet." }));
     const [{ deliveries }, { destinations }] = await Promise.all([api(`/api/apps/${slug}/deliveries`), api(`/api/apps/${slug}/destinations`)]);
-    const replay = (id) => api(`/api/apps/${slug}/deliveries/${id ? `${id}/` : ""}replay`, { method: "POST" }).then((r) => (flash(`Replayed ${r.replayed ?? 1}.`), show("deliveries"))).catch((e) => flash(e.message, true));
+    const replay = (id) => api(`/api/apps/${slug}/deliveries/${id ? `${id}/` : ""}replay`, { method: "POST" }).then(async (r) => {
+      await show("deliveries");
+      const n = r.replayed.length;
+      flash(`Replayed ${n} ${n === 1 ? "delivery" : "deliveries"}.`);
+    }).catch((e) => flash(e.message, true));
     const rows = deliveries.map((d) => el("tr", { "data-id": d.id }, el("td", { text: when(d.created_at) }), el("td", { text: d.event }), el("td", { text: d.destination }), el("td", {}, el("span", { class: `badge ${d.state}`, text: d.state })),
       el("td", { text: String(d.attempts) }), el("td", { text: d.last_error ?? "" }), el("td", {}, d.state === "dead" && el("button", { type: "button", class: "secondary", text: "Replay", onclick: () => replay(d.id) }))));
     const dead = deliveries.filter((d) => d.state === "dead").length;

@@ -99,8 +99,12 @@ fn price_json(row: &RequestRow) -> Value {
 /// times from queued to fulfilled (the newest 200 of the last 30 days, so a fan's status
 /// stays one small read however busy the app), or none when there are too few to mean anything.
 async fn queue_place(db: &D1Database, row: &RequestRow) -> ApiResult<Value> {
-    let ahead = db::requests::ahead_in_queue(db, row).await?;
-    let recent = db::kpis::recent_fulfilment_times(db, &row.app_slug, now_ms() - 30 * db::kpis::DAY_MS, 200).await?;
+    let (ahead, recent) = futures_util::future::join(
+        db::requests::ahead_in_queue(db, row),
+        db::kpis::recent_fulfilment_times(db, &row.app_slug, now_ms() - 30 * db::kpis::DAY_MS, 200),
+    )
+    .await;
+    let (ahead, recent) = (ahead?, recent?);
     let estimate = kpi::estimate(&recent);
     let message = match &estimate {
         Some(e) => format!(
