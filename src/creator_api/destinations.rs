@@ -124,6 +124,7 @@ pub async fn test(req: &Request, env: &Env, slug: &str, kind: &str) -> ApiResult
         price: Money::new(0, manifest.pricing.currency.clone()),
         status_url: status_url(&origin, slug, &id),
         page_url: format!("{origin}/apps/{slug}/"),
+        fan_page_url: format!("{origin}/apps/{slug}/"),
         created_at: rfc3339(now),
     };
     let route = manifest.routes_for("request.queued").iter().find(|r| r.to == kind).cloned().unwrap_or(Route { to: kind, title: None, template: None });

@@ -31,7 +31,7 @@ pub async fn remind_waiting(ctx: Ctx<'_>, now: i64) -> ApiResult<usize> {
         let hours = i64::from(manifest.reminder_after_hours.unwrap_or(DEFAULT_REMINDER_HOURS));
         for id in db::requests::waiting_unreminded(ctx.db, &app.slug, now - hours * 3_600_000, WAITING_EVENT).await? {
             let Some(row) = db::requests::get(ctx.db, &id).await? else { continue };
-            let summary = outbox::summary(&manifest, &row, ctx.origin);
+            let summary = outbox::summary(&manifest, &row, ctx.origin, &outbox::fan_key_secret(ctx.env));
             let entries = outbox::entries_for_event(&manifest, &row, &summary, WAITING_EVENT, |i| format!("wait_{}_{i}", row.id));
             db::commit_all(ctx.db, outbox::statements(ctx.db, &row, &entries, now)?).await?;
             enqueue(ctx.env, &entries).await;

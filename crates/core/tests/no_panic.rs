@@ -137,6 +137,7 @@ fn every_target_payload_stays_within_limits_for_any_text() {
             price: fanline_core::money::Money::new(rng.next() % 1_000_000, fanline_core::money::Currency::parse("usd").unwrap()),
             status_url: "http://x".into(),
             page_url: "http://x".into(),
+            fan_page_url: "http://x".into(),
             created_at: fanline_core::util::time::rfc3339(rng.next() as i64 >> 20),
         };
         let template = format!("{}{{{{song}}}}{}", rng.text(500), rng.text(500));

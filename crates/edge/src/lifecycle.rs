@@ -35,7 +35,8 @@ pub async fn advance(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, mv: Mo
     let now = now_ms();
     let mut moved = row.clone();
     moved.status = mv.path.last().copied().unwrap_or(row.status);
-    let mut entries = outbox::entries(manifest, &moved, ctx.origin, mv.path);
+    let fan_secret = outbox::fan_key_secret(ctx.env);
+    let mut entries = outbox::entries(manifest, &moved, outbox::Links { origin: ctx.origin, fan_secret: &fan_secret }, mv.path);
     let transition = db::requests::Transition { request_id: &row.id, from_version: row.version, path: mv.path, actor: mv.by.actor, reason: mv.by.reason, now };
     let mut statements = db::requests::transition_statements(ctx.db, &transition)?;
     statements.extend(fan_mail::budget_fan_mail(ctx.db, row, false, &mut entries, now).await?);

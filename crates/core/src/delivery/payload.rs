@@ -25,6 +25,10 @@ pub struct RequestSummary {
     pub status_url: String,
     /// The app's page showing the request's status, for people.
     pub page_url: String,
+    /// The same page with the fan's key (see `trust::identity::fan_request_key`), for mail to
+    /// the fan only: never in what the creator's destinations receive.
+    #[serde(skip)]
+    pub fan_page_url: String,
     pub created_at: String,
 }
 
@@ -252,14 +256,14 @@ fn override_mail(mail: &mut Email, subject: Option<String>, text: Option<String>
 }
 
 /// After a request is fulfilled: asks the fan to rate it (1 to 5, once) on the request's own
-/// page; the link is the request's unguessable id, so only the fan who got this mail has it.
+/// page, through the link signed with the fan's key (ids alone do not let anyone rate).
 pub fn feedback_email(summary: &RequestSummary, to: &str) -> Email {
     Email {
         to: to.to_string(),
         subject: format!("How was it? {}", summary.app_title),
         text: format!(
             "Your request {} was fulfilled. How did it go? Rate it from 1 to 5 (once, with an optional comment) here:\n\n{}#rate\n\nThe creator reads every rating.\n",
-            summary.id, summary.page_url
+            summary.id, summary.fan_page_url
         ),
         request_id: summary.id.clone(),
     }
@@ -291,7 +295,7 @@ pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<Emai
     Some(Email {
         to: to.to_string(),
         subject: format!("{subject}: {}", summary.app_title),
-        text: format!("{line}\n\n{}\nRequest: {}\n{price}Status: {}\n", summary.app_title, summary.id, summary.page_url),
+        text: format!("{line}\n\n{}\nRequest: {}\n{price}Status: {}\n", summary.app_title, summary.id, summary.fan_page_url),
         request_id: summary.id.clone(),
     })
 }
@@ -335,6 +339,7 @@ pub(crate) mod tests {
             price: Money::new(300, crate::money::Currency::parse("usd").unwrap()),
             status_url: "http://x/apps/song-request/api/requests/req_1".into(),
             page_url: "http://x/apps/song-request/?request=req_1".into(),
+            fan_page_url: "http://x/apps/song-request/?request=req_1&key=k".into(),
             created_at: rfc3339(0),
         }
     }

@@ -197,6 +197,24 @@ pub fn read_email_link(secret: &[u8], app: &str, token: &str, now_secs: i64) -> 
     (link.exp > now_secs && link.app == app).then_some(link)
 }
 
+/// The fan's key to their own request: the links Fanline mails to the fan (and gives the
+/// fan's browser after submitting) carry it, and rating the request needs it. The request's
+/// id alone is not enough, because the creator's team sees ids in Discord, Trello and mail.
+pub fn fan_request_key(secret: &[u8], request_id: &str) -> String {
+    let bytes = mac(secret, "fanline-fan-request", request_id).finalize().into_bytes();
+    base64url(&bytes[..16])
+}
+
+/// Whether `key` is the fan's key to `request_id` (compared in constant time).
+pub fn is_fan_request_key(secret: &[u8], request_id: &str, key: &str) -> bool {
+    let Some(given) = base64url_decode(key) else { return false };
+    if given.len() != 16 || secret.is_empty() {
+        return false;
+    }
+    // Compares the tag's first 16 bytes in constant time.
+    mac(secret, "fanline-fan-request", request_id).verify_truncated_left(&given).is_ok()
+}
+
 /// One cookie's value from a `Cookie` header.
 pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
@@ -218,6 +236,18 @@ pub fn safe_return(path: Option<&str>, fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fan_request_key_opens_only_its_own_request() {
+        let key = fan_request_key(b"secret", "req_1");
+        assert_eq!(key.len(), 22);
+        assert!(is_fan_request_key(b"secret", "req_1", &key));
+        assert!(!is_fan_request_key(b"secret", "req_2", &key));
+        assert!(!is_fan_request_key(b"other", "req_1", &key));
+        assert!(!is_fan_request_key(b"secret", "req_1", &key[..21]));
+        assert!(!is_fan_request_key(b"secret", "req_1", "not base64!"));
+        assert!(!is_fan_request_key(b"", "req_1", &fan_request_key(b"", "req_1")));
+    }
 
     #[test]
     fn pkce_matches_rfc_7636() {

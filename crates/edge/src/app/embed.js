@@ -162,6 +162,17 @@
   // `cancelled=1`): show where that request stands instead of an empty form.
   const query = new URLSearchParams(location.search);
   const shown = query.get("request");
+  // The fan's key to a request (from their mailed links, or kept by this browser after sending
+  // it) is what lets them rate it; the id alone is seen by the creator's team too.
+  const keys = {
+    get(id) {
+      try { return localStorage.getItem(`fanline-key:${id}`); } catch { return null; }
+    },
+    keep(id, key) {
+      try { if (key) localStorage.setItem(`fanline-key:${id}`, key); } catch { /* storage may be off */ }
+    },
+  };
+  if (shown) keys.keep(shown, query.get("key"));
   const STATUS_TEXT = {
     awaiting_payment: "Waiting for payment.",
     held_for_review: "The creator is reviewing your request before it joins the queue.",
@@ -189,7 +200,7 @@
       .catch(() => {});
   }
 
-  function ratingForm(id) {
+  function ratingForm(id, key) {
     const stars = el("select", { id: "f-rate-stars", name: "stars" }, ...[5, 4, 3, 2, 1].map((n) => el("option", { value: String(n), textContent: `${n} of 5` })));
     const comment = el("textarea", { id: "f-rate-comment", name: "comment", maxLength: 500 });
     const note = el("div", { className: "error", role: "alert" });
@@ -197,7 +208,7 @@
       el("label", { htmlFor: "f-rate-comment", textContent: "A comment (optional)" }), comment, el("button", { type: "submit", textContent: "Send rating" }), note);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const r = await fetch(`${apiBase}/${id}/rating`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ stars: Number(stars.value), ...(comment.value.trim() ? { comment: comment.value.trim() } : {}) }) }).catch(() => null);
+      const r = await fetch(`${apiBase}/${id}/rating`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ stars: Number(stars.value), ...(comment.value.trim() ? { comment: comment.value.trim() } : {}), key }) }).catch(() => null);
       const answer = await r?.json().catch(() => null);
       if (r?.ok) form.replaceWith(el("p", { className: "help", textContent: `You rated it ${answer.rating.stars} of 5. Thank you!` }));
       else note.textContent = answer?.error?.message ?? "The rating could not be sent; try again.";
@@ -216,9 +227,13 @@
     if (body.history?.length) {
       result.append(el("ol", { className: "help history" }, ...body.history.map((h) => el("li", { textContent: `${new Date(h.at).toLocaleString()}: ${h.status.replaceAll("_", " ")}` }))));
     }
-    if (["fulfilled", "closed"].includes(body.status) && body.rating === null) result.append(ratingForm(body.id));
+    const key = body.page_url ? new URL(body.page_url).searchParams.get("key") : keys.get(body.id);
+    keys.keep(body.id, key);
+    if (["fulfilled", "closed"].includes(body.status) && body.rating === null) {
+      result.append(key ? ratingForm(body.id, key) : el("p", { className: "help", textContent: "To rate this request, open the link in your feedback email." }));
+    }
     else if (body.rating) result.append(el("p", { className: "help", textContent: `You rated it ${body.rating.stars} of 5. Thank you!` }));
-    const statusPage = new URL(`/apps/${app.slug}/?request=${body.id}`, script.src).href;
+    const statusPage = new URL(`/apps/${app.slug}/?request=${body.id}${key ? `&key=${encodeURIComponent(key)}` : ""}`, script.src).href;
     result.append(el("p", {}, el("a", { href: statusPage, textContent: "Where is my request?" })));
     host.dispatchEvent(new CustomEvent("fanline:submitted", { detail: body, bubbles: true }));
   }

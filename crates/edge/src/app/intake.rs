@@ -46,6 +46,8 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         header(&req, "Idempotency-Key").map(|k| ids::parse_idempotency_key(&k)).transpose().map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?;
     limits::per_client(env, &req).await?;
     let origin = origin(&req);
+    let fan_secret = outbox::fan_key_secret(env);
+    let links = outbox::Links { origin: &origin, fan_secret: &fan_secret };
     let fan = fans::from_request(&req, &db).await?;
     let signed_in = signin::current(&req, env, manifest);
     let ip = client_ip(&req);
@@ -60,7 +62,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     let idempotency = idempotency_key.as_deref().map(|key| IdempotencyKey { app_slug: &manifest.slug, key, fingerprint: &fingerprint });
     if let Some(key) = &idempotency {
         if let Some(first) = original(&db, key).await? {
-            return created_response(&first, &origin, true);
+            return created_response(&first, links, true);
         }
     }
     let id = ids::request_id(&random());
@@ -150,7 +152,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     if let Some(key) = &idempotency {
         statements.push(key.insert(&db, &id, now)?);
     }
-    let mut entries = outbox::entries(manifest, &row, &origin, &plan.path);
+    let mut entries = outbox::entries(manifest, &row, links, &plan.path);
     // A request moderation blocked never mails the address typed into it.
     statements.extend(fan_mail::budget_fan_mail(&db, &row, plan.blocked(), &mut entries, now).await?);
     statements.extend(outbox::statements(&db, &row, &entries, now)?);
@@ -165,7 +167,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     match outcome {
         BatchOutcome::Committed => {
             outbox::enqueue(env, &entries).await;
-            created_response(&row, &origin, false)
+            created_response(&row, links, false)
         }
         BatchOutcome::Refused(constraint) => match (limits::refusal(&constraint, &intake_limits), &constraint, &fan) {
             (Some(refusal), _, _) => Err(refusal),
@@ -180,7 +182,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         },
         // The same Idempotency-Key committed first in a concurrent submission.
         BatchOutcome::Conflict(detail) => match &idempotency {
-            Some(key) => original(&db, key).await?.map_or(Err(ApiError::Internal(detail)), |first| created_response(&first, &origin, true)),
+            Some(key) => original(&db, key).await?.map_or(Err(ApiError::Internal(detail)), |first| created_response(&first, links, true)),
             None => Err(ApiError::Internal(detail)),
         },
     }

@@ -2,7 +2,7 @@
 //! creator sees it (fields, moderation, payments, attachments, refunds, disputes).
 
 use crate::db::{self, requests::RequestRow};
-use crate::delivery::outbox::status_url;
+use crate::delivery::outbox::{fan_key, fan_key_secret, page_url, status_url, Links};
 use crate::platform::body::{require_json_content_type, strict_json};
 use crate::platform::config::now_ms;
 use crate::platform::error::{ApiError, ApiResult};
@@ -12,6 +12,7 @@ use fanline_core::intake::ids;
 use fanline_core::kpi;
 use fanline_core::lifecycle::{groups, Status};
 use fanline_core::manifest::Manifest;
+use fanline_core::trust::identity;
 use fanline_core::util::time::rfc3339;
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Request, Response};
@@ -42,7 +43,8 @@ pub async fn load(db: &D1Database, manifest: &Manifest, id: &str) -> ApiResult<R
 }
 
 /// The answer to a new submission (201), or to its replay with the same Idempotency-Key.
-pub fn created_response(row: &RequestRow, origin: &str, replayed: bool) -> ApiResult<Response> {
+pub fn created_response(row: &RequestRow, links: Links<'_>, replayed: bool) -> ApiResult<Response> {
+    let origin = links.origin;
     if row.status == Status::Rejected {
         return Err(ApiError::Rejected { request_id: row.id.clone() });
     }
@@ -56,6 +58,8 @@ pub fn created_response(row: &RequestRow, origin: &str, replayed: bool) -> ApiRe
         "app": row.app_slug,
         "status": row.status,
         "status_url": status_url(origin, &row.app_slug, &row.id),
+        // The fan's own status page: its key lets the fan rate the request later.
+        "page_url": page_url(origin, &row.app_slug, &row.id, fan_key(links.fan_secret, &row.id).as_deref()),
         "price": price_json(row),
         "message": message,
     });
@@ -132,23 +136,32 @@ fn human_duration(secs: i64) -> String {
     format!("about {n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-/// `POST .../api/requests/:id/rating` with `{"stars": 1-5, "comment": "..."}`: once per
-/// fulfilled request, by whoever holds its link (the fan's status page and feedback mail).
+/// `POST .../api/requests/:id/rating` with `{"stars": 1-5, "comment": "...", "key": "..."}`:
+/// once per fulfilled request, by the fan: `key` is the fan's key from the links only the fan
+/// got (the feedback mail, the other mail to the fan, the page after submitting).
 pub async fn rate(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Rating {
         stars: u8,
         comment: Option<String>,
+        key: Option<String>,
     }
     require_json_content_type(&req)?;
-    let body: Rating = strict_json(&mut req, r#"{"stars": 5, "comment": "Played it right away!"}"#, false).await?;
+    let body: Rating = strict_json(&mut req, r#"{"stars": 5, "comment": "Played it right away!", "key": "<from your link>"}"#, false).await?;
     if !(1..=5).contains(&body.stars) {
         return Err(ApiError::bad_request("invalid_rating", "stars is a whole number from 1 to 5."));
     }
     let comment = body.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > 500) {
         return Err(ApiError::bad_request("invalid_rating", "A comment is at most 500 characters."));
+    }
+    let secret = fan_key_secret(env);
+    if !body.key.as_deref().is_some_and(|k| identity::is_fan_request_key(secret.as_bytes(), id, k)) {
+        return Err(ApiError::Forbidden {
+            code: "invalid_key",
+            message: "Rating needs the link from your feedback email (or the page you saw after sending the request).".into(),
+        });
     }
     let db = db::db(env)?;
     let row = load(&db, manifest, id).await?;

@@ -3,18 +3,26 @@
 //! ids on the queue in one `send_batch`. The hub's consumer delivers them.
 
 use crate::db::{self, outbox::OutboxEntry, requests::RequestRow};
-use crate::platform::config::{now_ms, random};
+use crate::platform::config::{config, now_ms, random};
 use crate::platform::error::ApiResult;
 use fanline_core::delivery::payload::{self, RequestSummary};
 use fanline_core::intake::ids;
 use fanline_core::lifecycle::Status;
 use fanline_core::manifest::Manifest;
 use fanline_core::money::{Currency, Money};
+use fanline_core::trust::identity;
 use fanline_core::util::time::rfc3339;
 use serde::{Deserialize, Serialize};
 use worker::{console_warn, D1Database, D1PreparedStatement, Env};
 
 pub const QUEUE_BINDING: &str = "FULFILMENT";
+
+/// Where notifications' links point, and the secret that signs the fan's own links.
+#[derive(Clone, Copy)]
+pub struct Links<'a> {
+    pub origin: &'a str,
+    pub fan_secret: &'a str,
+}
 
 /// What travels on the queue: only the outbox row's id, so nothing secret sits in a message.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,8 +34,28 @@ pub fn status_url(origin: &str, app_slug: &str, request_id: &str) -> String {
     format!("{origin}/apps/{app_slug}/api/requests/{request_id}")
 }
 
-/// The request as every destination's payload is rendered from.
-pub fn summary(manifest: &Manifest, row: &RequestRow, origin: &str) -> RequestSummary {
+/// The request's page for people; with the fan's key when it is for the fan.
+pub fn page_url(origin: &str, app_slug: &str, request_id: &str, fan_key: Option<&str>) -> String {
+    let page = format!("{origin}/apps/{app_slug}/?request={request_id}");
+    match fan_key {
+        Some(key) => format!("{page}&key={key}"),
+        None => page,
+    }
+}
+
+/// The secret the fan's key to a request is derived from: the same in every Worker.
+pub fn fan_key_secret(env: &Env) -> String {
+    config(env, "SESSION_SECRET", "")
+}
+
+/// The fan's key to a request, when the Workers have a secret to derive it from.
+pub fn fan_key(secret: &str, request_id: &str) -> Option<String> {
+    (!secret.is_empty()).then(|| identity::fan_request_key(secret.as_bytes(), request_id))
+}
+
+/// The request as every destination's payload is rendered from; `fan_secret` signs the link
+/// that only mail to the fan carries.
+pub fn summary(manifest: &Manifest, row: &RequestRow, origin: &str, fan_secret: &str) -> RequestSummary {
     let fields = serde_json::from_str(&row.fields).unwrap_or_default();
     let add_on_ids: Vec<String> = serde_json::from_str(&row.add_ons).unwrap_or_default();
     let add_ons = add_on_ids.iter().map(|id| manifest.add_on(id).map_or(id.clone(), |a| a.label.clone())).collect();
@@ -41,16 +69,17 @@ pub fn summary(manifest: &Manifest, row: &RequestRow, origin: &str) -> RequestSu
         add_ons,
         price: Money::new(row.amount.max(0) as u64, currency),
         status_url: status_url(origin, &row.app_slug, &row.id),
-        page_url: format!("{origin}/apps/{}/?request={}", row.app_slug, row.id),
+        page_url: page_url(origin, &row.app_slug, &row.id, None),
+        fan_page_url: page_url(origin, &row.app_slug, &row.id, fan_key(fan_secret, &row.id).as_deref()),
         created_at: rfc3339(row.created_at),
     }
 }
 
 /// One outbox entry per route the manifest gives each newly entered state.
-pub fn entries(manifest: &Manifest, row: &RequestRow, origin: &str, entered: &[Status]) -> Vec<OutboxEntry> {
+pub fn entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered: &[Status]) -> Vec<OutboxEntry> {
     let mut out = Vec::new();
     for status in entered {
-        let mut summary = summary(manifest, row, origin);
+        let mut summary = summary(manifest, row, links.origin, links.fan_secret);
         summary.status = status.as_str().to_string();
         out.extend(entries_for_event(manifest, row, &summary, &status.event_name(), |_| ids::token("msg_", &random::<16>())));
     }
