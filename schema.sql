@@ -337,6 +337,24 @@ CREATE TABLE IF NOT EXISTS tier_signups (
 );
 CREATE INDEX IF NOT EXISTS tier_signups_by_fan ON tier_signups (fan_id, app_slug, status);
 
+-- Every payment of a tier, first and renewals (Stripe's `invoice.paid`), one row per invoice;
+-- a refund of it is matched through its PaymentIntent. Tier revenue in the KPIs.
+CREATE TABLE IF NOT EXISTS tier_payments (
+  invoice_id      TEXT PRIMARY KEY,
+  subscription_id TEXT NOT NULL,
+  fan_id          TEXT NOT NULL,
+  app_slug        TEXT NOT NULL,
+  tier            TEXT NOT NULL,
+  amount          INTEGER NOT NULL,
+  currency        TEXT NOT NULL,
+  application_fee INTEGER,
+  payment_intent  TEXT,
+  amount_refunded INTEGER NOT NULL DEFAULT 0,
+  paid_at         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tier_payments_by_app ON tier_payments (app_slug, paid_at);
+CREATE INDEX IF NOT EXISTS tier_payments_by_intent ON tier_payments (payment_intent);
+
 -- An auction of a few slots; bids are requests of the auction app with held payments.
 -- status: open, closing (claimed by one closer), closed.
 CREATE TABLE IF NOT EXISTS auctions (

@@ -62,8 +62,8 @@ function tinyPng() {
 
 const mailsTo = (to) => f.mail.mails.filter((m) => m.to === to);
 
-async function paidSong(song, addOns = ["priority"]) {
-  const r = await f.submit("song-request", { song }, { addOns });
+async function paidSong(song, addOns = ["priority"], fields = {}) {
+  const r = await f.submit("song-request", { song, ...fields }, { addOns });
   assert.equal(r.status, 201, r.text);
   await f.stripe.pay(r.data.checkout_session_id);
   await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`)).data.status === "queued", { what: `${song} paid` });
@@ -182,7 +182,10 @@ describe("the creator's request list", () => {
 
 describe("the fan's place in the queue, the estimate and the rating", () => {
   test("a paid priority request goes ahead of older free ones; the fan sees position, no estimate until there is history, then an estimate; a fulfilled request is rated once", async () => {
-    const a = (await f.submit("song-request", { song: "Place A" })).data.id;
+    const submitted = await f.submit("song-request", { song: "Place A", email: "rater@example.com" });
+    const a = submitted.data.id;
+    const pageKey = new URL(submitted.data.page_url).searchParams.get("key");
+    assert.match(pageKey, /^[A-Za-z0-9_-]{22}$/, "the fan's page link carries the fan's key");
     const b = (await f.submit("song-request", { song: "Place B" })).data.id;
     const position = async (id) => (await f.request("GET", `/apps/song-request/api/requests/${id}`)).data.queue;
     const before = await position(b);
@@ -212,12 +215,24 @@ describe("the fan's place in the queue, the estimate and the rating", () => {
     assert.ok(withEstimate.estimate.based_on >= 5);
     assert.match(withEstimate.message, /handled within about/);
 
-    const done = order[0];
+    // The feedback mail's link is signed with the fan's key; what the creator's team sees
+    // (here the webhook) has the same page without it, so only the fan can rate.
+    const feedback = await eventually(() => mailsTo("rater@example.com").find((m) => m.subject.startsWith("How was it?")), { what: "feedback mail" });
+    const link = new URL(/(http:\/\/\S+#rate)/.exec(feedback.text)[1]);
+    assert.equal(link.searchParams.get("request"), a);
+    assert.equal(link.searchParams.get("key"), pageKey);
+    const toTeam = f.webhooks.received.filter((m) => m.json?.data?.id === a);
+    assert.ok(toTeam.length > 0 && toTeam.every((m) => !m.raw.includes(pageKey)), "the key never reaches the creator's webhook");
+    const done = a;
     const rate = (json, id = done) => f.request("POST", `/apps/song-request/api/requests/${id}/rating`, { json });
-    assert.equal((await rate({ stars: 6 })).status, 400);
-    assert.equal((await rate({ stars: 5 }, c)).data.error.code, "not_fulfilled");
-    assert.equal((await rate({ stars: 4, comment: "Great set" })).status, 201);
-    assert.equal((await rate({ stars: 1 })).data.error.code, "already_rated");
+    assert.equal((await rate({ stars: 6, key: pageKey })).status, 400);
+    const noKey = await rate({ stars: 1 });
+    assert.deepEqual([noKey.status, noKey.data.error.code], [403, "invalid_key"]);
+    assert.ok(!(await f.request("GET", `/apps/song-request/api/requests/${a}`)).text.includes(pageKey), "the status API never hands out the key");
+    assert.equal((await rate({ stars: 1, key: pageKey.replace(/^./, (ch) => (ch === "A" ? "B" : "A")) })).data.error.code, "invalid_key");
+    assert.equal((await rate({ stars: 5, key: pageKey }, c)).data.error.code, "invalid_key", "a request's key opens only that request");
+    assert.equal((await rate({ stars: 4, comment: "Great set", key: link.searchParams.get("key") })).status, 201);
+    assert.equal((await rate({ stars: 1, key: pageKey })).data.error.code, "already_rated");
     assert.equal((await f.request("GET", `/apps/song-request/api/requests/${done}`)).data.rating.stars, 4);
   });
 });
@@ -242,7 +257,7 @@ describe("the console in a browser", () => {
 
     // A paid request arrives while the console is open.
     await page.getByLabel("App").selectOption("song-request");
-    const arriving = await paidSong("Console Paid One");
+    const arriving = await paidSong("Console Paid One", ["priority"], { email: "arriving@example.com" });
     const card = page.locator(`article[data-id="${arriving}"]`);
     await card.waitFor({ timeout: 15000 });
     assert.match(await card.textContent(), /priority/);
@@ -330,7 +345,11 @@ describe("the console in a browser", () => {
     // a fulfilled one takes a rating once.
     await fan.goto(`${f.url}/apps/song-request/?request=${other}`);
     assert.match(await fan.locator(".queue-place").textContent(), /ahead of you|Position \d+ in the queue/);
+    // The status link the creator's team sees does not rate; the feedback mail's link does.
     await fan.goto(`${f.url}/apps/song-request/?request=${arriving}`);
+    await fan.getByText("To rate this request, open the link in your feedback email.").waitFor();
+    const feedback = await eventually(() => mailsTo("arriving@example.com").find((m) => m.subject.startsWith("How was it?")), { what: "feedback mail" });
+    await fan.goto(/(http:\/\/\S+#rate)/.exec(feedback.text)[1]);
     await fan.getByLabel("Your rating").selectOption("5");
     await fan.getByRole("button", { name: "Send rating" }).click();
     await fan.getByText("You rated it 5 of 5").waitFor();
@@ -423,6 +442,29 @@ describe("revenue by model", () => {
     assert.equal(delta((k) => k.revenue.net), 500 + 1200 + 425 - (25 + 60 + 21));
     assert.equal(delta((k) => k.funnel.paid), 1);
     assert.equal(delta((k) => k.buyers), 1, "the subscriber is a new paying buyer");
+
+    // A renewal is tier revenue too; a fully refunded one comes off (with no platform fee);
+    // a tier checkout left to expire paid nothing.
+    const subscription = [...f.stripe.subscriptions.values()].find((s) => s.metadata.fan_id === tier.data.fan_id);
+    const renewal = await f.stripe.renewSubscription(subscription.id);
+    assert.deepEqual(renewal.deliveries.map((d) => d.status), [200]);
+    assert.equal((await f.stripe.deliver(renewal.event))[0].body.outcome, "duplicate", "a redelivered invoice counts once");
+    const renewed = await kpis();
+    assert.equal(renewed.revenue.by_model.tiers - after.revenue.by_model.tiers, 500);
+    assert.equal(renewed.revenue.platform_fees - after.revenue.platform_fees, 25);
+    const refund = f.stripe.refundFromDashboard(renewal.event.data.object.payments.data[0].payment.payment_intent);
+    await refund.delivered;
+    const refunded = await eventually(async () => {
+      const k = await kpis();
+      return k.revenue.refunded - renewed.revenue.refunded === 500 && k;
+    }, { what: "tier refund counted" });
+    assert.equal(refunded.revenue.by_model.tiers, renewed.revenue.by_model.tiers, "tier revenue is gross; the refund is in refunded");
+    assert.equal(refunded.revenue.platform_fees - after.revenue.platform_fees, 0, "no platform fee on a refunded payment");
+    assert.equal(refunded.revenue.net - after.revenue.net, 0);
+    const abandoned = await f.request("POST", "/apps/song-request/api/tiers/checkout", { json: { tier: "fan_club" } });
+    assert.equal(abandoned.status, 201, abandoned.text);
+    await f.stripe.expire(abandoned.data.checkout_session_id);
+    assert.equal((await kpis()).revenue.by_model.tiers, refunded.revenue.by_model.tiers, "an expired tier checkout is no revenue");
   });
 });
 

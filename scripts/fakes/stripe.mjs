@@ -138,8 +138,36 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
       subscriptions.set(sub.id, sub);
       Object.assign(session, { status: "complete", payment_status: "paid", subscription: sub.id });
       await deliver(subscriptionEvent("customer.subscription.created", sub), options);
+      await deliver(sessionEvent("invoice.paid", invoiceOf(sub, "subscription_create")), options);
     }
     const event = completedEvent(session);
+    return { event, deliveries: await deliver(event, options) };
+  }
+
+  /** The paid invoice of one period, in API 2025-03-31's shape, with the PaymentIntent that paid it. */
+  function invoiceOf(sub, billingReason) {
+    const item = sub.items.data[0];
+    const amount = item.price.unit_amount;
+    const intent = { id: id("pi"), object: "payment_intent", amount, currency: item.price.currency, status: "succeeded", amount_received: amount, amount_refunded: 0, latest_charge: id("ch"), metadata: {} };
+    intents.set(intent.id, intent);
+    const paidAt = Math.floor(Date.now() / 1000);
+    return {
+      id: id("in"), object: "invoice", status: "paid", billing_reason: billingReason, amount_due: amount, amount_paid: amount, currency: item.price.currency,
+      application_fee_amount: sub.transfer_data && sub.application_fee_percent != null ? Math.round((amount * sub.application_fee_percent) / 100) : null,
+      parent: { type: "subscription_details", subscription_details: { subscription: sub.id, metadata: { ...sub.metadata } } },
+      payments: { object: "list", data: [{ object: "invoice_payment", payment: { type: "payment_intent", payment_intent: intent.id }, status: "paid" }] },
+      period_start: item.current_period_start, period_end: item.current_period_end, status_transitions: { paid_at: paidAt },
+    };
+  }
+
+  /** A subscription's next period, paid: the period moves on, then the renewal invoice is paid. */
+  async function renewSubscription(subId, options) {
+    const sub = subscriptions.get(subId);
+    const item = sub.items.data[0];
+    const days = item.price.recurring?.interval === "year" ? 365 : 30;
+    Object.assign(item, { current_period_start: item.current_period_end, current_period_end: item.current_period_end + days * DAY });
+    await deliver(subscriptionEvent("customer.subscription.updated", sub), options);
+    const event = sessionEvent("invoice.paid", invoiceOf(sub, "subscription_cycle"));
     return { event, deliveries: await deliver(event, options) };
   }
 
@@ -320,6 +348,7 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     addAccount,
     subscriptions,
     updateSubscription,
+    renewSubscription,
     refunds,
     /** A refund made in Stripe's dashboard, outside Fanline. */
     refundFromDashboard: (intentId, amount) => refund(intentId, amount),

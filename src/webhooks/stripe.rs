@@ -49,7 +49,21 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         ];
         return done(applied_once(&db, batch).await?);
     }
+    if let Some(payment) = wire::tier_payment(&parsed) {
+        let batch = vec![event.processed(&db, None, WebhookOutcome::Applied)?, db::subscriptions::record_payment(&db, &payment)?];
+        return done(applied_once(&db, batch).await?);
+    }
     if let Some(charge) = wire::charge_event(&parsed) {
+        if let Some(invoice) = db::subscriptions::payment_by_intent(&db, charge.payment_intent()).await? {
+            // A refund of a tier payment lowers tier revenue; the tier itself ends only when
+            // the subscription does (its own events say so).
+            let ChargeEvent::Refunded { amount_refunded, .. } = charge else {
+                event.record(&db, None, WebhookOutcome::Recorded).await?;
+                return done(WebhookOutcome::Recorded);
+            };
+            let batch = vec![event.processed(&db, None, WebhookOutcome::Applied)?, db::subscriptions::payment_refunded(&db, &invoice, amount_refunded)?];
+            return done(applied_once(&db, batch).await?);
+        }
         if let Some(purchase) = db::credits::purchase_by_payment_intent(&db, charge.payment_intent()).await? {
             // Only a full refund of a pack takes credits back; anything else about a pack
             // (a partial refund, a dispute) is recorded for the creator to see.

@@ -48,7 +48,9 @@ pub struct OtherMoney {
     pub credit_packs: i64,
     pub credit_packs_refunded: i64,
     pub credit_pack_fees: i64,
+    /// Every tier payment of the period, first and renewals.
     pub tiers: i64,
+    pub tiers_refunded: i64,
     pub tier_fees: i64,
 }
 
@@ -201,7 +203,7 @@ pub fn report(i: &Inputs) -> Report {
         auctions: r.auctions,
     };
     let gross = r.gross + i.other.credit_packs + i.other.tiers;
-    let refunded = r.refunded + i.other.credit_packs_refunded;
+    let refunded = r.refunded + i.other.credit_packs_refunded + i.other.tiers_refunded;
     let platform_fees = r.fees + i.other.credit_pack_fees + i.other.tier_fees;
     let net = gross - refunded - platform_fees;
     Report {
@@ -349,16 +351,17 @@ mod tests {
                 repeat_buyers: 1,
                 ..RequestFigures::default()
             },
-            other: OtherMoney { credit_packs: 1_200, credit_packs_refunded: 0, credit_pack_fees: 60, tiers: 500, tier_fees: 25 },
+            other: OtherMoney { credit_packs: 1_200, credit_packs_refunded: 0, credit_pack_fees: 60, tiers: 1_000, tiers_refunded: 500, tier_fees: 25 },
             disputes: Disputes { count: 1, amount: 4_000 },
             ratings: Ratings { count: 0, average: None },
         };
         let r = report(&i);
         assert_eq!(r.requests_per_week, [1, 0, 0, 0, 3], "5 weeks, oldest first; out-of-period weeks dropped");
-        assert_eq!(r.revenue.by_model, ByModel { per_request: 7_200, add_ons: 300, tips: 500, credit_packs: 1_200, tiers: 500, auctions: 2_000 });
-        assert_eq!(r.revenue.gross, 11_700);
-        assert_eq!(r.revenue.net, 11_700 - 1_000 - 585);
-        assert_eq!(r.arpu, Some((11_700 - 1_000 - 585) / 3));
+        assert_eq!(r.revenue.by_model, ByModel { per_request: 7_200, add_ons: 300, tips: 500, credit_packs: 1_200, tiers: 1_000, auctions: 2_000 });
+        assert_eq!(r.revenue.gross, 12_200);
+        assert_eq!(r.revenue.refunded, 1_500, "a refunded tier payment is a refund");
+        assert_eq!(r.revenue.net, 12_200 - 1_500 - 585);
+        assert_eq!(r.arpu, Some((12_200 - 1_500 - 585) / 3));
         assert_eq!(r.funnel.conversion, Some(0.1));
         assert_eq!(r.refunds.rate, Some(0.25));
         assert_eq!(r.repeat_buyer_rate, Some(0.3333));

@@ -212,6 +212,53 @@ pub fn subscription_event(event: &Event) -> Option<SubscriptionEvent> {
     })
 }
 
+/// One payment of a tier (the first invoice or a renewal), from `invoice.paid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierPayment {
+    pub invoice_id: String,
+    pub subscription_id: String,
+    pub fan_id: String,
+    pub app_slug: String,
+    pub tier: String,
+    pub amount: u64,
+    pub currency: String,
+    /// What Stripe kept for the platform (Connect invoices only).
+    pub application_fee: Option<u64>,
+    /// How a refund of this payment is matched to it.
+    pub payment_intent: Option<String>,
+    /// Unix seconds.
+    pub paid_at: i64,
+}
+
+/// `invoice.paid` for a subscription Fanline started. The subscription's metadata snapshot
+/// sits under `parent.subscription_details` since API version 2025-03-31, under
+/// `subscription_details` before; the PaymentIntent under `payments` or at the top.
+pub fn tier_payment(event: &Event) -> Option<TierPayment> {
+    if event.kind != "invoice.paid" {
+        return None;
+    }
+    let o = &event.data.object;
+    let details = if o["parent"]["subscription_details"].is_object() { &o["parent"]["subscription_details"] } else { &o["subscription_details"] };
+    let subscription = details["subscription"].as_str().or_else(|| o["subscription"].as_str())?;
+    let m = &details["metadata"];
+    let payment_intent = o["payments"]["data"]
+        .as_array()
+        .and_then(|ps| ps.iter().find_map(|p| p["payment"]["payment_intent"].as_str()))
+        .or_else(|| o["payment_intent"].as_str());
+    Some(TierPayment {
+        invoice_id: o["id"].as_str()?.to_string(),
+        subscription_id: subscription.to_string(),
+        fan_id: m["fan_id"].as_str()?.to_string(),
+        app_slug: m["app"].as_str()?.to_string(),
+        tier: m["tier"].as_str()?.to_string(),
+        amount: o["amount_paid"].as_u64()?,
+        currency: o["currency"].as_str()?.to_string(),
+        application_fee: o["application_fee_amount"].as_u64(),
+        payment_intent: payment_intent.map(str::to_string),
+        paid_at: o["status_transitions"]["paid_at"].as_i64().unwrap_or(event.created),
+    })
+}
+
 /// Charge and dispute events, matched to a request through the PaymentIntent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChargeEvent {
@@ -544,5 +591,28 @@ mod tests {
         let foreign =
             Event::parse(br#"{"id":"evt_f","type":"customer.subscription.updated","data":{"object":{"id":"sub_2","status":"active","metadata":{}}}}"#).unwrap();
         assert_eq!(subscription_event(&foreign), None);
+    }
+
+    #[test]
+    fn reads_a_tier_payment_in_both_invoice_shapes() {
+        let basil = Event::parse(br#"{"id":"evt_i","type":"invoice.paid","created":1700000300,"data":{"object":{"id":"in_1","amount_paid":500,"currency":"usd","application_fee_amount":25,
+            "parent":{"type":"subscription_details","subscription_details":{"subscription":"sub_1","metadata":{"fan_id":"fan_1","app":"song-request","tier":"fan_club"}}},
+            "payments":{"data":[{"payment":{"type":"payment_intent","payment_intent":"pi_9"}}]},"status_transitions":{"paid_at":1700000200}}}}"#)
+        .unwrap();
+        let p = tier_payment(&basil).unwrap();
+        assert_eq!(
+            (p.invoice_id.as_str(), p.subscription_id.as_str(), p.fan_id.as_str(), p.app_slug.as_str(), p.tier.as_str()),
+            ("in_1", "sub_1", "fan_1", "song-request", "fan_club")
+        );
+        assert_eq!((p.amount, p.application_fee, p.payment_intent.as_deref(), p.paid_at), (500, Some(25), Some("pi_9"), 1700000200));
+        let older = Event::parse(br#"{"id":"evt_j","type":"invoice.paid","created":1700000400,"data":{"object":{"id":"in_2","amount_paid":500,"currency":"usd","subscription":"sub_1","payment_intent":"pi_8",
+            "subscription_details":{"metadata":{"fan_id":"fan_1","app":"song-request","tier":"fan_club"}}}}}"#)
+        .unwrap();
+        let p = tier_payment(&older).unwrap();
+        assert_eq!((p.subscription_id.as_str(), p.application_fee, p.payment_intent.as_deref(), p.paid_at), ("sub_1", None, Some("pi_8"), 1700000400));
+        let someone_elses = Event::parse(br#"{"id":"evt_k","type":"invoice.paid","data":{"object":{"id":"in_3","amount_paid":900,"currency":"usd","subscription":"sub_x","subscription_details":{"metadata":{}}}}}"#).unwrap();
+        assert_eq!(tier_payment(&someone_elses), None);
+        let failed = Event::parse(br#"{"id":"evt_l","type":"invoice.payment_failed","data":{"object":{"id":"in_4"}}}"#).unwrap();
+        assert_eq!(tier_payment(&failed), None);
     }
 }

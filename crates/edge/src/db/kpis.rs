@@ -136,13 +136,14 @@ pub async fn recent_fulfilment_times(db: &D1Database, app_slug: &str, from: i64,
 pub async fn other_money(db: &D1Database, scope: &Scope<'_>) -> ApiResult<OtherMoney> {
     use fanline_core::money::purchase::PurchaseStatus;
     let bps = |table: &str| format!("COALESCE((SELECT json_extract(a.manifest, '$.pricing.platform_fee_bps') FROM apps a WHERE a.slug = {table}.app_slug), 0)");
-    let tier_amount = "(SELECT json_extract(t.value, '$.amount') FROM apps a, json_each(a.manifest, '$.pricing.tiers') t WHERE a.slug = s.app_slug AND json_extract(t.value, '$.id') = s.tier)";
     let sql = format!(
         "SELECT (SELECT COALESCE(SUM(amount), 0) FROM credit_purchases p WHERE p.created_at >= ?1 AND p.app_slug IN ({apps}) AND p.status IN ('{paid}', '{refunded}')) AS credit_packs,
                 (SELECT COALESCE(SUM(amount), 0) FROM credit_purchases p WHERE p.created_at >= ?1 AND p.app_slug IN ({apps}) AND p.status = '{refunded}') AS credit_packs_refunded,
                 (SELECT COALESCE(SUM(amount * {pack_bps} / 10000), 0) FROM credit_purchases p WHERE p.created_at >= ?1 AND p.app_slug IN ({apps}) AND p.status = '{paid}') AS credit_pack_fees,
-                (SELECT COALESCE(SUM({tier_amount}), 0) FROM tier_signups s WHERE s.created_at >= ?1 AND s.app_slug IN ({apps}) AND s.status = 'done') AS tiers,
-                (SELECT COALESCE(SUM({tier_amount} * {tier_bps} / 10000), 0) FROM tier_signups s WHERE s.created_at >= ?1 AND s.app_slug IN ({apps}) AND s.status = 'done') AS tier_fees",
+                (SELECT COALESCE(SUM(amount), 0) FROM tier_payments s WHERE s.paid_at >= ?1 AND s.app_slug IN ({apps})) AS tiers,
+                (SELECT COALESCE(SUM(amount_refunded), 0) FROM tier_payments s WHERE s.paid_at >= ?1 AND s.app_slug IN ({apps})) AS tiers_refunded,
+                (SELECT COALESCE(SUM(CASE WHEN amount_refunded >= amount THEN 0 ELSE COALESCE(application_fee, amount * {tier_bps} / 10000) END), 0)
+                   FROM tier_payments s WHERE s.paid_at >= ?1 AND s.app_slug IN ({apps})) AS tier_fees",
         apps = scope.apps_in(),
         paid = PurchaseStatus::Paid.as_str(),
         refunded = PurchaseStatus::Refunded.as_str(),

@@ -1,10 +1,11 @@
-//! `subscriptions` (kept current by Stripe's `customer.subscription.*` events) and
-//! `tier_signups` (one tier checkout at a time per fan and app).
+//! `subscriptions` (kept current by Stripe's `customer.subscription.*` events),
+//! `tier_signups` (one tier checkout at a time per fan and app) and `tier_payments` (every
+//! payment of a tier, from `invoice.paid`).
 
-use super::{all, changes, ids, run, statement};
+use super::{all, changes, first, ids, run, statement};
 use crate::platform::config::now_ms;
 use crate::platform::error::ApiResult;
-use fanline_core::money::stripe::SubscriptionEvent;
+use fanline_core::money::stripe::{SubscriptionEvent, TierPayment};
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -95,4 +96,42 @@ pub fn signups_done(db: &D1Database, fan_id: &str, app_slug: &str) -> ApiResult<
 /// The signup's session expired: the fan may start another.
 pub fn signup_expired(db: &D1Database, id: &str) -> ApiResult<D1PreparedStatement> {
     statement(db, "UPDATE tier_signups SET status = 'done' WHERE id = ? AND status = 'pending'", &[id.into()])
+}
+
+/// Records one payment of a tier; a redelivered `invoice.paid` changes nothing.
+pub fn record_payment(db: &D1Database, p: &TierPayment) -> ApiResult<D1PreparedStatement> {
+    let amount = i64::try_from(p.amount).unwrap_or(i64::MAX);
+    let fee = p.application_fee.map(|f| i64::try_from(f).unwrap_or(i64::MAX));
+    statement(
+        db,
+        "INSERT INTO tier_payments (invoice_id, subscription_id, fan_id, app_slug, tier, amount, currency, application_fee, payment_intent, paid_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (invoice_id) DO NOTHING",
+        &[
+            p.invoice_id.as_str().into(),
+            p.subscription_id.as_str().into(),
+            p.fan_id.as_str().into(),
+            p.app_slug.as_str().into(),
+            p.tier.as_str().into(),
+            amount.into(),
+            p.currency.as_str().into(),
+            fee.into(),
+            p.payment_intent.as_deref().into(),
+            p.paid_at.saturating_mul(1000).into(),
+        ],
+    )
+}
+
+/// The tier payment a PaymentIntent paid, if it paid one.
+pub async fn payment_by_intent(db: &D1Database, payment_intent: &str) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        invoice_id: String,
+    }
+    Ok(first::<Row>(db, "SELECT invoice_id FROM tier_payments WHERE payment_intent = ?", &[payment_intent.into()]).await?.map(|r| r.invoice_id))
+}
+
+/// Stripe's running total refunded of a tier payment; never lowers it (events arrive in any order).
+pub fn payment_refunded(db: &D1Database, invoice_id: &str, amount_refunded: u64) -> ApiResult<D1PreparedStatement> {
+    let refunded = i64::try_from(amount_refunded).unwrap_or(i64::MAX);
+    statement(db, "UPDATE tier_payments SET amount_refunded = MAX(amount_refunded, MIN(amount, ?)) WHERE invoice_id = ?", &[refunded.into(), invoice_id.into()])
 }
