@@ -167,4 +167,19 @@ describe("delivery faults", () => {
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(f.webhooks.received.filter((m) => m.headers["webhook-id"] === lost).length, 1, "delivered once");
   });
+
+  test("the sweeper re-sends more rows than one queue batch holds (Queues take 100 per sendBatch)", async () => {
+    f.webhooks.handler.respond = undefined;
+    const r = await f.submit("song-request", { song: "Swept in bulk" });
+    await eventually(() => hooksFor(r.data.id).length === 1, { what: "normal delivery" });
+    const prefix = `out_bulk${Date.now()}_`;
+    const payload = JSON.stringify({ type: "request.queued", timestamp: new Date().toISOString(), data: { id: r.data.id, note: "lost in bulk" } });
+    const at = Date.now() - 600000;
+    f.stack.d1(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150)
+      INSERT INTO outbox (id, request_id, app_slug, event, destination, payload, state, attempts, created_at, updated_at)
+      SELECT '${prefix}' || i, '${r.data.id}', 'song-request', 'request.queued', 'webhook', '${payload}', 'pending', 0, ${at}, ${at} FROM n`);
+    await fetch(`${f.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}&time=${Date.now()}`);
+    const swept = () => new Set(f.webhooks.received.map((m) => m.headers["webhook-id"]).filter((id) => id?.startsWith(prefix))).size;
+    await eventually(() => swept() === 150, { ms: 30000, what: "all 150 swept rows delivered" });
+  });
 });

@@ -109,7 +109,11 @@ pub async fn enqueue(env: &Env, entries: &[OutboxEntry]) {
     enqueue_ids(env, entries.iter().map(|e| e.id.clone()).collect()).await;
 }
 
-/// Sends outbox row ids to the queue, all in one batch.
+/// Cloudflare Queues takes at most 100 messages per `sendBatch`; a larger batch is refused whole.
+const SEND_BATCH_MAX: usize = 100;
+
+/// Sends outbox row ids to the queue, in as few batches as the queue allows (one for any
+/// state change; "replay all" can need several).
 pub async fn enqueue_ids(env: &Env, ids: Vec<String>) {
     if ids.is_empty() {
         return;
@@ -118,9 +122,10 @@ pub async fn enqueue_ids(env: &Env, ids: Vec<String>) {
         console_warn!("no {QUEUE_BINDING} queue binding; outbox rows stay pending");
         return;
     };
-    let count = ids.len();
-    crate::platform::meter::queue_send();
-    if let Err(e) = queue.send_batch(ids.into_iter().map(|outbox_id| Job { outbox_id })).await {
-        console_warn!("queue send of {count} outbox rows failed, the sweeper re-sends them: {e}");
+    for chunk in ids.chunks(SEND_BATCH_MAX) {
+        crate::platform::meter::queue_send();
+        if let Err(e) = queue.send_batch(chunk.iter().map(|id| Job { outbox_id: id.clone() })).await {
+            console_warn!("queue send of {} outbox rows failed, the sweeper re-sends them: {e}", chunk.len());
+        }
     }
 }
