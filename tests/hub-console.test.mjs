@@ -408,6 +408,72 @@ describe("the console in a browser", () => {
   });
 });
 
+describe("the rest of a day's work in a browser", () => {
+  test("decline a paid request (refunded), reject one from review, close a fulfilled one, replay all dead deliveries, block and unblock an address", async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on("dialog", (d) => d.accept());
+    await page.goto(`${f.url}/console/`);
+    await page.getByLabel("API key").fill(f.owner.apiKey);
+    await page.getByRole("button", { name: "Sign in" }).last().click();
+    await page.getByText("Signed in as Owner").waitFor();
+    await page.getByLabel("App").selectOption("song-request");
+    const status = async (id) => (await f.request("GET", `/apps/song-request/api/requests/${id}`, { key: f.owner.apiKey })).data;
+
+    // Decline a paid request: the fan's money goes back in full.
+    const declined = await paidSong("Day Decline");
+    await page.locator(`article[data-id="${declined}"]`).getByRole("button", { name: "Decline" }).click();
+    await page.getByText("Decline: done.").waitFor();
+    const gone = await eventually(async () => ["refunded", "rejected"].includes((await status(declined)).status) && (await status(declined)), { what: "declined" });
+    assert.equal(gone.price.refunded, gone.price.amount, "declining a paid request refunds it in full");
+    await eventually(async () => (await page.locator(`article[data-id="${declined}"]`).count()) === 0, { what: "gone from the queue" });
+
+    // Reject one held for review.
+    const held = (await f.submit("song-request", { song: "an explicit day song" })).data;
+    assert.equal(held.status, "held_for_review");
+    await page.locator(`article[data-id="${held.id}"]`).getByRole("button", { name: "Reject" }).click();
+    await page.getByText("Reject: done.").waitFor();
+    assert.equal((await status(held.id)).status, "rejected");
+
+    // Close a fulfilled one, found through the status filter.
+    const done = (await f.submit("song-request", { song: "Day Close" })).data.id;
+    for (const action of ["accept", "complete"]) assert.equal((await f.request("POST", `/apps/song-request/api/requests/${done}/${action}`, { key: f.owner.apiKey, json: {} })).status, 200);
+    await page.getByLabel("Status").selectOption("fulfilled");
+    await page.locator(`article[data-id="${done}"]`).getByRole("button", { name: "Close" }).click();
+    await page.getByText("Close: done.").waitFor();
+    assert.equal((await status(done)).status, "closed");
+    await page.getByLabel("Status").selectOption("in_queue");
+
+    // Two deliveries die; "Replay all dead" sends both again.
+    f.webhooks.handler.respond = (entry) => (String(entry.json?.data?.fields?.song ?? "").startsWith("Day Dead") ? { status: 410 } : undefined);
+    const dying = [(await f.submit("song-request", { song: "Day Dead 1" })).data.id, (await f.submit("song-request", { song: "Day Dead 2" })).data.id];
+    const hooks = async () => (await f.request("GET", "/api/apps/song-request/deliveries", { key: f.owner.apiKey })).data.deliveries.filter((d) => dying.includes(d.request_id) && d.destination === "webhook");
+    await eventually(async () => (await hooks()).length === 2 && (await hooks()).every((d) => d.state === "dead"), { what: "two dead deliveries" });
+    f.webhooks.handler.respond = undefined;
+    // A 410 retired the endpoint; the creator sets it again, then replays.
+    await page.getByRole("button", { name: "Deliveries" }).click();
+    await page.getByLabel("Your webhook URL (Standard Webhooks)").fill(`${f.webhooks.url}/hooks/fanline`);
+    await page.getByRole("button", { name: "Save destinations" }).click();
+    await page.getByText("Destinations saved.").waitFor();
+    await page.getByRole("button", { name: "Replay all dead" }).click();
+    await page.getByText(/Replayed \d+ deliveries\./).waitFor();
+    await eventually(async () => (await hooks()).every((d) => d.state === "delivered"), { what: "both replayed" });
+
+    // Block an address from the console: that fan's next request is refused; unblock it.
+    await page.getByRole("button", { name: "Limits & safety" }).click();
+    await page.getByLabel("Kind").selectOption("email");
+    await page.getByLabel("Value").fill("pest@example.com");
+    await page.getByLabel("Reason (optional)").fill("spam in every request");
+    await page.getByRole("button", { name: "Block", exact: true }).click();
+    await page.getByText("email: pest@example.com — spam in every request").waitFor();
+    const refused = await f.submit("song-request", { song: "Let me in", email: "pest@example.com" });
+    assert.equal(refused.status, 422, refused.text);
+    await page.getByRole("button", { name: "Unblock pest@example.com" }).click();
+    await eventually(async () => (await page.getByText("email: pest@example.com").count()) === 0, { what: "unblocked in the page" });
+    assert.equal((await f.submit("song-request", { song: "Let me in again", email: "pest@example.com" })).status, 201);
+    await page.close();
+  });
+});
+
 describe("revenue by model", () => {
   test("a tier sign-up, a credit pack and a subscriber's discounted priority request with a tip land in their models, net of fees", async () => {
     const kpis = async () => (await f.request("GET", "/api/kpis?app=song-request&days=7", { key: f.owner.apiKey })).data.kpis;

@@ -196,7 +196,14 @@
     if (s === "held_for_review") buttons.push(act("Approve", () => post("approve")), act("Reject", () => (confirm("Reject this request? A paid request is refunded in full.") ? post("reject") : false), "danger"));
     if (["queued", "authorized", "paid"].includes(s)) {
       buttons.push(act("Accept", () => (r.price.amount && s === "authorized" && !confirm(`Accept and charge ${money(r.price.amount, r.price.currency)}?`) ? false : post("accept"))));
-      buttons.push(act("Decline", () => (confirm(r.price.amount ? `Decline and refund ${money(r.price.amount, r.price.currency)}?` : "Decline this request?") ? post("decline") : false), "danger"));
+      // A payment already taken is given back by refunding what is left (the API declines only
+      // free, held or credit requests); the key makes a double click refund once.
+      const left = r.price.amount - r.price.refunded;
+      const charged = s !== "authorized" && left > 0 && ["stripe", "paypal"].includes(r.paid_with);
+      buttons.push(act("Decline", () => {
+        if (charged) return confirm(`Decline and refund ${money(left, r.price.currency)} to the fan?`) ? post("refund", { reason: "declined" }, { "idempotency-key": `console-decline-${r.id}` }) : false;
+        return confirm(s === "authorized" ? `Decline and release the hold of ${money(r.price.amount, r.price.currency)}?` : "Decline this request?") ? post("decline") : false;
+      }, "danger"));
     }
     if (["queued", "accepted"].includes(s)) buttons.push(act("Complete", () => {
       const note = prompt("A note for the fan (optional):", "");
