@@ -56,8 +56,37 @@ CREATE TABLE IF NOT EXISTS apps (
   title       TEXT NOT NULL,
   description TEXT NOT NULL DEFAULT '',
   manifest    TEXT NOT NULL,
-  created_at  INTEGER NOT NULL
+  created_at  INTEGER NOT NULL,
+  -- draft, live, paused, invite_only or archived (core app_state); only live apps are listed.
+  state         TEXT NOT NULL DEFAULT 'live',
+  -- What the form says while paused or archived.
+  state_message TEXT,
+  -- The app an archived app's fans are pointed to.
+  successor     TEXT
 );
+
+-- Every change of an app's state, with who and why.
+CREATE TABLE IF NOT EXISTS app_events (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  app_slug   TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state   TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  reason     TEXT,
+  at         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS app_events_by_app ON app_events (app_slug, id);
+
+-- Invite links of an invite-only app; only the token's SHA-256 is kept. Revoking keeps the row.
+CREATE TABLE IF NOT EXISTS app_invites (
+  id         TEXT PRIMARY KEY,
+  app_slug   TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  label      TEXT,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS app_invites_by_app ON app_invites (app_slug);
 
 -- Where an app's notifications go. The manifest says which kinds get which events; the
 -- creator sets each kind's settings (JSON, credentials included: a Discord webhook URL or a
@@ -124,7 +153,9 @@ CREATE TABLE IF NOT EXISTS requests (
   -- paid, joined the creator's queue (queued or authorized) and was fulfilled.
   paid_at             INTEGER,
   queued_at           INTEGER,
-  fulfilled_at        INTEGER
+  fulfilled_at        INTEGER,
+  -- 1 for a request made through a draft app's preview link; the KPIs leave these out.
+  test                INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS requests_by_app ON requests (app_slug, status, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_payment_intent ON requests (payment_intent_id);

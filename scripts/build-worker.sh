@@ -9,7 +9,12 @@ if [ "${FANLINE_LOCAL_BUILD:-}" != "1" ] && grep -q '^name = "fanline-hub"' "$1/
   FANLINE_ROOT=$here . "$here/scripts/tools.sh"
   "$NODE22" "$here/scripts/check-deploy.mjs" "$1"
 fi
-[ "${FANLINE_PREBUILT:-}" = "1" ] && exit 0
 FANLINE_ROOT=$here . "$here/scripts/tools.sh"
+# An app's manifest and wrangler.toml are checked before every build, so a broken one never
+# deploys (see `scripts/fanline check --help`).
+if [ -f "$1/manifest.json" ]; then
+  "$NODE22" "$here/scripts/fanline.mjs" check "$1" >&2
+fi
+[ "${FANLINE_PREBUILT:-}" = "1" ] && exit 0
 cd "$1"
 exec "$WORKER_BUILD" --release

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// Fanline's local command line (run through scripts/dev, which installs the tools first).
-//   dev [--port 8787] [--no-build] [--no-demo-history]   build, seed and serve the local marketplace
+// Fanline's command line, run through scripts/fanline (or scripts/dev), which install the pinned
+// tools first. `scripts/fanline --help` lists the commands; each takes --help.
 import fs from "node:fs";
 import path from "node:path";
-import { buildWorkers, localDestinations, ROOT, startStack } from "./stack.mjs";
+import { buildWorkers, localDestinations, ROOT, startStack, workers } from "./stack.mjs";
+import * as appCommand from "./cli/app.mjs";
+import * as check from "./cli/check.mjs";
+import * as creator from "./cli/creator.mjs";
+import * as deploy from "./cli/deploy.mjs";
+import * as scaffold from "./cli/new.mjs";
 import { demoHistorySql } from "./demo-history.mjs";
 import { startStripe } from "./fakes/stripe.mjs";
 import { startPaypal } from "./fakes/paypal.mjs";
@@ -20,6 +25,12 @@ const args = process.argv.slice(2);
 const command = args[0];
 const flag = (name) => args.includes(name);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+
+// What the dev banner says next to an app that needs a hint.
+const NOTES = {
+  shoutout: "(card held until the creator accepts)",
+  "stream-slot": "(auction: open one with POST /apps/stream-slot/api/auctions)",
+};
 
 async function dev() {
   if (!flag("--no-build")) buildWorkers();
@@ -72,10 +83,7 @@ async function dev() {
 Fanline is running on the local Cloudflare runtime.
 
   Marketplace        ${stack.url}/
-  Song request app   ${stack.url}/apps/song-request/
-  Pixel icon app     ${stack.url}/apps/pixel-icon/
-  Shoutout app       ${stack.url}/apps/shoutout/      (card held until the creator accepts)
-  Stream slot app    ${stack.url}/apps/stream-slot/   (auction: open one with POST /apps/stream-slot/api/auctions)
+${workers().apps.map((a) => `  ${`App ${a.slug}`.padEnd(19)}${stack.url}/apps/${a.slug}/${NOTES[a.slug] ? `   ${NOTES[a.slug]}` : ""}`).join("\n")}
   Apps (JSON)        ${stack.url}/api/apps
   Payment webhook    ${stack.url}/webhooks/payment
   Moderation webhook ${stack.url}/webhooks/moderation  (Standard Webhooks secret ${stack.moderationSecret})
@@ -112,8 +120,48 @@ Press Ctrl-C to stop.`);
   process.on("SIGTERM", shutdown);
 }
 
-if (command === "dev") await dev();
-else {
-  console.error("usage: scripts/fanline.mjs dev [--port N] [--no-build] [--no-demo-history]");
+const DEV_HELP = `fanline dev [--port 8787] [--no-build] [--no-demo-history]
+
+Builds every Worker (unless --no-build), creates the local D1 (migrations), registers every app
+in apps/ from its manifest, seeds the demo creators and 90 days of demo history (unless
+--no-demo-history), starts local stand-ins of Stripe, PayPal, Discord, mail and the rest, and
+serves the marketplace on one origin. Same as ./scripts/dev.`;
+
+const COMMANDS = {
+  dev: { help: DEV_HELP, run: async () => (await dev(), null) },
+  check: { help: check.help, run: (rest) => check.run(rest) },
+  new: { help: scaffold.help, run: (rest) => scaffold.run(rest, option) },
+  creator: { help: creator.help, run: (rest) => creator.run(rest, option) },
+  deploy: { help: deploy.help, run: (rest) => deploy.run(rest, option) },
+  app: { help: appCommand.help, run: (rest) => appCommand.run(rest, option) },
+};
+
+const USAGE = `usage: scripts/fanline <command> [options]
+
+  dev       build, seed and serve the local marketplace (same as ./scripts/dev)
+  check     validate every manifest and wrangler.toml, with the JSON path of each problem
+  new       create apps/<slug>/ from a template
+  creator   add a creator and print their first API key
+  deploy    provision Cloudflare and deploy every app and the hub (--dry-run to preview)
+  app       an app's lifecycle: show, state (draft, live, paused, invite_only, archived), invite, revoke
+
+Run scripts/fanline <command> --help for a command's options.`;
+
+const chosen = COMMANDS[command];
+if (!command || command === "--help" || command === "-h" || command === "help") {
+  console.log(USAGE);
+} else if (!chosen) {
+  console.error(`unknown command "${command}"\n\n${USAGE}`);
   process.exit(2);
+} else if (flag("--help") || flag("-h")) {
+  console.log(chosen.help);
+} else {
+  try {
+    const code = await chosen.run(args.slice(1));
+    if (code !== null) process.exit(code);
+  } catch (e) {
+    if (!(e instanceof scaffold.UsageError)) throw e;
+    console.error(`fanline ${command}: ${e.message}`);
+    process.exit(2);
+  }
 }

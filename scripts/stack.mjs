@@ -48,6 +48,25 @@ export const hashKey = (key) => crypto.createHash("sha256").update(key).digest("
 export const newApiKey = () => `fl_live_${crypto.randomBytes(24).toString("hex")}`;
 export const newWebhookSecret = () => `whsec_${crypto.randomBytes(24).toString("base64")}`;
 
+/** The statements that register a creator with a first API key (stored as its SHA-256 only). */
+export function creatorSql(c, apiKey, now = Date.now()) {
+  return [
+    `INSERT INTO creators (id, name, api_key_hash, created_at, email) VALUES (${sql(c.id)}, ${sql(c.name)}, ${sql(hashKey(apiKey))}, ${now}, ${c.email ? sql(c.email) : "NULL"});`,
+    `INSERT INTO api_keys (id, creator_id, name, key_hash, last4, created_at) VALUES (${sql(`key_${c.id}`)}, ${sql(c.id)}, 'First key', ${sql(hashKey(apiKey))}, ${sql(apiKey.slice(-4))}, ${now});`,
+  ].join("\n");
+}
+
+/** Registers (or updates) an app's catalog row from its manifest: what deploying and starting do. */
+export function appSql(m, owner, now = Date.now()) {
+  return `INSERT INTO apps (slug, creator_id, title, description, manifest, created_at) VALUES (${sql(m.slug)}, ${sql(owner)}, ${sql(m.title)}, ${sql(m.description ?? "")}, ${sql(JSON.stringify(m))}, ${now})
+       ON CONFLICT (slug) DO UPDATE SET creator_id = excluded.creator_id, title = excluded.title, description = excluded.description, manifest = excluded.manifest;`;
+}
+
+/** The hub's service binding to each app Worker (`APP_<SLUG>`), generated from apps/ so adding an app never edits the hub's config. */
+export function appBindings(apps = workers().apps) {
+  return apps.map((a) => ({ binding: `APP_${a.slug.toUpperCase().replaceAll("-", "_")}`, service: parseToml(fs.readFileSync(path.join(a.dir, "wrangler.toml"), "utf8")).name }));
+}
+
 /** Writes a wrangler config for local runs: absolute paths, no build step, local settings. */
 // Names of values that are `wrangler secret`s in production. Locally they go in a `.dev.vars`
 // file beside the config, as wrangler expects secrets, so its startup table hides them.
@@ -56,6 +75,7 @@ const SECRET_NAME = /SECRET|_KEY$|TOKEN|PASSWORD/;
 function localConfig(dir, outDir, vars, { withoutRatelimits = false } = {}) {
   const cfg = parseToml(fs.readFileSync(path.join(dir, "wrangler.toml"), "utf8"));
   if (withoutRatelimits) delete cfg.ratelimits;
+  if (dir === ROOT) cfg.services = appBindings();
   cfg.main = path.resolve(dir, cfg.main);
   // The generated config lives elsewhere; its migrations are still the repository's.
   for (const d1 of cfg.d1_databases ?? []) if (d1.migrations_dir) d1.migrations_dir = path.resolve(dir, d1.migrations_dir);
@@ -100,7 +120,7 @@ export function localHubConfig(outDir) {
 export function wrangler(args, { cwd = ROOT, logFile } = {}) {
   const r = spawnSync(process.execPath, [WRANGLER, ...args], { cwd, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
   if (logFile) fs.appendFileSync(logFile, `$ wrangler ${args.join(" ")}\n${r.stdout}\n${r.stderr}\n`);
-  if (r.status !== 0) throw new Error(`wrangler ${args[0]} failed:\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`wrangler ${args[0]} failed${r.error ? ` (${r.error.message})` : ""}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -159,16 +179,11 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));
   const webhookSecrets = {};
   const lines = [];
-  for (const c of seeded) {
-    lines.push(`INSERT INTO creators (id, name, api_key_hash, created_at, email) VALUES (${sql(c.id)}, ${sql(c.name)}, ${sql(hashKey(c.apiKey))}, ${now}, ${c.email ? sql(c.email) : "NULL"});`);
-    lines.push(`INSERT INTO api_keys (id, creator_id, name, key_hash, last4, created_at) VALUES (${sql(`key_${c.id}`)}, ${sql(c.id)}, 'First key', ${sql(hashKey(c.apiKey))}, ${sql(c.apiKey.slice(-4))}, ${now});`);
-  }
+  for (const c of seeded) lines.push(creatorSql(c, c.apiKey, now));
+  // Apps register themselves from their manifests: the owner it names, else the first creator.
   for (const a of apps) {
     const m = a.manifest;
-    lines.push(
-      `INSERT INTO apps (slug, creator_id, title, description, manifest, created_at) VALUES (${sql(m.slug)}, ${sql(seeded[0].id)}, ${sql(m.title)}, ${sql(m.description ?? "")}, ${sql(JSON.stringify(m))}, ${now})
-       ON CONFLICT (slug) DO UPDATE SET title = excluded.title, description = excluded.description, manifest = excluded.manifest;`,
-    );
+    lines.push(appSql(m, seeded.some((c) => c.id === m.owner) ? m.owner : seeded[0].id, now));
     // The same JSON `PUT /api/apps/:slug/destinations` stores (credentials included).
     const settings = {};
     if (destinations.discord) settings.discord = { webhook_url: destinations.discord };

@@ -43,7 +43,9 @@ if [ ! -x "$WASM_BINDGEN_BIN" ]; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$FANLINE_TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION" >&2
 fi
 
-if [ ! -x "$FANLINE_ROOT/node_modules/.bin/wrangler" ] || [ "$FANLINE_ROOT/package-lock.json" -nt "$FANLINE_ROOT/node_modules/.package-lock.json" ]; then
+# A node_modules that is a link to another checkout's (the command-line test's copy of the
+# repository) is never reinstalled from here: npm ci would empty the other checkout's.
+if [ ! -L "$FANLINE_ROOT/node_modules" ] && { [ ! -x "$FANLINE_ROOT/node_modules/.bin/wrangler" ] || [ "$FANLINE_ROOT/package-lock.json" -nt "$FANLINE_ROOT/node_modules/.package-lock.json" ]; }; then
   log "installing npm tools from package-lock.json"
   (cd "$FANLINE_ROOT" && npm ci --no-audit --no-fund >&2)
 fi

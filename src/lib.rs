@@ -2,12 +2,13 @@
 //! app, payment and moderation webhooks, the fulfilment queue's consumer and the cron jobs.
 //! Micro-apps are separate Workers reached through service bindings under `/apps/<slug>/`.
 //!
-//! - `routes`: the route table; `marketplace`: the index and `/api/apps`.
+//! - `routes`: the route table; `marketplace`: the catalog; `app_link`: the binding to each app.
 //! - `creator_api`: destinations, deliveries, queue, limits, block list, keys, KPIs, payout account.
 //! - `console`: the creator console's pages, sign-in and session (it calls `creator_api`).
 //! - `webhooks`: Stripe, PayPal and moderation-service events.
 //! - `consumer`: delivering outbox rows from the queue; `cron`: the scheduled jobs.
 
+mod app_link;
 mod console;
 mod consumer;
 mod creator_api;

@@ -3,11 +3,20 @@
 //! the data center's cache (the Workers Cache API) for a minute, so most GETs read no D1.
 
 use fanline_edge::app::page::{escape_html, html_page};
-use fanline_edge::db::{self, apps::AppRow};
+use fanline_edge::db::{self, apps::CatalogRow};
 use fanline_edge::platform::error::ApiResult;
 use fanline_edge::platform::http::{etag, holds_version, json, not_modified, origin, versioned, SHARED_CACHE};
 use serde_json::{json, Value};
 use worker::{Cache, Env, Request, Response};
+
+/// Drops this data center's cached catalog pages after an app changes state, so the change
+/// shows at once here (other data centers' copies expire within their minute).
+pub async fn forget_catalog(origin: &str) {
+    let cache = Cache::default();
+    for page in ["/", "/api/apps"] {
+        let _ = cache.delete(format!("{origin}{page}"), false).await;
+    }
+}
 
 /// Serves a catalog page from the data center's cache when it holds one, else builds it
 /// (`build` reads D1) and keeps it; either way a caller holding the same version gets a 304.
@@ -36,14 +45,16 @@ where
     Ok(response)
 }
 
-fn app_card(app: &AppRow, origin: &str) -> Value {
+fn app_card(row: &CatalogRow, origin: &str) -> Value {
+    let app = &row.app;
     let manifest = app.manifest().ok();
-    let pricing = manifest.as_ref().map(|m| json!(m.pricing));
     json!({
         "slug": app.slug,
         "title": app.title,
         "description": app.description,
-        "pricing": pricing,
+        "creator": {"id": app.creator_id, "name": row.creator_name},
+        "price_summary": manifest.as_ref().map(|m| m.price_summary()),
+        "pricing": manifest.as_ref().map(|m| json!(m.pricing)),
         "url": format!("{origin}/apps/{}/", app.slug),
         "embed": format!("<script src=\"{origin}/apps/{}/embed.js\"></script>", app.slug),
         "api": format!("{origin}/apps/{}/api/requests", app.slug),
@@ -53,7 +64,7 @@ fn app_card(app: &AppRow, origin: &str) -> Value {
 pub async fn list_apps(req: &Request, env: &Env) -> ApiResult<Response> {
     cached(req, || async {
         let origin = origin(req);
-        let cards: Vec<Value> = db::apps::list(&db::db(env)?).await?.iter().map(|a| app_card(a, &origin)).collect();
+        let cards: Vec<Value> = db::apps::catalog(&db::db(env)?).await?.iter().map(|a| app_card(a, &origin)).collect();
         let body = json!({ "apps": cards });
         Ok((json(200, &body), body.to_string()))
     })
@@ -70,20 +81,15 @@ pub async fn index_page(req: &Request, env: &Env) -> ApiResult<Response> {
 
 async fn index_html(env: &Env) -> ApiResult<String> {
     let mut items = String::new();
-    for app in db::apps::list(&db::db(env)?).await? {
-        let price = app.manifest().map(|m| {
-            let base = m.base_price();
-            if base.is_zero() {
-                "Free".to_string()
-            } else {
-                format!("From {}", base.display())
-            }
-        });
+    for row in db::apps::catalog(&db::db(env)?).await? {
+        let app = &row.app;
+        let price = app.manifest().map(|m| m.price_summary()).unwrap_or_default();
         items.push_str(&format!(
-            "<li><a href=\"/apps/{slug}/\">{title}</a> <span>{price}</span><p>{description}</p></li>",
+            "<li class=\"card\"><h2><a href=\"/apps/{slug}/\">{title}</a></h2><p class=\"by\">by {creator}</p><p class=\"price\">{price}</p><p>{description}</p></li>",
             slug = escape_html(&app.slug),
             title = escape_html(&app.title),
-            price = escape_html(&price.unwrap_or_default()),
+            creator = escape_html(&row.creator_name),
+            price = escape_html(&price),
             description = escape_html(&app.description),
         ));
     }
@@ -91,8 +97,11 @@ async fn index_html(env: &Env) -> ApiResult<String> {
         items.push_str("<li>No apps are registered yet.</li>");
     }
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Fanline marketplace</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}li{{margin:1rem 0}}span{{color:#555}}p{{margin:.25rem 0}}</style>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Fanline marketplace</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1c1c28}}\
+         ul{{list-style:none;padding:0;display:grid;gap:1rem;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr))}}\
+         .card{{border:1px solid #d8d8e0;border-radius:.6rem;padding:1rem}}.card h2{{font-size:1.1rem;margin:0 0 .25rem}}\
+         .by{{color:#555;margin:0}}.price{{font-weight:600;margin:.5rem 0}}p{{margin:.25rem 0}}a{{color:#3a3ad0}}</style>\
          </head><body><h1>Fanline marketplace</h1><ul>{items}</ul></body></html>"
     );
     Ok(html)

@@ -1,7 +1,7 @@
 //! The hub's route table: the marketplace, the creator API, the webhooks, and `/apps/<slug>/`
 //! forwarded to each app's Worker through its service binding.
 
-use crate::{console, creator_api, marketplace, webhooks};
+use crate::{app_link, console, creator_api, marketplace, webhooks};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{json, segments, NO_STORE};
 use worker::{Env, Headers, Method, Request, Response};
@@ -42,12 +42,16 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "deliveries", id], Method::Get) => creator_api::deliveries::one(&req, env, slug, id).await,
         (["api", "apps", slug, "deliveries", "replay"], Method::Post) => creator_api::deliveries::replay(&req, env, slug, None).await,
         (["api", "apps", slug, "deliveries", id, "replay"], Method::Post) => creator_api::deliveries::replay(&req, env, slug, Some(id)).await,
+        (["api", "apps", slug, "state"], Method::Get) => creator_api::lifecycle::show(&req, env, slug).await,
+        (["api", "apps", slug, "state"], Method::Post) => creator_api::lifecycle::change(req, env, slug).await,
+        (["api", "apps", slug, "invites"], Method::Post) => creator_api::lifecycle::invite(req, env, slug).await,
+        (["api", "apps", slug, "invites", id], Method::Delete) => creator_api::lifecycle::revoke(&req, env, slug, id).await,
         (["api", "apps", slug, "limits"], Method::Get) => creator_api::limits::show(&req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Put) => creator_api::limits::set(req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Delete) => creator_api::limits::reset(&req, env, slug).await,
         (["api", "blocklist"], Method::Get | Method::Post) => creator_api::blocklist::handle(req, env, None).await,
         (["api", "blocklist", kind, value], Method::Delete) => creator_api::blocklist::handle(req, env, Some((kind, value))).await,
-        (["apps", slug, ..], _) => forward_to_app(req, env, slug).await,
+        (["apps", slug, ..], _) => app_link::call(req, env, slug).await,
         (["webhooks", "payment"], Method::Post) => webhooks::stripe::handle(req, env).await,
         (["webhooks", "paypal"], Method::Post) => webhooks::paypal::handle(req, env).await,
         (["webhooks", "moderation"], Method::Post) => webhooks::moderation::handle(req, env).await,
@@ -58,14 +62,4 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         | (["api", "blocklist", ..], _) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route")),
     }
-}
-
-/// Every app Worker is bound as `APP_<SLUG>` (dashes become underscores).
-async fn forward_to_app(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
-    if !fanline_core::manifest::is_slug(slug) {
-        return Err(ApiError::NotFound("app"));
-    }
-    let binding = format!("APP_{}", slug.to_ascii_uppercase().replace('-', "_"));
-    let app = env.service(&binding).map_err(|_| ApiError::NotFound("app"))?;
-    Ok(app.fetch_request(req).await?)
 }

@@ -3,10 +3,9 @@
 // queue and rating; then the whole console driven in headless Chromium.
 import assert from "node:assert/strict";
 import path from "node:path";
-import zlib from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { eventually, startFixture } from "./support/fixture.mjs";
+import { eventually, startFixture, tinyPng } from "./support/fixture.mjs";
 
 let f, browser;
 before(async () => {
@@ -46,19 +45,6 @@ async function signInWithKey(key = f.owner.apiKey) {
 }
 
 /** A real 2x2 PNG (signature, IHDR, IDAT, IEND with their CRCs), so a browser can draw it. */
-function tinyPng() {
-  const chunk = (type, data) => {
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.from([0, 0, 0, 2, 0, 0, 0, 2, 8, 2, 0, 0, 0]); // 2x2, 8-bit RGB
-  const rows = Buffer.from([0, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 255, 0]);
-  return Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 const mailsTo = (to) => f.mail.mails.filter((m) => m.to === to);
 

@@ -317,7 +317,7 @@
     const slug = state.app || state.session.apps[0]?.slug;
     const view = $("view");
     if (!slug) return view.replaceChildren(el("p", { text: "You have no apps yet." }));
-    const [limits, status, { blocklist }] = await Promise.all([api(`/api/apps/${slug}/limits`), fetch(`/apps/${slug}/api/status`).then((r) => r.json()), api("/api/blocklist")]);
+    const [limits, status, { blocklist }, lifecycle] = await Promise.all([api(`/api/apps/${slug}/limits`), fetch(`/apps/${slug}/api/status`).then((r) => r.json()), api("/api/blocklist"), api(`/api/apps/${slug}/state`)]);
     const field = (key, label) => el("div", {}, el("label", { for: `l-${key}`, text: label }), el("input", { id: `l-${key}`, type: "number", min: 0, step: 1, value: limits.limits[key] ?? "", placeholder: "no limit" }));
     const save = async (patch) => {
       const body = {};
@@ -334,11 +334,14 @@
       }
     };
     const open = status.open;
+    // Paused, draft or archived: the lifecycle below decides, not the capacity.
+    const byState = !["live", "invite_only"].includes(lifecycle.state);
     const reason = el("input", { id: "b-reason", type: "text", maxLength: 200 });
     view.replaceChildren(el("h1", { text: `Limits & safety · ${slug}` }),
-      el("section", { class: "card", "aria-labelledby": "form-state" }, el("h2", { id: "form-state", text: `The form is ${open ? "open" : "closed"}` }),
+      el("section", { class: "card", "aria-labelledby": "form-state" }, el("h2", { id: "form-state", text: `The form is ${open ? "open" : "closed"}${byState ? ` (the app is ${lifecycle.state})` : ""}` }),
         el("p", { id: "queue-size", text: `${status.in_queue} in the queue${status.capacity !== null && status.capacity !== undefined ? ` of a capacity of ${status.capacity}` : ", no capacity set"}.` }),
-        el("button", { type: "button", id: "toggle-form", class: open ? "danger" : "", text: open ? "Close the form now" : "Open the form", onclick: () => save({ capacity: open ? 0 : "" }) })),
+        byState ? el("p", { class: "muted", text: "Change the app's state under Lifecycle to open it again." }) :
+          el("button", { type: "button", id: "toggle-form", class: open ? "danger" : "", text: open ? "Close the form now" : "Open the form", onclick: () => save({ capacity: open ? 0 : "" }) })),
       el("form", { class: "card", id: "limits-form", onsubmit: (e) => (e.preventDefault(), save()) }, el("h2", { text: "Limits" }), el("p", { class: "muted", text: `From ${limits.source}. A full queue closes the form until you catch up.` }),
         field("capacity", "Queue capacity"), field("max_open_per_fan", "Open requests per fan"), field("max_per_fan_per_day", "Requests per fan per day"), el("div", { class: "actions" }, el("button", { type: "submit", text: "Save limits" }))),
       el("form", { class: "card", id: "block-form", onsubmit: async (e) => {
@@ -351,7 +354,61 @@
         el("ul", {}, blocklist.map((b) => el("li", {}, `${b.kind}: ${b.value}${b.reason ? ` — ${b.reason}` : ""} `, el("button", { type: "button", class: "secondary", text: "Unblock", "aria-label": `Unblock ${b.value}`, onclick: () => api(`/api/blocklist/${b.kind}/${encodeURIComponent(b.value)}`, { method: "DELETE" }).then(() => show("limits")).catch((e) => flash(e.message, true)) })))),
         el("label", { for: "b-kind", text: "Kind" }), el("select", { id: "b-kind" }, ["email", "ip", "fan"].map((k) => el("option", { value: k, text: k }))),
         el("label", { for: "b-value", text: "Value" }), el("input", { id: "b-value", type: "text", required: true }),
-        el("label", { for: "b-reason", text: "Reason (optional)" }), reason, el("div", { class: "actions" }, el("button", { type: "submit", text: "Block" }))));
+        el("label", { for: "b-reason", text: "Reason (optional)" }), reason, el("div", { class: "actions" }, el("button", { type: "submit", text: "Block" }))),
+      lifecycleCard(slug, lifecycle));
+  }
+
+  // The app's lifecycle: its state with the fans' message, invite links, the preview link.
+  function lifecycleCard(slug, lc) {
+    const STATES = { draft: "Draft (only you, through the preview link)", live: "Live (in the catalog)", paused: "Paused (the form says so)", invite_only: "Invite only (not listed)", archived: "Archived (closed for good)" };
+    const pick = el("select", { id: "s-state" }, Object.entries(STATES).map(([v, t]) => el("option", { value: v, text: t })));
+    pick.value = lc.state;
+    const message = el("input", { id: "s-message", type: "text", maxLength: 500, value: lc.message ?? "", placeholder: "Back on Monday!" });
+    const why = el("input", { id: "s-reason", type: "text", maxLength: 500 });
+    const plan = el("select", { id: "s-plan" }, [["fulfil", "I still fulfil them"], ["refund", "Refund them in full"], ["move", "Refund them and point fans to another app"]].map(([v, t]) => el("option", { value: v, text: t })));
+    const others = state.session.apps.filter((a) => a.slug !== slug);
+    const next = el("select", { id: "s-successor" }, others.map((a) => el("option", { value: a.slug, text: a.title })));
+    const archiving = el("div", { id: "archive-options", hidden: true },
+      el("label", { for: "s-plan", text: "Requests still open" }), plan, el("label", { for: "s-successor", text: "Point fans to" }), next);
+    pick.addEventListener("change", () => (archiving.hidden = pick.value !== "archived"));
+    const submit = async (e) => {
+      e.preventDefault();
+      const body = { state: pick.value, ...(message.value.trim() ? { message: message.value.trim() } : {}), ...(why.value.trim() ? { reason: why.value.trim() } : {}) };
+      if (pick.value === "archived") {
+        body.open_requests = plan.value;
+        if (plan.value === "move") body.successor = next.value;
+        if (!confirm(`Archive ${slug} for good? Fans with open requests are told what happens to them${plan.value === "fulfil" ? "" : ", and their payments are refunded"}.`)) return;
+      }
+      try {
+        const r = await api(`/api/apps/${slug}/state`, { method: "POST", json: body });
+        await show("limits");
+        const o = r.open_requests;
+        flash(o ? `The app is archived: ${o.notified} fans told; ${o.settled.length} requests settled${o.failed.length ? `, ${o.failed.length} could not be (see the queue)` : ""}.` : `The app is ${r.state.replace("_", " ")}.`);
+      } catch (err) { flash(err.message, true); }
+    };
+    const invites = lc.invites.filter((i) => !i.revoked_at);
+    const newLink = el("output", { id: "new-invite" });
+    return el("section", { class: "card", "aria-labelledby": "lifecycle-title" },
+      el("h2", { id: "lifecycle-title", text: `Lifecycle: ${lc.state.replace("_", " ")}` }),
+      lc.state === "archived" ? el("p", { class: "muted", text: "Archived apps take no new requests; payments still settle." }) :
+        el("form", { id: "state-form", onsubmit: submit },
+          el("label", { for: "s-state", text: "State" }), pick, el("label", { for: "s-message", text: "Message on the form (optional)" }), message,
+          el("label", { for: "s-reason", text: "Why (for your history, optional)" }), why, archiving,
+          el("div", { class: "actions" }, el("button", { type: "submit", text: "Change state" }))),
+      lc.state === "draft" && lc.preview_url && el("p", {}, "Preview link (only for you; requests sent through it are tests): ", el("a", { href: lc.preview_url, text: "open the preview" })),
+      el("h3", { text: "Invite links" }),
+      el("ul", { id: "invites" }, invites.map((i) => el("li", {}, `${i.label ?? "Invite"} (made ${when(i.created_at)}) `,
+        el("button", { type: "button", class: "secondary", text: "Revoke", "aria-label": `Revoke ${i.label ?? i.id}`, onclick: () => api(`/api/apps/${slug}/invites/${i.id}`, { method: "DELETE" }).then(() => show("limits")).then(() => flash("Invite revoked.")).catch((err) => flash(err.message, true)) })))),
+      el("form", { id: "invite-form", onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const r = await api(`/api/apps/${slug}/invites`, { method: "POST", json: $("i-label").value.trim() ? { label: $("i-label").value.trim() } : {} });
+          await show("limits");
+          $("new-invite").replaceChildren("New invite link (shown once): ", el("input", { type: "text", readonly: true, value: r.url, "aria-label": "New invite link", class: "wide" }));
+        } catch (err) { flash(err.message, true); }
+      } }, el("label", { for: "i-label", text: "Who it is for (optional)" }), el("input", { id: "i-label", type: "text", maxLength: 100 }),
+        el("div", { class: "actions" }, el("button", { type: "submit", text: "New invite link" }))), newLink,
+      lc.history.length ? el("details", {}, el("summary", { text: "History" }), el("ol", {}, lc.history.map((h) => el("li", { text: `${when(h.at)}: ${h.from} → ${h.to} by ${h.actor}${h.reason ? ` (${h.reason})` : ""}` })))) : false);
   }
 
   // Numbers.

@@ -9,5 +9,6 @@ pub mod deliveries;
 pub mod destinations;
 pub mod keys;
 pub mod kpis;
+pub mod lifecycle;
 pub mod limits;
 pub mod queue;

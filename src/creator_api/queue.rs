@@ -57,7 +57,7 @@ fn item(r: &QueueRow) -> Value {
         "fields": parsed(&r.fields).unwrap_or(json!({})), "add_ons": parsed(&r.add_ons).unwrap_or(json!([])),
         "priority": r.priority != 0, "paid_with": r.provider, "fan_email": r.fan_email,
         "moderation": parsed(&r.moderation), "triage": r.triage.as_deref().and_then(parsed), "identity": r.identity.as_deref().and_then(parsed),
-        "created_at": rfc3339(r.created_at), "updated_at": rfc3339(r.updated_at),
+        "created_at": rfc3339(r.created_at), "updated_at": rfc3339(r.updated_at), "test": r.test != 0,
     })
 }
 

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { startStack } from "../../scripts/stack.mjs";
 import { startStripe } from "../../scripts/fakes/stripe.mjs";
 import { startPaypal } from "../../scripts/fakes/paypal.mjs";
@@ -127,3 +128,18 @@ export async function freshLimiterWindow(needMs = 25000, periodMs = 60000) {
 export const settle = (ms = 2500) => new Promise((r) => setTimeout(r, ms));
 
 export const PNG = Buffer.from("89504e470d0a1a0a0000000d49484452000000200000002008060000007a7af4", "hex");
+
+/** A valid 2x2 PNG, for attachment fields. */
+export function tinyPng() {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.from([0, 0, 0, 2, 0, 0, 0, 2, 8, 2, 0, 0, 0]); // 2x2, 8-bit RGB
+  const rows = Buffer.from([0, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 255, 0]);
+  return Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+}

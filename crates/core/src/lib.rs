@@ -3,6 +3,7 @@
 //!
 //! - `manifest`: what makes one micro-app different from another, parsed and checked once.
 //! - `lifecycle`: the request state machine (a leaf: it depends on nothing here).
+//! - `app_state`: an app's own lifecycle (draft, live, paused, invite-only, archived).
 //! - `intake`: body shapes, validation and pricing, and the intake plan.
 //! - `money`: amounts, payment providers' wire formats, auctions.
 //! - `trust`: client keys, sign-in, moderation, triage, webhook signatures.
@@ -11,6 +12,7 @@
 //! - `webhook`: what an incoming provider event did.
 //! - `util`: base64 and RFC 3339 time.
 
+pub mod app_state;
 pub mod delivery;
 pub mod intake;
 pub mod kpi;

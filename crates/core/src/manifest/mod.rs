@@ -16,6 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Manifest {
     pub slug: String,
     pub title: String,
+    /// The creator id that owns the app; its catalog row is registered under it (the local
+    /// stack's first creator when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     #[serde(default)]
     pub description: String,
     pub fields: Vec<Field>,
@@ -346,103 +350,148 @@ impl DestinationKind {
 /// Names the request body uses for itself; a field may not shadow them.
 const RESERVED_FIELD_NAMES: [&str; 9] = ["add_ons", "bid", "fields", "form_token", "idempotency_key", "pay_with", "provider", "tip", "turnstile_token"];
 
+/// Largest upload a file field may allow: 25 MiB, well inside a Worker's request body limit.
+pub const MAX_FILE_BYTES: u64 = 26_214_400;
+
+/// One thing wrong with a manifest, where it is (`fields[2].max_bytes`) and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem { path: path.into(), message: message.into() });
+    }
+}
+
 impl Manifest {
     pub fn parse(json: &str) -> Result<Self, String> {
-        let manifest: Manifest = serde_json::from_str(json).map_err(|e| format!("manifest: {e}"))?;
-        manifest.check()?;
-        Ok(manifest)
+        Self::parse_all(json).map_err(|problems| problems.first().map_or_else(|| "manifest: invalid".into(), |p| format!("manifest: {p}")))
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// Every problem with a manifest that reads as JSON of the right shape; a shape problem
+    /// (unknown key, wrong type) is one problem, at the line and column serde stopped at.
+    pub fn parse_all(json: &str) -> Result<Self, Vec<Problem>> {
+        let manifest: Manifest = serde_json::from_str(json).map_err(|e| vec![Problem { path: "$".into(), message: e.to_string() }])?;
+        let mut problems = Problems::default();
+        manifest.check(&mut problems);
+        if problems.0.is_empty() {
+            Ok(manifest)
+        } else {
+            Err(problems.0)
+        }
+    }
+
+    fn check(&self, p: &mut Problems) {
         if !is_slug(&self.slug) {
-            return Err(format!("manifest: slug '{}' must be 1-40 of a-z, 0-9 and '-'", self.slug));
+            p.add("slug", format!("'{}' must be 1-40 of a-z, 0-9 and '-'", self.slug));
         }
         if self.title.trim().is_empty() {
-            return Err("manifest: title is empty".into());
+            p.add("title", "is empty");
         }
         if self.fields.is_empty() {
-            return Err("manifest: an app needs at least one field".into());
+            p.add("fields", "an app needs at least one field");
         }
         let mut names = BTreeSet::new();
-        for field in &self.fields {
+        for (i, field) in self.fields.iter().enumerate() {
+            let at = |key: &str| format!("fields[{i}].{key}");
             if !is_identifier(&field.name) || RESERVED_FIELD_NAMES.contains(&field.name.as_str()) {
-                return Err(format!("manifest: field name '{}' is not allowed", field.name));
-            }
-            if !names.insert(field.name.as_str()) {
-                return Err(format!("manifest: field '{}' appears twice", field.name));
+                p.add(
+                    at("name"),
+                    format!(
+                        "'{}' is not allowed: 1-40 of a-z, 0-9 and '_', starting with a letter, and none of {}",
+                        field.name,
+                        RESERVED_FIELD_NAMES.join(", ")
+                    ),
+                );
+            } else if !names.insert(field.name.as_str()) {
+                p.add(at("name"), format!("'{}' appears twice", field.name));
             }
             match field.kind {
-                FieldKind::Choice if field.options.is_empty() => return Err(format!("manifest: choice field '{}' has no options", field.name)),
+                FieldKind::Choice if field.options.is_empty() => p.add(at("options"), "a choice field needs options"),
                 FieldKind::Choice
-                    if field.options.iter().enumerate().any(|(i, o)| o.value.trim().is_empty() || field.options[..i].iter().any(|p| p.value == o.value)) =>
+                    if field.options.iter().enumerate().any(|(j, o)| o.value.trim().is_empty() || field.options[..j].iter().any(|q| q.value == o.value)) =>
                 {
-                    return Err(format!("manifest: choice field '{}' has an empty or repeated option", field.name))
+                    p.add(at("options"), "an option's value is empty or repeated")
                 }
-                FieldKind::File if field.accept.is_empty() || field.max_bytes.is_none() => {
-                    return Err(format!("manifest: file field '{}' needs accept and max_bytes", field.name))
-                }
+                FieldKind::File if field.accept.is_empty() => p.add(at("accept"), "a file field lists the media types it accepts"),
+                FieldKind::File if field.max_bytes.is_none() => p.add(at("max_bytes"), "a file field needs max_bytes"),
                 _ => {}
             }
-            for media_type in &field.accept {
+            if let Some(max) = field.max_bytes.filter(|m| *m == 0 || *m > MAX_FILE_BYTES) {
+                p.add(at("max_bytes"), format!("{max} is out of range: must be at least 1 and at most {MAX_FILE_BYTES}"));
+            }
+            for (j, media_type) in field.accept.iter().enumerate() {
                 if media::extension_for(media_type).is_none() {
-                    return Err(format!("manifest: field '{}' accepts unsupported type '{media_type}'", field.name));
+                    p.add(format!("fields[{i}].accept[{j}]"), format!("unsupported type '{media_type}'"));
                 }
             }
         }
         let mut add_on_ids = BTreeSet::new();
-        for add_on in &self.pricing.add_ons {
+        for (i, add_on) in self.pricing.add_ons.iter().enumerate() {
             if !is_identifier(&add_on.id) || !add_on_ids.insert(add_on.id.as_str()) {
-                return Err(format!("manifest: add-on id '{}' is invalid or repeated", add_on.id));
+                p.add(format!("pricing.add_ons[{i}].id"), format!("'{}' is invalid or repeated", add_on.id));
             }
             if add_on.amount == 0 {
-                return Err(format!("manifest: add-on '{}' must cost something", add_on.id));
+                p.add(format!("pricing.add_ons[{i}].amount"), "an add-on must cost something");
             }
         }
         if let Some(tips) = &self.pricing.tips {
             if tips.min == 0 || tips.min > tips.max || tips.suggested.iter().any(|s| *s < tips.min || *s > tips.max) {
-                return Err("manifest: tips need 0 < min <= max, and suggested amounts within them".into());
+                p.add("pricing.tips", "tips need 0 < min <= max, and suggested amounts within them");
             }
         }
         if self.pricing.platform_fee_bps > 5_000 {
-            return Err("manifest: platform_fee_bps is at most 5000 (50%)".into());
+            p.add("pricing.platform_fee_bps", "must be at most 5000 (50%)");
         }
         if self.pricing.hold.is_some_and(|h| !(1..=144).contains(&h.accept_within_hours)) {
-            return Err("manifest: hold.accept_within_hours must be 1 to 144 (card authorizations lapse after about 7 days)".into());
+            p.add("pricing.hold.accept_within_hours", "must be 1 to 144 (card authorizations lapse after about 7 days)");
         }
         if let Some(honeypot) = &self.moderation.honeypot_field {
-            if !is_identifier(honeypot) || names.contains(honeypot.as_str()) || RESERVED_FIELD_NAMES.contains(&honeypot.as_str()) || honeypot == "form_token" {
-                return Err(format!("manifest: honeypot_field '{honeypot}' must be a name no field or body key uses"));
+            if !is_identifier(honeypot) || names.contains(honeypot.as_str()) || RESERVED_FIELD_NAMES.contains(&honeypot.as_str()) {
+                p.add("moderation.honeypot_field", format!("'{honeypot}' must be a name no field or body key uses"));
             }
         }
         if let Some(identity) = &self.identity {
-            if identity.providers.is_empty() || identity.providers.iter().enumerate().any(|(i, p)| identity.providers[..i].contains(p)) {
-                return Err("manifest: identity.providers lists each of twitch, discord, google at most once, at least one".into());
+            if identity.providers.is_empty() || identity.providers.iter().enumerate().any(|(i, q)| identity.providers[..i].contains(q)) {
+                p.add("identity.providers", "lists each of twitch, discord, google at most once, at least one");
             }
         }
         let mut ids = BTreeSet::new();
-        for pack in &self.pricing.credit_packs {
+        for (i, pack) in self.pricing.credit_packs.iter().enumerate() {
             if !is_identifier(&pack.id) || !ids.insert(pack.id.as_str()) || pack.credits == 0 || pack.amount == 0 {
-                return Err(format!("manifest: credit pack '{}' needs a unique id, credits > 0 and an amount > 0", pack.id));
+                p.add(format!("pricing.credit_packs[{i}]"), format!("'{}' needs a unique id, credits > 0 and an amount > 0", pack.id));
             }
         }
         if self.pricing.credits_per_request == 0 {
-            return Err("manifest: credits_per_request is at least 1".into());
+            p.add("pricing.credits_per_request", "must be at least 1");
         }
         let mut ids = BTreeSet::new();
-        for tier in &self.pricing.tiers {
+        for (i, tier) in self.pricing.tiers.iter().enumerate() {
             if !is_identifier(&tier.id) || !ids.insert(tier.id.as_str()) || tier.amount == 0 || tier.discount_bps > 10_000 {
-                return Err(format!("manifest: tier '{}' needs a unique id, an amount > 0 and discount_bps <= 10000", tier.id));
+                p.add(format!("pricing.tiers[{i}]"), format!("'{}' needs a unique id, an amount > 0 and discount_bps <= 10000", tier.id));
             }
         }
-        if self.pricing.providers.is_empty() || self.pricing.providers.iter().enumerate().any(|(i, p)| self.pricing.providers[..i].contains(p)) {
-            return Err("manifest: providers lists each provider once, at least one".into());
+        if self.pricing.providers.is_empty() || self.pricing.providers.iter().enumerate().any(|(i, q)| self.pricing.providers[..i].contains(q)) {
+            p.add("pricing.providers", "lists each provider once, at least one");
         }
         if let Some(auction) = &self.auction {
             if auction.starting_bid == 0 || auction.min_increment == 0 {
-                return Err("manifest: an auction needs starting_bid > 0 and min_increment > 0".into());
+                p.add("auction", "an auction needs starting_bid > 0 and min_increment > 0");
             }
             if auction.max_extension_secs > 3600 {
-                return Err("manifest: auction.max_extension_secs is at most 3600 (card holds must outlast the auction)".into());
+                p.add("auction.max_extension_secs", "must be at most 3600 (card holds must outlast the auction)");
             }
             if self.pricing.base != 0
                 || self.pricing.hold.is_some()
@@ -450,27 +499,23 @@ impl Manifest {
                 || !self.pricing.tiers.is_empty()
                 || self.pricing.providers != [Provider::Stripe]
             {
-                return Err(
-                    "manifest: an auction app is priced by its bids (always held, through Stripe): no base, hold, credit packs, tiers or other providers"
-                        .into(),
-                );
+                p.add("pricing", "an auction app is priced by its bids (always held, through Stripe): no base, hold, credit packs, tiers or other providers");
             }
         }
         if self.pricing.hold.is_some() && self.pricing.providers.contains(&Provider::Paypal) {
-            return Err("manifest: held payments are Stripe-only; remove paypal from providers".into());
+            p.add("pricing.providers", "held payments are Stripe-only; remove paypal");
         }
         for (event, routes) in &self.routing {
             if event != WAITING_EVENT && crate::lifecycle::Status::from_event_name(event).is_none() {
-                return Err(format!("manifest: cannot route unknown event '{event}'"));
+                p.add(format!("routing.{event}"), "cannot route an unknown event");
             }
-            for route in routes {
-                self.check_route(event, route)?;
+            for (i, route) in routes.iter().enumerate() {
+                self.check_route(&format!("routing.{event}[{i}]"), route, p);
             }
         }
         if self.reminder_after_hours == Some(0) {
-            return Err("manifest: reminder_after_hours must be at least 1".into());
+            p.add("reminder_after_hours", "must be at least 1");
         }
-        Ok(())
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -494,6 +539,25 @@ impl Manifest {
         self.pricing.hold.is_some() || self.auction.is_some()
     }
 
+    /// What the catalog says about the price: "from $25.00", "bids from $10.00", "free, tips
+    /// welcome", "free; extras from $3.00" or "free".
+    pub fn price_summary(&self) -> String {
+        let money = |amount: u64| Money::new(amount, self.pricing.currency.clone()).display();
+        if let Some(auction) = &self.auction {
+            return format!("bids from {}", money(auction.starting_bid));
+        }
+        if self.pricing.base > 0 {
+            return format!("from {}", money(self.pricing.base));
+        }
+        if self.pricing.tips.is_some() && self.pricing.add_ons.is_empty() {
+            return "free, tips welcome".into();
+        }
+        match self.pricing.add_ons.iter().map(|a| a.amount).min() {
+            Some(cheapest) => format!("free; extras from {}", money(cheapest)),
+            None => "free".into(),
+        }
+    }
+
     pub fn base_price(&self) -> Money {
         Money::new(self.pricing.base, self.pricing.currency.clone())
     }
@@ -502,22 +566,25 @@ impl Manifest {
         self.routing.get(event).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    fn check_route(&self, event: &str, route: &Route) -> Result<(), String> {
-        let at = format!("manifest: routing.{event} to {}", route.to.as_str());
+    fn check_route(&self, at: &str, route: &Route, p: &mut Problems) {
         if route.to == DestinationKind::Webhook && (route.title.is_some() || route.template.is_some()) {
-            return Err(format!("{at}: a webhook carries the whole request as JSON; it takes no title or template"));
+            p.add(at, "a webhook carries the whole request as JSON; it takes no title or template");
         }
-        for text in [&route.title, &route.template].into_iter().flatten() {
+        for (key, text) in [("title", &route.title), ("template", &route.template)] {
+            let Some(text) = text else { continue };
+            let at = format!("{at}.{key}");
             if text.trim().is_empty() || text.len() > 2000 {
-                return Err(format!("{at}: a title or template is 1-2000 characters"));
+                p.add(&at, "must be 1-2000 characters");
             }
-            for name in template::placeholders(text).map_err(|e| format!("{at}: {e}"))? {
-                if !template::BUILTINS.contains(&name) && self.field(name).is_none() {
-                    return Err(format!("{at}: unknown placeholder {{{{{name}}}}}; use a field name or one of {}", template::BUILTINS.join(", ")));
+            match template::placeholders(text) {
+                Err(e) => p.add(&at, e),
+                Ok(names) => {
+                    for name in names.into_iter().filter(|n| !template::BUILTINS.contains(n) && self.field(n).is_none()) {
+                        p.add(&at, format!("unknown placeholder {{{{{name}}}}}; use a field name or one of {}", template::BUILTINS.join(", ")));
+                    }
                 }
             }
         }
-        Ok(())
     }
 }
 
@@ -536,6 +603,30 @@ pub(crate) mod tests {
     pub(crate) const SONG: &str = include_str!("../../../../apps/song-request/manifest.json");
     pub(crate) const PIXEL: &str = include_str!("../../../../apps/pixel-icon/manifest.json");
     pub(crate) const SHOUTOUT: &str = include_str!("../../../../apps/shoutout/manifest.json");
+
+    #[test]
+    fn the_catalog_names_each_pricing_model() {
+        let summary = |json: &str| Manifest::parse(json).unwrap().price_summary();
+        assert_eq!(summary(SONG), "free; extras from $3.00");
+        assert_eq!(summary(PIXEL), "from $25.00");
+        assert_eq!(summary(include_str!("../../../../apps/stream-slot/manifest.json")), "bids from $10.00");
+        assert_eq!(summary(include_str!("../../../../templates/tip-jar/manifest.json")), "free, tips welcome");
+        assert_eq!(summary(include_str!("../../../../templates/blank/manifest.json")), "free");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_json_path() {
+        let mut m: serde_json::Value = serde_json::from_str(PIXEL).unwrap();
+        m["fields"][4]["max_bytes"] = 30_000_000.into();
+        m["fields"][0]["name"] = "tip".into();
+        m["pricing"]["platform_fee_bps"] = 9_000.into();
+        m["routing"]["request.queued"] = serde_json::json!([{"to": "sms", "template": "{{nope}}"}]);
+        let problems = Manifest::parse_all(&m.to_string()).unwrap_err();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["fields[0].name", "fields[4].max_bytes", "pricing.platform_fee_bps", "routing.request.queued[0].template"]);
+        assert_eq!(problems[1].to_string(), "fields[4].max_bytes: 30000000 is out of range: must be at least 1 and at most 26214400");
+        assert!(Manifest::parse_all(PIXEL).is_ok());
+    }
 
     #[test]
     fn shipped_manifests_parse() {

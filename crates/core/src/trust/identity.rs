@@ -197,22 +197,39 @@ pub fn read_email_link(secret: &[u8], app: &str, token: &str, now_secs: i64) -> 
     (link.exp > now_secs && link.app == app).then_some(link)
 }
 
-/// The fan's key to their own request: the links Fanline mails to the fan (and gives the
-/// fan's browser after submitting) carry it, and rating the request needs it. The request's
-/// id alone is not enough, because the creator's team sees ids in Discord, Trello and mail.
-pub fn fan_request_key(secret: &[u8], request_id: &str) -> String {
-    let bytes = mac(secret, "fanline-fan-request", request_id).finalize().into_bytes();
-    base64url(&bytes[..16])
+/// A 128-bit tag of `subject` for one purpose (`domain`), base64url: short enough for a link.
+fn link_tag(secret: &[u8], domain: &str, subject: &str) -> String {
+    base64url(&mac(secret, domain, subject).finalize().into_bytes()[..16])
 }
 
-/// Whether `key` is the fan's key to `request_id` (compared in constant time).
-pub fn is_fan_request_key(secret: &[u8], request_id: &str, key: &str) -> bool {
-    let Some(given) = base64url_decode(key) else { return false };
+fn is_link_tag(secret: &[u8], domain: &str, subject: &str, tag: &str) -> bool {
+    let Some(given) = base64url_decode(tag) else { return false };
     if given.len() != 16 || secret.is_empty() {
         return false;
     }
     // Compares the tag's first 16 bytes in constant time.
-    mac(secret, "fanline-fan-request", request_id).verify_truncated_left(&given).is_ok()
+    mac(secret, domain, subject).verify_truncated_left(&given).is_ok()
+}
+
+/// The fan's key to their own request: the links Fanline mails to the fan (and gives the
+/// fan's browser after submitting) carry it, and rating the request needs it. The request's
+/// id alone is not enough, because the creator's team sees ids in Discord, Trello and mail.
+pub fn fan_request_key(secret: &[u8], request_id: &str) -> String {
+    link_tag(secret, "fanline-fan-request", request_id)
+}
+
+/// Whether `key` is the fan's key to `request_id` (compared in constant time).
+pub fn is_fan_request_key(secret: &[u8], request_id: &str, key: &str) -> bool {
+    is_link_tag(secret, "fanline-fan-request", request_id, key)
+}
+
+/// The creator's preview token of an app: it opens a draft app (its requests are tests).
+pub fn preview_token(secret: &[u8], app_slug: &str) -> String {
+    format!("pv_{}", link_tag(secret, "fanline-app-preview", app_slug))
+}
+
+pub fn is_preview_token(secret: &[u8], app_slug: &str, token: &str) -> bool {
+    token.strip_prefix("pv_").is_some_and(|tag| is_link_tag(secret, "fanline-app-preview", app_slug, tag))
 }
 
 /// One cookie's value from a `Cookie` header.
@@ -247,6 +264,15 @@ mod tests {
         assert!(!is_fan_request_key(b"secret", "req_1", &key[..21]));
         assert!(!is_fan_request_key(b"secret", "req_1", "not base64!"));
         assert!(!is_fan_request_key(b"", "req_1", &fan_request_key(b"", "req_1")));
+    }
+
+    #[test]
+    fn a_preview_token_opens_only_its_app_and_is_not_a_request_key() {
+        let token = preview_token(b"secret", "my-app");
+        assert!(is_preview_token(b"secret", "my-app", &token));
+        assert!(!is_preview_token(b"secret", "other-app", &token));
+        assert!(!is_preview_token(b"secret", "my-app", token.trim_start_matches("pv_")));
+        assert!(!is_fan_request_key(b"secret", "my-app", token.trim_start_matches("pv_")), "purposes never mix");
     }
 
     #[test]

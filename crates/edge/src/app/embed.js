@@ -27,6 +27,7 @@
     label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
     input[type=text], input[type=email], input[type=url], textarea, select { width: 100%; box-sizing: border-box; padding: .5rem; border: 1px solid #bbb; border-radius: 6px; font: inherit; }
     textarea { min-height: 5rem; } .help { font-size: .85rem; color: #666; } .error { color: #b00020; font-size: .85rem; }
+    .notice { background: #fff4e5; border: 1px solid #f0c27b; border-radius: .5rem; padding: .75rem; margin: 0 0 1rem; }
     .addon { font-weight: normal; display: flex; gap: .5rem; align-items: center; }
     button { margin-top: 1rem; padding: .6rem 1.2rem; border: 0; border-radius: 6px; background: #5865f2; color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
     button[disabled] { opacity: .6; } .total { margin-top: .75rem; font-weight: 600; }
@@ -122,9 +123,26 @@
   // One form view for the creator's funnel (a browser that runs scripts; bots that do not are
   // not counted). A fan looking up their request's status is not a view of the form.
   if (!new URLSearchParams(location.search).has("request")) fetch(new URL(`/apps/${app.slug}/api/views`, script.src), { method: "POST" }).catch(() => {});
-  // A full queue closes the form until the creator catches up.
+  // An invite link (`?invite=`) or the creator's preview link of a draft (`?preview=`) lets
+  // this page's requests in; the token travels in a header, never in the form.
+  const pageQuery = new URLSearchParams(location.search);
+  const access = pageQuery.get("invite") ?? pageQuery.get("preview");
+  // The app's state and a full queue close the form; the creator's message says why.
   fetch(new URL(`/apps/${app.slug}/api/status`, script.src)).then((r) => r.json()).then((s) => {
-    if (s.open === false) {
+    const closed = {
+      paused: `${app.title} is paused and not taking requests right now.`,
+      archived: `${app.title} has closed for good and takes no new requests.`,
+      draft: access ? "" : `${app.title} is not open yet.`,
+      invite_only: access ? "" : `${app.title} takes requests by invitation; use the invite link you were sent.`,
+    }[s.state];
+    if (closed) {
+      // Said first, where a fan looks, and nothing in the form can be used.
+      for (const control of form.querySelectorAll("input, textarea, select, button")) control.disabled = true;
+      form.querySelector("h2").after(el("p", { className: "notice", role: "status" }, `${closed}${s.message ? ` ${s.message}` : ""}`,
+        ...(s.state === "archived" && s.successor ? [" ", el("a", { href: new URL(`/apps/${s.successor}/`, script.src).href, textContent: "The creator continues here." })] : [])));
+    } else if (s.state === "draft") {
+      form.prepend(el("p", { className: "help preview-note", textContent: "Preview: requests you send here are test requests, left out of the creator's numbers." }));
+    } else if (s.open === false) {
       submit.disabled = true;
       formError.textContent = "The queue is full right now; please come back later.";
     }
@@ -140,7 +158,7 @@
     formError.textContent = "";
     submit.disabled = true;
     try {
-      const response = await fetch(apiBase, { method: "POST", body: new FormData(form), headers: { "Idempotency-Key": idempotencyKey }, credentials: "same-origin" });
+      const response = await fetch(apiBase, { method: "POST", body: new FormData(form), headers: { "Idempotency-Key": idempotencyKey, ...(access ? { "Fanline-Access": access } : {}) }, credentials: "same-origin" });
       const body = await response.json();
       if (response.status === 201) return showResult(body);
       if (body.error?.fields) for (const f of body.error.fields) (errorSlots[f.field] ?? formError).textContent = f.message;

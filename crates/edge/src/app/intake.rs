@@ -19,6 +19,7 @@ use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::{client_ip, header, json, origin};
 use crate::providers::{turnstile, ProviderError};
 use crate::trust::{fans, limits, signin};
+use fanline_core::app_state;
 use fanline_core::intake::body::{self, BodyError, Shape};
 use fanline_core::intake::plan::{self, Inputs, IntakePlan, PlanError};
 use fanline_core::intake::submission::{self, RawSubmission};
@@ -26,6 +27,7 @@ use fanline_core::intake::{attachment, ids};
 use fanline_core::manifest::Manifest;
 use fanline_core::money::stripe::application_fee;
 use fanline_core::trust::client::{fan_key, ip_key, normalize_email};
+use fanline_core::trust::identity;
 use fanline_core::trust::moderation;
 use fanline_core::util::time::rfc3339;
 use serde_json::json;
@@ -52,6 +54,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     let signed_in = signin::current(&req, env, manifest);
     let ip = client_ip(&req);
     let client = ClientSignals { client_ip: Some(ip.clone()), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
+    let req_access = header(&req, ACCESS_HEADER);
     let (raw, file_bytes) = read_submission(req, manifest).await?;
     // A key is bound to who sent it and what they sent: the same key from the same client with
     // the same submission replays the first answer (before Turnstile, whose token is single
@@ -82,9 +85,13 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     // Everything intake reads about the app, its owner and this sender, in one round trip.
     let (ip_key, normalized_email) = (ip_key(&ip), email.as_deref().map(normalize_email));
     let sender = Sender { ip: &ip, ip_key: &ip_key, email: normalized_email.as_deref(), fan_id };
-    let Some(context) = db::intake::context(&db, &manifest.slug, &sender).await? else {
+    let access = access_token(&req_access);
+    let Some(context) = db::intake::context(&db, &manifest.slug, &sender, &access.as_deref().map(db::creators::hash_token).unwrap_or_default()).await? else {
         return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
     };
+    let preview = access.as_deref().is_some_and(|t| identity::is_preview_token(fan_secret.as_bytes(), &manifest.slug, t));
+    let test = app_state::admit(context.state, app_state::Access { invited: context.invited, preview })
+        .map_err(|refusal| lifecycle_refusal(refusal, manifest, &context, &origin))?;
     let intake_limits = context.limits.unwrap_or(manifest.limits);
     let auction = match auction_id {
         Some(auction_id) => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price().amount, now).await?),
@@ -139,7 +146,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     )?;
     // Quota guards first, so their counts exclude this request; they refuse the whole batch.
     let mut statements = limits::guards(&db, &manifest.slug, &fan_key, &intake_limits, now)?;
-    statements.push(db::requests::insert(&db, &NewRequest { row: &row, client: &client, fan_key: &fan_key })?);
+    statements.push(db::requests::insert(&db, &NewRequest { row: &row, client: &client, fan_key: &fan_key, test })?);
     let reason = (!plan.verdict.reasons.is_empty()).then(|| plan.verdict.reasons.iter().map(|r| r.rule).collect::<Vec<_>>().join(","));
     let transition = db::requests::Transition { request_id: &id, from_version: 0, path: &plan.path, actor: "fan", reason: reason.as_deref(), now };
     statements.extend(db::requests::transition_statements(&db, &transition)?);
@@ -293,4 +300,31 @@ async fn read_submission(mut req: Request, manifest: &Manifest) -> ApiResult<(Ra
         BodyError::Form(message) => ApiError::bad_request("invalid_form", message),
         BodyError::UnexpectedFile(error) => ApiError::Validation(vec![error]),
     })
+}
+
+/// The header an invite link's or a preview link's token travels in (the embed copies
+/// `?invite=` or `?preview=` from the page's address into it).
+pub const ACCESS_HEADER: &str = "Fanline-Access";
+
+fn access_token(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|t| !t.is_empty() && t.len() <= 100).map(str::to_string)
+}
+
+/// Why the app's state refuses a new request, in the fan's words.
+fn lifecycle_refusal(refusal: app_state::Refusal, manifest: &Manifest, context: &db::intake::IntakeContext, origin: &str) -> ApiError {
+    let said = context.state_message.as_deref().map(|m| format!(" {m}")).unwrap_or_default();
+    match refusal {
+        app_state::Refusal::Draft => ApiError::Forbidden { code: "app_draft", message: format!("{} is not open yet.", manifest.title) },
+        app_state::Refusal::InviteRequired => ApiError::Forbidden {
+            code: "invite_required",
+            message: format!("{} takes requests by invitation; use the invite link you were sent.", manifest.title),
+        },
+        app_state::Refusal::Paused => {
+            ApiError::Conflict { code: "app_paused", message: format!("{} is paused and not taking requests right now.{said}", manifest.title) }
+        }
+        app_state::Refusal::Archived => {
+            let next = context.successor.as_deref().map(|s| format!(" The creator continues at {origin}/apps/{s}/.")).unwrap_or_default();
+            ApiError::Gone { code: "app_archived", message: format!("{} has closed for good and takes no new requests.{said}{next}", manifest.title) }
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! `apps`: the marketplace's catalog row of each micro-app, with the manifest it runs.
 
-use super::{all, first};
+use super::{all, changes, first};
 use crate::platform::error::{ApiError, ApiResult};
+use fanline_core::app_state::AppState;
 use fanline_core::manifest::Manifest;
 use serde::Deserialize;
 use worker::D1Database;
@@ -13,16 +14,24 @@ pub struct AppRow {
     pub title: String,
     pub description: String,
     pub manifest: String,
+    pub state: String,
+    pub state_message: Option<String>,
+    pub successor: Option<String>,
 }
 
 impl AppRow {
+    /// A state this build does not know reads as paused: refuse rather than guess.
+    pub fn state(&self) -> AppState {
+        AppState::parse(&self.state).unwrap_or(AppState::Paused)
+    }
+
     /// The manifest as the app runs it; a stored manifest that no longer parses is our bug.
     pub fn manifest(&self) -> ApiResult<Manifest> {
         Manifest::parse(&self.manifest).map_err(|e| ApiError::Internal(format!("app {}: stored manifest: {e}", self.slug)))
     }
 }
 
-const COLUMNS: &str = "slug, creator_id, title, description, manifest";
+const COLUMNS: &str = "slug, creator_id, title, description, manifest, state, state_message, successor";
 
 pub async fn get(db: &D1Database, slug: &str) -> ApiResult<Option<AppRow>> {
     first(db, &format!("SELECT {COLUMNS} FROM apps WHERE slug = ?"), &[slug.into()]).await
@@ -35,6 +44,54 @@ pub async fn with_manifest(db: &D1Database, slug: &str) -> ApiResult<(AppRow, Ma
     Ok((app, manifest))
 }
 
+/// An app as the catalog shows it: with its creator's name.
+pub struct CatalogRow {
+    pub app: AppRow,
+    pub creator_name: String,
+}
+
+/// Every app with its creator's name, oldest first.
+pub async fn catalog(db: &D1Database) -> ApiResult<Vec<CatalogRow>> {
+    #[derive(Deserialize)]
+    struct Row {
+        slug: String,
+        creator_id: String,
+        title: String,
+        description: String,
+        manifest: String,
+        state: String,
+        state_message: Option<String>,
+        successor: Option<String>,
+        creator_name: String,
+    }
+    let rows: Vec<Row> = all(
+        db,
+        &format!(
+            "SELECT {}, c.name AS creator_name FROM apps a JOIN creators c ON c.id = a.creator_id WHERE a.state = '{}' ORDER BY a.created_at, a.slug",
+            COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", "),
+            AppState::Live.as_str()
+        ),
+        &[],
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| CatalogRow {
+            app: AppRow {
+                slug: r.slug,
+                creator_id: r.creator_id,
+                title: r.title,
+                description: r.description,
+                manifest: r.manifest,
+                state: r.state,
+                state_message: r.state_message,
+                successor: r.successor,
+            },
+            creator_name: r.creator_name,
+        })
+        .collect())
+}
+
 /// Every app, oldest first (the catalog's order).
 pub async fn list(db: &D1Database) -> ApiResult<Vec<AppRow>> {
     all(db, &format!("SELECT {COLUMNS} FROM apps ORDER BY created_at, slug"), &[]).await
@@ -43,4 +100,25 @@ pub async fn list(db: &D1Database) -> ApiResult<Vec<AppRow>> {
 /// A creator's apps, oldest first.
 pub async fn of_creator(db: &D1Database, creator_id: &str) -> ApiResult<Vec<AppRow>> {
     all(db, &format!("SELECT {COLUMNS} FROM apps WHERE creator_id = ? ORDER BY created_at, slug"), &[creator_id.into()]).await
+}
+
+/// An app moving from one state to another, with what the form says and where fans go next.
+pub struct StateChange<'a> {
+    pub slug: &'a str,
+    pub from: AppState,
+    pub to: AppState,
+    pub message: Option<&'a str>,
+    pub successor: Option<&'a str>,
+}
+
+/// The state change itself, conditional on the state it was read in: false when another
+/// change came first (of two concurrent changes, one wins).
+pub async fn changed(db: &D1Database, c: &StateChange<'_>) -> ApiResult<bool> {
+    Ok(changes(
+        db,
+        "UPDATE apps SET state = ?, state_message = ?, successor = ? WHERE slug = ? AND state = ?",
+        &[c.to.as_str().into(), c.message.into(), c.successor.into(), c.slug.into(), c.from.as_str().into()],
+    )
+    .await?
+        == 1)
 }

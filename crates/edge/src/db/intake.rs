@@ -1,10 +1,12 @@
-//! What intake reads about an app before deciding, in one round trip: the app's owner and
-//! their payout account (`apps`, `creators`), the creator's own limits (`app_limits`) and
-//! whether the owner's block list names this sender (`blocklist`).
+//! What intake reads about an app before deciding, in one round trip: the app's owner, state
+//! and their payout account (`apps`, `creators`), whether the fan's access token is a live
+//! invite (`app_invites`), the creator's own limits (`app_limits`) and whether the owner's
+//! block list names this sender (`blocklist`).
 
 use super::first;
 use super::limits::Sender;
 use crate::platform::error::ApiResult;
+use fanline_core::app_state::AppState;
 use fanline_core::manifest::Limits;
 use serde::Deserialize;
 use worker::D1Database;
@@ -18,10 +20,17 @@ pub struct IntakeContext {
     pub limits: Option<Limits>,
     /// The kind of the block-list entry (`ip`, `email`, `fan`) that names the sender.
     pub blocked: Option<String>,
+    pub state: AppState,
+    /// What the creator says while the app is paused or archived.
+    pub state_message: Option<String>,
+    pub successor: Option<String>,
+    /// The fan's access token is a live invite of this app.
+    pub invited: bool,
 }
 
 /// `None` when the app is not registered with the marketplace.
-pub async fn context(db: &D1Database, app_slug: &str, sender: &Sender<'_>) -> ApiResult<Option<IntakeContext>> {
+/// `invite_hash` is the SHA-256 (hex) of the access token the fan sent, or empty.
+pub async fn context(db: &D1Database, app_slug: &str, sender: &Sender<'_>, invite_hash: &str) -> ApiResult<Option<IntakeContext>> {
     #[derive(Deserialize)]
     struct Row {
         creator_id: String,
@@ -31,15 +40,20 @@ pub async fn context(db: &D1Database, app_slug: &str, sender: &Sender<'_>) -> Ap
         max_per_fan_per_day: Option<i64>,
         capacity: Option<i64>,
         blocked: Option<String>,
+        state: String,
+        state_message: Option<String>,
+        successor: Option<String>,
+        invited: Option<i64>,
     }
     let row: Option<Row> = first(
         db,
-        "SELECT a.creator_id, c.stripe_account, l.app_slug AS limits_set, l.max_open_per_fan, l.max_per_fan_per_day, l.capacity,
+        "SELECT a.creator_id, c.stripe_account, a.state, a.state_message, a.successor,
+                (SELECT 1 FROM app_invites i WHERE i.app_slug = a.slug AND i.token_hash = ?6 AND i.revoked_at IS NULL) AS invited, l.app_slug AS limits_set, l.max_open_per_fan, l.max_per_fan_per_day, l.capacity,
                 (SELECT b.kind FROM blocklist b WHERE b.creator_id = a.creator_id
                    AND ((b.kind = 'ip' AND b.value IN (?2, ?3)) OR (b.kind = 'email' AND b.value = ?4) OR (b.kind = 'fan' AND b.value = ?5)) LIMIT 1) AS blocked
            FROM apps a JOIN creators c ON c.id = a.creator_id LEFT JOIN app_limits l ON l.app_slug = a.slug
           WHERE a.slug = ?1",
-        &[app_slug.into(), sender.ip.into(), sender.ip_key.into(), sender.email.into(), sender.fan_id.into()],
+        &[app_slug.into(), sender.ip.into(), sender.ip_key.into(), sender.email.into(), sender.fan_id.into(), invite_hash.into()],
     )
     .await?;
     let n = |v: Option<i64>| v.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
@@ -52,5 +66,10 @@ pub async fn context(db: &D1Database, app_slug: &str, sender: &Sender<'_>) -> Ap
             capacity: n(r.capacity),
         }),
         blocked: r.blocked,
+        // A state this build does not know is treated as paused: refuse rather than guess.
+        state: AppState::parse(&r.state).unwrap_or(AppState::Paused),
+        state_message: r.state_message,
+        successor: r.successor,
+        invited: r.invited.is_some(),
     }))
 }

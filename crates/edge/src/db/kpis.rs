@@ -42,7 +42,7 @@ impl Scope<'_> {
 
 pub async fn created_per_week(db: &D1Database, scope: &Scope<'_>, now: i64) -> ApiResult<Vec<Week>> {
     let sql = format!(
-        "SELECT ({now} - created_at) / 604800000 AS week, COUNT(*) AS n FROM requests r WHERE r.created_at >= ?1 AND r.app_slug IN ({}) GROUP BY week ORDER BY week",
+        "SELECT ({now} - created_at) / 604800000 AS week, COUNT(*) AS n FROM requests r WHERE r.created_at >= ?1 AND r.app_slug IN ({}) AND r.test = 0 GROUP BY week ORDER BY week",
         scope.apps_in()
     );
     all(db, &sql, &scope.args()).await
@@ -70,7 +70,7 @@ pub async fn request_figures(db: &D1Database, scope: &Scope<'_>) -> ApiResult<Re
               base AS MATERIALIZED (
                 SELECT r.id, r.status, r.amount, r.amount_refunded, r.auction_id, r.price_lines, r.application_fee, r.identity, r.fan_key, cfg.bps,
                        r.queued_at, r.fulfilled_at, r.amount > 0 AND (r.captured_at IS NOT NULL OR r.paid_at IS NOT NULL) AS paid
-                  FROM requests r JOIN cfg ON cfg.slug = r.app_slug WHERE r.created_at >= ?1 AND r.app_slug IN ({apps})),
+                  FROM requests r JOIN cfg ON cfg.slug = r.app_slug WHERE r.created_at >= ?1 AND r.app_slug IN ({apps}) AND r.test = 0),
               paid AS MATERIALIZED (SELECT * FROM base WHERE paid),
               line AS MATERIALIZED (
                 SELECT json_extract(l.value, '$.label') AS label, json_extract(l.value, '$.amount') AS amount
@@ -124,7 +124,7 @@ pub async fn recent_fulfilment_times(db: &D1Database, app_slug: &str, from: i64,
     let sql = format!(
         "SELECT d FROM (
            SELECT fulfilled_at - queued_at AS d FROM requests
-            WHERE app_slug = ?1 AND created_at >= ?2 AND status IN ('{fulfilled}', '{closed}') AND queued_at IS NOT NULL AND fulfilled_at IS NOT NULL
+            WHERE app_slug = ?1 AND created_at >= ?2 AND test = 0 AND status IN ('{fulfilled}', '{closed}') AND queued_at IS NOT NULL AND fulfilled_at IS NOT NULL
             ORDER BY created_at DESC LIMIT {newest})
           ORDER BY d",
         fulfilled = Status::Fulfilled.as_str(),
@@ -156,7 +156,7 @@ pub async fn other_money(db: &D1Database, scope: &Scope<'_>) -> ApiResult<OtherM
 pub async fn disputes(db: &D1Database, scope: &Scope<'_>) -> ApiResult<Disputes> {
     let sql = format!(
         "SELECT COUNT(*) AS count, COALESCE(SUM(d.amount), 0) AS amount FROM requests r JOIN disputes d ON d.request_id = r.id
-          WHERE r.created_at >= ?1 AND r.app_slug IN ({})",
+          WHERE r.created_at >= ?1 AND r.app_slug IN ({}) AND r.test = 0",
         scope.apps_in()
     );
     Ok(first(db, &sql, &scope.args()).await?.unwrap_or_default())

@@ -4,6 +4,7 @@
 //! `Conflict` the caller answers from what is there.
 
 pub mod api_keys;
+pub mod app_lifecycle;
 pub mod apps;
 pub mod auctions;
 pub mod console_sessions;

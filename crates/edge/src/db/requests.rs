@@ -101,6 +101,8 @@ pub struct NewRequest<'a> {
     pub row: &'a RequestRow,
     pub client: &'a ClientSignals,
     pub fan_key: &'a str,
+    /// Made through a draft app's preview link: left out of the KPIs.
+    pub test: bool,
 }
 
 pub fn insert(db: &D1Database, new: &NewRequest) -> ApiResult<D1PreparedStatement> {
@@ -109,8 +111,8 @@ pub fn insert(db: &D1Database, new: &NewRequest) -> ApiResult<D1PreparedStatemen
         db,
         "INSERT INTO requests (id, app_slug, status, version, fields, add_ons, amount, currency, price_lines, fan_email, checkout_session_id,
                                checkout_url, moderation, client_ip, user_agent, application_fee, provider, paypal_order_id, credits_spent,
-                               fan_id, priority, auction_id, fan_key, triage, identity, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               fan_id, priority, auction_id, fan_key, triage, identity, created_at, updated_at, test)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             row.id.as_str().into(),
             row.app_slug.as_str().into(),
@@ -139,6 +141,7 @@ pub fn insert(db: &D1Database, new: &NewRequest) -> ApiResult<D1PreparedStatemen
             row.identity.as_deref().into(),
             row.created_at.into(),
             row.updated_at.into(),
+            i64::from(new.test).into(),
         ],
     )
 }
@@ -394,6 +397,8 @@ pub struct QueueRow {
     pub fan_email: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Made through a draft's preview link.
+    pub test: i64,
 }
 
 /// Which requests a creator is looking at.
@@ -414,7 +419,7 @@ pub async fn queue(db: &D1Database, f: &QueueFilter<'_>) -> ApiResult<Vec<QueueR
     let apps = (0..f.apps.len()).map(|i| format!("?{}", i + 2)).collect::<Vec<_>>().join(", ");
     let mut sql = format!(
         "SELECT id, app_slug, status, amount, currency, amount_refunded, fields, add_ons, price_lines, priority, provider, moderation, triage, identity,
-                fan_email, created_at, updated_at
+                fan_email, created_at, updated_at, test
            FROM requests WHERE app_slug IN ({apps})"
     );
     if !f.statuses.is_empty() {

@@ -32,6 +32,11 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
+    /// Gone for good (an archived app).
+    Gone {
+        code: &'static str,
+        message: String,
+    },
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     Validation(Vec<FieldError>),
@@ -79,6 +84,7 @@ impl ApiError {
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed => 405,
             Self::Conflict { .. } => 409,
+            Self::Gone { .. } => 410,
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Validation(_) | Self::Rejected { .. } | Self::IdempotencyKeyReused => 422,
@@ -93,6 +99,7 @@ impl ApiError {
         let (code, message): (&str, String) = match self {
             Self::BadRequest { code, message }
             | Self::Conflict { code, message }
+            | Self::Gone { code, message }
             | Self::PaymentRequired { code, message }
             | Self::Forbidden { code, message } => (code, message.clone()),
             Self::QuotaExceeded(m) => ("quota_exceeded", m.clone()),

@@ -23,7 +23,7 @@ pub fn allow_any_origin(mut response: Response) -> Response {
     let headers = response.headers_mut();
     let _ = headers.set("Access-Control-Allow-Origin", "*");
     let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    let _ = headers.set("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key, Authorization, Fan-Token");
+    let _ = headers.set("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key, Authorization, Fan-Token, Fanline-Access");
     let _ = headers.set("Access-Control-Max-Age", "600");
     response
 }

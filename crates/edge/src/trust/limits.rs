@@ -7,6 +7,7 @@ use crate::db::{self, Constraint};
 use crate::platform::config::{config, now_ms};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::{client_ip, json};
+use fanline_core::app_state::AppState;
 use fanline_core::manifest::{Limits, Manifest};
 use fanline_core::trust::client::{ip_key, normalize_email};
 use serde_json::json;
@@ -103,13 +104,25 @@ pub async fn full_without(db: &D1Database, manifest: &Manifest, request_id: &str
     Ok(db::limits::in_queue_count(db, &manifest.slug, now_ms() - PAYMENT_WINDOW_MS, Some(request_id)).await? >= i64::from(capacity))
 }
 
-/// `GET /apps/<slug>/api/status`: whether the form is open, for the form and embed.
+/// `GET /apps/<slug>/api/status`: whether the form is open, for the form and embed: the
+/// app's state (and the creator's message while paused or archived) and the queue's room.
 pub async fn status(env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let db = db::db(env)?;
     let (limits, _) = effective(&db, manifest).await?;
     let queued = in_queue(&db, &manifest.slug).await?;
-    let open = limits.capacity.is_none_or(|c| queued < i64::from(c));
-    let mut response = json(200, &json!({"app": manifest.slug, "open": open, "capacity": limits.capacity, "in_queue": queued}));
+    let app = db::apps::get(&db, &manifest.slug).await?;
+    let state = app.as_ref().map_or(AppState::Live, |a| a.state());
+    let taking = matches!(state, AppState::Live | AppState::InviteOnly | AppState::Draft);
+    let open = taking && limits.capacity.is_none_or(|c| queued < i64::from(c));
+    let mut response = json(
+        200,
+        &json!({
+            "app": manifest.slug, "open": open, "capacity": limits.capacity, "in_queue": queued,
+            "state": state.as_str(),
+            "message": app.as_ref().and_then(|a| a.state_message.clone()),
+            "successor": app.as_ref().and_then(|a| a.successor.clone()),
+        }),
+    );
     response.headers_mut().set("Cache-Control", "no-store")?;
     Ok(response)
 }
