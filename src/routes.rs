@@ -10,7 +10,8 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
     let path = segments(&req);
     let parts: Vec<&str> = path.iter().map(String::as_str).collect();
     match (parts.as_slice(), req.method()) {
-        ([], Method::Get) => marketplace::index_page(&req, env).await,
+        ([], Method::Get) => marketplace::index_page(&req, env, None).await,
+        (["c", creator], Method::Get) => marketplace::index_page(&req, env, Some(creator)).await,
         (["health"], Method::Get) => Ok(json(200, &serde_json::json!({"ok": true}))),
         (["api", "apps"], Method::Get) => marketplace::list_apps(&req, env).await,
         (["api", "creator"], Method::Get) => creator_api::account::profile(&req, env).await,

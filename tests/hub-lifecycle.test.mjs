@@ -93,6 +93,41 @@ describe("draft, paused and invite-only", () => {
   });
 });
 
+describe("the catalog", () => {
+  test("cards say kind, price and queue; search, kind and price filters and pages; a page per creator", async () => {
+    const apps = async (query = "") => (await f.request("GET", `/api/apps${query}`)).data;
+    const all = (await apps()).apps;
+    const card = (slug) => all.find((a) => a.slug === slug);
+    assert.deepEqual(["song-request", "pixel-icon", "shoutout", "stream-slot"].map((s) => card(s).kind), ["free", "paid", "held", "auction"]);
+    assert.equal(card("stream-slot").price_summary, "bids from $10.00");
+    assert.deepEqual(card("stream-slot").from_price, { amount: 1000, currency: "usd" });
+    assert.equal(card("song-request").in_queue, (await f.request("GET", "/apps/song-request/api/status")).data.in_queue);
+    assert.equal(card("song-request").open, true);
+    assert.deepEqual(card("pixel-icon").creator, { id: f.owner.id, name: "Owner", url: `${f.url}/c/${f.owner.id}` });
+    const slugs = async (query) => (await apps(query)).apps.map((a) => a.slug).sort();
+    assert.deepEqual(await slugs("?kind=auction"), ["stream-slot"]);
+    assert.deepEqual(await slugs("?max_price=1500"), ["shoutout", "song-request", "stream-slot"]);
+    assert.deepEqual(await slugs("?q=PIXEL%20icon"), ["pixel-icon"]);
+    assert.deepEqual(await slugs("?q=owner&kind=paid"), ["pixel-icon"], "the creator's name is searched");
+    const first = await apps("?limit=3");
+    assert.equal(first.apps.length, 3);
+    assert.equal(first.next_cursor, "3");
+    const rest = await apps(`?limit=3&cursor=${first.next_cursor}`);
+    assert.equal(rest.next_cursor, null);
+    assert.deepEqual([...first.apps, ...rest.apps].map((a) => a.slug), all.map((a) => a.slug), "pages cover the catalog once, in order");
+    const bad = await f.request("GET", "/api/apps?kind=cheap");
+    assert.deepEqual([bad.status, bad.data.error.code], [400, "invalid_query"]);
+    const page = await f.request("GET", `/c/${f.owner.id}?q=pixel`);
+    assert.match(page.text, /<h1>Apps by Owner<\/h1>/);
+    assert.match(page.text, /Commission a 32x32 pixel icon/);
+    assert.doesNotMatch(page.text, /Request a song/);
+    assert.equal((await f.request("GET", "/c/cr_nobody")).status, 404);
+    const index = await f.request("GET", "/?kind=held");
+    assert.match(index.text, /A personal video shoutout/);
+    assert.doesNotMatch(index.text, /pixel icon/);
+  });
+});
+
 describe("in the browser", () => {
   test("the creator pauses the app from the console and makes an invite link; the fan's form shows the message", async () => {
     const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] });
@@ -120,6 +155,11 @@ describe("in the browser", () => {
       await page.locator("#lifecycle-title").scrollIntoViewIfNeeded();
       await page.screenshot({ path: path.join(f.stack.stateDir, "console-lifecycle.png"), fullPage: true });
 
+      const market = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+      await market.goto(`${f.url}/`);
+      await market.getByRole("heading", { name: "Fanline marketplace" }).waitFor();
+      await market.screenshot({ path: path.join(f.stack.stateDir, "catalog.png"), fullPage: true });
+      await market.close();
       const fan = await browser.newPage({ viewport: { width: 390, height: 800 } });
       await fan.goto(`${f.url}/apps/song-request/`);
       await fan.getByText("is paused and not taking requests right now. Back after the tour!").waitFor();

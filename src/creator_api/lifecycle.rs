@@ -106,7 +106,7 @@ pub async fn change(mut req: Request, env: &Env, slug: &str) -> ApiResult<Respon
         return Err(ApiError::Conflict { code: "concurrent_update", message: "The app's state changed meanwhile; fetch it and try again.".into() });
     }
     db::commit_all(&db, vec![app_lifecycle::event(&db, &event, now)?]).await?;
-    crate::marketplace::forget_catalog(&origin(&req)).await;
+    crate::marketplace::forget_catalog(&origin(&req), &creator.id).await;
     let mut answer = json!({"app": slug, "state": to.as_str(), "previous": from.as_str(), "message": message});
     if to == AppState::Archived {
         answer["open_requests"] = archive(&req, env, Sunset { slug, title: &app.title, plan, successor: successor.as_ref() }).await?;

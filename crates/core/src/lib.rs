@@ -4,6 +4,7 @@
 //! - `manifest`: what makes one micro-app different from another, parsed and checked once.
 //! - `lifecycle`: the request state machine (a leaf: it depends on nothing here).
 //! - `app_state`: an app's own lifecycle (draft, live, paused, invite-only, archived).
+//! - `catalog`: each app's kind and lowest price, and the catalog's search, filters and pages.
 //! - `intake`: body shapes, validation and pricing, and the intake plan.
 //! - `money`: amounts, payment providers' wire formats, auctions.
 //! - `trust`: client keys, sign-in, moderation, triage, webhook signatures.
@@ -13,6 +14,7 @@
 //! - `util`: base64 and RFC 3339 time.
 
 pub mod app_state;
+pub mod catalog;
 pub mod delivery;
 pub mod intake;
 pub mod kpi;

@@ -44,14 +44,18 @@ pub async fn with_manifest(db: &D1Database, slug: &str) -> ApiResult<(AppRow, Ma
     Ok((app, manifest))
 }
 
-/// An app as the catalog shows it: with its creator's name.
+/// An app as the catalog shows it: with its creator's name, its queue's size and capacity.
 pub struct CatalogRow {
     pub app: AppRow,
     pub creator_name: String,
+    pub in_queue: i64,
+    /// The creator's capacity, when they set their own limits (`limits_set`).
+    pub capacity: Option<i64>,
+    pub limits_set: bool,
 }
 
-/// Every app with its creator's name, oldest first.
-pub async fn catalog(db: &D1Database) -> ApiResult<Vec<CatalogRow>> {
+/// Every live app with its creator's name and queue, oldest first, in one round trip.
+pub async fn catalog(db: &D1Database, payment_window_start: i64) -> ApiResult<Vec<CatalogRow>> {
     #[derive(Deserialize)]
     struct Row {
         slug: String,
@@ -63,15 +67,22 @@ pub async fn catalog(db: &D1Database) -> ApiResult<Vec<CatalogRow>> {
         state_message: Option<String>,
         successor: Option<String>,
         creator_name: String,
+        in_queue: i64,
+        limits_set: Option<String>,
+        capacity: Option<i64>,
     }
     let rows: Vec<Row> = all(
         db,
         &format!(
-            "SELECT {}, c.name AS creator_name FROM apps a JOIN creators c ON c.id = a.creator_id WHERE a.state = '{}' ORDER BY a.created_at, a.slug",
+            "SELECT {}, c.name AS creator_name, l.app_slug AS limits_set, l.capacity,
+                    (SELECT COUNT(*) FROM requests WHERE app_slug = a.slug AND {}) AS in_queue
+               FROM apps a JOIN creators c ON c.id = a.creator_id LEFT JOIN app_limits l ON l.app_slug = a.slug
+              WHERE a.state = '{}' ORDER BY a.created_at, a.slug",
             COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", "),
+            super::limits::in_queue(),
             AppState::Live.as_str()
         ),
-        &[],
+        &[payment_window_start.into()],
     )
     .await?;
     Ok(rows
@@ -88,6 +99,9 @@ pub async fn catalog(db: &D1Database) -> ApiResult<Vec<CatalogRow>> {
                 successor: r.successor,
             },
             creator_name: r.creator_name,
+            in_queue: r.in_queue,
+            capacity: r.capacity,
+            limits_set: r.limits_set.is_some(),
         })
         .collect())
 }

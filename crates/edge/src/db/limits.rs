@@ -17,7 +17,7 @@ fn open_requests() -> String {
 
 /// Requests in the creator's queue or reserving a place in it while their payment is under
 /// way, which the capacity bounds (`?1` as above).
-fn in_queue() -> String {
+pub(crate) fn in_queue() -> String {
     format!("(status IN ({}) OR (status = '{}' AND created_at > ?1))", sql_list(groups::IN_QUEUE), Status::AwaitingPayment.as_str())
 }
 
