@@ -9,7 +9,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { ROOT } from "../scripts/stack.mjs";
-import { eventually, startFixture } from "./support/fixture.mjs";
+import { eventually, startFixture, tinyPng } from "./support/fixture.mjs";
 
 let f;
 before(async () => {
@@ -90,6 +90,112 @@ describe("draft, paused and invite-only", () => {
     assert.equal((await setState("song-request", { state: "archived", open_requests: "move", successor: "nope" })).data.error.code, "invalid_successor");
     assert.equal((await f.request("POST", "/api/apps/song-request/state", { key: f.other.apiKey, json: { state: "paused" } })).status, 404);
     assert.equal((await f.request("POST", "/api/apps/song-request/state", { json: { state: "paused" } })).status, 401);
+  });
+});
+
+/** Splits CSV text into rows of cells (quoted cells may hold commas, quotes and newlines). */
+function parseCsv(text) {
+  const rows = [[]];
+  let cell = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") rows.at(-1).push(cell), (cell = "");
+    else if (c === "\n") rows.at(-1).push(cell), (cell = ""), rows.push([]);
+    else cell += c;
+  }
+  if (cell || rows.at(-1).length) rows.at(-1).push(cell);
+  return rows.filter((r) => r.length > 1);
+}
+
+describe("exports", () => {
+  test("the creator exports an app's requests as JSON and CSV, with history, price lines, payments, refunds and attachment links that expire", async () => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ subject: "an export fox", style: "static", palette: "any", email: "fox@example.com" })) form.append(k, v);
+    form.append("reference", new Blob([tinyPng()], { type: "image/png" }), "fox.png");
+    const made = await f.request("POST", "/apps/pixel-icon/api/requests", { body: form });
+    assert.equal(made.status, 201, made.text);
+    await f.stripe.pay(made.data.checkout_session_id);
+    await eventually(async () => (await f.request("GET", `/apps/pixel-icon/api/requests/${made.data.id}`)).data.status === "queued", { what: "paid" });
+    const refund = await f.request("POST", `/apps/pixel-icon/api/requests/${made.data.id}/refund`, { key: key(), json: { amount: 500, reason: "late" }, headers: { "idempotency-key": "export-test-refund" } });
+    assert.equal(refund.status, 200, refund.text);
+
+    const exported = await f.request("GET", "/apps/pixel-icon/api/export", { key: key() });
+    assert.equal(exported.status, 200, exported.text);
+    const doc = exported.data.requests.find((r) => r.id === made.data.id);
+    assert.deepEqual(doc.fields, { subject: "an export fox", style: "static", palette: "any", email: "fox@example.com" });
+    assert.equal(doc.price.amount, 2500);
+    assert.equal(doc.price.lines[0].amount, 2500);
+    assert.equal(doc.price.refunded, 500);
+    assert.deepEqual(doc.refunds.map((r) => [r.amount, r.reason]), [[500, "late"]]);
+    assert.equal(doc.payment.provider, "stripe");
+    assert.match(doc.payment.payment_intent_id, /^pi_/);
+    const statuses = doc.history.map((h) => h.status);
+    assert.ok(["awaiting_payment", "paid", "queued"].every((st) => statuses.includes(st)), statuses.join(","));
+    assert.equal(exported.data.next_cursor, null);
+    // The attachment link works without a key, until it expires; a changed link does not.
+    const link = doc.attachments[0].url;
+    const file = await fetch(link);
+    assert.equal(file.status, 200);
+    assert.deepEqual(Buffer.from(await file.arrayBuffer()), tinyPng());
+    const url = new URL(link);
+    url.searchParams.set("expires", String(Number(url.searchParams.get("expires")) + 60));
+    assert.equal((await fetch(url)).status, 403, "a longer life is not granted by editing the link");
+    url.searchParams.set("expires", String(Math.floor(Date.now() / 1000) - 1));
+    assert.equal((await fetch(url)).status, 403);
+    assert.equal((await f.request("GET", "/apps/pixel-icon/api/export")).status, 401);
+    assert.equal((await f.request("GET", "/apps/pixel-icon/api/export", { key: f.other.apiKey })).status, 404);
+    assert.equal((await f.request("GET", "/apps/pixel-icon/api/export?format=xml", { key: key() })).data.error.code, "invalid_format");
+
+    const csv = await f.request("GET", "/apps/pixel-icon/api/export?format=csv", { key: key() });
+    assert.equal(csv.status, 200);
+    const rows = parseCsv(csv.text);
+    assert.deepEqual(rows[0].slice(0, 6), ["id", "status", "created_at", "amount", "currency", "refunded"]);
+    assert.equal(rows.length - 1, exported.data.requests.length);
+    const row = rows.find((r) => r[0] === made.data.id);
+    const col = (name) => row[rows[0].indexOf(name)];
+    assert.equal(col("refunded"), "500");
+    assert.deepEqual(JSON.parse(col("fields")).subject, "an export fox");
+    assert.match(col("attachments"), /\/attachments\/reference\?expires=\d+&sig=/);
+    assert.equal(JSON.parse(col("history")).length, doc.history.length);
+  });
+
+  test("a fan downloads their own data and erases it; the money records stay", async () => {
+    const bought = await f.request("POST", "/apps/song-request/api/credits/checkout", { json: { pack: "five_priority", email: "erase-me@example.com" } });
+    assert.equal(bought.status, 201, bought.text);
+    const token = bought.data.fan_token;
+    await f.stripe.pay(bought.data.checkout_session_id);
+    const mine = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "My secret song", email: "erase-me@example.com" }, tip: 200 }, headers: { "fan-token": token } });
+    assert.equal(mine.status, 201, mine.text);
+    await f.stripe.pay(mine.data.checkout_session_id);
+    await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${mine.data.id}`)).data.status === "queued", { what: "paid tip" });
+
+    assert.equal((await f.request("GET", "/apps/song-request/api/me/data")).data.error.code, "fan_token_required");
+    const data = await f.request("GET", "/apps/song-request/api/me/data", { headers: { "fan-token": token } });
+    assert.equal(data.status, 200, data.text);
+    const own = data.data.requests.find((r) => r.id === mine.data.id);
+    assert.equal(own.fields.song, "My secret song");
+    assert.equal(own.fan_email, "erase-me@example.com");
+    assert.ok(data.data.requests.every((r) => r.fan_email === "erase-me@example.com" || r.fan_email === null), "only the fan's own requests");
+
+    const erased = await f.request("DELETE", "/apps/song-request/api/me/data", { headers: { "fan-token": token } });
+    assert.equal(erased.status, 200, erased.text);
+    assert.ok(erased.data.erased >= 1);
+    const after = await f.request("GET", `/apps/song-request/api/requests/${mine.data.id}`, { key: key() });
+    assert.deepEqual(after.data.fields, {});
+    assert.equal(after.data.fan_email, null);
+    assert.equal(after.data.status, "queued", "the request and its money stay");
+    assert.equal(after.data.price.amount, 200);
+    const row = f.stack.d1Rows(`SELECT client_ip, user_agent, amount, payment_intent_id FROM requests WHERE id = '${mine.data.id}'`)[0];
+    assert.deepEqual([row.client_ip, row.user_agent, row.amount], [null, null, 200]);
+    assert.match(row.payment_intent_id, /^pi_/);
+    assert.equal(f.stack.d1Rows(`SELECT COUNT(*) AS n FROM outbox WHERE request_id = '${mine.data.id}' AND state = 'delivered' AND payload LIKE '%secret song%'`)[0].n, 0, "sent notifications' text is gone");
+    const again = await f.request("GET", "/apps/song-request/api/me/data", { headers: { "fan-token": token } });
+    assert.deepEqual(again.data.requests.find((r) => r.id === mine.data.id).fields, {});
   });
 });
 

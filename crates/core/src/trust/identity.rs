@@ -232,6 +232,29 @@ pub fn is_preview_token(secret: &[u8], app_slug: &str, token: &str) -> bool {
     token.strip_prefix("pv_").is_some_and(|tag| is_link_tag(secret, "fanline-app-preview", app_slug, tag))
 }
 
+/// An expiring download link to one request's attachment (exports hand these out).
+pub struct AttachmentLink<'a> {
+    pub request_id: &'a str,
+    pub field: &'a str,
+    /// Unix seconds.
+    pub expires: i64,
+}
+
+impl AttachmentLink<'_> {
+    fn subject(&self) -> String {
+        format!("{}/{}/{}", self.request_id, self.field, self.expires)
+    }
+
+    pub fn tag(&self, secret: &[u8]) -> String {
+        link_tag(secret, "fanline-attachment-link", &self.subject())
+    }
+
+    /// Whether `tag` opens this attachment and the link has not expired at `now_secs`.
+    pub fn opens(&self, secret: &[u8], tag: &str, now_secs: i64) -> bool {
+        self.expires > now_secs && is_link_tag(secret, "fanline-attachment-link", &self.subject(), tag)
+    }
+}
+
 /// One cookie's value from a `Cookie` header.
 pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
@@ -264,6 +287,17 @@ mod tests {
         assert!(!is_fan_request_key(b"secret", "req_1", &key[..21]));
         assert!(!is_fan_request_key(b"secret", "req_1", "not base64!"));
         assert!(!is_fan_request_key(b"", "req_1", &fan_request_key(b"", "req_1")));
+    }
+
+    #[test]
+    fn an_attachment_link_opens_one_file_until_it_expires() {
+        let link = |request_id, field, expires| AttachmentLink { request_id, field, expires };
+        let tag = link("req_1", "reference", 1_000).tag(b"secret");
+        assert!(link("req_1", "reference", 1_000).opens(b"secret", &tag, 999));
+        assert!(!link("req_1", "reference", 1_000).opens(b"secret", &tag, 1_000), "expired");
+        assert!(!link("req_1", "reference", 2_000).opens(b"secret", &tag, 999), "another expiry");
+        assert!(!link("req_1", "other", 1_000).opens(b"secret", &tag, 999));
+        assert!(!link("req_2", "reference", 1_000).opens(b"secret", &tag, 999));
     }
 
     #[test]

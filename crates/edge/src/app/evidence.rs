@@ -3,10 +3,12 @@
 use crate::app::creator::owned_request;
 use crate::app::view::{times_as_text, view};
 use crate::db;
+use crate::delivery::outbox::fan_key_secret;
 use crate::platform::config::now_ms;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{json, origin};
+use crate::platform::http::{json, origin, query_param};
 use fanline_core::manifest::Manifest;
+use fanline_core::trust::identity;
 use fanline_core::util::time::rfc3339;
 use serde_json::json;
 use worker::{Env, Request, Response};
@@ -46,10 +48,27 @@ pub async fn evidence(req: &Request, env: &Env, manifest: &Manifest, id: &str) -
     Ok(response)
 }
 
-/// The creator downloads a fan's attachment.
+/// The creator downloads a fan's attachment, with their key or session, or through an
+/// export's signed link (`?expires=<unix secs>&sig=...`) until it expires.
 pub async fn attachment_file(req: &Request, env: &Env, manifest: &Manifest, id: &str, field: &str) -> ApiResult<Response> {
     let db = db::db(env)?;
-    owned_request(req, &db, manifest, id).await?;
+    let signed = match (query_param(req, "expires").and_then(|e| e.parse::<i64>().ok()), query_param(req, "sig")) {
+        (Some(expires), Some(sig)) => {
+            let secret = fan_key_secret(env);
+            let link = identity::AttachmentLink { request_id: id, field, expires };
+            if !link.opens(secret.as_bytes(), &sig, now_ms() / 1000) {
+                return Err(ApiError::Forbidden {
+                    code: "link_expired",
+                    message: "This download link has expired or is not valid; export again for a fresh one.".into(),
+                });
+            }
+            true
+        }
+        _ => false,
+    };
+    if !signed {
+        owned_request(req, &db, manifest, id).await?;
+    }
     let key = db::requests::attachment(&db, id, field).await?.ok_or(ApiError::NotFound("attachment"))?;
     let object = env.bucket("ATTACHMENTS")?.get(&key.object_key).execute().await?.ok_or(ApiError::NotFound("attachment"))?;
     let bytes = object.body().ok_or(ApiError::NotFound("attachment"))?.bytes().await?;

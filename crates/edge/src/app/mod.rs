@@ -6,10 +6,12 @@
 //! - `view`: a request as the fan and its creator see it.
 //! - `creator`: the creator's actions on a request (accept, complete, refund, review).
 //! - `evidence`: dispute evidence and attachment downloads.
+//! - `export`: the creator's export of an app's requests; a fan's own data, to download or erase.
 //! - `page`: the form page and the embed script.
 
 mod creator;
 mod evidence;
+mod export;
 mod intake;
 pub mod page;
 mod view;
@@ -113,11 +115,14 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
             (["api", "requests", id, "reject"], Method::Post) => creator::review(req, env, manifest, id, ReviewDecision::Reject).await,
             (["api", "requests", id, "rating"], Method::Post) => view::rate(req, env, manifest, id).await,
             (["api", "views"], Method::Post) => view::count_view(&req, env, manifest).await,
+            (["api", "export"], Method::Get) => export::app_export(&req, env, manifest).await,
+            (["api", "me", "data"], Method::Get) => export::fan_export(&req, env, manifest).await,
+            (["api", "me", "data"], Method::Delete) => export::fan_erase(&req, env, manifest).await,
             (["api", "requests", id, "evidence"], Method::Get) => evidence::evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => evidence::attachment_file(&req, env, manifest, id, field).await,
             ([], _)
             | (["embed.js" | "manifest.json" | "index.html"], _)
-            | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session" | "views", ..], _) => {
+            | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session" | "views" | "export", ..], _) => {
                 Err(ApiError::MethodNotAllowed)
             }
             _ => Err(ApiError::NotFound("route")),

@@ -11,6 +11,7 @@ pub mod console_sessions;
 pub mod creators;
 pub mod credits;
 pub mod destinations;
+pub mod export;
 pub mod intake;
 pub mod kpis;
 pub mod limits;
