@@ -146,7 +146,7 @@ describe("from a template to a request, in a copy of the repository", () => {
         const card = catalog.find((a) => a.slug === slug);
         assert.ok(card, `${slug} registered itself in the catalog`);
         assert.equal(card.title, `My ${TEMPLATES[i]}`);
-        assert.deepEqual(card.creator, { id: "cr_first", name: "First Creator" });
+        assert.deepEqual(card.creator, { id: "cr_first", name: "First Creator", url: `${s.url}/c/cr_first` });
         const manifest = JSON.parse(fs.readFileSync(path.join(copy, "apps", slug, "manifest.json"), "utf8"));
         const value = (f) => (f.type === "choice" ? (typeof f.options[0] === "string" ? f.options[0] : f.options[0].value) : f.type === "email" ? "fan@example.com" : "Hello from the CLI test");
         const fields = Object.fromEntries(manifest.fields.filter((f) => f.required && f.type !== "file").map((f) => [f.name, value(f)]));
@@ -173,6 +173,15 @@ describe("from a template to a request, in a copy of the repository", () => {
       }
       assert.match(catalog.find((a) => a.slug === "my-auction-slot").price_summary, /^bids from \$/);
       assert.equal(catalog.find((a) => a.slug === "my-tip-jar").price_summary, "free, tips welcome");
+
+      // Deploying to the local stack registers each app from its manifest as it is now.
+      const manifestFile = path.join(copy, "apps/my-blank/manifest.json");
+      fs.writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifestFile, "utf8")), title: "Renamed by a deploy" }, null, 2));
+      const deployed = fanline(["deploy", "--local", "--state", stateDir], { cwd: copy, env });
+      assert.equal(deployed.code, 0, deployed.all);
+      assert.match(deployed.out, /register {4}apps row "my-blank" \("Renamed by a deploy"\)/);
+      const renamed = (await call("GET", "/api/apps?q=renamed")).data.apps;
+      assert.deepEqual(renamed.map((a) => [a.slug, a.title]), [["my-blank", "Renamed by a deploy"]]);
 
       // A creator registered from the command line can use the creator API with the printed key.
       const added = fanline(["creator", "add", "--name", "DJ Nova", "--email", "nova@example.com", "--id", "cr_nova", "--state", stateDir], { cwd: copy, env });

@@ -52,7 +52,7 @@ describe("quotas and capacity", () => {
     const admitted = results.filter((r) => r.status === 201);
     assert.equal(admitted.length, 2, results.map((r) => r.status).join(","));
     assert.ok(results.filter((r) => r.status !== 201).every((r) => r.status === 409 && r.data.error.code === "queue_full"));
-    assert.deepEqual(await statusOf(), { app: "song-request", open: false, capacity: now + 2, in_queue: now + 2 });
+    assert.deepEqual(await statusOf(), { app: "song-request", open: false, capacity: now + 2, in_queue: now + 2, state: "live", message: null, successor: null });
     await complete(admitted[1].data.id);
     assert.equal((await statusOf()).open, true);
     assert.equal((await song("cap-late@example.com")).status, 201);

@@ -3,13 +3,14 @@
 // registers each app's catalog row from its manifest. `--dry-run` touches nothing: it prints the
 // plan and runs `wrangler deploy --dry-run` for every Worker.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { appBindings, appSql, buildWorkers, ROOT, workers, wrangler } from "../stack.mjs";
+import { appBindings, appSql, buildWorkers, localHubConfig, ROOT, workers, wrangler } from "../stack.mjs";
 import { problems } from "./check.mjs";
 import { UsageError } from "./new.mjs";
 
-export const help = `fanline deploy [--dry-run] [--origin https://your.domain] [--secrets FILE]
+export const help = `fanline deploy [--dry-run | --local [--state DIR]] [--origin https://your.domain] [--secrets FILE]
 
 Checks every app (fanline check), then:
   1. provisions what is missing: the D1 database "fanline" and its migrations, the R2 bucket
@@ -21,6 +22,9 @@ Checks every app (fanline check), then:
   4. registers each app's catalog row from its manifest (its "owner" creator id is required).
 
   --dry-run   change nothing: print the plan and run wrangler deploy --dry-run for each Worker
+  --local     do to the local stack's D1 (--state, default .fanline/state) what a deploy does
+              to the data: apply migrations and register every app from its manifest (the local
+              runtime serves the Workers from this tree; nothing is uploaded)
   --origin    the marketplace's https origin (the hub's PUBLIC_ORIGIN)
   --secrets   the secrets file
 
@@ -60,8 +64,43 @@ function readSecrets(file) {
   return out;
 }
 
+/**
+ * `--local`: what a deploy does to the data, against the local stack's D1 (`--state`, default
+ * .fanline/state): migrations applied, every app registered from its manifest. The local
+ * runtime serves the Workers from the tree, so nothing is uploaded.
+ */
+function deployLocal(state, log) {
+  const dir = path.resolve(state ?? path.join(ROOT, ".fanline/state"));
+  if (!fs.existsSync(dir)) throw new UsageError(`no local D1 at ${dir}: start ./scripts/dev once (it creates it), or pass --state`);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "fanline-deploy-"));
+  try {
+    // A config of its own: the running stack's is live, and wrangler dev reloads when it changes.
+    const config = localHubConfig(work);
+    const applied = wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", dir, "-c", config]);
+    log(/No migrations to apply/.test(applied) ? "migrations  none to apply" : "migrations  applied");
+    const owners = JSON.parse(wrangler(["d1", "execute", "DB", "--local", "--persist-to", dir, "--json", "--command", "SELECT id FROM creators ORDER BY created_at, id", "-c", config]))[0].results.map((r) => r.id);
+    if (!owners.length) throw new UsageError("the local D1 has no creator yet: fanline creator add --name ... --email ...");
+    const { apps } = workers();
+    const file = path.join(work, "register.sql");
+    fs.writeFileSync(file, apps.map((a) => appSql(a.manifest, owners.includes(a.manifest.owner) ? a.manifest.owner : owners[0])).join("\n"));
+    wrangler(["d1", "execute", "DB", "--local", "--persist-to", dir, "--file", file, "-c", config]);
+    for (const a of apps) log(`register    apps row "${a.slug}" ("${a.manifest.title}")`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  return 0;
+}
+
 export function run(args, option) {
   const dryRun = args.includes("--dry-run");
+  if (args.includes("--local")) {
+    const found = problems();
+    if (found.length) {
+      for (const p of found) console.log(p);
+      return 1;
+    }
+    return deployLocal(option("--state"), (line) => console.log(line));
+  }
   const origin = option("--origin");
   if (origin && !/^https:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--origin must be an https origin with no path, e.g. https://fanline.example.com`);
   const secretsFile = path.resolve(option("--secrets") ?? path.join(ROOT, ".fanline/secrets.env"));
