@@ -68,7 +68,7 @@ describe("fanline check", () => {
     const lines = r.out.trim().split("\n").map((l) => l.replace(/^.*pixel-icon\//, ""));
     assert.deepEqual(lines, [
       "manifest.json: fields[2].name: 'tip' is not allowed: 1-40 of a-z, 0-9 and '_', starting with a letter, and none of add_ons, bid, fields, form_token, idempotency_key, pay_with, provider, tip, turnstile_token",
-      "manifest.json: fields[4].max_bytes: 30000000 is out of range: must be at least 1 and at most 26214400",
+      "manifest.json: fields[4].max_bytes: must be at most 26214400 (it is 30000000)",
       "manifest.json: pricing.add_ons[0].amount: an add-on must cost something",
       'wrangler.toml: name: must be "fanline-pixel-icon" (the hub\'s binding to the app names this Worker)',
     ]);

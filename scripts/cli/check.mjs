@@ -74,7 +74,7 @@ export const help = `fanline check [<app folder>...]
 Validates every manifest in apps/ and templates/ (with the same parser the Workers use) and
 every app's wrangler.toml. Each problem is printed as
 
-  apps/<slug>/manifest.json: fields[2].max_bytes: must be at least 1 and at most 26214400
+  apps/<slug>/manifest.json: fields[2].max_bytes: must be at most 26214400
 
 and the exit code is 1 when there is any. Every Worker build runs it for the app it builds,
 so a broken manifest never deploys. With folders, only those apps are checked.`;

@@ -429,8 +429,10 @@ impl Manifest {
                 FieldKind::File if field.max_bytes.is_none() => p.add(at("max_bytes"), "a file field needs max_bytes"),
                 _ => {}
             }
-            if let Some(max) = field.max_bytes.filter(|m| *m == 0 || *m > MAX_FILE_BYTES) {
-                p.add(at("max_bytes"), format!("{max} is out of range: must be at least 1 and at most {MAX_FILE_BYTES}"));
+            match field.max_bytes {
+                Some(0) => p.add(at("max_bytes"), "must be at least 1"),
+                Some(max) if max > MAX_FILE_BYTES => p.add(at("max_bytes"), format!("must be at most {MAX_FILE_BYTES} (it is {max})")),
+                _ => {}
             }
             for (j, media_type) in field.accept.iter().enumerate() {
                 if media::extension_for(media_type).is_none() {
@@ -624,7 +626,7 @@ pub(crate) mod tests {
         let problems = Manifest::parse_all(&m.to_string()).unwrap_err();
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["fields[0].name", "fields[4].max_bytes", "pricing.platform_fee_bps", "routing.request.queued[0].template"]);
-        assert_eq!(problems[1].to_string(), "fields[4].max_bytes: 30000000 is out of range: must be at least 1 and at most 26214400");
+        assert_eq!(problems[1].to_string(), "fields[4].max_bytes: must be at most 26214400 (it is 30000000)");
         assert!(Manifest::parse_all(PIXEL).is_ok());
     }
 
