@@ -161,7 +161,7 @@ CREATE INDEX IF NOT EXISTS requests_by_app ON requests (app_slug, status, create
 CREATE INDEX IF NOT EXISTS requests_by_payment_intent ON requests (payment_intent_id);
 CREATE INDEX IF NOT EXISTS requests_by_fan ON requests (app_slug, fan_key, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_hold ON requests (hold_until) WHERE hold_until IS NOT NULL AND captured_at IS NULL;
-CREATE INDEX IF NOT EXISTS requests_by_app_created ON requests (app_slug, created_at);
+CREATE INDEX IF NOT EXISTS requests_by_app_created ON requests (app_slug, created_at, test);
 
 -- A fan's rating of a fulfilled request, once.
 CREATE TABLE IF NOT EXISTS ratings (
