@@ -72,14 +72,22 @@ export function appBindings(apps = workers().apps) {
 // file beside the config, as wrangler expects secrets, so its startup table hides them.
 const SECRET_NAME = /SECRET|_KEY$|TOKEN|PASSWORD/;
 
-function localConfig(dir, outDir, vars, { withoutRatelimits = false } = {}) {
+/**
+ * A Worker's wrangler.toml as a config that can live in another folder: absolute paths, no build
+ * step (the Workers are built once, before), and for the hub a service binding to every app.
+ */
+export function generatedConfig(dir) {
   const cfg = parseToml(fs.readFileSync(path.join(dir, "wrangler.toml"), "utf8"));
-  if (withoutRatelimits) delete cfg.ratelimits;
   if (dir === ROOT) cfg.services = appBindings();
   cfg.main = path.resolve(dir, cfg.main);
-  // The generated config lives elsewhere; its migrations are still the repository's.
   for (const d1 of cfg.d1_databases ?? []) if (d1.migrations_dir) d1.migrations_dir = path.resolve(dir, d1.migrations_dir);
   delete cfg.build;
+  return cfg;
+}
+
+function localConfig(dir, outDir, vars, { withoutRatelimits = false } = {}) {
+  const cfg = generatedConfig(dir);
+  if (withoutRatelimits) delete cfg.ratelimits;
   const all = { ...(cfg.vars ?? {}), ...vars };
   cfg.vars = Object.fromEntries(Object.entries(all).filter(([name]) => !SECRET_NAME.test(name)));
   const secrets = Object.entries(all).filter(([name]) => SECRET_NAME.test(name));

@@ -105,7 +105,7 @@ fn app_card(l: &Listed, origin: &str) -> Value {
         "creator": {"id": app.creator_id, "name": l.row.creator_name, "url": format!("{origin}/c/{}", app.creator_id)},
         "kind": l.kind.as_str(),
         "from_price": {"amount": l.from_price, "currency": l.manifest.pricing.currency.as_str()},
-        "price_summary": l.manifest.price_summary(),
+        "price_summary": catalog::price_summary(&l.manifest),
         "open": l.open,
         "in_queue": l.row.in_queue,
         "pricing": l.manifest.pricing,
@@ -155,7 +155,7 @@ async fn index_html(env: &Env, query: &Query) -> ApiResult<String> {
             title = escape_html(&app.title),
             creator_id = escape_html(&app.creator_id),
             creator = escape_html(&l.row.creator_name),
-            price = escape_html(&l.manifest.price_summary()),
+            price = escape_html(&catalog::price_summary(&l.manifest)),
             state = escape_html(&state),
             description = escape_html(&app.description),
         ));

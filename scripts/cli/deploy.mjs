@@ -5,8 +5,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parse as parseToml } from "smol-toml";
-import { appBindings, appSql, buildWorkers, localHubConfig, ROOT, workers, wrangler } from "../stack.mjs";
+import { appBindings, appSql, buildWorkers, generatedConfig, localHubConfig, ROOT, workers, wrangler } from "../stack.mjs";
 import { problems } from "./check.mjs";
 import { UsageError } from "./new.mjs";
 
@@ -37,17 +36,9 @@ const APP_SECRETS = /^(STRIPE_SECRET_KEY|PAYPAL_CLIENT_|TURNSTILE_|OAUTH_|SESSIO
 
 /** A deployable config for one Worker: absolute paths, no build step (built once before). */
 function deployConfig(dir, { databaseId, origin, isHub }) {
-  const cfg = parseToml(fs.readFileSync(path.join(dir, "wrangler.toml"), "utf8"));
-  cfg.main = path.resolve(dir, cfg.main);
-  delete cfg.build;
-  for (const d1 of cfg.d1_databases ?? []) {
-    if (databaseId) d1.database_id = databaseId;
-    if (d1.migrations_dir) d1.migrations_dir = path.resolve(dir, d1.migrations_dir);
-  }
-  if (isHub) {
-    cfg.services = appBindings();
-    if (origin) cfg.vars = { ...(cfg.vars ?? {}), PUBLIC_ORIGIN: origin };
-  }
+  const cfg = generatedConfig(dir);
+  if (databaseId) for (const d1 of cfg.d1_databases ?? []) d1.database_id = databaseId;
+  if (isHub && origin) cfg.vars = { ...(cfg.vars ?? {}), PUBLIC_ORIGIN: origin };
   fs.mkdirSync(OUT, { recursive: true });
   const file = path.join(OUT, `${cfg.name}.json`);
   fs.writeFileSync(file, JSON.stringify(cfg, null, 2));

@@ -184,12 +184,10 @@ async fn settle(req: &Request, env: &Env, slug: &str, id: &str, action: &str) ->
     if let Some(auth) = header(req, "Authorization") {
         headers.set("Authorization", &auth)?;
     }
-    let body = if action == "refund" {
+    if action == "refund" {
         headers.set("Idempotency-Key", &format!("archive-{id}"))?;
-        json!({"reason": "the app was archived"})
-    } else {
-        json!({"reason": "the app was archived"})
-    };
+    }
+    let body = json!({"reason": "the app was archived"});
     let url = format!("{}/apps/{slug}/api/requests/{id}/{action}", origin(req));
     let call = Request::new_with_init(&url, RequestInit::new().with_method(Method::Post).with_headers(headers).with_body(Some(body.to_string().into())))?;
     let mut answer = app_link::call(call, env, slug).await?;

@@ -2,6 +2,7 @@
 //! and the catalog query (search, kind, price, creator, pages) over the listed apps.
 
 use crate::manifest::Manifest;
+use crate::money::Money;
 
 /// How an app is paid, which is how fans tell apps apart in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,20 @@ impl Kind {
 /// The least a fan pays for a request (the base price or the starting bid), in minor units.
 pub fn from_price(m: &Manifest) -> u64 {
     m.auction.as_ref().map_or(m.pricing.base, |a| a.starting_bid)
+}
+
+/// What the catalog says about the price: "from $25.00", "bids from $10.00", "free, tips
+/// welcome", "free; extras from $3.00" or "free".
+pub fn price_summary(m: &Manifest) -> String {
+    let money = |amount: u64| Money::new(amount, m.pricing.currency.clone()).display();
+    match Kind::of(m) {
+        Kind::Auction => format!("bids from {}", money(from_price(m))),
+        Kind::Paid | Kind::Held => format!("from {}", money(from_price(m))),
+        Kind::Tips => "free, tips welcome".into(),
+        Kind::Free => {
+            m.pricing.add_ons.iter().map(|a| a.amount).min().map_or_else(|| "free".into(), |cheapest| format!("free; extras from {}", money(cheapest)))
+        }
+    }
 }
 
 /// One page of the catalog a fan asked for.
@@ -139,6 +154,17 @@ mod tests {
         assert_eq!(of(SHOUTOUT), (Kind::Held, 1500));
         assert_eq!(of(include_str!("../../../apps/stream-slot/manifest.json")), (Kind::Auction, 1000));
         assert_eq!(of(include_str!("../../../templates/tip-jar/manifest.json")), (Kind::Tips, 0));
+    }
+
+    #[test]
+    fn the_catalog_names_each_pricing_model() {
+        let summary = |json: &str| price_summary(&Manifest::parse(json).unwrap());
+        assert_eq!(summary(SONG), "free; extras from $3.00");
+        assert_eq!(summary(PIXEL), "from $25.00");
+        assert_eq!(summary(SHOUTOUT), "from $15.00");
+        assert_eq!(summary(include_str!("../../../apps/stream-slot/manifest.json")), "bids from $10.00");
+        assert_eq!(summary(include_str!("../../../templates/tip-jar/manifest.json")), "free, tips welcome");
+        assert_eq!(summary(include_str!("../../../templates/blank/manifest.json")), "free");
     }
 
     #[test]

@@ -541,25 +541,6 @@ impl Manifest {
         self.pricing.hold.is_some() || self.auction.is_some()
     }
 
-    /// What the catalog says about the price: "from $25.00", "bids from $10.00", "free, tips
-    /// welcome", "free; extras from $3.00" or "free".
-    pub fn price_summary(&self) -> String {
-        let money = |amount: u64| Money::new(amount, self.pricing.currency.clone()).display();
-        if let Some(auction) = &self.auction {
-            return format!("bids from {}", money(auction.starting_bid));
-        }
-        if self.pricing.base > 0 {
-            return format!("from {}", money(self.pricing.base));
-        }
-        if self.pricing.tips.is_some() && self.pricing.add_ons.is_empty() {
-            return "free, tips welcome".into();
-        }
-        match self.pricing.add_ons.iter().map(|a| a.amount).min() {
-            Some(cheapest) => format!("free; extras from {}", money(cheapest)),
-            None => "free".into(),
-        }
-    }
-
     pub fn base_price(&self) -> Money {
         Money::new(self.pricing.base, self.pricing.currency.clone())
     }
@@ -605,16 +586,6 @@ pub(crate) mod tests {
     pub(crate) const SONG: &str = include_str!("../../../../apps/song-request/manifest.json");
     pub(crate) const PIXEL: &str = include_str!("../../../../apps/pixel-icon/manifest.json");
     pub(crate) const SHOUTOUT: &str = include_str!("../../../../apps/shoutout/manifest.json");
-
-    #[test]
-    fn the_catalog_names_each_pricing_model() {
-        let summary = |json: &str| Manifest::parse(json).unwrap().price_summary();
-        assert_eq!(summary(SONG), "free; extras from $3.00");
-        assert_eq!(summary(PIXEL), "from $25.00");
-        assert_eq!(summary(include_str!("../../../../apps/stream-slot/manifest.json")), "bids from $10.00");
-        assert_eq!(summary(include_str!("../../../../templates/tip-jar/manifest.json")), "free, tips welcome");
-        assert_eq!(summary(include_str!("../../../../templates/blank/manifest.json")), "free");
-    }
 
     #[test]
     fn every_problem_is_reported_with_its_json_path() {

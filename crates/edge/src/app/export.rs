@@ -116,7 +116,7 @@ pub async fn app_export(req: &Request, env: &Env, manifest: &Manifest) -> ApiRes
             let payment_ref = d["payment"]["payment_intent_id"].as_str().or(d["payment"]["paypal_capture_id"].as_str()).unwrap_or("");
             let attachments: Vec<&str> = d["attachments"].as_array().map(|a| a.iter().filter_map(|x| x["url"].as_str()).collect()).unwrap_or_default();
             let cells = [
-                text(&d["id"]).trim_matches('"').to_string(),
+                d["id"].as_str().unwrap_or("").to_string(),
                 d["status"].as_str().unwrap_or("").to_string(),
                 d["created_at"].as_str().unwrap_or("").to_string(),
                 text(&d["price"]["amount"]),

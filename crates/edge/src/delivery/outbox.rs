@@ -78,8 +78,9 @@ pub fn summary(manifest: &Manifest, row: &RequestRow, origin: &str, fan_secret: 
 /// One outbox entry per route the manifest gives each newly entered state.
 pub fn entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered: &[Status]) -> Vec<OutboxEntry> {
     let mut out = Vec::new();
+    // Built (with the fan's signed link) once; only the status differs between events.
+    let mut summary = summary(manifest, row, links.origin, links.fan_secret);
     for status in entered {
-        let mut summary = summary(manifest, row, links.origin, links.fan_secret);
         summary.status = status.as_str().to_string();
         out.extend(entries_for_event(manifest, row, &summary, &status.event_name(), |_| ids::token("msg_", &random::<16>())));
     }
