@@ -411,11 +411,14 @@ CREATE TABLE IF NOT EXISTS app_limits (
   updated_at          INTEGER NOT NULL
 );
 
--- Guards for intake quotas: the intake batch inserts a row whose value is whether the count
--- is under the limit, and the named CHECK refuses the whole batch when it is not. D1 runs a
--- batch as one transaction, so concurrent submissions cannot both slip under a limit. The rows
--- are deleted in the same batch.
+-- Guards for intake: the intake batch upserts slot 1 with each guard's verdict (is the count
+-- under the limit; is the app context intake planned on still current), and the named CHECK
+-- refuses the whole batch when one is 0 (SQLite checks CHECKs before the conflict clause, so
+-- the row is written once and kept). D1 runs a batch as one transaction, so concurrent
+-- submissions cannot both slip under a limit. `app_context` comes first, so it is checked first.
 CREATE TABLE IF NOT EXISTS intake_guards (
+  slot        INTEGER PRIMARY KEY,
+  app_context INTEGER CONSTRAINT app_context CHECK (app_context IS NULL OR app_context = 1),
   open_quota  INTEGER CONSTRAINT open_quota CHECK (open_quota IS NULL OR open_quota = 1),
   daily_quota INTEGER CONSTRAINT daily_quota CHECK (daily_quota IS NULL OR daily_quota = 1),
   capacity    INTEGER CONSTRAINT capacity CHECK (capacity IS NULL OR capacity = 1)

@@ -27,6 +27,9 @@ import { startTrello } from "../fakes/trello.mjs";
 import { startTwilio } from "../fakes/twilio.mjs";
 import { startReceiver } from "../fakes/webhook-receiver.mjs";
 
+// wrangler's local trace collector (on by default since 4.x) stores every span in SQLite on
+// the runtime's one thread, a cost Cloudflare does not have; it is off for all three Workers.
+process.env.X_LOCAL_OBSERVABILITY ??= "false";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -199,6 +202,7 @@ const cases = [
     drains: true,
   },
   { name: "payment webhook", base: stack.url, webhook: true, drains: true },
+  get("GET hub /health", stack.url, "/health"),
   get("GET form page", stack.url, "/apps/song-request/"),
   get("GET embed.js?v=", stack.url, `/apps/song-request/embed.js?v=${version}`),
   get("GET manifest.json", stack.url, "/apps/song-request/manifest.json"),

@@ -8,6 +8,7 @@
 use crate::app_link;
 use fanline_core::app_state::{AppState, OpenRequests};
 use fanline_core::delivery::payload::Email;
+use fanline_core::delivery::state::OutboxState;
 use fanline_core::intake::ids;
 use fanline_core::lifecycle::{groups, Status};
 use fanline_core::manifest::DestinationKind;
@@ -150,6 +151,7 @@ async fn archive(req: &Request, env: &Env, sunset: Sunset<'_>) -> ApiResult<Valu
             event: "app.archived".into(),
             destination: DestinationKind::Email,
             payload: serde_json::to_string(&mail).map_err(|e| ApiError::internal(e.to_string()))?,
+            state: OutboxState::Pending,
         };
         statements.extend(db::outbox::insert_statements(&db, &r.id, slug, std::slice::from_ref(&entry), now)?);
         entries_all.push(entry);

@@ -55,7 +55,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     let ip = client_ip(&req);
     let client = ClientSignals { client_ip: Some(ip.clone()), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
     let req_access = header(&req, ACCESS_HEADER);
-    let (raw, file_bytes) = read_submission(req, manifest).await?;
+    let (raw, mut file_bytes) = read_submission(req, manifest).await?;
     // A key is bound to who sent it and what they sent: the same key from the same client with
     // the same submission replays the first answer (before Turnstile, whose token is single
     // use); with anything else it is refused, so one fan's key never returns another's request.
@@ -82,117 +82,167 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     if !fan_key.starts_with("ip:") {
         limits::edge_limit(env, limits::FAN_LIMITER, &fan_key).await?;
     }
-    // Everything intake reads about the app, its owner and this sender, in one round trip.
     let (ip_key, normalized_email) = (ip_key(&ip), email.as_deref().map(normalize_email));
     let sender = Sender { ip: &ip, ip_key: &ip_key, email: normalized_email.as_deref(), fan_id };
     let access = access_token(&req_access);
-    let Some(context) = db::intake::context(&db, &manifest.slug, &sender, &access.as_deref().map(db::creators::hash_token).unwrap_or_default()).await? else {
-        return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug)));
-    };
-    let preview = access.as_deref().is_some_and(|t| identity::is_preview_token(fan_secret.as_bytes(), &manifest.slug, t));
-    let test = app_state::admit(context.state, app_state::Access { invited: context.invited, preview })
-        .map_err(|refusal| lifecycle_refusal(refusal, manifest, &context, &origin))?;
-    let intake_limits = context.limits.unwrap_or(manifest.limits);
-    let auction = match auction_id {
-        Some(auction_id) => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price().amount, now).await?),
-        None => None,
-    };
-    let tier = match &fan {
-        Some(fan) => fans::active_tier(&db, manifest, fan).await?,
-        None => None,
-    };
-    let fill_secs = match (&raw.form_token, manifest.moderation.min_fill_secs) {
-        (Some(token), Some(_)) => moderation::fill_secs(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, token, now),
-        _ => None,
-    };
-    let inputs = Inputs {
-        manifest,
-        signals: moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs },
-        blocked: context.blocked,
-        tier,
-        has_fan: fan.is_some(),
-    };
-    let plan = plan::plan(submission, &inputs).map_err(|e| match e {
-        PlanError::FanTokenRequired => ApiError::FanTokenRequired("Paying with credits needs your Fan-Token header.".into()),
-    })?;
-
-    let creator_account = context.stripe_account;
-    let fee = creator_account.as_ref().map(|_| application_fee(plan.submission.price().amount, manifest.pricing.platform_fee_bps));
-    let payment = checkout::open_for_request(
-        env,
-        manifest,
-        &plan,
-        &checkout::RequestPayment { id: &id, origin: &origin, creator_account: creator_account.as_deref(), fee, email: email.as_deref() },
-    )
-    .await?;
-
-    let bucket = env.bucket("ATTACHMENTS")?;
-    let mut stored = Vec::new();
-    if !plan.blocked() {
-        for (file, bytes) in plan.submission.files().iter().zip(file_bytes) {
-            let key = attachment::object_key(&id, &file.field, file.media_type);
-            let metadata = worker::HttpMetadata { content_type: Some(file.media_type.to_string()), ..Default::default() };
-            bucket.put(&key, bytes).http_metadata(metadata).execute().await?;
-            stored.push(AttachmentRow { field: file.field.clone(), object_key: key, media_type: file.media_type.to_string(), size: file.size as i64 });
-        }
-    }
-
-    let row = new_row(
-        &id,
-        manifest,
-        &plan,
-        &payment,
-        RowFacts { fan_id, auction_id: auction.as_ref().map(|a| a.id.as_str()), signed_in: signed_in.as_ref(), fee, now },
-    )?;
-    // Quota guards first, so their counts exclude this request; they refuse the whole batch.
-    let mut statements = limits::guards(&db, &manifest.slug, &fan_key, &intake_limits, now)?;
-    statements.push(db::requests::insert(&db, &NewRequest { row: &row, client: &client, fan_key: &fan_key, test })?);
-    let reason = (!plan.verdict.reasons.is_empty()).then(|| plan.verdict.reasons.iter().map(|r| r.rule).collect::<Vec<_>>().join(","));
-    let transition = db::requests::Transition { request_id: &id, from_version: 0, path: &plan.path, actor: "fan", reason: reason.as_deref(), now };
-    statements.extend(db::requests::transition_statements(&db, &transition)?);
-    if let (Some(n), Some(fan)) = (plan.credits, &fan) {
-        statements.push(credits::spend(&db, fan, &manifest.slug, n, &id)?);
-    }
-    for a in &stored {
-        statements.push(db::requests::insert_attachment(&db, &id, a)?);
-    }
-    if let Some(key) = &idempotency {
-        statements.push(key.insert(&db, &id, now)?);
-    }
-    let mut entries = outbox::entries(manifest, &row, links, &plan.path);
-    // A request moderation blocked never mails the address typed into it.
-    statements.extend(fan_mail::budget_fan_mail(&db, &row, plan.blocked(), &mut entries, now).await?);
-    statements.extend(outbox::statements(&db, &row, &entries, now)?);
-    statements.push(db::limits::clear_guards(&db)?);
-
-    let outcome = db::commit(&db, statements).await?;
-    if !matches!(outcome, BatchOutcome::Committed) {
-        for a in &stored {
-            let _ = bucket.delete(&a.object_key).await;
-        }
-    }
-    match outcome {
-        BatchOutcome::Committed => {
-            outbox::enqueue(env, &entries).await;
-            created_response(&row, links, false)
-        }
-        BatchOutcome::Refused(constraint) => match (limits::refusal(&constraint, &intake_limits), &constraint, &fan) {
-            (Some(refusal), _, _) => Err(refusal),
-            (None, Constraint::CreditBalance, Some(fan)) if plan.credits.is_some() => {
-                let balance = db::credits::balance(&db, &fan.id, &manifest.slug).await?;
-                Err(ApiError::PaymentRequired {
-                    code: "insufficient_credits",
-                    message: format!("This request costs {} credit(s) and your balance is {balance}.", manifest.pricing.credits_per_request),
-                })
+    // A free request without files or an invite may be planned on the app context this Worker
+    // read for an earlier one: the batch's `app_context` guard re-checks it (and the block list)
+    // in the same transaction, and a refusal there means reading it again and planning anew.
+    // Anything that calls out before the commit (a checkout, R2) reads first, as does an invite.
+    let reusable = access.is_none() && auction_id.is_none() && submission.files().is_empty() && submission.price().amount == 0;
+    let mut known = if reusable { known_context(&manifest.slug) } else { None };
+    loop {
+        let (context, assumed) = match known.take() {
+            Some(context) => (context, true),
+            // Everything intake reads about the app, its owner and this sender, in one round trip.
+            None => match db::intake::context(&db, &manifest.slug, &sender, &access.as_deref().map(db::creators::hash_token).unwrap_or_default()).await? {
+                Some(context) => {
+                    remember_context(&manifest.slug, &context);
+                    (context, false)
+                }
+                None => return Err(ApiError::Unavailable(format!("The app '{}' is not registered with the marketplace yet.", manifest.slug))),
+            },
+        };
+        let preview = access.as_deref().is_some_and(|t| identity::is_preview_token(fan_secret.as_bytes(), &manifest.slug, t));
+        let test = match app_state::admit(context.state, app_state::Access { invited: context.invited, preview }) {
+            Ok(test) => test,
+            // A refusal is only ever said on a context read just now.
+            Err(_) if assumed => {
+                forget_context();
+                continue;
             }
-            (None, other, _) => Err(ApiError::internal(format!("intake batch refused: {other:?}"))),
-        },
-        // The same Idempotency-Key committed first in a concurrent submission.
-        BatchOutcome::Conflict(detail) => match &idempotency {
-            Some(key) => original(&db, key).await?.map_or(Err(ApiError::Internal(detail)), |first| created_response(&first, links, true)),
-            None => Err(ApiError::Internal(detail)),
-        },
+            Err(refusal) => return Err(lifecycle_refusal(refusal, manifest, &context, &origin)),
+        };
+        let intake_limits = context.limits.unwrap_or(manifest.limits);
+        let auction = match auction_id {
+            Some(auction_id) => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price().amount, now).await?),
+            None => None,
+        };
+        let tier = match &fan {
+            Some(fan) => fans::active_tier(&db, manifest, fan).await?,
+            None => None,
+        };
+        let fill_secs = match (&raw.form_token, manifest.moderation.min_fill_secs) {
+            (Some(token), Some(_)) => moderation::fill_secs(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, token, now),
+            _ => None,
+        };
+        let inputs = Inputs {
+            manifest,
+            signals: moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs },
+            blocked: context.blocked.clone(),
+            tier,
+            has_fan: fan.is_some(),
+        };
+        let plan = plan::plan(submission.clone(), &inputs).map_err(|e| match e {
+            PlanError::FanTokenRequired => ApiError::FanTokenRequired("Paying with credits needs your Fan-Token header.".into()),
+        })?;
+
+        let creator_account = context.stripe_account.clone();
+        let fee = creator_account.as_ref().map(|_| application_fee(plan.submission.price().amount, manifest.pricing.platform_fee_bps));
+        let payment = checkout::open_for_request(
+            env,
+            manifest,
+            &plan,
+            &checkout::RequestPayment { id: &id, origin: &origin, creator_account: creator_account.as_deref(), fee, email: email.as_deref() },
+        )
+        .await?;
+
+        let bucket = env.bucket("ATTACHMENTS")?;
+        let mut stored = Vec::new();
+        if !plan.blocked() {
+            // Taken, not copied: a submission with files never plans twice (see `reusable`).
+            for (file, bytes) in plan.submission.files().iter().zip(std::mem::take(&mut file_bytes)) {
+                let key = attachment::object_key(&id, &file.field, file.media_type);
+                let metadata = worker::HttpMetadata { content_type: Some(file.media_type.to_string()), ..Default::default() };
+                bucket.put(&key, bytes).http_metadata(metadata).execute().await?;
+                stored.push(AttachmentRow { field: file.field.clone(), object_key: key, media_type: file.media_type.to_string(), size: file.size as i64 });
+            }
+        }
+
+        let row = new_row(
+            &id,
+            manifest,
+            &plan,
+            &payment,
+            RowFacts { fan_id, auction_id: auction.as_ref().map(|a| a.id.as_str()), signed_in: signed_in.as_ref(), fee, now },
+        )?;
+        // Guards first, so their counts exclude this request; they refuse the whole batch.
+        let still_current = assumed.then(|| db::intake::still_current(&manifest.slug, &context, &sender));
+        let mut statements: Vec<_> = limits::guards(&db, (&manifest.slug, &fan_key), &intake_limits, still_current, now)?.into_iter().collect();
+        statements.push(db::requests::insert(&db, &NewRequest { row: &row, client: &client, fan_key: &fan_key, test })?);
+        let reason = (!plan.verdict.reasons.is_empty()).then(|| plan.verdict.reasons.iter().map(|r| r.rule).collect::<Vec<_>>().join(","));
+        let transition = db::requests::Transition { request_id: &id, from_version: 0, path: &plan.path, actor: "fan", reason: reason.as_deref(), now };
+        statements.extend(db::requests::transition_statements(&db, &transition)?);
+        if let (Some(n), Some(fan)) = (plan.credits, &fan) {
+            statements.push(credits::spend(&db, fan, &manifest.slug, n, &id)?);
+        }
+        for a in &stored {
+            statements.push(db::requests::insert_attachment(&db, &id, a)?);
+        }
+        if let Some(key) = &idempotency {
+            statements.push(key.insert(&db, &id, now)?);
+        }
+        let mut entries = outbox::entries(manifest, &row, links, &plan.path);
+        outbox::skip_not_set_up(&mut entries, |kind| context.has_destination(kind));
+        // A request moderation blocked never mails the address typed into it.
+        statements.extend(fan_mail::budget_fan_mail(&db, &row, plan.blocked(), &mut entries, now).await?);
+        statements.extend(outbox::statements(&db, &row, &entries, now)?);
+
+        let outcome = db::commit(&db, statements).await?;
+        if !matches!(outcome, BatchOutcome::Committed) {
+            for a in &stored {
+                let _ = bucket.delete(&a.object_key).await;
+            }
+        }
+        return match outcome {
+            BatchOutcome::Committed => {
+                outbox::enqueue(env, &entries).await;
+                created_response(&row, links, false)
+            }
+            // What this Worker knew of the app changed (paused, limits set, the sender blocked):
+            // read it and plan again. A context read just now is never refused this way.
+            BatchOutcome::Refused(Constraint::AppContext) if assumed => {
+                forget_context();
+                continue;
+            }
+            BatchOutcome::Refused(constraint) => match (limits::refusal(&constraint, &intake_limits), &constraint, &fan) {
+                (Some(refusal), _, _) => Err(refusal),
+                (None, Constraint::CreditBalance, Some(fan)) if plan.credits.is_some() => {
+                    let balance = db::credits::balance(&db, &fan.id, &manifest.slug).await?;
+                    Err(ApiError::PaymentRequired {
+                        code: "insufficient_credits",
+                        message: format!("This request costs {} credit(s) and your balance is {balance}.", manifest.pricing.credits_per_request),
+                    })
+                }
+                (None, other, _) => Err(ApiError::internal(format!("intake batch refused: {other:?}"))),
+            },
+            // The same Idempotency-Key committed first in a concurrent submission.
+            BatchOutcome::Conflict(detail) => match &idempotency {
+                Some(key) => original(&db, key).await?.map_or(Err(ApiError::Internal(detail)), |first| created_response(&first, links, true)),
+                None => Err(ApiError::Internal(detail)),
+            },
+        };
     }
+}
+
+thread_local! {
+    // The app context the last full read found, for requests that may plan on it (see
+    // `create`); per isolate, and only ever trusted through the batch's guard.
+    static KNOWN_CONTEXT: std::cell::RefCell<Option<(String, db::intake::IntakeContext)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn known_context(slug: &str) -> Option<db::intake::IntakeContext> {
+    KNOWN_CONTEXT.with(|k| k.borrow().as_ref().filter(|(s, _)| s == slug).map(|(_, c)| c.clone()))
+}
+
+/// Keeps what holds for any sender: the block-list hit and the invite belong to one request.
+fn remember_context(slug: &str, context: &db::intake::IntakeContext) {
+    let general = db::intake::IntakeContext { blocked: None, invited: false, ..context.clone() };
+    KNOWN_CONTEXT.with(|k| *k.borrow_mut() = Some((slug.to_string(), general)));
+}
+
+fn forget_context() {
+    KNOWN_CONTEXT.with(|k| *k.borrow_mut() = None);
 }
 
 /// The request first made with this key; a key used with another body or by another client

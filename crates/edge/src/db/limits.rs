@@ -1,5 +1,5 @@
-//! Intake limits kept in D1: `app_limits` (the creator's own), the `intake_guards` rows whose
-//! named CHECKs refuse an intake batch past a quota, the creator's `blocklist`, and `mail_log`
+//! Intake limits kept in D1: `app_limits` (the creator's own), the `intake_guards` row whose
+//! named CHECKs refuse an intake batch past a quota or planned on a stale app context, the creator's `blocklist`, and `mail_log`
 //! (mail to addresses fans typed, counted per address).
 
 use super::{all, changes, count, first, run, statement, Arg};
@@ -10,15 +10,15 @@ use serde::Deserialize;
 use serde_json::Value;
 use worker::{D1Database, D1PreparedStatement};
 
-/// Requests a fan still waits on (`?1` is the start of the payment window).
+/// Requests a fan still waits on (the one `?` is the start of the payment window).
 fn open_requests() -> String {
-    format!("(status IN ({}) OR (status = '{}' AND created_at > ?1))", sql_list(groups::OPEN), Status::AwaitingPayment.as_str())
+    format!("(status IN ({}) OR (status = '{}' AND created_at > ?))", sql_list(groups::OPEN), Status::AwaitingPayment.as_str())
 }
 
 /// Requests in the creator's queue or reserving a place in it while their payment is under
-/// way, which the capacity bounds (`?1` as above).
+/// way, which the capacity bounds (`?` as above).
 pub(crate) fn in_queue() -> String {
-    format!("(status IN ({}) OR (status = '{}' AND created_at > ?1))", sql_list(groups::IN_QUEUE), Status::AwaitingPayment.as_str())
+    format!("(status IN ({}) OR (status = '{}' AND created_at > ?))", sql_list(groups::IN_QUEUE), Status::AwaitingPayment.as_str())
 }
 
 /// The creator's limits, when set.
@@ -59,39 +59,42 @@ pub struct GuardScope<'a> {
     pub day_start: i64,
 }
 
-/// Statements that refuse the intake batch when a limit would be passed; they go before the
-/// request's INSERT (so counts exclude it), `clear_guards` goes last.
-pub fn guards(db: &D1Database, scope: &GuardScope, limits: &Limits) -> ApiResult<Vec<D1PreparedStatement>> {
-    let mut out = Vec::new();
-    if let Some(max) = limits.max_open_per_fan {
-        out.push(statement(
-            db,
-            &format!(
-                "INSERT INTO intake_guards (open_quota) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ?2 AND fan_key = ?3 AND {}) < ?4",
-                open_requests()
-            ),
-            &[scope.payment_window_start.into(), scope.app_slug.into(), scope.fan_key.into(), i64::from(max).into()],
-        )?);
-    }
-    if let Some(max) = limits.max_per_fan_per_day {
-        out.push(statement(
-            db,
-            "INSERT INTO intake_guards (daily_quota) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ? AND fan_key = ? AND created_at >= ?) < ?",
-            &[scope.app_slug.into(), scope.fan_key.into(), scope.day_start.into(), i64::from(max).into()],
-        )?);
-    }
-    if let Some(max) = limits.capacity {
-        out.push(statement(
-            db,
-            &format!("INSERT INTO intake_guards (capacity) SELECT (SELECT COUNT(*) FROM requests WHERE app_slug = ?2 AND {}) < ?3", in_queue()),
-            &[scope.payment_window_start.into(), scope.app_slug.into(), i64::from(max).into()],
-        )?);
-    }
-    Ok(out)
+/// A guard's verdict as an SQL expression (1: the batch may go on), its `?` bound in order.
+pub struct Verdict<'a> {
+    pub sql: String,
+    pub args: Vec<Arg<'a>>,
 }
 
-pub fn clear_guards(db: &D1Database) -> ApiResult<D1PreparedStatement> {
-    statement(db, "DELETE FROM intake_guards", &[])
+/// The one statement that refuses the intake batch when a limit would be passed or `context`
+/// (the app context intake planned on) is no longer current; it goes before the request's
+/// INSERT, so counts exclude it. None when nothing needs guarding.
+pub fn guards<'a>(db: &D1Database, scope: &GuardScope<'a>, limits: &Limits, context: Option<Verdict<'a>>) -> ApiResult<Option<D1PreparedStatement>> {
+    let (mut columns, mut values, mut args) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(v) = context {
+        columns.push("app_context");
+        values.push(v.sql);
+        args.extend(v.args);
+    }
+    if let Some(max) = limits.max_open_per_fan {
+        columns.push("open_quota");
+        values.push(format!("(SELECT COUNT(*) FROM requests WHERE app_slug = ? AND fan_key = ? AND {}) < ?", open_requests()));
+        args.extend([scope.app_slug.into(), scope.fan_key.into(), scope.payment_window_start.into(), i64::from(max).into()]);
+    }
+    if let Some(max) = limits.max_per_fan_per_day {
+        columns.push("daily_quota");
+        values.push("(SELECT COUNT(*) FROM requests WHERE app_slug = ? AND fan_key = ? AND created_at >= ?) < ?".to_string());
+        args.extend([scope.app_slug.into(), scope.fan_key.into(), scope.day_start.into(), i64::from(max).into()]);
+    }
+    if let Some(max) = limits.capacity {
+        columns.push("capacity");
+        values.push(format!("(SELECT COUNT(*) FROM requests WHERE app_slug = ? AND {}) < ?", in_queue()));
+        args.extend([scope.app_slug.into(), scope.payment_window_start.into(), i64::from(max).into()]);
+    }
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!("INSERT INTO intake_guards (slot, {}) SELECT 1, {} WHERE true ON CONFLICT (slot) DO NOTHING", columns.join(", "), values.join(", "));
+    Ok(Some(statement(db, &sql, &args)?))
 }
 
 /// Requests in the queue or holding a place in it, besides `except` (the same count the
@@ -99,8 +102,8 @@ pub fn clear_guards(db: &D1Database) -> ApiResult<D1PreparedStatement> {
 pub async fn in_queue_count(db: &D1Database, app_slug: &str, payment_window_start: i64, except: Option<&str>) -> ApiResult<i64> {
     count(
         db,
-        &format!("SELECT COUNT(*) AS n FROM requests WHERE app_slug = ?2 AND id != ?3 AND {}", in_queue()),
-        &[payment_window_start.into(), app_slug.into(), except.unwrap_or("").into()],
+        &format!("SELECT COUNT(*) AS n FROM requests WHERE app_slug = ? AND id != ? AND {}", in_queue()),
+        &[app_slug.into(), except.unwrap_or("").into(), payment_window_start.into()],
     )
     .await
 }

@@ -119,6 +119,8 @@ pub(crate) async fn ids(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResu
 /// The CHECK constraint that refused a batch, by its name in schema.sql.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Constraint {
+    /// `intake_guards.app_context`: the app context intake planned on changed meanwhile.
+    AppContext,
     /// `intake_guards.open_quota`: the fan has as many open requests as the app allows.
     OpenQuota,
     /// `intake_guards.daily_quota`: the fan sent as many requests today as the app allows.
@@ -135,6 +137,7 @@ impl Constraint {
         let name = message.split("CHECK constraint failed: ").nth(1).unwrap_or("");
         let name = name.split([':', ')', '\n']).next().unwrap_or("").trim();
         match name {
+            "app_context" => Self::AppContext,
             "open_quota" => Self::OpenQuota,
             "daily_quota" => Self::DailyQuota,
             "capacity" => Self::Capacity,

@@ -4,7 +4,7 @@
 
 use super::{all, changes, first, ids, run, statement};
 use crate::platform::error::ApiResult;
-use fanline_core::delivery::state::OutboxState::{self, Dead, Delivered, Pending, Sending};
+use fanline_core::delivery::state::OutboxState::{self, Dead, Delivered, Pending, Sending, Skipped};
 use fanline_core::manifest::DestinationKind;
 use serde::Deserialize;
 use serde_json::Value;
@@ -24,20 +24,35 @@ pub struct OutboxEntry {
     pub event: String,
     pub destination: DestinationKind,
     pub payload: String,
+    /// Pending, or Skipped when the creator has not set its destination up (known at intake).
+    pub state: OutboxState,
 }
 
+/// Why a row was skipped for a destination the creator has not set up (or disabled).
+pub const NOT_SET_UP: &str = "no destination configured";
+
+/// One statement for all of a state change's rows, however many destinations it reaches:
+/// every statement in a batch costs D1 a parse and a step, and intake writes up to a dozen rows.
 pub fn insert_statements(db: &D1Database, request_id: &str, app_slug: &str, entries: &[OutboxEntry], now: i64) -> ApiResult<Vec<D1PreparedStatement>> {
-    entries
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<[Option<&str>; 6]> = entries
         .iter()
         .map(|e| {
-            statement(
-                db,
-                // A reminder's id is fixed per request, so two sweeps make one row.
-                "INSERT INTO outbox (id, request_id, app_slug, event, destination, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                &[e.id.as_str().into(), request_id.into(), app_slug.into(), e.event.as_str().into(), e.destination.as_str().into(), e.payload.as_str().into(), now.into(), now.into()],
-            )
+            let error = (e.state == Skipped).then_some(NOT_SET_UP);
+            [Some(e.id.as_str()), Some(e.event.as_str()), Some(e.destination.as_str()), Some(e.payload.as_str()), Some(e.state.as_str()), error]
         })
-        .collect()
+        .collect();
+    Ok(vec![statement(
+        db,
+        // A reminder's id is fixed per request, so two sweeps make one row.
+        "INSERT INTO outbox (id, request_id, app_slug, event, destination, payload, state, last_error, created_at, updated_at)
+         SELECT json_extract(value, '$[0]'), ?2, ?3, json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+                json_extract(value, '$[4]'), json_extract(value, '$[5]'), ?4, ?4
+           FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
+        &[serde_json::to_string(&rows)?.as_str().into(), request_id.into(), app_slug.into(), now.into()],
+    )?])
 }
 
 #[derive(Debug, Clone, Deserialize)]

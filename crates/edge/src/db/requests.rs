@@ -160,20 +160,16 @@ pub struct Transition<'a> {
 /// history, so two writers racing from the same version cannot both commit: the loser's whole
 /// batch is rolled back.
 pub fn transition_statements(db: &D1Database, t: &Transition) -> ApiResult<Vec<D1PreparedStatement>> {
-    let mut out = Vec::with_capacity(t.path.len() + 1);
-    for (i, status) in t.path.iter().enumerate() {
+    let mut out = Vec::with_capacity(2);
+    // One statement for the whole path (intake enters two or three states at once).
+    let events: Vec<(i64, String, &str)> =
+        t.path.iter().enumerate().map(|(i, status)| (t.from_version + 1 + i as i64, status.event_name(), status.as_str())).collect();
+    if !events.is_empty() {
         out.push(statement(
             db,
-            "INSERT INTO request_events (request_id, seq, type, status, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            &[
-                t.request_id.into(),
-                (t.from_version + 1 + i as i64).into(),
-                status.event_name().as_str().into(),
-                status.as_str().into(),
-                t.actor.into(),
-                t.reason.into(),
-                t.now.into(),
-            ],
+            "INSERT INTO request_events (request_id, seq, type, status, actor, reason, at)
+             SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2, ?3, ?4 FROM json_each(?5)",
+            &[t.request_id.into(), t.actor.into(), t.reason.into(), t.now.into(), serde_json::to_string(&events)?.as_str().into()],
         )?);
     }
     if t.from_version > 0 {

@@ -6,9 +6,10 @@ use crate::db::{self, outbox::OutboxEntry, requests::RequestRow};
 use crate::platform::config::{config, now_ms, random};
 use crate::platform::error::ApiResult;
 use fanline_core::delivery::payload::{self, RequestSummary};
+use fanline_core::delivery::state::OutboxState;
 use fanline_core::intake::ids;
 use fanline_core::lifecycle::Status;
-use fanline_core::manifest::Manifest;
+use fanline_core::manifest::{DestinationKind, Manifest};
 use fanline_core::money::{Currency, Money};
 use fanline_core::trust::identity;
 use fanline_core::util::time::rfc3339;
@@ -95,7 +96,7 @@ pub fn entries_for_event(manifest: &Manifest, row: &RequestRow, summary: &Reques
         .enumerate()
         .filter_map(|(i, route)| {
             let payload = payload::payload(manifest, summary, route, &payload::Occasion { event, fan_address: row.fan_email.as_deref(), now_ms: now_ms() })?;
-            Some(OutboxEntry { id: id_for(i), event: event.to_string(), destination: route.to, payload: payload.to_string() })
+            Some(OutboxEntry { id: id_for(i), event: event.to_string(), destination: route.to, payload: payload.to_string(), state: OutboxState::Pending })
         })
         .collect()
 }
@@ -107,7 +108,16 @@ pub fn statements(db: &D1Database, row: &RequestRow, entries: &[OutboxEntry], no
 /// Puts committed outbox rows on the queue. A failed send leaves the rows pending, where the
 /// next sweep finds them, so it is logged rather than surfaced to the fan.
 pub async fn enqueue(env: &Env, entries: &[OutboxEntry]) {
-    enqueue_ids(env, entries.iter().map(|e| e.id.clone()).collect()).await;
+    enqueue_ids(env, entries.iter().filter(|e| e.state == OutboxState::Pending).map(|e| e.id.clone()).collect()).await;
+}
+
+/// Marks the entries whose destination the creator has not set up as skipped, so they are
+/// written as the consumer would have left them (replayable once set up) and never queued.
+/// Mail to the fan needs no set-up of the creator's; the consumer judges it.
+pub fn skip_not_set_up(entries: &mut [OutboxEntry], set_up: impl Fn(DestinationKind) -> bool) {
+    for e in entries.iter_mut().filter(|e| !matches!(e.destination, DestinationKind::Email | DestinationKind::Feedback) && !set_up(e.destination)) {
+        e.state = OutboxState::Skipped;
+    }
 }
 
 /// Cloudflare Queues takes at most 100 messages per `sendBatch`; a larger batch is refused whole.

@@ -68,9 +68,16 @@ pub async fn effective(db: &D1Database, manifest: &Manifest) -> ApiResult<(Limit
 }
 
 /// The statements that refuse an intake batch past a quota (see `db::limits::guards`).
-pub fn guards(db: &D1Database, slug: &str, fan_key: &str, limits: &Limits, now: i64) -> ApiResult<Vec<D1PreparedStatement>> {
-    let scope = db::limits::GuardScope { app_slug: slug, fan_key, payment_window_start: now - PAYMENT_WINDOW_MS, day_start: now - now.rem_euclid(86_400_000) };
-    db::limits::guards(db, &scope, limits)
+pub fn guards<'a>(
+    db: &D1Database,
+    scope: (&'a str, &'a str),
+    limits: &Limits,
+    context: Option<db::limits::Verdict<'a>>,
+    now: i64,
+) -> ApiResult<Option<D1PreparedStatement>> {
+    let (app_slug, fan_key) = scope;
+    let scope = db::limits::GuardScope { app_slug, fan_key, payment_window_start: now - PAYMENT_WINDOW_MS, day_start: now - now.rem_euclid(86_400_000) };
+    db::limits::guards(db, &scope, limits, context)
 }
 
 /// The fan-facing error for a quota guard that refused the batch, if that is what happened.
@@ -86,7 +93,7 @@ pub fn refusal(constraint: &Constraint, limits: &Limits) -> Option<ApiError> {
         Constraint::Capacity => {
             Some(ApiError::Conflict { code: "queue_full", message: "The creator's queue is full right now; try again when it has room.".into() })
         }
-        Constraint::CreditBalance | Constraint::Other(_) => None,
+        Constraint::AppContext | Constraint::CreditBalance | Constraint::Other(_) => None,
     }
 }
 
