@@ -119,8 +119,7 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         Ok(call) => http::send(call, delivery_timeout(env)).await,
         Err(refusal) => {
             // Unsafe or oversized: no retry can fix it. Recorded, dead, replayable once fixed.
-            record(&d, None, Some(&refusal)).await?;
-            db::outbox::after_attempt(&db, &d.attempt_with(None, Some(&refusal)), OutboxState::Dead).await?;
+            settle(&d, d.attempt_with(None, Some(&refusal)), OutboxState::Dead, Some(&refusal)).await?;
             console_warn!("{} refused before sending: {refusal}", row.id);
             return Ok(Delivery::Done);
         }
@@ -135,14 +134,14 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         (Ok(_), Outcome::Delivered) => None,
         (Ok(a), _) => Some(format!("HTTP {}", a.status)),
     };
-    record(&d, status, error.as_deref()).await?;
+    let attempt = d.attempt_with(status, error.as_deref());
     match outcome {
         Outcome::Delivered => {
             let made = match (kind, &card_id) {
                 (DestinationKind::Trello, None) => destination::created_id(body),
                 _ => None,
             };
-            delivered(&d, made).await
+            delivered(&d, attempt, made).await
         }
         // 410 Gone: the receiver says this endpoint is over. Stop sending there until the
         // creator sets it again, and keep the job visible (and replayable) as dead.
@@ -150,11 +149,11 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
             if settings.is_some() {
                 db::destinations::disable(&db, &row.app_slug, kind, now).await?;
             }
-            db::outbox::after_attempt(&db, &d.attempt_with(None, Some("HTTP 410: destination disabled")), OutboxState::Dead).await?;
+            settle(&d, attempt, OutboxState::Dead, Some("HTTP 410: destination disabled")).await?;
             console_warn!("{} answered 410; {} destination disabled", row.id, row.destination);
             Ok(Delivery::Done)
         }
-        Outcome::Retry { at_least } => retry_later(&d, &error.unwrap_or_default(), at_least).await,
+        Outcome::Retry { at_least } => retry_later(&d, attempt, at_least).await,
     }
 }
 
@@ -167,17 +166,16 @@ async fn find_earlier_create(d: &Dispatch<'_>, settings: Option<&Settings>, payl
     if let Ok(answer) = &looked {
         if answer.is_success() {
             let Some(made) = destination::earlier_create_id(d.kind, &answer.body, &d.row.request_id) else { return Ok(None) };
-            record(d, Some(answer.status), Some("found what the unanswered attempt made")).await?;
+            let attempt = d.attempt_with(Some(answer.status), Some("found what the unanswered attempt made"));
             // Only a Trello card is updated later, so only its id is kept.
-            return delivered(d, (d.kind == DestinationKind::Trello).then_some(made)).await.map(Some);
+            return delivered(d, attempt, (d.kind == DestinationKind::Trello).then_some(made)).await.map(Some);
         }
     }
     let (status, error) = match looked {
         Ok(answer) => (Some(answer.status), format!("HTTP {} looking for what the unanswered attempt made", answer.status)),
         Err(e) => (None, e),
     };
-    record(d, status, Some(&error)).await?;
-    retry_later(d, &error, None).await.map(Some)
+    retry_later(d, d.attempt_with(status, Some(&error)), None).await.map(Some)
 }
 
 impl Dispatch<'_> {
@@ -186,14 +184,17 @@ impl Dispatch<'_> {
     }
 }
 
-async fn record(d: &Dispatch<'_>, status: Option<u16>, error: Option<&str>) -> ApiResult<()> {
-    db::outbox::record_attempt(d.db, &d.attempt_with(status, error)).await
+/// Records an attempt and the row's state after it in one batch (one round trip): the row
+/// keeps `row_error`, which may say more than the attempt's own error.
+async fn settle(d: &Dispatch<'_>, attempt: Attempt<'_>, state: OutboxState, row_error: Option<&str>) -> ApiResult<()> {
+    let row = d.attempt_with(None, row_error);
+    db::commit_all(d.db, vec![db::outbox::record_attempt(d.db, &attempt)?, db::outbox::after_attempt(d.db, &row, state)?]).await
 }
 
-/// Marks the row delivered, with what it made (a Trello card's id) in the same batch, then
-/// queues the request's Trello rows that were waiting for that card.
-async fn delivered(d: &Dispatch<'_>, made: Option<String>) -> ApiResult<Delivery> {
-    let mut statements = vec![db::outbox::delivered(d.db, &d.row.id, d.attempt, d.now)?];
+/// Records the attempt and marks the row delivered, with what it made (a Trello card's id),
+/// in one batch, then queues the request's Trello rows that were waiting for that card.
+async fn delivered(d: &Dispatch<'_>, attempt: Attempt<'_>, made: Option<String>) -> ApiResult<Delivery> {
+    let mut statements = vec![db::outbox::record_attempt(d.db, &attempt)?, db::outbox::delivered(d.db, &d.row.id, d.attempt, d.now)?];
     if let Some(made) = &made {
         statements.push(db::outbox::insert_target_ref(d.db, &d.row.request_id, d.kind, made, d.now)?);
     }
@@ -207,8 +208,8 @@ async fn delivered(d: &Dispatch<'_>, made: Option<String>) -> ApiResult<Delivery
 
 /// Puts the row back to pending with its error and says when to try again: the schedule's
 /// wait, or a receiver's Retry-After when that is longer.
-async fn retry_later(d: &Dispatch<'_>, error: &str, at_least: Option<u32>) -> ApiResult<Delivery> {
-    db::outbox::after_attempt(d.db, &d.attempt_with(None, Some(error)), OutboxState::Pending).await?;
+async fn retry_later(d: &Dispatch<'_>, attempt: Attempt<'_>, at_least: Option<u32>) -> ApiResult<Delivery> {
+    settle(d, attempt, OutboxState::Pending, attempt.error).await?;
     Ok(Delivery::RetryIn(retry_delay(d.env, d.attempt).max(at_least.unwrap_or(0))))
 }
 

@@ -129,13 +129,12 @@ pub async fn claim(db: &D1Database, id: &str, now: i64, lease_ms: i64) -> ApiRes
 }
 
 /// After an attempt: the row's new state, with the attempt's number and error.
-pub async fn after_attempt(db: &D1Database, a: &Attempt<'_>, state: OutboxState) -> ApiResult<()> {
-    run(
+pub fn after_attempt(db: &D1Database, a: &Attempt<'_>, state: OutboxState) -> ApiResult<D1PreparedStatement> {
+    statement(
         db,
         "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, updated_at = ? WHERE id = ?",
         &[state.as_str().into(), a.attempt.into(), a.error.into(), a.at.into(), a.outbox_id.into()],
     )
-    .await
 }
 
 pub fn delivered(db: &D1Database, id: &str, attempts: i64, now: i64) -> ApiResult<D1PreparedStatement> {
@@ -153,6 +152,7 @@ pub async fn mark_dead(db: &D1Database, id: &str, now: i64) -> ApiResult<()> {
 }
 
 /// One attempt to deliver a row, as the delivery log shows it.
+#[derive(Clone, Copy)]
 pub struct Attempt<'a> {
     pub outbox_id: &'a str,
     pub attempt: i64,
@@ -161,13 +161,12 @@ pub struct Attempt<'a> {
     pub at: i64,
 }
 
-pub async fn record_attempt(db: &D1Database, a: &Attempt<'_>) -> ApiResult<()> {
-    run(
+pub fn record_attempt(db: &D1Database, a: &Attempt<'_>) -> ApiResult<D1PreparedStatement> {
+    statement(
         db,
         "INSERT INTO delivery_attempts (outbox_id, attempt, status, error, at) VALUES (?, ?, ?, ?, ?)",
         &[a.outbox_id.into(), a.attempt.into(), a.status.map(i64::from).into(), a.error.into(), a.at.into()],
     )
-    .await
 }
 
 /// Whether the row's last attempt got no answer (so it may have made something).
