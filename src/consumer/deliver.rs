@@ -1,5 +1,5 @@
-//! Delivering one outbox row, as a pipeline: load and check the row, find its destination's
-//! settings, claim it, look for what an unanswered attempt may have made, call the destination
+//! Delivering one outbox row, as a pipeline: load the row with its destination's settings (one
+//! read) and check them, claim it, look for what an unanswered attempt may have made, call the destination
 //! (`providers::http`), then record the attempt and finish: delivered, retried later (the
 //! Standard Webhooks schedule, or a longer Retry-After), or dead (refused, 410 Gone).
 
@@ -50,7 +50,7 @@ struct Dispatch<'a> {
 
 async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     let db = db::db(env)?;
-    let Some(row) = db::outbox::get(&db, outbox_id).await? else {
+    let Some((row, destination)) = db::outbox::get_for_delivery(&db, outbox_id).await? else {
         console_warn!("outbox row {outbox_id} does not exist; dropping the job");
         return Ok(Delivery::Done);
     };
@@ -67,10 +67,10 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     // the marketplace has no mail account. Kept as skipped, replayable once set up.
     let settings = match kind {
         DestinationKind::Email | DestinationKind::Feedback => None,
-        _ => match db::destinations::get(&db, &row.app_slug, kind).await? {
-            Some((settings, true)) => Some(settings),
-            _ => {
-                db::outbox::set_state(&db, &row.id, OutboxState::Skipped, Some("no destination configured"), now).await?;
+        _ => match destination.as_ref().filter(|d| d.enabled == 1).and_then(|d| d.settings()) {
+            Some((_, settings)) => Some(settings),
+            None => {
+                db::outbox::set_state(&db, &row.id, OutboxState::Skipped, Some(db::outbox::NOT_SET_UP), now).await?;
                 return Ok(Delivery::Done);
             }
         },

@@ -2,6 +2,7 @@
 //! change it reports, every attempt to deliver it, and what a destination made for a request
 //! (a Trello card's id) so later deliveries update it instead of making another.
 
+use super::destinations::DestinationRow;
 use super::{all, changes, first, ids, run, statement};
 use crate::platform::error::ApiResult;
 use fanline_core::delivery::state::OutboxState::{self, Dead, Delivered, Pending, Sending, Skipped};
@@ -67,8 +68,46 @@ pub struct OutboxRow {
     pub created_at: i64,
 }
 
-pub async fn get(db: &D1Database, id: &str) -> ApiResult<Option<OutboxRow>> {
-    first(db, "SELECT id, request_id, app_slug, destination, payload, state, attempts, created_at FROM outbox WHERE id = ?", &[id.into()]).await
+/// A row to deliver and, in the same round trip, its app's settings for the row's destination
+/// (none when the creator has not set it up).
+pub async fn get_for_delivery(db: &D1Database, id: &str) -> ApiResult<Option<(OutboxRow, Option<DestinationRow>)>> {
+    #[derive(Deserialize)]
+    struct Joined {
+        id: String,
+        request_id: String,
+        app_slug: String,
+        destination: String,
+        payload: String,
+        state: OutboxState,
+        attempts: i64,
+        created_at: i64,
+        settings: Option<String>,
+        enabled: Option<i64>,
+    }
+    let joined: Option<Joined> = first(
+        db,
+        "SELECT o.id, o.request_id, o.app_slug, o.destination, o.payload, o.state, o.attempts, o.created_at, d.settings, d.enabled
+           FROM outbox o LEFT JOIN destinations d ON d.app_slug = o.app_slug AND d.kind = o.destination WHERE o.id = ?",
+        &[id.into()],
+    )
+    .await?;
+    Ok(joined.map(|j| {
+        let destination = match (j.settings, j.enabled) {
+            (Some(settings), Some(enabled)) => Some(DestinationRow { kind: j.destination.clone(), settings, enabled }),
+            _ => None,
+        };
+        let row = OutboxRow {
+            id: j.id,
+            request_id: j.request_id,
+            app_slug: j.app_slug,
+            destination: j.destination,
+            payload: j.payload,
+            state: j.state,
+            attempts: j.attempts,
+            created_at: j.created_at,
+        };
+        (row, destination)
+    }))
 }
 
 /// Rows committed but never attempted since before `before`: their queue send was lost.
