@@ -1,11 +1,7 @@
-//! The fulfilment queue's consumer: each message names the outbox rows of one state change,
-//! each delivered by `deliver`, all of them concurrently. A message is acknowledged when every
-//! row is finished and retried otherwise, after the longest wait one of its rows asks for; a
-//! retry skips the rows already finished, so each failing row is attempted once per delivery
-//! of its message and reaches the dead-letter queue after the queue's `max_retries`, as a
-//! one-row message would. The handler itself never fails (a failing queue handler would fail
-//! the whole batch). Messages from the dead-letter queue mark their unfinished rows dead, so
-//! the creator sees them and can replay them.
+//! The fulfilment queue's consumer: each message names one outbox row, delivered by
+//! `deliver`; each message is acknowledged or retried on its own, and the handler itself never
+//! fails (a failing queue handler would fail the whole batch). Messages from the dead-letter
+//! queue mark their row dead, so the creator sees it and can replay it.
 
 mod deliver;
 
@@ -27,10 +23,10 @@ pub async fn consume(batch: MessageBatch<Job>, env: &Env) {
             raw.ack();
             return;
         };
-        let rows: Vec<&str> = message.body().rows().collect();
+        let outbox_id = &message.body().outbox_id;
         if from_dead_letters {
             let marked = match db::db(env) {
-                Ok(db) => futures_util::future::join_all(rows.iter().map(|id| db::outbox::mark_dead(&db, id, now_ms()))).await.into_iter().collect(),
+                Ok(db) => db::outbox::mark_dead(&db, outbox_id, now_ms()).await,
                 Err(e) => Err(e),
             };
             match marked {
@@ -39,17 +35,9 @@ pub async fn consume(batch: MessageBatch<Job>, env: &Env) {
             }
             return;
         }
-        let deliveries = futures_util::future::join_all(rows.iter().map(|id| deliver::deliver(env, id))).await;
-        let wait = deliveries
-            .iter()
-            .filter_map(|d| match d {
-                deliver::Delivery::Done => None,
-                deliver::Delivery::RetryIn(secs) => Some(*secs),
-            })
-            .max();
-        match wait {
-            None => message.ack(),
-            Some(secs) => message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(secs).build()),
+        match deliver::deliver(env, outbox_id).await {
+            deliver::Delivery::Done => message.ack(),
+            deliver::Delivery::RetryIn(secs) => message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(secs).build()),
         }
     });
     futures_util::future::join_all(handled).await;

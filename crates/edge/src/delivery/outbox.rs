@@ -25,26 +25,11 @@ pub struct Links<'a> {
     pub fan_secret: &'a str,
 }
 
-/// What travels on the queue: only outbox row ids, so nothing secret sits in a message. One
-/// message carries the rows of one state change (up to `ROWS_PER_JOB`), delivered together
-/// and retried together: the queue's broker and the consumer pay per message, not per row.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// What travels on the queue: only the outbox row's id, so nothing secret sits in a message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
-    #[serde(default)]
-    pub outbox_ids: Vec<String>,
-    /// A message of the one-row shape sent before `outbox_ids`, still read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outbox_id: Option<String>,
+    pub outbox_id: String,
 }
-
-impl Job {
-    pub fn rows(&self) -> impl Iterator<Item = &str> {
-        self.outbox_ids.iter().map(String::as_str).chain(self.outbox_id.as_deref())
-    }
-}
-
-/// Rows per message: a consumer batch of 10 messages then sends at most 100 deliveries at once.
-const ROWS_PER_JOB: usize = 10;
 
 pub fn status_url(origin: &str, app_slug: &str, request_id: &str) -> String {
     format!("{origin}/apps/{app_slug}/api/requests/{request_id}")
@@ -138,8 +123,8 @@ pub fn skip_not_set_up(entries: &mut [OutboxEntry], set_up: impl Fn(DestinationK
 /// Cloudflare Queues takes at most 100 messages per `sendBatch`; a larger batch is refused whole.
 const SEND_BATCH_MAX: usize = 100;
 
-/// Sends outbox row ids to the queue, in as few messages and batches as the queue allows (one
-/// message for any state change; "replay all" can need several).
+/// Sends outbox row ids to the queue, in as few batches as the queue allows (one for any
+/// state change; "replay all" can need several).
 pub async fn enqueue_ids(env: &Env, ids: Vec<String>) {
     if ids.is_empty() {
         return;
@@ -148,11 +133,10 @@ pub async fn enqueue_ids(env: &Env, ids: Vec<String>) {
         console_warn!("no {QUEUE_BINDING} queue binding; outbox rows stay pending");
         return;
     };
-    let jobs: Vec<Job> = ids.chunks(ROWS_PER_JOB).map(|rows| Job { outbox_ids: rows.to_vec(), outbox_id: None }).collect();
-    for chunk in jobs.chunks(SEND_BATCH_MAX) {
+    for chunk in ids.chunks(SEND_BATCH_MAX) {
         crate::platform::meter::queue_send();
-        if let Err(e) = queue.send_batch(chunk.to_vec()).await {
-            console_warn!("queue send of {} outbox messages failed, the sweeper re-sends their rows: {e}", chunk.len());
+        if let Err(e) = queue.send_batch(chunk.iter().map(|id| Job { outbox_id: id.clone() })).await {
+            console_warn!("queue send of {} outbox rows failed, the sweeper re-sends them: {e}", chunk.len());
         }
     }
 }
