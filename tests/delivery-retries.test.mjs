@@ -60,6 +60,10 @@ describe("delivery faults", () => {
       assert.deepEqual(Object.values(acceptedCounts(back.received, rows.map((d) => d.id))), [1, 1, 1]);
       assert.equal(back.received.length, 3, "nothing sent twice once accepted");
       for (const m of back.received) assert.equal(verify(m).data.status, "queued");
+      // The webhook's retries never sent the same requests' other deliveries again.
+      const discordRows = (await deliveries()).filter((d) => ids.includes(d.request_id) && d.destination === "discord");
+      assert.deepEqual(discordRows.map((d) => [d.state, d.attempts]), ids.map(() => ["delivered", 1]));
+      for (const id of ids) assert.equal(f.discord.messages.filter((m) => JSON.stringify(m.json).includes(id)).length, 1, `one Discord message for ${id}`);
       await back.close();
     } finally {
       await f.request("PUT", "/api/apps/song-request/destinations", { key: f.owner.apiKey, json: { webhook_url: `${f.webhooks.url}/hooks/fanline` } });
