@@ -4,10 +4,10 @@
 
 use fanline_core::catalog::{self, Entry, Kind, Query};
 use fanline_core::manifest::Manifest;
-use fanline_edge::app::page::{escape_html, html_page};
 use fanline_edge::db::{self, apps::CatalogRow};
 use fanline_edge::platform::config::now_ms;
 use fanline_edge::platform::error::{ApiError, ApiResult};
+use fanline_edge::platform::http::{escape_html, html_page};
 use fanline_edge::platform::http::{etag, holds_version, json, not_modified, origin, versioned, SHARED_CACHE};
 use fanline_edge::trust::limits::PAYMENT_WINDOW_MS;
 use serde_json::{json, Value};

@@ -10,10 +10,15 @@ let f, site, browser;
 before(async () => {
   f = await startFixture();
   // The creator's site styles forms and labels aggressively; the embed must not care.
-  site = await listen((req, res) =>
-    send(res, 200, `<!doctype html><html><head><style>form{display:none!important} label{color:red;font-size:40px}</style></head>
-      <body><h1>DJ Luna</h1><p>Requests are open!</p><script src="${f.url}/apps/song-request/embed.js"></script><footer>after the form</footer></body></html>`),
-  );
+  site = await listen((req, res) => {
+    // `/iframe/<slug>`: the same kind of page with the iframe embed of that app.
+    // `/script/<slug>`: the script embed of another app.
+    const framed = req.url.match(/^\/iframe\/([a-z-]+)/)?.[1];
+    const scripted = req.url.match(/^\/script\/([a-z-]+)/)?.[1] ?? "song-request";
+    const embed = framed ? `<script src="${f.url}/apps/${framed}/embed.js" data-mode="iframe"></script>` : `<script src="${f.url}/apps/${scripted}/embed.js"></script>`;
+    send(res, 200, `<!doctype html><html><head><style>form{display:none!important} label{color:red;font-size:40px} body{background:#ffe9c7}</style></head>
+      <body><h1>DJ Luna</h1><p>Requests are open!</p>${embed}<footer>after the form</footer></body></html>`);
+  });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
@@ -94,5 +99,134 @@ describe("the embed script", () => {
     await card.waitFor({ state: "visible" });
     assert.match(await card.textContent(), /Your request is in the queue\./);
     await page.close();
+  });
+});
+
+describe("the iframe embed", () => {
+  test("the page is made for a frame: transparent, framable by the app's sites only", async () => {
+    const open = await f.request("GET", "/apps/song-request/embed");
+    assert.equal(open.status, 200);
+    assert.match(open.text, /data-fanline-frame/);
+    assert.match(open.text, /background:transparent/);
+    assert.match(open.headers.get("content-security-policy"), /frame-ancestors \*$/, "no sites listed: any site may frame it");
+    const listed = await f.request("GET", "/apps/pixel-icon/embed");
+    assert.match(listed.headers.get("content-security-policy"), /frame-ancestors https:\/\/pixels\.example https:\/\/\*\.pixels\.example$/);
+    const formPage = await f.request("GET", "/apps/song-request/");
+    assert.match(formPage.headers.get("content-security-policy"), /frame-ancestors 'none'/, "the full page is still never framed");
+  });
+
+  test("mounted by the script on another origin: it sizes its frame, and the page hears of the request", async () => {
+    const page = await browser.newPage({ viewport: { width: 720, height: 1100 } });
+    await page.goto(`${site.url}/iframe/song-request`);
+    await page.evaluate(() => {
+      window.submitted = [];
+      document.addEventListener("fanline:submitted", (e) => window.submitted.push(e.detail));
+    });
+    const iframe = page.locator("iframe.fanline-embed-frame");
+    await iframe.waitFor();
+    const frame = page.frameLocator("iframe.fanline-embed-frame");
+    await frame.locator(".fanline-embed form").waitFor({ state: "visible" });
+    // The frame's height follows the form inside (the script starts it at 520 px).
+    const inner = await frame.locator("html").evaluate((e) => Math.ceil(e.getBoundingClientRect().height));
+    await eventually(async () => Math.abs((await iframe.evaluate((e) => e.getBoundingClientRect().height)) - inner) <= 1, { what: "the frame resized to its form" });
+    assert.notEqual(inner, 520);
+    await frame.locator("#f-song").fill("Framed Song");
+    await new Promise((r) => setTimeout(r, 2200)); // song-request's minimum fill time
+    await frame.locator("button[type=submit]").click();
+    await frame.locator(".result").waitFor({ state: "visible" });
+    const submitted = await eventually(() => page.evaluate(() => window.submitted[0]), { what: "fanline:submitted on the host page" });
+    assert.equal(submitted.status, "queued");
+    assert.equal((await f.request("GET", `/apps/song-request/api/requests/${submitted.id}`)).data.status, "queued");
+    // After the answer the form is shorter; the frame follows it again.
+    const after = await frame.locator("html").evaluate((e) => Math.ceil(e.getBoundingClientRect().height));
+    await eventually(async () => Math.abs((await iframe.evaluate((e) => e.getBoundingClientRect().height)) - after) <= 1, { what: "the frame resized to the answer" });
+    assert.equal(await frame.locator(".result a").last().getAttribute("target"), "_top", "links leave the frame for the whole page");
+    await page.screenshot({ path: path.join(f.stack.stateDir, "embed-iframe.png"), fullPage: true });
+    await page.close();
+  });
+
+  test("a site the creator did not list gets no form: the browser refuses to frame it", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/iframe/pixel-icon`);
+    await page.locator("iframe.fanline-embed-frame").waitFor();
+    await new Promise((r) => setTimeout(r, 1500));
+    const frame = page.frames().find((x) => x !== page.mainFrame());
+    const forms = await frame.locator(".fanline-embed form").count().catch(() => 0);
+    assert.equal(forms, 0, "frame-ancestors kept the form out of an unlisted site");
+    await page.close();
+  });
+});
+
+describe("signing in from an embed", () => {
+  /** Fills the shoutout form with the rush add-on ($25: sign-in required) and sends it. */
+  async function sendRush(scope) {
+    await scope.locator("#f-to_name").fill("Sam");
+    await scope.locator("#f-occasion").selectOption("birthday");
+    await scope.locator("#f-message").fill("Happy birthday from the embed!");
+    await scope.locator("#f-email").fill("fan@example.com");
+    await scope.locator("input[value=rush]").check();
+    await scope.locator("button[type=submit]").click();
+  }
+
+  test("the provider opens in a popup on Fanline's origin; its one-time token comes back to the page, which never leaves the creator's site", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/script/shoutout`);
+    // Everything Fanline posts to this page, to check the token is single-use afterwards.
+    await page.evaluate(() => {
+      window.fanlineMessages = [];
+      window.addEventListener("message", (e) => window.fanlineMessages.push({ origin: e.origin, data: e.data }));
+    });
+    const embed = page.locator(".fanline-embed");
+    await sendRush(embed);
+    const signIn = embed.locator("button.sign-in", { hasText: "Twitch" });
+    await signIn.waitFor();
+    const [popup] = await Promise.all([page.waitForEvent("popup"), signIn.click()]);
+    assert.ok(popup.url().startsWith(f.url), `the popup is on Fanline's origin: ${popup.url()}`);
+    await popup.waitForEvent("close", { timeout: 15000 });
+    const answer = embed.locator(".result");
+    await answer.waitFor({ state: "visible", timeout: 15000 });
+    assert.equal(new URL(page.url()).origin, site.url, "the fan stayed on the creator's page");
+    const pay = await embed.locator("a.pay").getAttribute("href");
+    assert.ok(pay.startsWith(f.stripe.url), "the request went through, to payment");
+    const id = (await embed.locator(".result").textContent()).match(/req_[0-9a-f]{32}/)[0];
+    const stored = await f.request("GET", `/apps/shoutout/api/requests/${id}`, { key: f.owner.apiKey });
+    assert.deepEqual([stored.data.identity.provider, stored.data.identity.sub], ["twitch", "johndoe"], "the request carries the popup's identity");
+    await page.screenshot({ path: path.join(f.stack.stateDir, "embed-signed-in.png"), fullPage: true });
+
+    // The token came from Fanline's origin only, and works once.
+    const messages = await page.evaluate(() => window.fanlineMessages.filter((m) => m.data?.source === "fanline"));
+    assert.equal(messages.length, 1);
+    assert.equal(messages[0].origin, f.url);
+    const again = await f.request("POST", "/apps/shoutout/api/session", { json: { token: messages[0].data.token } });
+    assert.equal(again.status, 409);
+    assert.equal(again.data.error.code, "token_used");
+    await page.close();
+  });
+
+  test("a popup for a page of another origin hands its token to that origin only; a forged token is refused", async () => {
+    // The popup's final page names the opener's origin; postMessage delivers only there.
+    const refused = await f.request("GET", `/apps/pixel-icon/auth/popup?origin=${encodeURIComponent("https://evil.example")}`);
+    assert.equal(refused.status, 403, "pixel-icon lists its sites: others cannot open its sign-in");
+    const forged = await f.request("POST", "/apps/shoutout/api/session", { json: { token: "eyJmYWtlIjp0cnVlfQ.c2ln" } });
+    assert.equal(forged.status, 403);
+    assert.equal(forged.data.error.code, "invalid_token");
+    const notAnOrigin = await f.request("GET", `/apps/shoutout/auth/twitch/start?popup=${encodeURIComponent("https://site.example/path")}`);
+    assert.equal(notAnOrigin.status, 400);
+  });
+
+  test("with popups blocked, the fan signs in on the app's own page instead (a full-page redirect)", async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      window.open = () => null;
+    });
+    const page = await context.newPage();
+    await page.goto(`${site.url}/script/shoutout`);
+    const embed = page.locator(".fanline-embed");
+    await sendRush(embed);
+    await embed.locator("button.sign-in", { hasText: "Twitch" }).click();
+    await page.waitForURL(`${f.url}/apps/shoutout/`, { timeout: 15000 });
+    const session = await page.evaluate(() => fetch("/apps/shoutout/api/session").then((r) => r.json()));
+    assert.equal(session.signed_in, true, "signed in on Fanline's own page, with its cookie");
+    await context.close();
   });
 });

@@ -199,17 +199,27 @@ describe("moderation", () => {
 });
 
 describe("edge rate limit", () => {
-  test("the eleventh submission in a minute from one address gets 429 with Retry-After", async () => {
+  test("the eleventh submission in a minute from one address gets 429 with Retry-After and RateLimit headers", async () => {
     await freshLimiterWindow();
     const ip = f.freshIp();
-    const statuses = [];
-    for (let i = 0; i < 10; i++) statuses.push((await f.submit("song-request", {}, { ip })).status);
-    assert.deepEqual(statuses, Array(10).fill(422));
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await f.submit("song-request", {}, { ip }));
+    assert.deepEqual(answers.map((a) => a.status), Array(10).fill(422));
+    // Every answer of a limited endpoint announces the limits in force (IETF draft syntax).
+    for (const a of answers) assert.equal(a.headers.get("ratelimit-policy"), '"per-client";q=10;w=60, "per-fan";q=30;w=60');
     const limited = await f.submit("song-request", { song: "One more" }, { ip });
     assert.equal(limited.status, 429);
-    assert.equal(limited.headers.get("retry-after"), "60");
+    // Until the limiter's 60-second window ends, which freshLimiterWindow left at least 25 s off.
+    const retryAfter = Number(limited.headers.get("retry-after"));
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    assert.equal(limited.headers.get("ratelimit"), `"per-client";r=0;t=${retryAfter}`);
+    assert.equal(limited.headers.get("ratelimit-policy"), '"per-client";q=10;w=60');
     assert.equal(limited.data.error.code, "rate_limited");
     const otherFan = await f.submit("song-request", { song: "Different fan" });
     assert.equal(otherFan.status, 201, "another address is unaffected");
+    assert.equal(otherFan.headers.get("ratelimit-policy"), '"per-client";q=10;w=60, "per-fan";q=30;w=60');
+    const unlimited = await f.request("GET", "/apps/song-request/api/status", { ip });
+    assert.equal(unlimited.status, 200);
+    assert.equal(unlimited.headers.get("ratelimit-policy"), null, "endpoints without a limiter announce none");
   });
 });

@@ -44,6 +44,13 @@ export function wranglerProblems(dir) {
   if (!binding(cfg.queues?.producers, "FULFILMENT")) bad("queues.producers", `needs binding "FULFILMENT" to queue "fanline-fulfilment" (notifications)`);
   if (!binding(cfg.r2_buckets, "ATTACHMENTS")) bad("r2_buckets", `needs binding "ATTACHMENTS" to bucket "fanline-attachments"`);
   if (!(cfg.ratelimits ?? []).some((r) => r.name === "INTAKE_LIMITER")) bad("ratelimits", `needs a rate limit named "INTAKE_LIMITER" (edge limit per client IP)`);
+  // The Worker cannot read [[ratelimits]]; the vars it announces in RateLimit-Policy must agree.
+  for (const limiter of cfg.ratelimits ?? []) {
+    const declared = cfg.vars?.[`${limiter.name}_LIMIT`];
+    if (declared !== undefined && String(declared) !== String(limiter.simple?.limit)) {
+      bad("vars", `${limiter.name}_LIMIT is "${declared}" but the ${limiter.name} rate limit is ${limiter.simple?.limit}; make them equal (RateLimit-Policy announces the var)`);
+    }
+  }
   return problems;
 }
 

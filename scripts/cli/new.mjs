@@ -72,6 +72,9 @@ simple = { limit = 30, period = 60 }
 [vars]
 STRIPE_API_BASE = "https://api.stripe.com"
 RATE_LIMIT_PERIOD_SECS = "60"
+# The [[ratelimits]] limits again, for the RateLimit-Policy header (\`fanline check\` keeps them equal).
+INTAKE_LIMITER_LIMIT = "10"
+FAN_LIMITER_LIMIT = "30"
 # Secrets (\`wrangler secret put NAME\`, or .fanline/secrets.env with \`fanline deploy\`):
 # STRIPE_SECRET_KEY, FORM_TOKEN_SECRET, SESSION_SECRET; PayPal apps also PAYPAL_CLIENT_ID and
 # PAYPAL_CLIENT_SECRET.

@@ -2,8 +2,8 @@
 //! and the page an emailed sign-in link opens. No inline script anywhere, so the
 //! Content-Security-Policy allows scripts from this origin only.
 
-use fanline_edge::app::page::escape_html;
 use fanline_edge::platform::error::ApiError;
+use fanline_edge::platform::http::escape_html;
 use fanline_edge::platform::http::{conditional, etag, query_param, with_content_type, IMMUTABLE_CACHE};
 use worker::{Request, Response};
 

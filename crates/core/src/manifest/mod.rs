@@ -46,6 +46,56 @@ pub struct Manifest {
     /// `request.waiting` once, for a reminder. Only used when `request.waiting` is routed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminder_after_hours: Option<u32>,
+    /// Where the iframe embed may be shown.
+    #[serde(default)]
+    pub embed: EmbedRules,
+}
+
+/// The creator's sites that may frame the app's iframe embed (`/apps/<slug>/embed`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedRules {
+    /// Origins (`https://mysite.example`, `https://*.mysite.example`); empty means any site.
+    #[serde(default)]
+    pub sites: Vec<String>,
+}
+
+impl EmbedRules {
+    /// Whether a page of `origin` (`https://host[:port]`, as browsers send it) may embed the
+    /// app: any when no sites are listed, else a listed one (`*.` covering its subdomains).
+    pub fn allows(&self, origin: &str) -> bool {
+        self.sites.is_empty()
+            || self.sites.iter().any(|site| match site.split_once("://*.") {
+                Some((scheme, parent)) => origin.strip_prefix(scheme).and_then(|o| o.strip_prefix("://")).is_some_and(|host| {
+                    host.strip_suffix(parent).is_some_and(|sub| sub.len() > 1 && sub.ends_with('.') && !sub[..sub.len() - 1].contains(['/', ':']))
+                }),
+                None => site == origin,
+            })
+    }
+
+    /// The `frame-ancestors` source list of the embed page's Content-Security-Policy.
+    pub fn frame_ancestors(&self) -> String {
+        if self.sites.is_empty() {
+            "*".into()
+        } else {
+            self.sites.join(" ")
+        }
+    }
+}
+
+/// An origin a CSP source list can hold as it is: a scheme, a host (its first label may be
+/// `*`) and a port, nothing else, so a manifest can never write another directive.
+fn is_site_origin(site: &str) -> bool {
+    let Some((scheme, rest)) = site.split_once("://") else { return false };
+    let (host, port) = rest.rsplit_once(':').map_or((rest, None), |(h, p)| (h, Some(p)));
+    let labels: Vec<&str> = host.split('.').collect();
+    matches!(scheme, "https" | "http")
+        && port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+        && !host.is_empty()
+        && labels
+            .iter()
+            .enumerate()
+            .all(|(i, l)| (i == 0 && *l == "*" && labels.len() > 2) || (!l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')))
 }
 
 /// The pseudo-event the reminder sweep raises; every other routed event is a state entered.
@@ -518,6 +568,14 @@ impl Manifest {
         if self.reminder_after_hours == Some(0) {
             p.add("reminder_after_hours", "must be at least 1");
         }
+        for (i, site) in self.embed.sites.iter().enumerate() {
+            if !is_site_origin(site) {
+                p.add(
+                    format!("embed.sites[{i}]"),
+                    format!("'{site}' must be an origin such as https://mysite.example (https://*.mysite.example for its subdomains), without a path"),
+                );
+            }
+        }
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -619,6 +677,40 @@ pub(crate) mod tests {
         let mut value: serde_json::Value = serde_json::from_str(SONG).unwrap();
         edit(&mut value);
         Manifest::parse(&value.to_string())
+    }
+
+    #[test]
+    fn embed_sites_are_plain_origins_that_cannot_write_csp() {
+        assert_eq!(with(|_| {}).unwrap().embed.frame_ancestors(), "*");
+        let sites = with(|m| m["embed"] = serde_json::json!({"sites": ["https://dj.example", "https://*.dj.example", "http://localhost:3000"]})).unwrap();
+        assert_eq!(sites.embed.frame_ancestors(), "https://dj.example https://*.dj.example http://localhost:3000");
+        for (origin, allowed) in [
+            ("https://dj.example", true),
+            ("https://shop.dj.example", true),
+            ("https://a.b.dj.example", true),
+            ("http://localhost:3000", true),
+            ("http://dj.example", false),
+            ("https://evil-dj.example", false),
+            ("https://dj.example.evil.test", false),
+            ("https://x.dj.example:8443", false),
+            ("http://localhost:3001", false),
+        ] {
+            assert_eq!(sites.embed.allows(origin), allowed, "{origin}");
+        }
+        assert!(with(|_| {}).unwrap().embed.allows("https://anything.example"));
+        for bad in [
+            "dj.example",
+            "https://dj.example/page",
+            "https://dj.example; script-src *",
+            "https://a b",
+            "javascript://x",
+            "https://*.example",
+            "https://dj.example:",
+            "*",
+        ] {
+            let err = with(|m| m["embed"] = serde_json::json!({"sites": [bad]})).unwrap_err();
+            assert!(err.contains("embed.sites[0]"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -166,6 +166,33 @@ pub fn read_session(secret: &[u8], app: &str, providers: &[Provider], value: &st
     (session.exp > now_secs && session.app == app && providers.contains(&session.identity.provider)).then_some(session.identity)
 }
 
+/// How long a popup sign-in's hand-off token works: enough to reach the page that opened it.
+pub const HANDOFF_SECS: i64 = 120;
+
+#[derive(Serialize, Deserialize)]
+struct HandoffBody {
+    #[serde(flatten)]
+    identity: Identity,
+    app: String,
+    exp: i64,
+    /// Makes every token distinct, so the one-use record of one never refuses another.
+    nonce: String,
+}
+
+/// The token a sign-in popup hands to the embed that opened it (through `postMessage`), which
+/// trades it once for a session (`POST /apps/<slug>/api/session`). Sealed for its own purpose:
+/// it is never a session, and a session is never one.
+pub fn handoff_token(secret: &[u8], app: &str, identity: &Identity, nonce: &str, now_secs: i64) -> String {
+    seal(secret, "fanline-handoff", &HandoffBody { identity: identity.clone(), app: app.to_string(), exp: now_secs + HANDOFF_SECS, nonce: nonce.to_string() })
+}
+
+/// The identity a hand-off token carries, if it is genuine, current and made by `app`.
+/// (That it is used only once is recorded in D1 by the caller.)
+pub fn read_handoff(secret: &[u8], app: &str, token: &str, now_secs: i64) -> Option<Identity> {
+    let body: HandoffBody = unseal(secret, "fanline-handoff", token)?;
+    (body.exp > now_secs && body.app == app).then_some(body.identity)
+}
+
 /// The path a session cookie is scoped to: the app's own pages and API.
 pub fn session_path(app: &str) -> String {
     format!("/apps/{app}/")
@@ -276,6 +303,20 @@ pub fn safe_return(path: Option<&str>, fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_handoff_token_is_short_lived_bound_to_its_app_and_never_a_session() {
+        let who = Identity { provider: Provider::Twitch, sub: "42".into(), name: Some("dj".into()), email: None };
+        let token = handoff_token(b"secret", "shoutout", &who, "n1", 1_000);
+        assert_eq!(read_handoff(b"secret", "shoutout", &token, 1_000 + HANDOFF_SECS - 1), Some(who.clone()));
+        assert_eq!(read_handoff(b"secret", "shoutout", &token, 1_000 + HANDOFF_SECS), None, "expired");
+        assert_eq!(read_handoff(b"secret", "other-app", &token, 1_000), None);
+        assert_eq!(read_handoff(b"other", "shoutout", &token, 1_000), None);
+        assert_ne!(token, handoff_token(b"secret", "shoutout", &who, "n2", 1_000), "each token is its own");
+        assert_eq!(read_session(b"secret", "shoutout", &[Provider::Twitch], &token, 1_000), None, "a token is not a session");
+        let session = session_value(b"secret", "shoutout", &who, 1_000);
+        assert_eq!(read_handoff(b"secret", "shoutout", &session, 1_000), None, "a session is not a token");
+    }
 
     #[test]
     fn a_fan_request_key_opens_only_its_own_request() {

@@ -1,9 +1,20 @@
 // Fanline embed: mounts one micro-app's form where this script tag stands, inside a shadow
 // root so the host page's styles cannot reach it (nor ours leak out).
+//
+// `<script src=".../embed.js" data-mode="iframe">` mounts the app's iframe embed instead
+// (/apps/<slug>/embed), which tells this page its height and results by postMessage.
 (() => {
   const app = __FANLINE_MANIFEST__;
   const script = document.currentScript;
+  const fanlineOrigin = new URL(script.src).origin;
+  if (script.dataset.mode === "iframe") return mountFrame();
   const apiBase = new URL(`/apps/${app.slug}/api/requests`, script.src).href;
+  // Inside the iframe embed: messages go to the framing page's origin only, never to "*".
+  const inFrame = document.documentElement.hasAttribute("data-fanline-frame") && window.parent !== window;
+  const parentOrigin = inFrame ? frameParentOrigin() : null;
+  const toParent = (message) => parentOrigin && window.parent.postMessage({ source: "fanline", app: app.slug, ...message }, parentOrigin);
+  // Links that leave the form (checkout, status page) open over the whole page, not in the frame.
+  const linkTarget = inFrame ? "_top" : "";
   const host = document.createElement("div");
   host.className = "fanline-embed";
   host.dataset.app = app.slug;
@@ -31,6 +42,7 @@
     .addon { font-weight: normal; display: flex; gap: .5rem; align-items: center; }
     button { margin-top: 1rem; padding: .6rem 1.2rem; border: 0; border-radius: 6px; background: #5865f2; color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
     button[disabled] { opacity: .6; } .total { margin-top: .75rem; font-weight: 600; }
+    button.sign-in { margin: .5rem .5rem 0 0; padding: .45rem 1rem; background: #2b2d42; } .signed-in { color: #1a7f37; }
     .tips { display: flex; gap: .5rem; margin-bottom: .4rem; } button.tip { margin: 0; padding: .3rem .8rem; background: #eef; color: #1d1d26; }
     input[type=number] { width: 10rem; padding: .5rem; border: 1px solid #bbb; border-radius: 6px; font: inherit; }
     .result a.pay { display: inline-block; margin-top: .75rem; padding: .6rem 1.2rem; border-radius: 6px; background: #1a7f37; color: #fff; text-decoration: none; font-weight: 600; }
@@ -149,6 +161,35 @@
   }).catch(() => {});
   root.append(form, result);
 
+  // Sign-in from wherever the form is mounted. On the app's own page the provider's session
+  // cookie is first-party; on a creator's site (or in the iframe) it is not, so the provider
+  // opens in a popup on Fanline's origin, which hands back a one-time token (postMessage, to
+  // this page's origin only) that is traded for a session sent as `Fanline-Session`.
+  let session = null;
+  function signIn(startUrl) {
+    const onOwnPage = location.origin === fanlineOrigin && !inFrame;
+    const back = onOwnPage ? `${location.pathname}${location.search}` : `/apps/${app.slug}/`;
+    const fullPage = () => { (inFrame ? window.top : window).location.href = `${startUrl}?return=${encodeURIComponent(back)}`; };
+    if (onOwnPage) return fullPage();
+    const popup = window.open(`${startUrl}?popup=${encodeURIComponent(location.origin)}`, "fanline-sign-in", "popup,width=500,height=700");
+    // Popups blocked: sign in on the app's own page instead, where the cookie works.
+    if (!popup) return fullPage();
+    const onMessage = async (event) => {
+      const m = event.data;
+      if (event.origin !== fanlineOrigin || event.source !== popup || m?.source !== "fanline" || m.app !== app.slug) return;
+      window.removeEventListener("message", onMessage);
+      if (m.type !== "signed-in") return void (formError.textContent = "The sign-in did not complete; try again.");
+      const r = await fetch(new URL(`/apps/${app.slug}/api/session`, script.src), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: m.token }) }).catch(() => null);
+      const answer = await r?.json().catch(() => null);
+      if (!r?.ok) return void (formError.textContent = answer?.error?.message ?? "The sign-in did not complete; try again.");
+      session = answer.session;
+      const who = answer.identity.name ?? answer.identity.email ?? answer.identity.sub;
+      formError.replaceChildren(el("span", { className: "signed-in", textContent: `Signed in as ${who} (${answer.identity.provider}).` }));
+      form.requestSubmit();
+    };
+    window.addEventListener("message", onMessage);
+  }
+
   // One key per filled-in form: a retry after a network error cannot create a second request.
   let idempotencyKey = crypto.randomUUID();
   form.addEventListener("input", () => { idempotencyKey = crypto.randomUUID(); });
@@ -158,15 +199,16 @@
     formError.textContent = "";
     submit.disabled = true;
     try {
-      const response = await fetch(apiBase, { method: "POST", body: new FormData(form), headers: { "Idempotency-Key": idempotencyKey, ...(access ? { "Fanline-Access": access } : {}) }, credentials: "same-origin" });
+      const response = await fetch(apiBase, { method: "POST", body: new FormData(form), headers: { "Idempotency-Key": idempotencyKey, ...(access ? { "Fanline-Access": access } : {}), ...(session ? { "Fanline-Session": session } : {}) }, credentials: "same-origin" });
       const body = await response.json();
       if (response.status === 201) return showResult(body);
       if (body.error?.fields) for (const f of body.error.fields) (errorSlots[f.field] ?? formError).textContent = f.message;
       else if (body.error?.code === "sign_in_required") {
-        // Sign-in sets a first-party cookie, so it works on the app's own page; come back here after.
-        const back = `${location.pathname}${location.search}`;
-        formError.replaceChildren(body.error.message, ...body.error.sign_in.map(({ provider, url }) =>
-          el("a", { href: `${url}?return=${encodeURIComponent(back)}`, textContent: ` Sign in with ${provider[0].toUpperCase()}${provider.slice(1)}`, style: "margin-left:.5rem" })));
+        formError.replaceChildren(body.error.message, ...body.error.sign_in.filter(({ provider }) => provider !== "email").map(({ provider, url }) => {
+          const button = el("button", { type: "button", className: "sign-in", textContent: `Sign in with ${provider[0].toUpperCase()}${provider.slice(1)}` });
+          button.addEventListener("click", () => signIn(url));
+          return button;
+        }));
       }
       else formError.textContent = body.error?.message ?? `Request failed (${response.status}).`;
     } catch {
@@ -239,7 +281,7 @@
     result.hidden = false;
     result.replaceChildren(el("h2", { textContent: heading }), el("p", { textContent: body.message }),
       el("p", { className: "help", textContent: `Request ${body.id} · status: ${body.status.replaceAll("_", " ")}` }));
-    if (body.checkout_url) result.append(el("a", { className: "pay", href: body.checkout_url, textContent: `Pay ${money(body.price.amount, body.price.currency)}` }));
+    if (body.checkout_url) result.append(el("a", { className: "pay", href: body.checkout_url, target: linkTarget, textContent: `Pay ${money(body.price.amount, body.price.currency)}` }));
     // The fan's status page: place in the queue, the honest estimate, history, and a rating.
     if (body.queue) result.append(el("p", { className: "queue-place", textContent: body.queue.message }));
     if (body.history?.length) {
@@ -252,7 +294,47 @@
     }
     else if (body.rating) result.append(el("p", { className: "help", textContent: `You rated it ${body.rating.stars} of 5. Thank you!` }));
     const statusPage = new URL(`/apps/${app.slug}/?request=${body.id}${key ? `&key=${encodeURIComponent(key)}` : ""}`, script.src).href;
-    result.append(el("p", {}, el("a", { href: statusPage, textContent: "Where is my request?" })));
+    result.append(el("p", {}, el("a", { href: statusPage, target: linkTarget, textContent: "Where is my request?" })));
     host.dispatchEvent(new CustomEvent("fanline:submitted", { detail: body, bubbles: true }));
+    if (heading === "Request received") toParent({ type: "submitted", request: body });
+  }
+
+  if (parentOrigin) {
+    // The frame's height follows the form's, so the creator's page never shows a scrollbar.
+    const report = () => toParent({ type: "resize", height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
+    new ResizeObserver(report).observe(document.documentElement);
+    report();
+  }
+
+  /** The framing page's origin: the browser's own record where it keeps one, else the one
+   *  the embed script named (`?parent=`), which postMessage then holds the parent to. */
+  function frameParentOrigin() {
+    const known = location.ancestorOrigins?.[0];
+    if (known && known !== "null") return known;
+    try {
+      const named = new URL(new URLSearchParams(location.search).get("parent") ?? "");
+      return named.protocol === "https:" || named.protocol === "http:" ? named.origin : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function mountFrame() {
+    const frame = document.createElement("iframe");
+    frame.src = `${fanlineOrigin}/apps/${app.slug}/embed?parent=${encodeURIComponent(location.origin)}`;
+    frame.title = app.title;
+    frame.className = "fanline-embed-frame";
+    frame.dataset.app = app.slug;
+    Object.assign(frame.style, { border: "0", width: "100%", height: "520px", background: "transparent", colorScheme: "normal" });
+    frame.setAttribute("allow", "payment");
+    script.parentNode.insertBefore(frame, script.nextSibling);
+    window.addEventListener("message", (event) => {
+      // Only this frame, from Fanline's origin, speaking Fanline's format, for this app.
+      if (event.origin !== fanlineOrigin || event.source !== frame.contentWindow) return;
+      const message = event.data;
+      if (!message || message.source !== "fanline" || message.app !== app.slug) return;
+      if (message.type === "resize" && Number.isFinite(message.height) && message.height > 0) frame.style.height = `${Math.min(message.height, 10000)}px`;
+      if (message.type === "submitted") frame.dispatchEvent(new CustomEvent("fanline:submitted", { detail: message.request, bubbles: true }));
+    });
   }
 })();

@@ -52,9 +52,16 @@ pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Resul
         Ok(app) => app,
         Err(e) => return Ok(harden(ApiError::Internal(e).into_response())),
     };
-    let is_api = segments(&req).get(2).is_some_and(|s| s == "api");
+    let path = segments(&req);
+    let is_api = path.get(2).is_some_and(|s| s == "api");
+    let limited = edge_limited(&path, &req.method());
     meter::reset();
     let mut response = route(&app, req, &env).await.unwrap_or_else(ApiError::into_response);
+    if let Some(policies) = limited.and_then(|bindings| trust::limits::policies(&env, bindings)) {
+        if !response.headers().has("RateLimit-Policy").unwrap_or(false) {
+            let _ = response.headers_mut().set("RateLimit-Policy", &policies);
+        }
+    }
     if is_local_dev(&env) {
         let _ = response.headers_mut().set("Server-Timing", &meter::server_timing());
     }
@@ -68,6 +75,17 @@ pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Resul
     Ok(harden(response))
 }
 
+/// The edge limiters a route passes through, which its answers announce in `RateLimit-Policy`.
+fn edge_limited(path: &[String], method: &Method) -> Option<&'static [&'static str]> {
+    use trust::limits::{FAN_LIMITER, INTAKE_LIMITER};
+    let rest: Vec<&str> = path.iter().skip(2).map(String::as_str).collect();
+    match (rest.as_slice(), method) {
+        (["api", "requests"] | ["api", "auctions", _, "bids"], Method::Post) => Some(&[INTAKE_LIMITER, FAN_LIMITER]),
+        (["api", "credits" | "tiers", "checkout"] | ["auth", "email", "start"], Method::Post) => Some(&[INTAKE_LIMITER]),
+        _ => None,
+    }
+}
+
 async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
     let manifest = &app.manifest;
     let path = segments(&req);
@@ -76,6 +94,7 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
     match (parts.as_slice(), method) {
         (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
             ([], Method::Get) | (["index.html"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || page::form_page(app))),
+            (["embed"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || page::embed_page(app))),
             (["embed.js"], Method::Get) => {
                 // The page asks for `embed.js?v=<version>`: that URL is this build's forever.
                 let pinned = req.url()?.query_pairs().any(|(k, v)| k == "v" && v == app.version());
@@ -87,6 +106,9 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
             (["auth", provider, "start"], Method::Get) => trust::signin::start(&req, env, manifest, provider).await,
             (["auth", provider, "callback"], Method::Get) => trust::signin::callback(&req, env, manifest, provider).await,
             (["auth", "logout"], Method::Post) => trust::signin::logout(&req, manifest),
+            (["auth", "popup"], Method::Get) => trust::signin::popup_page(&req, env, manifest),
+            (["auth", "popup.js"], Method::Get) => Ok(trust::signin::popup_script()),
+            (["api", "session"], Method::Post) => trust::signin::exchange(req, env, manifest).await,
             (["api", "session"], Method::Get) => trust::signin::session(&req, env, manifest),
             (["manifest.json"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || json(200, &page::public_manifest(manifest)))),
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
@@ -121,7 +143,7 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
             (["api", "requests", id, "evidence"], Method::Get) => evidence::evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => evidence::attachment_file(&req, env, manifest, id, field).await,
             ([], _)
-            | (["embed.js" | "manifest.json" | "index.html"], _)
+            | (["embed" | "embed.js" | "manifest.json" | "index.html"], _)
             | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session" | "views" | "export", ..], _) => {
                 Err(ApiError::MethodNotAllowed)
             }

@@ -3,7 +3,7 @@
 //! Both, and `manifest.json`, are the same for every fan, so they are versioned by the manifest
 //! and this build (`App::version`) and cached at Cloudflare's edge and in browsers.
 
-use crate::platform::http::{etag, with_content_type};
+use crate::platform::http::{escape_html, etag, html_page, with_content_type, FORM_PAGE_CSP};
 use fanline_core::manifest::Manifest;
 use serde_json::{json, Value};
 use worker::Response;
@@ -30,7 +30,7 @@ impl App {
 }
 
 /// Bumped when the page's HTML below changes (the script and manifest are hashed whole).
-const PAGE_TEMPLATE_VERSION: &str = "form-page-2";
+const PAGE_TEMPLATE_VERSION: &str = "form-page-3";
 
 /// The manifest without its moderation rules: spammers should not read the block list.
 pub fn public_manifest(manifest: &Manifest) -> Value {
@@ -73,18 +73,26 @@ pub fn form_page(app: &App) -> Response {
     html_page(html)
 }
 
-/// What the form page may load and where it may send: its own script and API, Cloudflare
-/// Turnstile's widget, inline styles (the embed styles its shadow root). Nothing may frame it,
-/// so a hostile page cannot overlay its payment and sign-in buttons (clickjacking).
-pub const FORM_PAGE_CSP: &str = "default-src 'none'; script-src 'self' https://challenges.cloudflare.com; frame-src https://challenges.cloudflare.com; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-/// An HTML page with its Content-Security-Policy.
-pub fn html_page(html: String) -> Response {
+/// The form made to live in an iframe on a creator's site: a transparent page around the same
+/// script, which tells its parent (and only the parent's own origin) its height and results.
+/// Only the app's `embed.sites` may frame it (any site when the manifest names none).
+pub fn embed_page(app: &App) -> Response {
+    let manifest = &app.manifest;
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en" data-fanline-frame=""><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>html,body{{background:transparent;margin:0}}main{{padding:4px}}</style>
+</head><body><main>
+<script src="/apps/{slug}/embed.js?v={version}"></script>
+<noscript>This form needs JavaScript.</noscript>
+</main></body></html>"#,
+        title = escape_html(&manifest.title),
+        slug = manifest.slug,
+        version = app.version()
+    );
     let mut response = with_content_type(html, "text/html; charset=utf-8");
-    let _ = response.headers_mut().set("Content-Security-Policy", FORM_PAGE_CSP);
+    let csp = FORM_PAGE_CSP.replace("frame-ancestors 'none'", &format!("frame-ancestors {}", manifest.embed.frame_ancestors()));
+    let _ = response.headers_mut().set("Content-Security-Policy", &csp);
     response
-}
-
-pub fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }

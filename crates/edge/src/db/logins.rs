@@ -1,5 +1,6 @@
 //! `oauth_logins`: one row per sign-in under way (its state and PKCE verifier), used once; an
-//! email link's hash is recorded here as a used sign-in so the link works once.
+//! email link's or a popup hand-off token's hash is recorded here as a used sign-in so it
+//! works once.
 
 use super::{changes, first, statement};
 use crate::platform::error::ApiResult;
@@ -57,5 +58,15 @@ pub fn used_email_link(db: &D1Database, link_hash: &str, app_slug: &str, return_
         db,
         "INSERT INTO oauth_logins (state, app_slug, provider, verifier, return_to, created_at, used_at) VALUES (?, ?, 'email', '', ?, ?, ?)",
         &[link_hash.into(), app_slug.into(), return_to.into(), now.into(), now.into()],
+    )
+}
+
+/// A popup's hand-off token traded for a session: its hash is the row's key, so a second
+/// trade conflicts.
+pub fn used_handoff(db: &D1Database, token_hash: &str, app_slug: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    statement(
+        db,
+        "INSERT INTO oauth_logins (state, app_slug, provider, verifier, return_to, created_at, used_at) VALUES (?, ?, 'handoff', '', '', ?, ?)",
+        &[token_hash.into(), app_slug.into(), now.into(), now.into()],
     )
 }

@@ -46,8 +46,12 @@ pub enum ApiError {
     Rejected {
         request_id: String,
     },
+    /// An edge limiter refused: `policy` names it in the `RateLimit` header, and
+    /// `policy_header` is its `RateLimit-Policy` item when the deployment declares its limit.
     RateLimited {
+        policy: &'static str,
         retry_after_secs: u32,
+        policy_header: Option<String>,
     },
     /// A per-fan quota is used up (429 without Retry-After: it frees up as requests finish).
     QuotaExceeded(String),
@@ -117,7 +121,7 @@ impl ApiError {
             Self::Rejected { request_id } => {
                 return json!({"error": {"code": "request_rejected", "message": "This request cannot be accepted.", "request_id": request_id}})
             }
-            Self::RateLimited { retry_after_secs } => ("rate_limited", format!("Too many requests; try again in {retry_after_secs} seconds.")),
+            Self::RateLimited { retry_after_secs, .. } => ("rate_limited", format!("Too many requests; try again in {retry_after_secs} seconds.")),
             Self::Upstream(_) => ("upstream_unavailable", "A payment or delivery service did not answer; please try again.".into()),
             Self::Unavailable(m) => ("unavailable", m.clone()),
             Self::Misconfigured(_) => ("not_configured", "This service is not fully set up yet; its operator has been told. Please try again later.".into()),
@@ -131,13 +135,14 @@ impl ApiError {
             console_error!("{}: {detail}", self.status());
         }
         let status = self.status();
-        let retry_after = match &self {
-            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            _ => None,
-        };
         let mut response = super::http::json(status, &self.body());
-        if let Some(secs) = retry_after {
-            let _ = response.headers_mut().set("Retry-After", &secs.to_string());
+        if let Self::RateLimited { policy, retry_after_secs, policy_header } = &self {
+            let headers = response.headers_mut();
+            let _ = headers.set("Retry-After", &retry_after_secs.to_string());
+            let _ = headers.set("RateLimit", &format!("\"{policy}\";r=0;t={retry_after_secs}"));
+            if let Some(policy_header) = policy_header {
+                let _ = headers.set("RateLimit-Policy", policy_header);
+            }
         }
         response
     }

@@ -23,7 +23,7 @@ pub fn allow_any_origin(mut response: Response) -> Response {
     let headers = response.headers_mut();
     let _ = headers.set("Access-Control-Allow-Origin", "*");
     let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    let _ = headers.set("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key, Authorization, Fan-Token, Fanline-Access");
+    let _ = headers.set("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key, Authorization, Fan-Token, Fanline-Access, Fanline-Session");
     let _ = headers.set("Access-Control-Max-Age", "600");
     response
 }
@@ -102,4 +102,20 @@ pub fn conditional(req: &Request, etag: &str, cache_control: &str, build: impl F
         return not_modified(etag, cache_control);
     }
     versioned(build(), etag, cache_control)
+}
+
+/// What the form page may load and where it may send: its own script and API, Cloudflare
+/// Turnstile's widget, inline styles (the embed styles its shadow root). Nothing may frame it,
+/// so a hostile page cannot overlay its payment and sign-in buttons (clickjacking).
+pub const FORM_PAGE_CSP: &str = "default-src 'none'; script-src 'self' https://challenges.cloudflare.com; frame-src https://challenges.cloudflare.com; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// An HTML page with its Content-Security-Policy.
+pub fn html_page(html: String) -> Response {
+    let mut response = with_content_type(html, "text/html; charset=utf-8");
+    let _ = response.headers_mut().set("Content-Security-Policy", FORM_PAGE_CSP);
+    response
+}
+
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }

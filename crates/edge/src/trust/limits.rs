@@ -31,11 +31,42 @@ pub async fn edge_limit(env: &Env, binding: &str, key: &str) -> ApiResult<()> {
     let limiter = env.rate_limiter(binding).map_err(|_| ApiError::Misconfigured(format!("the {binding} rate-limit binding is missing")))?;
     let outcome = limiter.limit(key.to_string()).await?;
     if outcome.success {
-        Ok(())
-    } else {
-        let period = config(env, "RATE_LIMIT_PERIOD_SECS", "60").parse().unwrap_or(60);
-        Err(ApiError::RateLimited { retry_after_secs: period })
+        return Ok(());
     }
+    let window = window_secs(env);
+    // Cloudflare's limiter counts in windows of `period` seconds; the caller may try again
+    // when this one ends.
+    let retry_after_secs = window - ((now_ms() / 1000).rem_euclid(i64::from(window)) as u32);
+    Err(ApiError::RateLimited { policy: policy_name(binding), retry_after_secs, policy_header: policy(env, binding) })
+}
+
+fn window_secs(env: &Env) -> u32 {
+    config(env, "RATE_LIMIT_PERIOD_SECS", "60").parse().ok().filter(|p| *p > 0).unwrap_or(60)
+}
+
+/// What each limiter is called in the `RateLimit` and `RateLimit-Policy` headers.
+fn policy_name(binding: &str) -> &'static str {
+    match binding {
+        INTAKE_LIMITER => "per-client",
+        FAN_LIMITER => "per-fan",
+        WEBHOOK_LIMITER => "per-sender",
+        _ => "per-client-sign-in",
+    }
+}
+
+/// One limiter's item of the IETF draft's `RateLimit-Policy` (`"per-client";q=10;w=60`). The
+/// binding's limit lives in wrangler.toml's `[[ratelimits]]`, which a Worker cannot read, so
+/// it is repeated in the `<BINDING>_LIMIT` var (`fanline check` holds the two equal); without
+/// it the policy is not announced rather than guessed.
+pub fn policy(env: &Env, binding: &str) -> Option<String> {
+    let limit: u32 = config(env, &format!("{binding}_LIMIT"), "").parse().ok()?;
+    Some(format!("\"{}\";q={limit};w={}", policy_name(binding), window_secs(env)))
+}
+
+/// The `RateLimit-Policy` header for answers of endpoints behind these limiters.
+pub fn policies(env: &Env, bindings: &[&str]) -> Option<String> {
+    let items: Vec<String> = bindings.iter().filter_map(|b| policy(env, b)).collect();
+    (!items.is_empty()).then(|| items.join(", "))
 }
 
 /// How long a fan has to pay: the Checkout Session expires then (Stripe's shortest expiry),

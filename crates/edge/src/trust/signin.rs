@@ -2,13 +2,18 @@
 //! authorization code flow with PKCE (S256) and a one-time state, then an HMAC-signed session
 //! cookie. Provider endpoints and credentials come from configuration
 //! (`OAUTH_<PROVIDER>_{CLIENT_ID,CLIENT_SECRET,AUTHORIZE_URL,TOKEN_URL,USERINFO_URL}`).
+//!
+//! An embed on a creator's site cannot use that cookie (it is Fanline's, and third-party
+//! there), so it signs in through a popup on Fanline's origin: the popup ends on a page that
+//! hands a short-lived token to the page that opened it (`postMessage`, to that origin only),
+//! and the embed trades the token once for a session it sends as `Fanline-Session`.
 
 use crate::db::{self, logins::NewLogin, BatchOutcome};
 use crate::delivery::fan_mail::{mail_budget, FanMail};
 use crate::platform::body::{require_json_content_type, strict_json};
 use crate::platform::config::{config, now_ms, random, required_config};
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{header, json, origin, query_param};
+use crate::platform::http::{escape_html, header, html_page, json, origin, query_param, with_content_type, NO_STORE};
 use crate::providers::{self, ProviderError};
 use crate::trust::limits;
 use fanline_core::manifest::Manifest;
@@ -65,7 +70,11 @@ pub async fn start(req: &Request, env: &Env, manifest: &Manifest, provider: &str
     let provider = offered(manifest, provider)?;
     let cfg = provider_config(env, provider)?;
     let db = db::db(env)?;
-    let return_to = identity::safe_return(query_param(req, "return").as_deref(), &format!("/apps/{}/", manifest.slug));
+    let return_to = match query_param(req, "popup") {
+        // A popup ends on the page that hands the sign-in to the embed that opened it.
+        Some(opener) => format!("/apps/{}/auth/popup?origin={}", manifest.slug, url_encode(&opener_origin(req, manifest, &opener)?)),
+        None => identity::safe_return(query_param(req, "return").as_deref(), &format!("/apps/{}/", manifest.slug)),
+    };
     let state = hex::encode(random::<16>());
     let verifier = identity::base64url(&random::<32>());
     let login = NewLogin { state: &state, app_slug: &manifest.slug, provider: provider.as_str(), verifier: &verifier, return_to: &return_to };
@@ -81,6 +90,97 @@ pub async fn start(req: &Request, env: &Env, manifest: &Manifest, provider: &str
         .append_pair("code_challenge_method", "S256");
     redirect(to.as_str(), 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &format!("/apps/{}/auth", manifest.slug), identity::LOGIN_SECS)])
 }
+
+fn url_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// The origin of a page that opened a sign-in popup, if it may: Fanline's own (the iframe
+/// embed) or one of the app's embed sites (any site when it lists none).
+fn opener_origin(req: &Request, manifest: &Manifest, claimed: &str) -> ApiResult<String> {
+    let refused = || ApiError::bad_request("invalid_origin", "popup must be the origin of the page that embeds the app, e.g. https://mysite.example.");
+    let url = url::Url::parse(claimed).map_err(|_| refused())?;
+    let origin_text = url.origin().ascii_serialization();
+    if !matches!(url.scheme(), "https" | "http") || origin_text != claimed.trim_end_matches('/') {
+        return Err(refused());
+    }
+    if origin_text == origin(req) || manifest.embed.allows(&origin_text) {
+        Ok(origin_text)
+    } else {
+        Err(ApiError::Forbidden { code: "origin_not_allowed", message: "This site is not one of the app's embed sites.".into() })
+    }
+}
+
+/// `GET /apps/<slug>/auth/popup?origin=...`: where a sign-in popup ends. It hands a token for
+/// the session just made to the page that opened it, at that page's origin only, and closes.
+pub fn popup_page(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let opener = opener_origin(req, manifest, &query_param(req, "origin").unwrap_or_default())?;
+    let token = match current(req, env, manifest) {
+        Some(who) => {
+            let secret = required_config(env, "SESSION_SECRET")?;
+            identity::handoff_token(secret.as_bytes(), &manifest.slug, &who, &hex::encode(random::<16>()), now_ms() / 1000)
+        }
+        None => String::new(),
+    };
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign-in</title>
+<style>body{{font-family:system-ui,sans-serif;margin:3rem 1.5rem;text-align:center;color:#1d1d26}}</style>
+</head><body><p id="fanline-popup-message">{message}</p>
+<script src="/apps/{slug}/auth/popup.js" data-app="{slug}" data-origin="{opener}" data-token="{token}"></script>
+</body></html>"#,
+        message = if token.is_empty() { "The sign-in did not complete; close this window and try again." } else { "Signed in. This window closes by itself." },
+        slug = manifest.slug,
+        opener = escape_html(&opener),
+    );
+    let mut response = html_page(html);
+    response.headers_mut().set("Cache-Control", NO_STORE)?;
+    response.headers_mut().set("Referrer-Policy", "no-referrer")?;
+    Ok(response)
+}
+
+/// The popup page's script: it posts the hand-off to the opener's origin (never `*`).
+pub fn popup_script() -> Response {
+    with_content_type(POPUP_JS, "text/javascript; charset=utf-8")
+}
+
+const POPUP_JS: &str = r#"(() => {
+  const d = document.currentScript.dataset;
+  const message = d.token ? { source: "fanline", type: "signed-in", app: d.app, token: d.token } : { source: "fanline", type: "sign-in-failed", app: d.app };
+  if (window.opener && d.origin) {
+    window.opener.postMessage(message, d.origin);
+    if (d.token) setTimeout(() => window.close(), 100);
+  } else if (d.token) {
+    document.getElementById("fanline-popup-message").textContent = "Signed in. Go back to the page you came from.";
+  }
+})();
+"#;
+
+/// `POST /apps/<slug>/api/session` with `{"token": "..."}`: trades a popup's hand-off token,
+/// once, for a session the embed sends back as the `Fanline-Session` header.
+pub async fn exchange(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    require_json_content_type(&req)?;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Trade {
+        token: String,
+    }
+    let trade: Trade = strict_json(&mut req, r#"{"token": "<the token the sign-in popup posted>"}"#, false).await?;
+    let secret = required_config(env, "SESSION_SECRET")?;
+    let now = now_ms();
+    let who = identity::read_handoff(secret.as_bytes(), &manifest.slug, &trade.token, now / 1000)
+        .ok_or_else(|| ApiError::Forbidden { code: "invalid_token", message: "This sign-in token is not valid or has expired; sign in again.".into() })?;
+    let db = db::db(env)?;
+    let token_hash = hex::encode(sha2::Sha256::digest(trade.token.as_bytes()));
+    if !matches!(db::commit(&db, vec![db::logins::used_handoff(&db, &token_hash, &manifest.slug, now)?]).await?, BatchOutcome::Committed) {
+        return Err(ApiError::Conflict { code: "token_used", message: "This sign-in token was already used; sign in again.".into() });
+    }
+    let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now / 1000);
+    Ok(json(200, &json!({"session": session, "identity": who, "expires_in": identity::SESSION_SECS})))
+}
+
+/// The header an embed on another site sends its session in (its cookie cannot travel there).
+pub const SESSION_HEADER: &str = "Fanline-Session";
 
 /// A redirect that also sets cookies (`Response::redirect`'s headers cannot be changed).
 fn redirect(to: &str, status: u16, cookies: &[String]) -> ApiResult<Response> {
@@ -156,17 +256,16 @@ fn sign_in_failed(e: ProviderError) -> ApiError {
 /// a provider this app accepts (an email-link session never satisfies a Twitch-only app).
 pub fn current(req: &Request, env: &Env, manifest: &Manifest) -> Option<Identity> {
     let providers = &manifest.identity.as_ref()?.providers;
-    let cookies = header(req, "Cookie")?;
     let secret = config(env, "SESSION_SECRET", "");
     if secret.is_empty() {
         return None;
     }
+    let read = |v: &str| identity::read_session(secret.as_bytes(), &manifest.slug, providers, v.trim(), now_ms() / 1000);
+    if let Some(session) = header(req, SESSION_HEADER).and_then(|v| read(&v)) {
+        return Some(session);
+    }
     // Several cookies of the name may arrive (paths of other apps); any genuine one counts.
-    cookies
-        .split(';')
-        .filter_map(|p| p.trim().split_once('='))
-        .filter(|(k, _)| *k == identity::SESSION_COOKIE)
-        .find_map(|(_, v)| identity::read_session(secret.as_bytes(), &manifest.slug, providers, v, now_ms() / 1000))
+    header(req, "Cookie")?.split(';').filter_map(|p| p.trim().split_once('=')).filter(|(k, _)| *k == identity::SESSION_COOKIE).find_map(|(_, v)| read(v))
 }
 
 /// `GET /apps/<slug>/api/session`: who is signed in, and where to sign in.
