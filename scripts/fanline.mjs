@@ -79,6 +79,10 @@ async function dev() {
   stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
   paypal.addWebhookEndpoint(`${stack.url}/webhooks/paypal`);
   const [creator, other] = stack.creators;
+  // What a shell needs to call the local stack: `. .fanline/dev.env` (docs/quickstart.md).
+  const envFile = path.join(ROOT, ".fanline/dev.env");
+  const shellVars = { FANLINE: stack.url, FANLINE_KEY: creator.apiKey, FANLINE_STRIPE: stripe.url, FANLINE_WEBHOOKS: webhooks.url, FANLINE_DISCORD: discord.url, FANLINE_MAIL: mail.url };
+  fs.writeFileSync(envFile, Object.entries(shellVars).map(([k, v]) => `export ${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
   console.log(`
 Fanline is running on the local Cloudflare runtime.
 
@@ -110,6 +114,7 @@ ${workers().apps.map((a) => `  ${`App ${a.slug}`.padEnd(19)}${stack.url}/apps/${
   Local Notion       ${notion.url}  (pages: GET ${notion.url}/_calls)
   Local Airtable     ${airtable.url}  (records: GET ${airtable.url}/_calls)
   Logs               ${stack.logFile}
+  Shell variables    . .fanline/dev.env   (FANLINE, FANLINE_KEY, ...: see docs/quickstart.md)
 
 Press Ctrl-C to stop.`);
   const shutdown = async () => {
