@@ -29,6 +29,9 @@ pub async fn list_all(req: &Request, env: &Env) -> ApiResult<Response> {
     respond(req, &db, &apps).await
 }
 
+/// The longest `q` the queue searches for.
+const MAX_SEARCH_CHARS: usize = 200;
+
 async fn respond(req: &Request, db: &worker::D1Database, apps: &[String]) -> ApiResult<Response> {
     let statuses: Vec<Status> = match param(req, "status").filter(|s| !s.is_empty()).as_deref() {
         None | Some("all") => Vec::new(),
@@ -39,6 +42,9 @@ async fn respond(req: &Request, db: &worker::D1Database, apps: &[String]) -> Api
     };
     let csv = param(req, "format").as_deref() == Some("csv");
     let text = param(req, "q");
+    if text.as_ref().is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
+        return Err(ApiError::bad_request("invalid_query", format!("Search for at most {MAX_SEARCH_CHARS} characters.")));
+    }
     let filter = QueueFilter { apps, statuses: &statuses, text: text.as_deref(), limit: if csv { 1000 } else { 200 } };
     let rows = db::requests::queue(db, &filter).await?;
     if csv {

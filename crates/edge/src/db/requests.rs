@@ -421,11 +421,12 @@ pub async fn queue(db: &D1Database, f: &QueueFilter<'_>) -> ApiResult<Vec<QueueR
     if !f.statuses.is_empty() {
         sql.push_str(&format!(" AND status IN ({})", sql_list(f.statuses)));
     }
-    // ?1 is the search text; LIKE's wildcards in it are escaped so they match themselves.
-    let text = f.text.map(str::trim).filter(|t| !t.is_empty()).map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    // ?1 is the search text, matched as a plain substring without regard to ASCII case. Not
+    // LIKE: D1 refuses LIKE patterns over 50 bytes, which a few emoji reach.
+    let text = f.text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_ascii_lowercase);
     if text.is_some() {
         sql.push_str(
-            " AND (fields LIKE ?1 ESCAPE '\\' OR add_ons LIKE ?1 ESCAPE '\\' OR COALESCE(fan_email, '') LIKE ?1 ESCAPE '\\' OR id LIKE ?1 ESCAPE '\\')",
+            " AND (instr(lower(fields), ?1) > 0 OR instr(lower(add_ons), ?1) > 0 OR instr(lower(COALESCE(fan_email, '')), ?1) > 0 OR instr(id, ?1) > 0)",
         );
     }
     sql.push_str(&format!(" ORDER BY priority DESC, created_at, rowid LIMIT {}", f.limit.min(1000)));
