@@ -36,7 +36,7 @@ async function dev() {
   if (!flag("--no-build")) buildWorkers();
   const stateDir = path.join(ROOT, ".fanline/state");
   fs.rmSync(stateDir, { recursive: true, force: true });
-  // Fixed ports next to the marketplace's, so the URLs in the README hold.
+  // Fixed ports next to the marketplace's, so the URLs in docs/local.md hold.
   const port = Number(option("--port", process.env.PORT ?? 8787));
   const stripe = await startStripe({ port: port + 1, webhookSecret: "whsec_fanline_local_dev" });
   const discord = await startDiscord({ port: port + 2, onMessage: (m) => console.log(`[discord] ${m.json?.embeds?.[0]?.description ?? m.json?.content}`) });

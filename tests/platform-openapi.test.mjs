@@ -8,8 +8,8 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { render, specPath } from "../scripts/openapi/spec.mjs";
-import { spec } from "./support/contract.mjs";
-import { startFixture } from "./support/fixture.mjs";
+import { spec, validateWebhookEvent } from "./support/contract.mjs";
+import { eventually, startFixture } from "./support/fixture.mjs";
 
 let f;
 before(async () => (f = await startFixture()));
@@ -40,6 +40,45 @@ describe("the OpenAPI document", () => {
     assert.throws(() => checkExchange({ method: "GET", path: "/apps/x/api/status", status: 200, contentType: "application/json", data: { open: "yes" } }), /body does not match/);
     assert.throws(() => checkExchange({ method: "GET", path: "/apps/x/api/status", status: 418, contentType: "application/json", data: {} }), /not documented/);
     assert.throws(() => checkExchange({ method: "GET", path: "/nowhere", status: 200, contentType: "application/json", data: {} }), /not in docs\/openapi.json/);
+  });
+});
+
+describe("outgoing webhooks", () => {
+  const doc = fs.readFileSync(path.join(import.meta.dirname, "../docs/webhooks.md"), "utf8");
+  const jsonBlocks = [...doc.matchAll(/^```json\n([\s\S]*?)^```$/gm)].map((m) => JSON.parse(m[1]));
+
+  test("docs/webhooks.md shows the contract's schema, an example for every event, each valid", () => {
+    const [schema, ...examples] = jsonBlocks;
+    const { $schema, title, ...shown } = schema;
+    const expected = structuredClone(spec.components.schemas.WebhookEvent);
+    expected.properties.data.properties.price = spec.components.schemas.Money;
+    assert.deepEqual(shown, expected, "the schema in docs/webhooks.md is the one in docs/openapi.json");
+    assert.deepEqual(examples.map((e) => e.type).sort(), Object.keys(spec.webhooks).sort(), "one example per event");
+    for (const example of examples) assert.equal(validateWebhookEvent(example), null, example.type);
+  });
+
+  test("real deliveries match it, and docs/webhooks.md's Python example verifies one", async () => {
+    const paid = await f.submit("song-request", { song: "Contract", artist: "Check", email: "fan@example.com" }, { addOns: ["priority"] });
+    await fetch(paid.data.checkout_url, { method: "POST" });
+    await eventually(async () => (await f.request("GET", `/apps/song-request/api/requests/${paid.data.id}`)).data.status === "queued", { what: "paid" });
+    await f.request("POST", `/apps/song-request/api/requests/${paid.data.id}/complete`, { key: f.owner.apiKey, json: { note: "done" } });
+    await f.request("POST", "/api/apps/song-request/destinations/webhook/test", { key: f.owner.apiKey });
+    const received = await eventually(() => {
+      const types = new Set(f.webhooks.received.map((m) => m.json?.type));
+      return ["request.queued", "request.fulfilled", "request.test"].every((t) => types.has(t)) && f.webhooks.received;
+    }, { what: "queued, fulfilled and test webhooks" });
+    for (const m of received) assert.equal(validateWebhookEvent(m.json), null, m.raw);
+
+    const python = doc.match(/^```python\n([\s\S]*?)^```$/m)[1];
+    const hook = received.find((m) => m.json.type === "request.fulfilled");
+    const script = `${python}\nimport json, sys\nm = json.load(sys.stdin)\nprint(verify(m["raw"].encode(), m["headers"], m["secret"])["type"])\ntry:\n    verify(m["raw"].replace("Contract", "Forged").encode(), m["headers"], m["secret"])\n    print("forged accepted")\nexcept Exception as e:\n    print("forged refused:", type(e).__name__)\n`;
+    const pythonBin = path.join(path.dirname(process.env.SCHEMATHESIS), "python");
+    const input = JSON.stringify({ raw: hook.raw, headers: { "webhook-id": hook.headers["webhook-id"], "webhook-timestamp": hook.headers["webhook-timestamp"], "webhook-signature": hook.headers["webhook-signature"] }, secret: f.stack.webhookSecrets["song-request"] });
+    const out = await new Promise((resolve, reject) => {
+      const child = execFile(pythonBin, ["-c", script], (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)));
+      child.stdin.end(input);
+    });
+    assert.equal(out, "request.fulfilled\nforged refused: WebhookVerificationError\n");
   });
 });
 

@@ -145,7 +145,7 @@ export function run(args, option) {
   console.log(`Created ${path.relative(ROOT, dir)}/ from the ${option("--template")} template and added it to the workspace.
 
 Next:
-  edit ${path.relative(ROOT, dir)}/manifest.json   (fields, pricing, routing: see docs in README.md)
+  edit ${path.relative(ROOT, dir)}/manifest.json   (fields, pricing, routing: see docs/manifest.md)
   scripts/fanline check                     (validates it)
   ./scripts/dev                             (builds it and serves it at /apps/${slug}/)`);
   return 0;

@@ -23,6 +23,9 @@ const APP_STATES = ["draft", "live", "paused", "invite_only", "archived"];
 const DESTINATION_KINDS = ["discord", "webhook", "trello", "sms", "notion", "airtable", "creator_email"];
 // Notifications also go to the fan (`email`: receipts and status mail; `feedback`: the rating ask).
 const NOTIFIED = [...DESTINATION_KINDS, "email", "feedback"];
+// Every event a webhook destination can receive: each state a request can enter, the reminder
+// and the console's test send.
+const WEBHOOK_EVENTS = [...REQUEST_STATES.map((s) => `request.${s}`), "request.waiting", "request.test"];
 const DELIVERY_STATES = ["pending", "sending", "delivered", "skipped", "dead", "failing"];
 
 const schemas = {
@@ -116,6 +119,27 @@ const schemas = {
   AppState: obj({ app: str(), state: str({ enum: APP_STATES }), message: nullable(str()), successor: nullable(str()), history: arr({ type: "object" }), invites: arr({ type: "object" }), preview_url: str() }, ["app", "state"]),
   StateChange: obj({ app: str(), state: str({ enum: APP_STATES }), previous: str({ enum: APP_STATES }), message: nullable(str()), open_requests: { type: "object" } }, ["app", "state", "previous"]),
   BlockEntry: obj({ kind: str({ enum: ["ip", "email", "fan"] }), value: str(), reason: nullable(str()) }, ["kind", "value"]),
+  WebhookEvent: {
+    ...obj({
+      type: str({ enum: WEBHOOK_EVENTS, description: "`request.<state>` when a request enters that state; `request.waiting` a reminder; `request.test` a test send." }),
+      timestamp: time,
+      data: obj(
+        {
+          id: str({ pattern: "^req_" }),
+          app: str(),
+          app_title: str(),
+          status: str({ enum: REQUEST_STATES, description: "The request's state when the event was raised." }),
+          fields: { type: "object", description: "The fan's fields by name (files are not included)." },
+          add_ons: arr(str({ description: "The add-on's label." })),
+          price: ref("Money"),
+          status_url: str({ format: "uri" }),
+          page_url: str({ format: "uri" }),
+          created_at: time,
+        },
+      ),
+    }),
+    description: "The body of every webhook Fanline sends to a creator's `webhook` destination (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). See docs/webhooks.md.",
+  },
   WebhookOutcome: obj({ received: bool, outcome: str({ examples: ["applied", "duplicate", "ignored"] }), event: str() }, ["received"]),
 };
 
@@ -437,6 +461,25 @@ export function buildSpec() {
       { name: "Pages", description: "What people see: HTML pages, the embed script and sign-in redirects." },
     ],
     paths: withOperationIds(paths),
+    // What Fanline sends out: one entry per event, all with the same body (docs/webhooks.md).
+    webhooks: Object.fromEntries(
+      WEBHOOK_EVENTS.map((event) => [
+        event,
+        {
+          post: {
+            summary: `${event} on the creator's webhook destination`,
+            operationId: `webhook${event.split(/[._]/).map((w) => w[0].toUpperCase() + w.slice(1)).join("")}`,
+            parameters: [
+              { name: "webhook-id", in: "header", required: true, schema: str(), description: "The same on every retry of this notification: act once per id." },
+              { name: "webhook-timestamp", in: "header", required: true, schema: str(), description: "Unix seconds; refuse one far from now." },
+              { name: "webhook-signature", in: "header", required: true, schema: str(), description: "`v1,<base64 HMAC-SHA256>` over `<id>.<timestamp>.<body>`." },
+            ],
+            requestBody: jsonBody(ref("WebhookEvent")),
+            responses: { "2XX": { description: "Received. Anything else is retried (docs/webhooks.md#retries)." }, 410: { description: "Gone: Fanline disables this destination." } },
+          },
+        },
+      ]),
+    ),
     components: {
       schemas,
       responses,

@@ -64,3 +64,10 @@ export function checkExchange({ method, path: rawPath, status, contentType, data
     if (!validate(data)) throw new Error(`OpenAPI: ${where}: body does not match ${route.template}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(data).slice(0, 800)}`);
   }
 }
+
+/** Null when `event` is a webhook body as docs/openapi.json's `webhooks` describe it, else why not. */
+export function validateWebhookEvent(event) {
+  if (!spec.webhooks?.[event?.type]) return `no webhook named ${event?.type}`;
+  const validate = validatorFor({ $ref: "#/components/schemas/WebhookEvent" });
+  return validate(event) ? null : ajv.errorsText(validate.errors);
+}

@@ -679,6 +679,44 @@ pub(crate) mod tests {
         Manifest::parse(&value.to_string())
     }
 
+    /// docs/manifest.md's reference table lists exactly the keys the parser accepts: an unknown
+    /// key put into each object makes serde name every key it expected there.
+    #[test]
+    fn docs_manifest_reference_matches_the_parser() {
+        const DOC: &str = include_str!("../../../../docs/manifest.md");
+        let mut documented: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for key in DOC.lines().filter(|l| l.starts_with("| `")).filter_map(|l| l.split('`').nth(1)) {
+            let (location, name) = key.rsplit_once('.').unwrap_or(("", key));
+            documented.entry(location).or_default().insert(name);
+        }
+        let full = serde_json::json!({
+            "slug": "s", "title": "t",
+            "fields": [{"name": "a", "label": "A", "type": "text"}],
+            "pricing": {"currency": "usd", "add_ons": [{"id": "x", "label": "X", "amount": 1}], "tips": {"min": 1, "max": 2},
+                "hold": {"accept_within_hours": 1}, "credit_packs": [{"id": "p", "label": "P", "credits": 1, "amount": 1}],
+                "tiers": [{"id": "t", "label": "T", "amount": 1, "interval": "month"}]},
+            "moderation": {}, "auction": {"starting_bid": 1, "min_increment": 1, "anti_snipe_secs": 1}, "limits": {},
+            "identity": {"providers": ["twitch"]}, "turnstile": {"site_key": "k"}, "embed": {}
+        });
+        let locations = ["", "fields[]", "pricing", "pricing.add_ons[]", "pricing.tips", "pricing.hold", "pricing.credit_packs[]", "pricing.tiers[]"];
+        let locations = locations.into_iter().chain(["moderation", "auction", "limits", "identity", "turnstile", "embed"]);
+        for location in locations {
+            let mut manifest = full.clone();
+            let mut at = &mut manifest;
+            for part in location.split('.').filter(|p| !p.is_empty()) {
+                at = match part.strip_suffix("[]") {
+                    Some(list) => &mut at[list][0],
+                    None => &mut at[part],
+                };
+            }
+            at["zz_unknown"] = true.into();
+            let error = serde_json::from_value::<Manifest>(manifest).unwrap_err().to_string();
+            let expected = error.split_once("expected").unwrap_or_else(|| panic!("{location}: {error}")).1;
+            let accepted: BTreeSet<&str> = expected.split('`').skip(1).step_by(2).collect();
+            assert_eq!(documented.get(location).cloned().unwrap_or_default(), accepted, "docs/manifest.md, keys under `{location}`");
+        }
+    }
+
     #[test]
     fn embed_sites_are_plain_origins_that_cannot_write_csp() {
         assert_eq!(with(|_| {}).unwrap().embed.frame_ancestors(), "*");
