@@ -1,5 +1,6 @@
 // The embed script on a creator's own site (another origin), driven in headless Chromium.
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
@@ -11,6 +12,11 @@ before(async () => {
   f = await startFixture();
   // The creator's site styles forms and labels aggressively; the embed must not care.
   site = await listen((req, res) => {
+    // The SDK, served from the creator's site as a bundler would ship it.
+    if (req.url === "/sdk.js") {
+      res.writeHead(200, { "content-type": "text/javascript" });
+      return res.end(fs.readFileSync(path.join(import.meta.dirname, "../sdk/js/index.js")));
+    }
     // `/iframe/<slug>`: the same kind of page with the iframe embed of that app.
     // `/script/<slug>`: the script embed of another app.
     const framed = req.url.match(/^\/iframe\/([a-z-]+)/)?.[1];
@@ -228,5 +234,22 @@ describe("signing in from an embed", () => {
     const session = await page.evaluate(() => fetch("/apps/shoutout/api/session").then((r) => r.json()));
     assert.equal(session.signed_in, true, "signed in on Fanline's own page, with its cookie");
     await context.close();
+  });
+});
+
+describe("the JavaScript SDK in a browser", () => {
+  test("on a creator's page (another origin), it submits, reads the status and reports field errors", async () => {
+    const page = await browser.newPage();
+    await page.goto(site.url);
+    const result = await page.evaluate(async (baseUrl) => {
+      const { Fanline, FanlineError } = await import("/sdk.js");
+      const app = new Fanline({ baseUrl }).app("song-request");
+      const created = await app.submit({ song: "From the browser SDK" });
+      const status = await app.status(created.id);
+      const error = await app.submit({}).catch((e) => e);
+      return { status: created.status, seen: status.status, isError: error instanceof FanlineError, code: error.code, field: error.fieldError("song")?.code };
+    }, f.url);
+    assert.deepEqual(result, { status: "queued", seen: "queued", isError: true, code: "validation_failed", field: "required" });
+    await page.close();
   });
 });

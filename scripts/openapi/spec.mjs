@@ -324,7 +324,19 @@ const paths = {
   },
   "/apps/{slug}/api/requests/{id}/evidence": { get: { tags: creatorTag, summary: "Dispute evidence bundle", security: creatorKey, parameters: [slug, id()], responses: { ...ok(200, { type: "object" }), ...errors(401, 404) } } },
   "/apps/{slug}/api/requests/{id}/attachments/{field}": {
-    get: { tags: creatorTag, summary: "Download an attachment", security: creatorKey, parameters: [slug, id(), { name: "field", in: "path", required: true, schema: str() }], responses: { 200: { description: "The file, served with `Content-Security-Policy: sandbox`.", content: { "application/octet-stream": { schema: str({ format: "binary" }) } } }, ...errors(401, 404) } },
+    get: {
+      tags: creatorTag,
+      summary: "Download an attachment (with the creator's key, or an export's signed link)",
+      security: optionalCreator,
+      parameters: [
+        slug,
+        id(),
+        { name: "field", in: "path", required: true, schema: str() },
+        { name: "expires", in: "query", schema: int(), description: "An export's link: when it stops working (Unix seconds)." },
+        { name: "sig", in: "query", schema: str(), description: "An export's link: its signature." },
+      ],
+      responses: { 200: { description: "The file, served with `Content-Security-Policy: sandbox`.", content: { "application/octet-stream": { schema: str({ format: "binary" }) } } }, ...errors(401, 403, 404) },
+    },
   },
   "/apps/{slug}/api/export": {
     get: {

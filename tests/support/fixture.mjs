@@ -53,6 +53,25 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
     ],
     destinations: { discord: discord.webhookUrl, webhook: `${webhooks.url}/hooks/fanline` },
   });
+  // Answers a test fetches itself are held to the contract too (wrangler's own /cdn-cgi/
+  // routes are not Fanline's).
+  const realFetch = globalThis.fetch;
+  const origin = new URL(stack.url).origin;
+  globalThis.fetch = async (input, init = {}) => {
+    const response = await realFetch(input, init);
+    const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
+    if (url.origin === origin && !url.pathname.startsWith("/cdn-cgi/")) {
+      const contentType = response.headers.get("content-type");
+      let data = null;
+      if ((contentType ?? "").includes("json")) {
+        try {
+          data = JSON.parse(await response.clone().text());
+        } catch {}
+      }
+      checkExchange({ method: (init.method ?? input.method ?? "GET").toUpperCase(), path: url.pathname + url.search, status: response.status, contentType, data });
+    }
+    return response;
+  };
   stripe.addWebhookEndpoint(`${stack.url}/webhooks/payment`);
   paypal.addWebhookEndpoint(`${stack.url}/webhooks/paypal`);
   const [owner, other] = stack.creators;
@@ -68,7 +87,7 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
     const h = { "cf-connecting-ip": ip, ...headers };
     if (json !== undefined) h["content-type"] = "application/json";
     if (key) h.authorization = `Bearer ${key}`;
-    const response = await fetch(`${stack.url}${urlPath}`, { method, headers: h, body: json !== undefined ? JSON.stringify(json) : body, redirect: "manual" });
+    const response = await realFetch(`${stack.url}${urlPath}`, { method, headers: h, body: json !== undefined ? JSON.stringify(json) : body, redirect: "manual" });
     const text = await response.text();
     let data = null;
     try {
@@ -99,6 +118,7 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
     request,
     submit: (app, fields, { addOns, ...options } = {}) => request("POST", `/apps/${app}/api/requests`, { json: { fields, ...(addOns ? { add_ons: addOns } : {}) }, ...options }),
     async stop() {
+      globalThis.fetch = realFetch;
       await stack.stop();
       await Promise.all([stripe.close(), paypal.close(), turnstile.close(), oauth.stop(), discord.close(), webhooks.close(), mail.close(), trello.close(), twilio.close(), notion.close(), airtable.close()]);
       if (!process.env.FANLINE_KEEP_STATE) fs.rmSync(stateDir, { recursive: true, force: true });
