@@ -209,6 +209,31 @@ describe("signing in from an embed", () => {
     await page.close();
   });
 
+  test("from the iframe embed too: the popup hands its token to the frame, on Fanline's origin", async () => {
+    const page = await browser.newPage({ viewport: { width: 720, height: 1400 } });
+    // This page's calls come from an address of their own, so the shoutout's per-client limit
+    // (5 a minute) is not shared with the other browser tests.
+    const ip = f.freshIp();
+    await page.route(`${f.url}/**`, (route) => route.continue({ headers: { ...route.request().headers(), "cf-connecting-ip": ip } }));
+    await page.goto(`${site.url}/iframe/shoutout`);
+    const frame = page.frameLocator("iframe.fanline-embed-frame");
+    await frame.locator(".fanline-embed form").waitFor({ state: "visible" });
+    await sendRush(frame.locator(".fanline-embed"));
+    const signIn = frame.locator(".fanline-embed button.sign-in", { hasText: "Discord" });
+    await signIn.waitFor();
+    const starts = [];
+    page.context().on("request", (r) => r.url().includes("/auth/discord/start") && starts.push(r.url()));
+    const [popup] = await Promise.all([page.waitForEvent("popup"), signIn.click()]);
+    await popup.waitForEvent("close", { timeout: 15000 });
+    await frame.locator(".fanline-embed a.pay").waitFor({ state: "visible", timeout: 15000 });
+    const id = (await frame.locator(".fanline-embed .result").textContent()).match(/req_[0-9a-f]{32}/)[0];
+    const stored = await f.request("GET", `/apps/shoutout/api/requests/${id}`, { key: f.owner.apiKey });
+    assert.equal(stored.data.identity.provider, "discord");
+    assert.equal(new URL(page.url()).origin, site.url);
+    assert.equal(new URL(starts[0]).searchParams.get("popup"), f.url, "the frame named its own (Fanline's) origin as the opener");
+    await page.close();
+  });
+
   test("a popup for a page of another origin hands its token to that origin only; a forged token is refused", async () => {
     // The popup's final page names the opener's origin; postMessage delivers only there.
     const refused = await f.request("GET", `/apps/pixel-icon/auth/popup?origin=${encodeURIComponent("https://evil.example")}`);

@@ -5,15 +5,16 @@
 // verifyWebhook on a real delivery, cross-checked with the official Standard Webhooks library.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Webhook } from "standardwebhooks";
 import { eventually, startFixture, tinyPng } from "./support/fixture.mjs";
+import { freePort } from "../scripts/stack.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-let f, sdk, packed;
+let f, sdk, packed, packageDir;
 
 /** A fetch that sends from its own client address, as each test's fan does. */
 const fetchFrom = (ip) => (url, init = {}) => fetch(url, { ...init, headers: { ...(init.headers ?? {}), "cf-connecting-ip": ip } });
@@ -23,7 +24,8 @@ before(async () => {
   const [{ filename, files }] = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: path.join(ROOT, "sdk/js"), encoding: "utf8" }));
   packed = files.map((x) => x.path).sort();
   execFileSync("tar", ["xzf", path.join(dir, filename), "-C", dir]);
-  sdk = await import(path.join(dir, "package", "index.js"));
+  packageDir = path.join(dir, "package");
+  sdk = await import(path.join(packageDir, "index.js"));
   f = await startFixture();
 });
 after(() => f?.stop());
@@ -177,5 +179,46 @@ describe("verifyWebhook", () => {
     assert.equal((await refused(sdk.verifyWebhook(hook.raw, headers, secret, { now: Number(headers["webhook-timestamp"]) + 3600 }))).reason, "timestamp outside the tolerance");
     assert.equal((await refused(sdk.verifyWebhook(hook.raw, headers, "whsec_" + Buffer.from("another secret").toString("base64")))).reason, "no matching signature");
     assert.ok((await refused(sdk.verifyWebhook(hook.raw, {}, secret))) instanceof sdk.WebhookVerificationError);
+  });
+});
+
+describe("in a Cloudflare Worker", () => {
+  test("the packed SDK runs on workerd: it submits to the stack and verifies a webhook with Web Crypto", { timeout: 120_000 }, async () => {
+    const { id } = await new sdk.Fanline({ baseUrl: f.url, fetch: fetchFrom(f.freshIp()) }).app("song-request").submit({ song: "Signed for a Worker" });
+    const hook = await eventually(() => f.webhooks.received.find((m) => m.raw.includes(id)), { what: "the webhook" });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fanline-sdk-worker-"));
+    fs.cpSync(packageDir, path.join(dir, "sdk"), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, "worker.mjs"),
+      `import { Fanline, verifyWebhook } from "./sdk/index.js";
+export default {
+  async fetch(request) {
+    const { base, ip, secret, body, headers } = await request.json();
+    const fanline = new Fanline({ baseUrl: base, fetch: (url, init = {}) => fetch(url, { ...init, headers: { ...(init.headers ?? {}), "cf-connecting-ip": ip } }) });
+    const created = await fanline.app("song-request").submit({ song: "From a Worker" });
+    const event = await verifyWebhook(body, headers, secret);
+    const forged = await verifyWebhook(body.replace("Signed", "Forged"), headers, secret).then(() => "accepted", (e) => e.reason);
+    return Response.json({ created: created.status, event: event.type, forged });
+  },
+};
+`,
+    );
+    fs.writeFileSync(path.join(dir, "wrangler.toml"), `name = "sdk-check"\nmain = "worker.mjs"\ncompatibility_date = "2025-11-01"\n`);
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", path.join(dir, "state"), "--show-interactive-dev-session=false"], {
+      cwd: dir,
+      stdio: "ignore",
+      detached: true,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+    try {
+      const url = `http://127.0.0.1:${port}/`;
+      await eventually(() => fetch(url, { method: "HEAD" }).then(() => true, () => false), { ms: 60_000, what: "the Worker" });
+      const headers = { "webhook-id": hook.headers["webhook-id"], "webhook-timestamp": hook.headers["webhook-timestamp"], "webhook-signature": hook.headers["webhook-signature"] };
+      const answer = await fetch(url, { method: "POST", body: JSON.stringify({ base: f.url, ip: f.freshIp(), secret: f.stack.webhookSecrets["song-request"], body: hook.raw, headers }) });
+      assert.deepEqual(await answer.json(), { created: "queued", event: "request.queued", forged: "no matching signature" });
+    } finally {
+      process.kill(-child.pid, "SIGTERM");
+    }
   });
 });
