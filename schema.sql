@@ -445,3 +445,11 @@ CREATE TABLE IF NOT EXISTS oauth_logins (
   created_at INTEGER NOT NULL,
   used_at    INTEGER
 );
+
+-- The read-only token in each app's OBS overlay URL (/apps/<slug>/overlay?token=...). Rotating
+-- it replaces the row, so the old URL stops working.
+CREATE TABLE IF NOT EXISTS overlay_tokens (
+  app_slug   TEXT PRIMARY KEY,
+  token      TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);

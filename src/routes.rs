@@ -48,6 +48,8 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "state"], Method::Post) => creator_api::lifecycle::change(req, env, slug).await,
         (["api", "apps", slug, "invites"], Method::Post) => creator_api::lifecycle::invite(req, env, slug).await,
         (["api", "apps", slug, "invites", id], Method::Delete) => creator_api::lifecycle::revoke(&req, env, slug, id).await,
+        (["api", "apps", slug, "overlay"], Method::Get) => creator_api::overlay::show(&req, env, slug).await,
+        (["api", "apps", slug, "overlay", "rotate"], Method::Post) => creator_api::overlay::rotate(&req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Get) => creator_api::limits::show(&req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Put) => creator_api::limits::set(req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Delete) => creator_api::limits::reset(&req, env, slug).await,

@@ -140,6 +140,8 @@ const schemas = {
     }),
     description: "The body of every webhook Fanline sends to a creator's `webhook` destination (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). See docs/webhooks.md.",
   },
+  OverlayEntry: obj({ title: str(), by: nullable(str({ description: "Who asked; null shows as \"a fan\"." })) }),
+  OverlayLink: obj({ app: str(), token: str(), url: str({ format: "uri" }) }),
   WebhookOutcome: obj({ received: bool, outcome: str({ examples: ["applied", "duplicate", "ignored"] }), event: str() }, ["received"]),
 };
 
@@ -226,6 +228,12 @@ const paths = {
   "/apps/{slug}/": page("The app's form page", [slug, { name: "request", in: "query", schema: str(), description: "Show this request's status instead." }], html("The form page (it hosts the embed script).")),
   "/apps/{slug}/embed": page("The form made for an iframe (see docs/embedding.md)", [slug, { name: "parent", in: "query", schema: str(), description: "The framing page's origin, for browsers that do not report it." }], html("A transparent page; only the app's `embed.sites` may frame it (Content-Security-Policy `frame-ancestors`).")),
   "/apps/{slug}/embed.js": page("The embed script", [slug, { name: "v", in: "query", schema: str(), description: "The app's version: pinned URLs are immutable." }], { 200: { description: "The script; mounts the form where its tag stands.", content: { "text/javascript": { schema: str() } } }, 304: { description: "Not modified." } }),
+  "/apps/{slug}/overlay": page(
+    "The OBS overlay (a browser source): now playing and up next",
+    [slug, ...["token", "color", "accent", "bg", "size", "font", "next", "now_label", "next_label"].map((name) => ({ name, in: "query", schema: str(), required: name === "token" }))],
+    html("A transparent page that polls the overlay API every second (docs/live.md)."),
+  ),
+  "/apps/{slug}/overlay.js": page("The overlay page's script", [slug], { 200: { description: "The script.", content: { "text/javascript": { schema: str() } } } }),
   "/apps/{slug}/auth/{provider}/start": page(
     "Start signing in with a provider",
     [
@@ -283,6 +291,19 @@ const paths = {
   "/apps/{slug}/api/requests/{id}/rating": {
     post: { tags: fanTag, summary: "The fan rates a fulfilled request", parameters: [slug, id()], requestBody: jsonBody(obj({ stars: int({ minimum: 1, maximum: 5 }), comment: str(), key: str() }, ["stars", "key"])), responses: { ...ok(201, obj({ id: str(), rating: ref("Rating") })), ...errors(400, 403, 404, 409) } },
   },
+  "/apps/{slug}/api/overlay": {
+    get: {
+      tags: ["Live"],
+      summary: "What the overlay shows: the request playing now and the next ones",
+      parameters: [slug, { name: "token", in: "query", required: true, schema: str() }, { name: "next", in: "query", schema: int({ minimum: 0, maximum: 10 }) }],
+      responses: {
+        ...ok(200, obj({ app: str(), now: nullable(ref("OverlayEntry")), next: arr(ref("OverlayEntry")), updated_at: time })),
+        ...errors(403, 404),
+      },
+    },
+  },
+  "/api/apps/{slug}/overlay": { get: { tags: creatorTag, summary: "The app's overlay link (made on first ask)", security: creatorKey, parameters: [slug], responses: { ...ok(200, "OverlayLink"), ...errors(401, 404) } } },
+  "/api/apps/{slug}/overlay/rotate": { post: { tags: creatorTag, summary: "A new overlay token; the old link stops working", security: creatorKey, parameters: [slug], responses: { ...ok(200, "OverlayLink"), ...errors(401, 404) } } },
   "/apps/{slug}/api/form-token": { get: { tags: fanTag, summary: "A signed form-shown-at token (minimum fill time): send it back as `form_token`", parameters: [slug], responses: { ...ok(200, obj({ form_token: str(), issued_at: time })), ...errors(404) } } },
   "/apps/{slug}/api/status": { get: { tags: fanTag, summary: "Whether the form takes requests now", parameters: [slug], responses: { ...ok(200, "AppStatus"), ...errors(404) } } },
   "/apps/{slug}/api/views": { post: { tags: fanTag, summary: "Count one form view", parameters: [slug], responses: { ...noContent, ...errors(404, 429) } } },
@@ -470,6 +491,7 @@ export function buildSpec() {
       { name: "Marketplace" },
       { name: "Webhooks received", description: "Providers' callbacks into Fanline." },
       { name: "Platform" },
+      { name: "Live", description: "Tools for creators on stream." },
       { name: "Pages", description: "What people see: HTML pages, the embed script and sign-in redirects." },
     ],
     paths: withOperationIds(paths),

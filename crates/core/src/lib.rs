@@ -10,6 +10,7 @@
 //! - `trust`: client keys, sign-in, moderation, triage, webhook signatures.
 //! - `delivery`: payloads, destinations' wire formats, outbound safety, retries, outbox states.
 //! - `kpi`: the creator's numbers and the fan's wait estimate, from D1's aggregates.
+//! - `live`: tools for creators on stream (the OBS overlay's view of the queue).
 //! - `webhook`: what an incoming provider event did.
 //! - `util`: base64 and RFC 3339 time.
 
@@ -19,6 +20,7 @@ pub mod delivery;
 pub mod intake;
 pub mod kpi;
 pub mod lifecycle;
+pub mod live;
 pub mod manifest;
 pub mod money;
 pub mod trust;

@@ -4,6 +4,7 @@
 //! - `money`, `trust`, `delivery`: the areas' rules that need bindings (checkout and holds,
 //!   sign-in and limits, the outbox), above the provider clients they call.
 //! - `lifecycle`: moving a request (state change, history and outbox in one batch).
+//! - `live`: tools for creators on stream (the OBS overlay).
 //! - `review`: the review queue's decisions, above money and trust (a decision moves money).
 //! - `db`: all SQL, one module per table or aggregate.
 //! - `providers`: HTTP clients of outside services (Stripe, PayPal, Turnstile, OAuth, mail,
@@ -14,6 +15,7 @@ pub mod app;
 pub mod db;
 pub mod delivery;
 pub mod lifecycle;
+pub mod live;
 pub mod money;
 pub mod platform;
 pub mod providers;

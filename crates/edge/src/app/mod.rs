@@ -95,6 +95,9 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
         (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
             ([], Method::Get) | (["index.html"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || page::form_page(app))),
             (["embed"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || page::embed_page(app))),
+            (["overlay"], Method::Get) => crate::live::overlay::page(&req, manifest),
+            (["overlay.js"], Method::Get) => Ok(crate::live::overlay::script()),
+            (["api", "overlay"], Method::Get) => crate::live::overlay::state(&req, env, manifest).await,
             (["embed.js"], Method::Get) => {
                 // The page asks for `embed.js?v=<version>`: that URL is this build's forever.
                 let pinned = req.url()?.query_pairs().any(|(k, v)| k == "v" && v == app.version());
@@ -143,8 +146,8 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
             (["api", "requests", id, "evidence"], Method::Get) => evidence::evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => evidence::attachment_file(&req, env, manifest, id, field).await,
             ([], _)
-            | (["embed" | "embed.js" | "manifest.json" | "index.html"], _)
-            | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session" | "views" | "export", ..], _) => {
+            | (["embed" | "embed.js" | "manifest.json" | "index.html" | "overlay" | "overlay.js"], _)
+            | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session" | "views" | "export" | "overlay", ..], _) => {
                 Err(ApiError::MethodNotAllowed)
             }
             _ => Err(ApiError::NotFound("route")),

@@ -17,6 +17,7 @@ pub mod kpis;
 pub mod limits;
 pub mod logins;
 pub mod outbox;
+pub mod overlay_tokens;
 pub mod provider_events;
 pub mod ratings;
 pub mod requests;
