@@ -66,7 +66,17 @@ SCHEMATHESIS_ENV="$FANLINE_TOOLS/schemathesis-$(cksum < "$FANLINE_ROOT/scripts/o
 SCHEMATHESIS="$SCHEMATHESIS_ENV/bin/schemathesis"
 if [ "${FANLINE_NEEDS_SCHEMATHESIS:-0}" = "1" ] && [ ! -x "$SCHEMATHESIS" ]; then
   log "installing schemathesis from scripts/openapi/requirements.txt"
-  python3 -m venv "$SCHEMATHESIS_ENV" >&2
+  # Debian's python3 ships venv (with ensurepip) as a separate package.
+  if ! python3 -m venv "$SCHEMATHESIS_ENV" >&2; then
+    log "installing Debian's python3-venv"
+    rm -rf "$SCHEMATHESIS_ENV"
+    if [ "$(id -u)" = "0" ]; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv) >&2
+    else
+      (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv) >&2
+    fi
+    python3 -m venv "$SCHEMATHESIS_ENV" >&2
+  fi
   "$SCHEMATHESIS_ENV/bin/pip" install -q --no-deps -r "$FANLINE_ROOT/scripts/openapi/requirements.txt" >&2
 fi
 

