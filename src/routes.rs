@@ -4,6 +4,7 @@
 use crate::{app_link, console, creator_api, marketplace, webhooks};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{allow_any_origin, json, segments, with_content_type, NO_STORE, SHARED_CACHE};
+use fanline_edge::trust::limits::{announce, WEBHOOK_LIMITER};
 use worker::{Env, Headers, Method, Request, Response};
 
 pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
@@ -57,7 +58,9 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "blocklist", kind, value], Method::Delete) => creator_api::blocklist::handle(req, env, Some((kind, value))).await,
         (["apps", slug, ..], _) => app_link::call(req, env, slug).await,
         (["webhooks", "payment"], Method::Post) => webhooks::stripe::handle(req, env).await,
-        (["webhooks", "paypal"], Method::Post) => webhooks::paypal::handle(req, env).await,
+        (["webhooks", "paypal"], Method::Post) => {
+            Ok(announce(env, &[WEBHOOK_LIMITER], webhooks::paypal::handle(req, env).await.unwrap_or_else(ApiError::into_response)))
+        }
         (["webhooks", "moderation"], Method::Post) => webhooks::moderation::handle(req, env).await,
         (["webhooks", "payment" | "paypal" | "moderation"], _)
         | (["api", "apps" | "requests" | "kpis"], _)

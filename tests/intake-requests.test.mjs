@@ -222,4 +222,13 @@ describe("edge rate limit", () => {
     assert.equal(unlimited.status, 200);
     assert.equal(unlimited.headers.get("ratelimit-policy"), null, "endpoints without a limiter announce none");
   });
+
+  test("the hub's limited endpoints announce their limits too: PayPal webhooks and console sign-in", async () => {
+    const hook = await f.request("POST", "/webhooks/paypal", { json: { id: "WH-unsigned" } });
+    assert.equal(hook.status, 400, hook.text);
+    assert.equal(hook.headers.get("ratelimit-policy"), '"per-sender";q=300;w=60');
+    const signIn = await f.request("POST", "/console/api/signin/key", { json: { key: "fl_live_wrong" }, headers: { origin: f.url } });
+    assert.equal(signIn.data.error.code, "invalid_key", signIn.text);
+    assert.equal(signIn.headers.get("ratelimit-policy"), '"per-client-sign-in";q=20;w=60');
+  });
 });

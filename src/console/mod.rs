@@ -9,6 +9,7 @@ mod session;
 
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{client_ip, header};
+use fanline_edge::trust::limits::announce;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 pub async fn route(req: Request, env: &Env, rest: &[&str]) -> ApiResult<Response> {
@@ -21,8 +22,12 @@ pub async fn route(req: Request, env: &Env, rest: &[&str]) -> ApiResult<Response
             Ok(response) => Ok(response),
             Err(e) => Ok(pages::sign_in_failed(&e)),
         },
-        (["api", "signin", "key"], Method::Post) => session::with_key(req, env).await,
-        (["api", "signin", "email"], Method::Post) => session::email_start(req, env).await,
+        (["api", "signin", "key"], Method::Post) => {
+            Ok(announce(env, &[session::LIMITER], session::with_key(req, env).await.unwrap_or_else(ApiError::into_response)))
+        }
+        (["api", "signin", "email"], Method::Post) => {
+            Ok(announce(env, &[session::LIMITER], session::email_start(req, env).await.unwrap_or_else(ApiError::into_response)))
+        }
         (["api", "session"], Method::Get) => session::show(&req, env).await,
         (["api", "signout"], Method::Post) => session::sign_out(&req, env).await,
         (["api", "signin" | "session" | "signout", ..], _) => Err(ApiError::MethodNotAllowed),

@@ -23,7 +23,7 @@ const SESSION_SECS: i64 = 12 * 3600;
 /// The sealed link names this audience, so a fan's sign-in link never opens the console.
 const AUDIENCE: &str = "console";
 /// Sign-in attempts per client address and minute (wrangler.toml `CONSOLE_LIMITER`).
-const LIMITER: &str = "CONSOLE_LIMITER";
+pub const LIMITER: &str = "CONSOLE_LIMITER";
 
 fn cookie(value: &str, max_age: i64) -> String {
     format!("{COOKIE}={value}; Path={PATH}; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict")

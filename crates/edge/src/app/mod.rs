@@ -57,10 +57,8 @@ pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Resul
     let limited = edge_limited(&path, &req.method());
     meter::reset();
     let mut response = route(&app, req, &env).await.unwrap_or_else(ApiError::into_response);
-    if let Some(policies) = limited.and_then(|bindings| trust::limits::policies(&env, bindings)) {
-        if !response.headers().has("RateLimit-Policy").unwrap_or(false) {
-            let _ = response.headers_mut().set("RateLimit-Policy", &policies);
-        }
+    if let Some(bindings) = limited {
+        response = trust::limits::announce(&env, bindings, response);
     }
     if is_local_dev(&env) {
         let _ = response.headers_mut().set("Server-Timing", &meter::server_timing());

@@ -63,10 +63,14 @@ pub fn policy(env: &Env, binding: &str) -> Option<String> {
     Some(format!("\"{}\";q={limit};w={}", policy_name(binding), window_secs(env)))
 }
 
-/// The `RateLimit-Policy` header for answers of endpoints behind these limiters.
-pub fn policies(env: &Env, bindings: &[&str]) -> Option<String> {
+/// Adds the `RateLimit-Policy` of these limiters to an answer of an endpoint behind them (a
+/// refusal already names the one that refused).
+pub fn announce(env: &Env, bindings: &[&str], mut response: Response) -> Response {
     let items: Vec<String> = bindings.iter().filter_map(|b| policy(env, b)).collect();
-    (!items.is_empty()).then(|| items.join(", "))
+    if !items.is_empty() && !response.headers().has("RateLimit-Policy").unwrap_or(false) {
+        let _ = response.headers_mut().set("RateLimit-Policy", &items.join(", "));
+    }
+    response
 }
 
 /// How long a fan has to pay: the Checkout Session expires then (Stripe's shortest expiry),
