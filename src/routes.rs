@@ -51,6 +51,10 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "invites", id], Method::Delete) => creator_api::lifecycle::revoke(&req, env, slug, id).await,
         (["api", "apps", slug, "overlay"], Method::Get) => creator_api::overlay::show(&req, env, slug).await,
         (["api", "apps", slug, "overlay", "rotate"], Method::Post) => creator_api::overlay::rotate(&req, env, slug).await,
+        (["api", "apps", slug, "twitch"], Method::Get) => creator_api::twitch::show(&req, env, slug).await,
+        (["api", "apps", slug, "twitch"], Method::Post) => creator_api::twitch::connect(req, env, slug).await,
+        (["api", "apps", slug, "twitch"], Method::Delete) => creator_api::twitch::disconnect(&req, env, slug).await,
+        (["twitch", "callback"], Method::Get) => creator_api::twitch::callback(&req, env).await,
         (["api", "apps", slug, "limits"], Method::Get) => creator_api::limits::show(&req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Put) => creator_api::limits::set(req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Delete) => creator_api::limits::reset(&req, env, slug).await,
@@ -62,12 +66,14 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
             Ok(announce(env, &[WEBHOOK_LIMITER], webhooks::paypal::handle(req, env).await.unwrap_or_else(ApiError::into_response)))
         }
         (["webhooks", "moderation"], Method::Post) => webhooks::moderation::handle(req, env).await,
-        (["webhooks", "payment" | "paypal" | "moderation"], _)
+        (["webhooks", "twitch"], Method::Post) => webhooks::twitch::handle(req, env).await,
+        (["webhooks", "payment" | "paypal" | "moderation" | "twitch"], _)
         | (["api", "apps" | "requests" | "kpis"], _)
         | (["api", "apps", _, _], _)
         | (["api", "creator", ..], _)
         | (["api", "blocklist", ..], _)
-        | (["health" | "openapi.json"], _) => Err(ApiError::MethodNotAllowed),
+        | (["health" | "openapi.json"], _)
+        | (["twitch", "callback"], _) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route")),
     }
 }

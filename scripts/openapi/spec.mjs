@@ -22,7 +22,8 @@ const REQUEST_STATES = ["created", "validated", "awaiting_payment", "paid", "aut
 const APP_STATES = ["draft", "live", "paused", "invite_only", "archived"];
 const DESTINATION_KINDS = ["discord", "webhook", "trello", "sms", "notion", "airtable", "creator_email"];
 // Notifications also go to the fan (`email`: receipts and status mail; `feedback`: the rating ask).
-const NOTIFIED = [...DESTINATION_KINDS, "email", "feedback"];
+// and, for requests from a stream's chat, to the viewer there (`twitch`: chat replies, redemptions).
+const NOTIFIED = [...DESTINATION_KINDS, "email", "feedback", "twitch"];
 // Every event a webhook destination can receive: each state a request can enter, the reminder
 // and the console's test send.
 const WEBHOOK_EVENTS = [...REQUEST_STATES.map((s) => `request.${s}`), "request.waiting", "request.test"];
@@ -142,6 +143,18 @@ const schemas = {
   },
   OverlayEntry: obj({ title: str(), by: nullable(str({ description: "Who asked; null shows as \"a fan\"." })) }),
   OverlayLink: obj({ app: str(), token: str(), url: str({ format: "uri" }) }),
+  TwitchConnection: obj(
+    {
+      app: str(),
+      connected: bool,
+      command: nullable(str({ description: "The manifest's chat command, e.g. `!sr`." })),
+      channel: obj({ id: str(), login: str() }),
+      reward_id: nullable(str()),
+      subscriptions: arr(obj({ id: str(), type: str(), status: str({ description: "As Twitch last gave it: `enabled`, `webhook_callback_verification_pending`, or why it was revoked." }) })),
+      connected_at: time,
+    },
+    ["app", "connected"],
+  ),
   WebhookOutcome: obj({ received: bool, outcome: str({ examples: ["applied", "duplicate", "ignored"] }), event: str() }, ["received"]),
 };
 
@@ -450,6 +463,50 @@ const paths = {
     },
   },
   "/webhooks/paypal": { post: { tags: ["Webhooks received"], summary: "PayPal's events (verified through PayPal's API)", requestBody: jsonBody({ type: "object" }), responses: { ...ok(200, "WebhookOutcome"), ...errors(400, 401, 413, 429, 502) } } },
+  "/webhooks/twitch": {
+    post: {
+      tags: ["Webhooks received"],
+      summary: "Twitch EventSub deliveries (verified by `Twitch-Eventsub-Message-Signature`; once per message id)",
+      parameters: ["Id", "Timestamp", "Signature", "Type"].map((h) => ({ name: `Twitch-Eventsub-Message-${h}`, in: "header", required: true, schema: str() })),
+      requestBody: jsonBody({ type: "object" }),
+      responses: {
+        200: { description: "`webhook_callback_verification`: the challenge, verbatim.", content: { "text/plain": { schema: str() } } },
+        ...noContent,
+        ...errors(400, 413, 503),
+      },
+    },
+  },
+  "/api/apps/{slug}/twitch": {
+    get: { tags: creatorTag, summary: "The app's Twitch connection: channel, reward, EventSub subscriptions", security: creatorKey, parameters: [slug], responses: { ...ok(200, "TwitchConnection"), ...errors(401, 404) } },
+    post: {
+      tags: creatorTag,
+      summary: "Start connecting a Twitch channel: the link where the broadcaster authorizes Fanline",
+      security: creatorKey,
+      parameters: [slug],
+      requestBody: { required: false, content: { "application/json": { schema: { ...obj({ reward: { ...obj({ title: str(), cost: int({ minimum: 1 }), prompt: str() }, ["title", "cost"]), additionalProperties: false } }, []), additionalProperties: false } } } },
+      responses: { ...ok(200, obj({ app: str(), authorize_url: str({ format: "uri" }), expires_in: int() })), ...errors(400, 401, 404, 409, 503) },
+    },
+    delete: { tags: creatorTag, summary: "Disconnect: removes the EventSub subscriptions at Twitch", security: creatorKey, parameters: [slug], responses: { ...ok(200, obj({ app: str(), connected: bool, removed_subscriptions: int() })), ...errors(401, 404, 502, 503) } },
+  },
+  "/twitch/callback": page(
+    "Where Twitch returns the broadcaster after authorizing a connection",
+    [{ name: "state", in: "query", required: true, schema: str() }, { name: "code", in: "query", schema: str() }],
+    { ...html("The connection's result, for the broadcaster."), ...errors(400, 502, 503) },
+  ),
+  "/apps/{slug}/api/me/links": {
+    post: {
+      tags: fanTag,
+      summary: "Link the identity the fan is signed in with (their Twitch) to the fan of the Fan-Token",
+      parameters: [slug, fanToken, sessionHeader],
+      responses: { ...ok(200, obj({ fan_id: str(), linked: bool, identity: obj({ provider: str(), sub: str() }) })), ...errors(401, 404) },
+    },
+    delete: {
+      tags: fanTag,
+      summary: "Undo the link",
+      parameters: [slug, fanToken, sessionHeader],
+      responses: { ...ok(200, obj({ fan_id: str(), unlinked: bool, identity: obj({ provider: str(), sub: str() }) })), ...errors(401, 404) },
+    },
+  },
   "/webhooks/moderation": { post: { tags: ["Webhooks received"], summary: "A moderation provider's verdicts (HMAC-signed)", requestBody: jsonBody({ type: "object" }), responses: { ...ok(200, "WebhookOutcome"), ...errors(400, 401, 404, 409, 413, 429) } } },
 };
 

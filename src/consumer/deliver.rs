@@ -6,15 +6,17 @@
 use fanline_core::delivery::destination::{self, CallContext, Settings};
 use fanline_core::delivery::retry::{self, Outcome};
 use fanline_core::delivery::state::OutboxState;
+use fanline_core::live::chat;
 use fanline_core::manifest::DestinationKind;
 use fanline_edge::db::{
     self,
     outbox::{Attempt, OutboxRow},
 };
 use fanline_edge::delivery::outbox::enqueue_ids;
+use fanline_edge::live::twitch as live;
 use fanline_edge::platform::config::{config, delivery_timeout, now_ms, outbound_policy, random};
 use fanline_edge::platform::error::ApiResult;
-use fanline_edge::providers::{http, mail};
+use fanline_edge::providers::{http, mail, twitch, ProviderError};
 use worker::{console_log, console_warn, D1Database, Env};
 
 /// A consumer's claim on a row lapses after this, so a crash mid-send cannot strand it.
@@ -66,7 +68,7 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     // Nothing to send to: the creator has not set this target up (or a 410 disabled it), or
     // the marketplace has no mail account. Kept as skipped, replayable once set up.
     let settings = match kind {
-        DestinationKind::Email | DestinationKind::Feedback => None,
+        DestinationKind::Email | DestinationKind::Feedback | DestinationKind::Twitch => None,
         _ => match destination.as_ref().filter(|d| d.enabled == 1).and_then(|d| d.settings()) {
             Some((_, settings)) => Some(settings),
             None => {
@@ -99,6 +101,9 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     }
     let d = Dispatch { env, db: &db, row: &row, kind, attempt: row.attempts + 1, now };
     let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
+    if kind == DestinationKind::Twitch {
+        return to_stream(&d, &payload).await;
+    }
     let bases = mail::api_bases(env);
     let ctx = CallContext {
         bases: &bases,
@@ -176,6 +181,55 @@ async fn find_earlier_create(d: &Dispatch<'_>, settings: Option<&Settings>, payl
         Err(e) => (None, e),
     };
     retry_later(d, d.attempt_with(status, Some(&error)), None).await.map(Some)
+}
+
+/// A chat reply or a redemption's settlement for a request from a stream, through the channel
+/// the app is connected to (skipped, replayable, when it is no longer connected). A refusal
+/// Twitch will repeat (a dropped message, a revoked token) is dead; anything else is retried.
+async fn to_stream(d: &Dispatch<'_>, payload: &serde_json::Value) -> ApiResult<Delivery> {
+    let channel = db::twitch::channel(d.db, &d.row.app_slug).await?.filter(|c| payload["channel"].as_str() == Some(c.broadcaster_id.as_str()));
+    let Some(channel) = channel else {
+        settle(d, d.attempt_with(None, Some("no Twitch channel is connected")), OutboxState::Skipped, Some(db::outbox::NOT_SET_UP)).await?;
+        return Ok(Delivery::Done);
+    };
+    let client = twitch::Client::from_env(d.env)?;
+    let result = match payload["action"].as_str() {
+        Some("settle") => {
+            let (Some(reward_id), Some(redemption_id), Some(status)) =
+                (payload["redemption"]["reward_id"].as_str(), payload["redemption"]["id"].as_str(), payload["status"].as_str())
+            else {
+                settle(d, d.attempt_with(None, Some("malformed payload")), OutboxState::Dead, Some("malformed payload")).await?;
+                return Ok(Delivery::Done);
+            };
+            live::act(d.db, &client, &channel, live::Action::Settle { reward_id, redemption_id, status }).await?
+        }
+        _ => {
+            let position = match (payload["status"].as_str(), db::requests::get(d.db, &d.row.request_id).await?) {
+                (Some("queued"), Some(request)) => Some(db::requests::ahead_in_queue(d.db, &request).await?.max(0) as u64 + 1),
+                _ => None,
+            };
+            let Some(message) = chat::notice_message(payload, position) else {
+                settle(d, d.attempt_with(None, Some("malformed payload")), OutboxState::Dead, Some("malformed payload")).await?;
+                return Ok(Delivery::Done);
+            };
+            live::act(d.db, &client, &channel, live::Action::Say(&message)).await?
+        }
+    };
+    match result {
+        Ok(()) => delivered(d, d.attempt_with(Some(200), None), None).await,
+        Err(ProviderError::Refused { status, message, .. }) if status != 429 => {
+            let error = format!("Twitch refused ({status}): {message}");
+            settle(d, d.attempt_with(Some(status), Some(&error)), OutboxState::Dead, Some(&error)).await?;
+            Ok(Delivery::Done)
+        }
+        Err(e) => {
+            let status = match &e {
+                ProviderError::Refused { status, .. } => Some(*status),
+                _ => None,
+            };
+            retry_later(d, d.attempt_with(status, Some(&e.to_string())), None).await
+        }
+    }
 }
 
 impl Dispatch<'_> {

@@ -1,6 +1,6 @@
 //! The creator API that spans an app rather than one request, under `/api/`: the creator's
 //! profile and payout account, each app's destinations, delivery log, queue and limits, and
-//! the creator's block list, their API keys and KPIs, and each app's OBS overlay link. Every call takes `Authorization: Bearer
+//! the creator's block list, their API keys and KPIs, each app's OBS overlay link and its Twitch connection. Every call takes `Authorization: Bearer
 //! <api key>` (or, forwarded by the console, the creator's session).
 
 pub mod account;
@@ -13,3 +13,4 @@ pub mod lifecycle;
 pub mod limits;
 pub mod overlay;
 pub mod queue;
+pub mod twitch;

@@ -5,6 +5,7 @@
 pub mod moderation;
 pub mod paypal;
 pub mod stripe;
+pub mod twitch;
 
 use fanline_core::webhook::WebhookOutcome;
 use fanline_edge::platform::http::json;

@@ -227,6 +227,8 @@ pub fn payload(manifest: &Manifest, summary: &RequestSummary, route: &Route, occ
             "title": clip(&title.unwrap_or_else(|| default_title(manifest, summary)), 2000),
             "text": text.unwrap_or_else(|| details(manifest, summary)),
         }),
+        // Chat replies are added for requests from a stream (see `live::chat`), never routed.
+        DestinationKind::Twitch => return None,
         DestinationKind::Airtable => json!({ "fields": {
             "Request": summary.id,
             "App": summary.app_title,

@@ -1,3 +1,6 @@
-//! Tools for creators who are live: the OBS overlay's view of the queue.
+//! Tools for creators who are live: the OBS overlay's view of the queue, Twitch EventSub
+//! (verification, messages, subscriptions) and requests from a stream's chat.
 
+pub mod chat;
 pub mod overlay;
+pub mod twitch;

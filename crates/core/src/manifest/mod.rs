@@ -49,6 +49,32 @@ pub struct Manifest {
     /// Where the iframe embed may be shown.
     #[serde(default)]
     pub embed: EmbedRules,
+    /// Requests from a live stream's chat (`!sr Song - Artist`) and channel-points redemptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatRules>,
+}
+
+/// How a chat command (or a redemption's text) becomes a request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ChatRules {
+    /// The command viewers type, e.g. `!sr`.
+    pub command: String,
+    /// Text fields filled, in order, from the text after the command split on `separator`.
+    pub fields: Vec<String>,
+    #[serde(default = "default_chat_separator")]
+    pub separator: String,
+    /// A text field that records the viewer's Twitch login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewer_field: Option<String>,
+    /// Add-ons a chat request buys with credits when the viewer has linked their Twitch to a
+    /// fan (`POST .../api/me/links`); other viewers send the plain request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_ons: Vec<String>,
+}
+
+fn default_chat_separator() -> String {
+    " - ".to_string()
 }
 
 /// The creator's sites that may frame the app's iframe embed (`/apps/<slug>/embed`).
@@ -369,11 +395,14 @@ pub enum DestinationKind {
     Sms,
     Notion,
     Airtable,
+    /// The viewer in a stream's chat (and their channel-points redemption), for requests the
+    /// hub relayed from Twitch; added by Fanline, never routed in a manifest.
+    Twitch,
 }
 
 impl DestinationKind {
-    pub const ALL: [Self; 9] =
-        [Self::Discord, Self::Webhook, Self::Email, Self::Feedback, Self::CreatorEmail, Self::Trello, Self::Sms, Self::Notion, Self::Airtable];
+    pub const ALL: [Self; 10] =
+        [Self::Discord, Self::Webhook, Self::Email, Self::Feedback, Self::CreatorEmail, Self::Trello, Self::Sms, Self::Notion, Self::Airtable, Self::Twitch];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -386,6 +415,7 @@ impl DestinationKind {
             Self::Sms => "sms",
             Self::Notion => "notion",
             Self::Airtable => "airtable",
+            Self::Twitch => "twitch",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -568,6 +598,26 @@ impl Manifest {
         if self.reminder_after_hours == Some(0) {
             p.add("reminder_after_hours", "must be at least 1");
         }
+        if let Some(chat) = &self.chat {
+            let command_ok = (2..=25).contains(&chat.command.len()) && !chat.command.contains(char::is_whitespace) && chat.command.is_ascii();
+            if !command_ok {
+                p.add("chat.command", "must be 2 to 25 ASCII characters without spaces, e.g. !sr");
+            }
+            if chat.fields.is_empty() || chat.separator.trim().is_empty() {
+                p.add("chat.fields", "lists at least one field, and separator is not blank");
+            }
+            let text_field = |name: &str| self.field(name).is_some_and(|f| matches!(f.kind, FieldKind::Text | FieldKind::Textarea));
+            for (i, name) in chat.fields.iter().chain(&chat.viewer_field).enumerate() {
+                if !text_field(name) {
+                    p.add(format!("chat.fields[{i}]"), format!("'{name}' must be a text field of the app"));
+                }
+            }
+            for id in &chat.add_ons {
+                if self.add_on(id).is_none() {
+                    p.add("chat.add_ons", format!("'{id}' is not an add-on of the app"));
+                }
+            }
+        }
         for (i, site) in self.embed.sites.iter().enumerate() {
             if !is_site_origin(site) {
                 p.add(
@@ -576,6 +626,16 @@ impl Manifest {
                 );
             }
         }
+    }
+
+    /// Providers a fan may sign in with here: the identity rules', and Twitch for an app that
+    /// takes chat requests (a viewer links their Twitch to their credits).
+    pub fn sign_in_providers(&self) -> Vec<crate::trust::identity::Provider> {
+        let mut providers = self.identity.as_ref().map(|i| i.providers.clone()).unwrap_or_default();
+        if self.chat.is_some() && !providers.contains(&crate::trust::identity::Provider::Twitch) {
+            providers.push(crate::trust::identity::Provider::Twitch);
+        }
+        providers
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -608,6 +668,9 @@ impl Manifest {
     }
 
     fn check_route(&self, at: &str, route: &Route, p: &mut Problems) {
+        if route.to == DestinationKind::Twitch {
+            p.add(at, "twitch replies are added by Fanline to requests from a stream's chat; they are not routed");
+        }
         if route.to == DestinationKind::Webhook && (route.title.is_some() || route.template.is_some()) {
             p.add(at, "a webhook carries the whole request as JSON; it takes no title or template");
         }
@@ -696,10 +759,11 @@ pub(crate) mod tests {
                 "hold": {"accept_within_hours": 1}, "credit_packs": [{"id": "p", "label": "P", "credits": 1, "amount": 1}],
                 "tiers": [{"id": "t", "label": "T", "amount": 1, "interval": "month"}]},
             "moderation": {}, "auction": {"starting_bid": 1, "min_increment": 1, "anti_snipe_secs": 1}, "limits": {},
-            "identity": {"providers": ["twitch"]}, "turnstile": {"site_key": "k"}, "embed": {}
+            "identity": {"providers": ["twitch"]}, "turnstile": {"site_key": "k"}, "embed": {},
+            "chat": {"command": "!a", "fields": ["a"]}
         });
         let locations = ["", "fields[]", "pricing", "pricing.add_ons[]", "pricing.tips", "pricing.hold", "pricing.credit_packs[]", "pricing.tiers[]"];
-        let locations = locations.into_iter().chain(["moderation", "auction", "limits", "identity", "turnstile", "embed"]);
+        let locations = locations.into_iter().chain(["moderation", "auction", "limits", "identity", "turnstile", "embed", "chat"]);
         for location in locations {
             let mut manifest = full.clone();
             let mut at = &mut manifest;

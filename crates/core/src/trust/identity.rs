@@ -104,6 +104,24 @@ pub struct Identity {
     pub name: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// Set only on requests the hub relays from a live stream's chat (never by a sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveOrigin>,
+}
+
+/// The channel a chat request came from, and the channel-points redemption it settles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveOrigin {
+    /// The broadcaster's Twitch user id.
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redemption: Option<Redemption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redemption {
+    pub reward_id: String,
+    pub id: String,
 }
 
 impl Identity {
@@ -115,7 +133,7 @@ impl Identity {
             _ => return None,
         };
         let text = |k: &str| info[k].as_str().filter(|s| !s.is_empty()).map(|s| s.chars().take(100).collect::<String>());
-        Some(Self { provider, sub, name: text("preferred_username").or_else(|| text("name")).or_else(|| text("username")), email: text("email") })
+        Some(Self { provider, sub, name: text("preferred_username").or_else(|| text("name")).or_else(|| text("username")), email: text("email"), live: None })
     }
 
     pub fn key(&self) -> String {
@@ -191,6 +209,29 @@ pub fn handoff_token(secret: &[u8], app: &str, identity: &Identity, nonce: &str,
 pub fn read_handoff(secret: &[u8], app: &str, token: &str, now_secs: i64) -> Option<Identity> {
     let body: HandoffBody = unseal(secret, "fanline-handoff", token)?;
     (body.exp > now_secs && body.app == app).then_some(body.identity)
+}
+
+/// How long a relayed chat request's token works: the hub makes it for one call to the app.
+pub const RELAY_SECS: i64 = 60;
+
+#[derive(Serialize, Deserialize)]
+struct RelayBody {
+    #[serde(flatten)]
+    identity: Identity,
+    app: String,
+    exp: i64,
+}
+
+/// The hub's word to an app Worker that a request comes from a viewer it verified on a live
+/// platform (a signed EventSub delivery): the app takes it as that viewer signed in, and
+/// limits it by the viewer rather than by the platform's address. Sealed for its own purpose.
+pub fn relay_token(secret: &[u8], app: &str, identity: &Identity, now_secs: i64) -> String {
+    seal(secret, "fanline-relay", &RelayBody { identity: identity.clone(), app: app.to_string(), exp: now_secs + RELAY_SECS })
+}
+
+pub fn read_relay(secret: &[u8], app: &str, token: &str, now_secs: i64) -> Option<Identity> {
+    let body: RelayBody = unseal(secret, "fanline-relay", token)?;
+    (body.exp > now_secs && body.app == app && body.identity.live.is_some()).then_some(body.identity)
 }
 
 /// The path a session cookie is scoped to: the app's own pages and API.
@@ -305,8 +346,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_relay_token_needs_a_live_origin_and_its_app() {
+        let mut who = Identity { provider: Provider::Twitch, sub: "2002".into(), name: Some("viewer".into()), email: None, live: None };
+        assert_eq!(read_relay(b"k", "song-request", &relay_token(b"k", "song-request", &who, 100), 100), None);
+        who.live = Some(LiveOrigin { channel: "1001".into(), redemption: None });
+        let token = relay_token(b"k", "song-request", &who, 100);
+        assert_eq!(read_relay(b"k", "song-request", &token, 159), Some(who.clone()));
+        assert_eq!(read_relay(b"k", "song-request", &token, 160), None);
+        assert_eq!(read_relay(b"k", "shoutout", &token, 100), None);
+        assert_eq!(read_relay(b"other", "song-request", &token, 100), None);
+        assert_eq!(read_session(b"k", "song-request", &[Provider::Twitch], &token, 100), None);
+    }
+
+    #[test]
     fn a_handoff_token_is_short_lived_bound_to_its_app_and_never_a_session() {
-        let who = Identity { provider: Provider::Twitch, sub: "42".into(), name: Some("dj".into()), email: None };
+        let who = Identity { provider: Provider::Twitch, sub: "42".into(), name: Some("dj".into()), email: None, live: None };
         let token = handoff_token(b"secret", "shoutout", &who, "n1", 1_000);
         assert_eq!(read_handoff(b"secret", "shoutout", &token, 1_000 + HANDOFF_SECS - 1), Some(who.clone()));
         assert_eq!(read_handoff(b"secret", "shoutout", &token, 1_000 + HANDOFF_SECS), None, "expired");
@@ -357,7 +411,7 @@ mod tests {
 
     #[test]
     fn sessions_are_signed_and_expire() {
-        let who = Identity { provider: Provider::Twitch, sub: "123".into(), name: Some("ana".into()), email: None };
+        let who = Identity { provider: Provider::Twitch, sub: "123".into(), name: Some("ana".into()), email: None, live: None };
         let twitch = [Provider::Twitch];
         let v = session_value(b"k", "song-request", &who, 1000);
         assert_eq!(read_session(b"k", "song-request", &twitch, &v, 1001), Some(who.clone()));
@@ -372,7 +426,7 @@ mod tests {
 
     #[test]
     fn a_session_is_bound_to_the_app_and_provider_that_made_it() {
-        let by_email = Identity { provider: Provider::Email, sub: "x@example.com".into(), name: None, email: Some("x@example.com".into()) };
+        let by_email = Identity { provider: Provider::Email, sub: "x@example.com".into(), name: None, email: Some("x@example.com".into()), live: None };
         let v = session_value(b"k", "shoutout", &by_email, 1000);
         assert!(read_session(b"k", "shoutout", &[Provider::Email], &v, 1001).is_some());
         assert_eq!(read_session(b"k", "song-request", &[Provider::Email, Provider::Twitch], &v, 1001), None, "another app");

@@ -179,7 +179,7 @@ pub async fn fan_export(req: &Request, env: &Env, manifest: &Manifest) -> ApiRes
 
 /// `DELETE /apps/<slug>/api/me/data`: erases what the fan typed and what identifies them from
 /// all their requests (fields, email, network signals, sign-in identity, rating comments,
-/// attachments, sent notifications' text); amounts, payments, refunds and states stay, as the
+/// attachments, sent notifications' text) and their linked sign-ins; amounts, payments, refunds and states stay, as the
 /// law and the creator's books need them.
 pub async fn fan_erase(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let (fan_id, signed_in_key) = fan_scope(req, env, manifest).await?;
@@ -193,6 +193,10 @@ pub async fn fan_erase(req: &Request, env: &Env, manifest: &Manifest) -> ApiResu
     }
     if !ids.is_empty() {
         db::commit_all(&db, export::erase(&db, &ids)?).await?;
+    }
+    // A linked Twitch names the fan too.
+    if let Some(fan_id) = &fan_id {
+        db::credits::forget_links(&db, fan_id).await?;
     }
     Ok(json(200, &json!({"erased": ids.len(), "attachments_deleted": related.attachments.len(), "kept": "amounts, payments, refunds, states and history"})))
 }

@@ -46,12 +46,21 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     }
     let idempotency_key =
         header(&req, "Idempotency-Key").map(|k| ids::parse_idempotency_key(&k)).transpose().map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))?;
-    limits::per_client(env, &req).await?;
+    // A request the hub relays from a stream's chat arrives from the platform's address, so
+    // it is limited per viewer (whom the hub verified) rather than per address.
+    let relayed = signin::relayed(&req, env, manifest);
+    match &relayed {
+        Some(viewer) => limits::edge_limit(env, limits::INTAKE_LIMITER, &viewer.key()).await?,
+        None => limits::per_client(env, &req).await?,
+    }
     let origin = origin(&req);
     let fan_secret = outbox::fan_key_secret(env);
     let links = outbox::Links { origin: &origin, fan_secret: &fan_secret };
-    let fan = fans::from_request(&req, &db).await?;
-    let signed_in = signin::current(&req, env, manifest);
+    let fan = match &relayed {
+        Some(viewer) => db::credits::linked_fan(&db, &viewer.key()).await?,
+        None => fans::from_request(&req, &db).await?,
+    };
+    let signed_in = relayed.clone().or_else(|| signin::current(&req, env, manifest));
     let ip = client_ip(&req);
     let client = ClientSignals { client_ip: Some(ip.clone()), user_agent: header(&req, "User-Agent").map(|u| u.chars().take(300).collect()) };
     let req_access = header(&req, ACCESS_HEADER);
@@ -69,7 +78,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         }
     }
     let id = ids::request_id(&random());
-    if manifest.turnstile.is_some() {
+    if manifest.turnstile.is_some() && relayed.is_none() {
         human_check(env, raw.turnstile_token.as_deref(), &ip, &id).await?;
     }
     let submission = submission::validate(manifest, &raw).map_err(ApiError::Validation)?;

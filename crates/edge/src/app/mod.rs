@@ -141,6 +141,8 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
             (["api", "export"], Method::Get) => export::app_export(&req, env, manifest).await,
             (["api", "me", "data"], Method::Get) => export::fan_export(&req, env, manifest).await,
             (["api", "me", "data"], Method::Delete) => export::fan_erase(&req, env, manifest).await,
+            (["api", "me", "links"], Method::Post) => trust::fans::link(&req, env, manifest, false).await,
+            (["api", "me", "links"], Method::Delete) => trust::fans::link(&req, env, manifest, true).await,
             (["api", "requests", id, "evidence"], Method::Get) => evidence::evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => evidence::attachment_file(&req, env, manifest, id, field).await,
             ([], _)

@@ -1,6 +1,7 @@
 //! Fans and their credits: `fans` (a fan token, stored as a hash), the append-only
 //! `credit_ledger` (every entry has a unique reference, so nothing credits or spends twice)
-//! and `credit_purchases` (packs bought through Checkout).
+//! and `credit_purchases` (packs bought through Checkout); `fan_links` ties a sign-in identity
+//! (a Twitch viewer) to a fan.
 
 use super::{all, creators::hash_token, first, statement, Arg};
 use crate::platform::config::now_ms;
@@ -175,4 +176,28 @@ pub fn purchase_paid(db: &D1Database, id: &str, payment_intent: Option<&str>, no
 
 pub fn purchase_refunded(db: &D1Database, id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
     statement(db, &format!("UPDATE credit_purchases SET status = '{}', updated_at = ? WHERE id = ?", Refunded.as_str()), &[now.into(), id.into()])
+}
+
+/// The fan a sign-in identity (`twitch:<id>`) is linked to, if any.
+pub async fn linked_fan(db: &D1Database, identity_key: &str) -> ApiResult<Option<Fan>> {
+    first(db, "SELECT fan_id AS id FROM fan_links WHERE identity_key = ?", &[identity_key.into()]).await
+}
+
+/// Links the identity to the fan (a later link moves it to the newer fan).
+pub async fn link_fan(db: &D1Database, identity_key: &str, fan_id: &str, now: i64) -> ApiResult<()> {
+    super::run(
+        db,
+        "INSERT INTO fan_links (identity_key, fan_id, linked_at) VALUES (?, ?, ?) ON CONFLICT (identity_key) DO UPDATE SET fan_id = excluded.fan_id, linked_at = excluded.linked_at",
+        &[identity_key.into(), fan_id.into(), now.into()],
+    )
+    .await
+}
+
+pub async fn unlink_fan(db: &D1Database, identity_key: &str, fan_id: &str) -> ApiResult<bool> {
+    Ok(super::changes(db, "DELETE FROM fan_links WHERE identity_key = ? AND fan_id = ?", &[identity_key.into(), fan_id.into()]).await? > 0)
+}
+
+/// Every link to the fan goes (erasing the fan's data).
+pub async fn forget_links(db: &D1Database, fan_id: &str) -> ApiResult<()> {
+    super::run(db, "DELETE FROM fan_links WHERE fan_id = ?", &[fan_id.into()]).await
 }

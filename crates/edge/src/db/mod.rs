@@ -22,6 +22,7 @@ pub mod provider_events;
 pub mod ratings;
 pub mod requests;
 pub mod subscriptions;
+pub mod twitch;
 
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::meter;

@@ -1,4 +1,4 @@
-//! `payment_events`: every provider event (Stripe, PayPal, a moderation service) acted on, by
+//! `payment_events`: every provider event (Stripe, PayPal, a moderation service, Twitch) acted on, by
 //! its id, with what it did. Its key is the event id, so in a batch with the change the event
 //! causes, a concurrent delivery of the same event makes the batch conflict.
 
@@ -14,6 +14,7 @@ pub enum Source {
     Stripe,
     Paypal,
     Moderation,
+    Twitch,
 }
 
 impl Source {
@@ -22,6 +23,7 @@ impl Source {
             Self::Stripe => "stripe",
             Self::Paypal => "paypal",
             Self::Moderation => "moderation",
+            Self::Twitch => "twitch",
         }
     }
 }

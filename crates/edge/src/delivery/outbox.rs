@@ -9,6 +9,7 @@ use fanline_core::delivery::payload::{self, RequestSummary};
 use fanline_core::delivery::state::OutboxState;
 use fanline_core::intake::ids;
 use fanline_core::lifecycle::Status;
+use fanline_core::live::chat;
 use fanline_core::manifest::{DestinationKind, Manifest};
 use fanline_core::money::{Currency, Money};
 use fanline_core::trust::identity;
@@ -81,9 +82,22 @@ pub fn entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered:
     let mut out = Vec::new();
     // Built (with the fan's signed link) once; only the status differs between events.
     let mut summary = summary(manifest, row, links.origin, links.fan_secret);
+    // A request from a stream's chat also tells the viewer there (and settles a redemption).
+    let from_stream = row.identity.as_deref().and_then(|i| serde_json::from_str::<identity::Identity>(i).ok()).filter(|i| i.live.is_some());
+    let fields: serde_json::Map<String, serde_json::Value> =
+        if from_stream.is_some() { serde_json::from_str(&row.fields).unwrap_or_default() } else { Default::default() };
     for status in entered {
         summary.status = status.as_str().to_string();
         out.extend(entries_for_event(manifest, row, &summary, &status.event_name(), |_| ids::token("msg_", &random::<16>())));
+        for notice in from_stream.as_ref().map(|who| chat::notices(manifest, &fields, who, *status, &summary.fan_page_url)).unwrap_or_default() {
+            out.push(OutboxEntry {
+                id: ids::token("msg_", &random::<16>()),
+                event: status.event_name(),
+                destination: DestinationKind::Twitch,
+                payload: notice.to_string(),
+                state: OutboxState::Pending,
+            });
+        }
     }
     out
 }
@@ -115,7 +129,10 @@ pub async fn enqueue(env: &Env, entries: &[OutboxEntry]) {
 /// written as the consumer would have left them (replayable once set up) and never queued.
 /// Mail to the fan needs no set-up of the creator's; the consumer judges it.
 pub fn skip_not_set_up(entries: &mut [OutboxEntry], set_up: impl Fn(DestinationKind) -> bool) {
-    for e in entries.iter_mut().filter(|e| !matches!(e.destination, DestinationKind::Email | DestinationKind::Feedback) && !set_up(e.destination)) {
+    for e in entries
+        .iter_mut()
+        .filter(|e| !matches!(e.destination, DestinationKind::Email | DestinationKind::Feedback | DestinationKind::Twitch) && !set_up(e.destination))
+    {
         e.state = OutboxState::Skipped;
     }
 }

@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod paypal;
 pub mod stripe;
 pub mod turnstile;
+pub mod twitch;
 
 use crate::platform::error::ApiError;
 

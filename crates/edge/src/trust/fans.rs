@@ -4,10 +4,12 @@
 use crate::db::{self, credits::Fan};
 use crate::platform::config::{now_ms, random};
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::header;
+use crate::platform::http::{header, json, origin};
+use crate::trust::signin;
 use fanline_core::intake::ids;
 use fanline_core::manifest::{Manifest, Tier};
-use worker::{D1Database, D1PreparedStatement, Request};
+use serde_json::json;
+use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
 pub const TOKEN_HEADER: &str = "Fan-Token";
 
@@ -47,4 +49,22 @@ pub async fn existing_or_new(req: &Request, db: &D1Database, email: Option<&str>
 pub async fn active_tier<'m>(db: &D1Database, manifest: &'m Manifest, fan: &Fan) -> ApiResult<Option<&'m Tier>> {
     let live = db::subscriptions::live_tiers(db, &fan.id, &manifest.slug, now_ms() / 1000).await?;
     Ok(live.iter().find_map(|tier| manifest.tier(tier)))
+}
+
+/// `POST /apps/<slug>/api/me/links`: links the identity the fan is signed in with here (their
+/// Twitch) to the fan of the `Fan-Token`, so requests they make from the stream's chat spend
+/// that fan's credits and get that fan's tier. `DELETE` undoes it.
+pub async fn link(req: &Request, env: &Env, manifest: &Manifest, unlink: bool) -> ApiResult<Response> {
+    let db = db::db(env)?;
+    let fan = required(req, &db, "Linking your sign-in").await?;
+    let Some(who) = signin::current(req, env, manifest) else {
+        return Err(ApiError::SignInRequired(signin::sign_in_links(&origin(req), manifest)));
+    };
+    let public = json!({"provider": who.provider.as_str(), "sub": who.sub, "name": who.name});
+    if unlink {
+        let removed = db::credits::unlink_fan(&db, &who.key(), &fan.id).await?;
+        return Ok(json(200, &json!({"fan_id": fan.id, "unlinked": removed, "identity": public})));
+    }
+    db::credits::link_fan(&db, &who.key(), &fan.id, now_ms()).await?;
+    Ok(json(200, &json!({"fan_id": fan.id, "linked": true, "identity": public})))
 }

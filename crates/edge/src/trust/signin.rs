@@ -46,8 +46,11 @@ fn provider_config(env: &Env, provider: Provider) -> ApiResult<ProviderConfig> {
 }
 
 fn offered(manifest: &Manifest, name: &str) -> ApiResult<Provider> {
-    let rules = manifest.identity.as_ref().ok_or(ApiError::NotFound("route"))?;
-    Provider::parse(name).filter(|p| rules.providers.contains(p)).ok_or(ApiError::NotFound("sign-in provider"))
+    let providers = manifest.sign_in_providers();
+    if providers.is_empty() {
+        return Err(ApiError::NotFound("route"));
+    }
+    Provider::parse(name).filter(|p| providers.contains(p)).ok_or(ApiError::NotFound("sign-in provider"))
 }
 
 fn callback_url(origin: &str, manifest: &Manifest, provider: Provider) -> String {
@@ -57,7 +60,7 @@ fn callback_url(origin: &str, manifest: &Manifest, provider: Provider) -> String
 /// Sign-in links for the app's providers, in the manifest's order (for error answers and the
 /// session endpoint).
 pub fn sign_in_links(origin: &str, manifest: &Manifest) -> Value {
-    let providers = manifest.identity.as_ref().map(|i| i.providers.clone()).unwrap_or_default();
+    let providers = manifest.sign_in_providers();
     json!(providers
         .iter()
         .map(|p| json!({"provider": p.as_str(), "url": format!("{origin}/apps/{}/auth/{}/start", manifest.slug, p.as_str())}))
@@ -255,17 +258,30 @@ fn sign_in_failed(e: ProviderError) -> ApiError {
 /// The signed-in fan, if their session cookie is genuine, current, made by this app and from
 /// a provider this app accepts (an email-link session never satisfies a Twitch-only app).
 pub fn current(req: &Request, env: &Env, manifest: &Manifest) -> Option<Identity> {
-    let providers = &manifest.identity.as_ref()?.providers;
+    let providers = manifest.sign_in_providers();
     let secret = config(env, "SESSION_SECRET", "");
-    if secret.is_empty() {
+    if secret.is_empty() || providers.is_empty() {
         return None;
     }
-    let read = |v: &str| identity::read_session(secret.as_bytes(), &manifest.slug, providers, v.trim(), now_ms() / 1000);
+    let read = |v: &str| identity::read_session(secret.as_bytes(), &manifest.slug, &providers, v.trim(), now_ms() / 1000);
     if let Some(session) = header(req, SESSION_HEADER).and_then(|v| read(&v)) {
         return Some(session);
     }
     // Several cookies of the name may arrive (paths of other apps); any genuine one counts.
     header(req, "Cookie")?.split(';').filter_map(|p| p.trim().split_once('=')).filter(|(k, _)| *k == identity::SESSION_COOKIE).find_map(|(_, v)| read(v))
+}
+
+/// The header a request relayed by the hub from a live stream's chat carries.
+pub const RELAY_HEADER: &str = "Fanline-Relay";
+
+/// The viewer the hub vouches for, on a request it relays from a verified EventSub delivery.
+pub fn relayed(req: &Request, env: &Env, manifest: &Manifest) -> Option<Identity> {
+    let token = header(req, RELAY_HEADER)?;
+    let secret = config(env, "SESSION_SECRET", "");
+    if secret.is_empty() || manifest.chat.is_none() {
+        return None;
+    }
+    identity::read_relay(secret.as_bytes(), &manifest.slug, token.trim(), now_ms() / 1000)
 }
 
 /// `GET /apps/<slug>/api/session`: who is signed in, and where to sign in.
@@ -351,7 +367,7 @@ pub async fn email_confirm(req: &Request, env: &Env, manifest: &Manifest) -> Api
     if !matches!(used, BatchOutcome::Committed) {
         return Err(invalid());
     }
-    let who = Identity { provider: Provider::Email, sub: link.email.clone(), name: None, email: Some(link.email) };
+    let who = Identity { provider: Provider::Email, sub: link.email.clone(), name: None, email: Some(link.email), live: None };
     let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now_ms() / 1000);
     redirect(
         &format!("{}{}", origin(req), link.return_to),

@@ -1,0 +1,56 @@
+//! A connected Twitch channel at work: a user token that is fresh (refreshed, and the rotated
+//! pair kept, when it lapses within a minute), and the channel's two actions, speaking in chat
+//! and settling a redemption. Used by the hub's EventSub handler and its delivery of chat
+//! replies.
+
+use crate::db::{self, twitch::Channel};
+use crate::platform::config::now_ms;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::providers::twitch::{self as helix, Client};
+use crate::providers::ProviderError;
+use worker::D1Database;
+
+/// Refreshed this long before Twitch says the token lapses.
+const REFRESH_MARGIN_MS: i64 = 60_000;
+
+/// The channel's user token, refreshed first if it is about to lapse.
+pub async fn user_token(db: &D1Database, client: &Client, channel: &Channel) -> ApiResult<Result<String, ProviderError>> {
+    if channel.token_expires_at - REFRESH_MARGIN_MS > now_ms() {
+        return Ok(Ok(channel.access_token.clone()));
+    }
+    match helix::refresh(client, &channel.refresh_token).await {
+        Ok(tokens) => {
+            let expires_at = now_ms() + tokens.expires_in_secs * 1000;
+            db::twitch::save_tokens(db, &channel.app_slug, &tokens.access, &tokens.refresh, expires_at).await?;
+            Ok(Ok(tokens.access))
+        }
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// One action on a channel, as the delivery of a chat reply or a refusal needs it.
+pub enum Action<'a> {
+    Say(&'a str),
+    Settle { reward_id: &'a str, redemption_id: &'a str, status: &'a str },
+}
+
+/// Performs the action with a fresh token. `Err(ProviderError)` is Twitch's answer (the caller
+/// decides whether to retry); `ApiError` is ours.
+pub async fn act(db: &D1Database, client: &Client, channel: &Channel, action: Action<'_>) -> ApiResult<Result<(), ProviderError>> {
+    let token = match user_token(db, client, channel).await? {
+        Ok(token) => token,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(match action {
+        Action::Say(message) => helix::send_chat(client, &token, &channel.broadcaster_id, message).await,
+        Action::Settle { reward_id, redemption_id, status } => {
+            let redemption = helix::RedemptionRef { broadcaster_id: &channel.broadcaster_id, reward_id, id: redemption_id };
+            helix::settle_redemption(client, &token, &redemption, status).await
+        }
+    })
+}
+
+/// The channel an app is connected to, or a 404 the creator can act on.
+pub async fn connected(db: &D1Database, app_slug: &str) -> ApiResult<Channel> {
+    db::twitch::channel(db, app_slug).await?.ok_or(ApiError::NotFound("Twitch connection"))
+}

@@ -1,0 +1,190 @@
+//! `POST /webhooks/twitch`: EventSub deliveries, verified by `Twitch-Eventsub-Message-Signature`
+//! (`TWITCH_EVENTSUB_SECRET`, the secret every subscription is made with) and acted on once per
+//! message id. A challenge is answered, a revocation recorded; a chat command or a
+//! channel-points redemption becomes a request at the app it is mapped to, through the app's
+//! own intake (moderation, block list, quotas and capacity apply as on the web form), with the
+//! viewer's Twitch identity vouched for by a relay token.
+
+use crate::app_link;
+use fanline_core::live::chat::{self, Refusal, Reply};
+use fanline_core::live::twitch::{self as eventsub, Event as TwitchEvent, Message, Signed, Viewer};
+use fanline_core::manifest::{ChatRules, Manifest};
+use fanline_core::trust::identity::{self, Identity, LiveOrigin, Provider, Redemption};
+use fanline_core::webhook::WebhookOutcome;
+use fanline_edge::db::{
+    self,
+    provider_events::{Event, Source},
+    twitch::Channel,
+};
+use fanline_edge::live::twitch::{act, Action};
+use fanline_edge::platform::body::{read_capped, WEBHOOK_MAX};
+use fanline_edge::platform::config::{now_ms, required_config};
+use fanline_edge::platform::error::{ApiError, ApiResult};
+use fanline_edge::platform::http::{header, origin, with_content_type};
+use fanline_edge::providers::twitch::Client;
+use fanline_edge::trust::signin::RELAY_HEADER;
+use serde_json::{json, Value};
+use worker::{console_warn, D1Database, Env, Headers, Method, Request, RequestInit, Response};
+
+pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let secret = required_config(env, "TWITCH_EVENTSUB_SECRET")?;
+    let body = read_capped(&mut req, WEBHOOK_MAX).await?;
+    let (id, timestamp, signature) =
+        (header(&req, "Twitch-Eventsub-Message-Id"), header(&req, "Twitch-Eventsub-Message-Timestamp"), header(&req, "Twitch-Eventsub-Message-Signature"));
+    let signed = Signed { id: id.as_deref(), timestamp: timestamp.as_deref(), signature: signature.as_deref() };
+    eventsub::verify(&signed, &body, &secret, now_ms()).map_err(|e| match e {
+        eventsub::VerifyError::TooOld => ApiError::bad_request("message_too_old", e.message()),
+        _ => ApiError::bad_request("invalid_signature", e.message()),
+    })?;
+    let message_id = id.unwrap_or_default();
+    let message_type = header(&req, "Twitch-Eventsub-Message-Type").unwrap_or_default();
+    let message = eventsub::parse(&message_type, &body).map_err(|m| ApiError::bad_request("invalid_event", m))?;
+    let db = db::db(env)?;
+    let now = now_ms();
+    match message {
+        Message::Challenge { challenge, subscription } => {
+            // Twitch makes the subscription live once the challenge comes back verbatim.
+            db::twitch::verified(&db, &subscription.id, &subscription.kind, now).await?;
+            let mut response = with_content_type(&challenge, "text/plain");
+            response.headers_mut().set("Cache-Control", "no-store")?;
+            Ok(response)
+        }
+        Message::Revocation { subscription } => {
+            let event = Event { source: Source::Twitch, id: &message_id, kind: &subscription.kind };
+            db::twitch::set_subscription_status(&db, &subscription.id, &subscription.status, now).await?;
+            event.record(&db, None, WebhookOutcome::Recorded).await?;
+            Ok(Response::empty()?.with_status(204))
+        }
+        Message::Notification { subscription, event: twitch_event } => {
+            let event = Event { source: Source::Twitch, id: &message_id, kind: &subscription.kind };
+            if event.seen(&db).await? {
+                return Ok(Response::empty()?.with_status(204));
+            }
+            let relay = Relay { env, db: &db, origin: origin(&req), message_id: &message_id };
+            let outcome = match twitch_event {
+                TwitchEvent::Chat { broadcaster_id, viewer, text, .. } => relay.chat(&broadcaster_id, &viewer, &text).await?,
+                redemption @ TwitchEvent::Redemption { .. } => relay.redemption(&redemption).await?,
+                TwitchEvent::Other => Some(WebhookOutcome::Ignored),
+            };
+            match outcome {
+                Some(outcome) => {
+                    event.record(&db, None, outcome).await?;
+                    Ok(Response::empty()?.with_status(204))
+                }
+                // Unrecorded and non-2xx: Twitch delivers it again (the app's idempotency key
+                // keeps a second delivery from making a second request).
+                None => Err(ApiError::Unavailable("The request could not be made right now; Twitch will deliver the message again.".into())),
+            }
+        }
+    }
+}
+
+/// What relaying one notification needs.
+struct Relay<'a> {
+    env: &'a Env,
+    db: &'a D1Database,
+    origin: String,
+    message_id: &'a str,
+}
+
+impl Relay<'_> {
+    /// A chat message that is one of the channel's apps' commands becomes a request there.
+    async fn chat(&self, broadcaster_id: &str, viewer: &Viewer, text: &str) -> ApiResult<Option<WebhookOutcome>> {
+        for channel in db::twitch::channels_of(self.db, broadcaster_id).await? {
+            let (_, manifest) = db::apps::with_manifest(self.db, &channel.app_slug).await?;
+            let Some(rules) = &manifest.chat else { continue };
+            let Some(argument) = eventsub::command_argument(text, &rules.command) else { continue };
+            let linked = db::credits::linked_fan(self.db, &twitch_key(viewer)).await?.is_some();
+            // A viewer who linked their Twitch to a fan buys the chat add-ons with that fan's
+            // credits; anyone else sends the plain request (a checkout link when it has a price).
+            let paid = linked && !rules.add_ons.is_empty();
+            let body = json!({
+                "fields": chat::fields(rules, argument, &viewer.login),
+                "add_ons": if paid { rules.add_ons.clone() } else { Vec::new() },
+                "pay_with": paid.then_some("credits"),
+            });
+            let who = viewer_identity(viewer, broadcaster_id, None);
+            return self.submit(&Target { channel: &channel, manifest: &manifest, rules }, &who, body).await;
+        }
+        Ok(Some(WebhookOutcome::Ignored))
+    }
+
+    /// A redemption of the reward an app created becomes a request there, paid with the points.
+    async fn redemption(&self, event: &TwitchEvent) -> ApiResult<Option<WebhookOutcome>> {
+        let TwitchEvent::Redemption { broadcaster_id, viewer, reward_id, redemption_id, user_input } = event else {
+            return Ok(Some(WebhookOutcome::Ignored));
+        };
+        let channels = db::twitch::channels_of(self.db, broadcaster_id).await?;
+        let Some(channel) = channels.into_iter().find(|c| c.reward_id.as_deref() == Some(reward_id)) else {
+            return Ok(Some(WebhookOutcome::Ignored));
+        };
+        let (_, manifest) = db::apps::with_manifest(self.db, &channel.app_slug).await?;
+        let Some(rules) = &manifest.chat else { return Ok(Some(WebhookOutcome::Ignored)) };
+        let redemption = Redemption { reward_id: reward_id.clone(), id: redemption_id.clone() };
+        let who = viewer_identity(viewer, broadcaster_id, Some(redemption));
+        let body = json!({"fields": chat::fields(rules, user_input, &viewer.login)});
+        self.submit(&Target { channel: &channel, manifest: &manifest, rules }, &who, body).await
+    }
+
+    /// Sends the request to the app's intake as the viewer. Taken: the app's outbox tells the
+    /// viewer. Refused: the bot says why (never which rule) and a redemption's points go back.
+    /// `None` when the app could not answer, so Twitch delivers again.
+    async fn submit(&self, target: &Target<'_>, who: &Identity, body: Value) -> ApiResult<Option<WebhookOutcome>> {
+        let Target { channel, manifest, rules } = *target;
+        let redemption = who.live.as_ref().and_then(|l| l.redemption.as_ref());
+        let secret = required_config(self.env, "SESSION_SECRET")?;
+        let headers = Headers::new();
+        headers.set("Content-Type", "application/json")?;
+        headers.set(RELAY_HEADER, &identity::relay_token(secret.as_bytes(), &manifest.slug, who, now_ms() / 1000))?;
+        headers.set("Idempotency-Key", &format!("twitch:{}", self.message_id))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.to_string().into()));
+        let request = Request::new_with_init(&format!("{}/apps/{}/api/requests", self.origin, manifest.slug), &init)?;
+        let mut answer = app_link::call(request, self.env, &manifest.slug).await?;
+        let status = answer.status_code();
+        if (200..300).contains(&status) {
+            return Ok(Some(WebhookOutcome::Applied));
+        }
+        let error: Value = answer.json().await.unwrap_or(Value::Null);
+        let refusal = Refusal::from_code(error["error"]["code"].as_str().unwrap_or_default());
+        if refusal == Refusal::TryAgain && status >= 500 {
+            console_warn!("twitch relay to {}: the app answered {status}", manifest.slug);
+            return Ok(None);
+        }
+        let client = Client::from_env(self.env)?;
+        let usage = chat::usage(manifest, rules);
+        let viewer = who.name.as_deref().unwrap_or(&who.sub);
+        if let Some(r) = redemption {
+            let settle = Action::Settle { reward_id: &r.reward_id, redemption_id: &r.id, status: "CANCELED" };
+            if let Err(e) = act(self.db, &client, channel, settle).await? {
+                console_warn!("twitch: could not cancel redemption {} of {}: {e}", r.id, manifest.slug);
+            }
+        }
+        if let Err(e) = act(self.db, &client, channel, Action::Say(&chat::say(viewer, &Reply::Refused { refusal, usage: &usage }))).await? {
+            console_warn!("twitch: could not reply in {}'s chat: {e}", channel.broadcaster_login);
+        }
+        Ok(Some(WebhookOutcome::Recorded))
+    }
+}
+
+/// The app a notification is for, on the channel it came from.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    channel: &'a Channel,
+    manifest: &'a Manifest,
+    rules: &'a ChatRules,
+}
+
+fn twitch_key(viewer: &Viewer) -> String {
+    format!("{}:{}", Provider::Twitch.as_str(), viewer.id)
+}
+
+fn viewer_identity(viewer: &Viewer, broadcaster_id: &str, redemption: Option<Redemption>) -> Identity {
+    Identity {
+        provider: Provider::Twitch,
+        sub: viewer.id.clone(),
+        name: Some(viewer.login.clone()),
+        email: None,
+        live: Some(LiveOrigin { channel: broadcaster_id.to_string(), redemption }),
+    }
+}

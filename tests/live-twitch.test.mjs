@@ -1,0 +1,224 @@
+// Twitch live requests (issue 16, item 1) against a local Twitch (scripts/fakes/twitch.mjs)
+// that speaks OAuth, Helix and EventSub with Twitch's auth checks, and signs every delivery
+// with Node's crypto as Twitch does. A channel is connected in one action; a chat command and
+// a channel-points redemption become requests through the app's own intake; the bot answers
+// in chat; a declined redemption gives the points back; a message acts once, and an old or
+// badly signed one is refused. Ends with DJ Luna's stream, end to end.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import { eventually, startFixture } from "./support/fixture.mjs";
+
+let f, connection;
+before(async () => {
+  f = await startFixture();
+  connection = await connect();
+});
+after(async () => f?.stop());
+
+const APP = "song-request";
+const said = (pattern) => f.twitch.chat.find((m) => pattern.test(m.text));
+const heard = (pattern, what = `a chat reply matching ${pattern}`) => eventually(() => said(pattern), { what });
+const requestsOf = async (predicate) => (await f.request("GET", `/api/apps/${APP}/requests?limit=200`, { key: f.owner.apiKey })).data.requests.filter(predicate);
+
+/** The creator's one action, then the broadcaster approving at Twitch. */
+async function connect() {
+  const started = await f.request("POST", `/api/apps/${APP}/twitch`, { key: f.owner.apiKey, json: { reward: { title: "Request a song", cost: 500 } } });
+  assert.equal(started.status, 200, started.text);
+  const authorize = new URL(started.data.authorize_url);
+  assert.equal(authorize.origin + authorize.pathname, `${f.twitch.url}/oauth2/authorize`);
+  assert.match(authorize.searchParams.get("scope"), /channel:manage:redemptions/);
+  assert.match(authorize.searchParams.get("scope"), /user:write:chat/);
+  const atTwitch = await fetch(authorize, { redirect: "manual" });
+  const callback = await fetch(atTwitch.headers.get("location"), { redirect: "manual" });
+  const page = await callback.text();
+  assert.equal(callback.status, 200, page);
+  assert.match(page, /Twitch connected/);
+  // Each subscription is enabled once its challenge came back verbatim.
+  const shown = await eventually(async () => {
+    const r = await f.request("GET", `/api/apps/${APP}/twitch`, { key: f.owner.apiKey });
+    return r.data.subscriptions?.length === 2 && r.data.subscriptions.every((s) => s.status === "enabled") && r.data;
+  }, { what: "both subscriptions enabled" }).catch(async (e) => {
+    const r = await f.request("GET", `/api/apps/${APP}/twitch`, { key: f.owner.apiKey });
+    throw new Error(`${e.message}: ${r.text} / deliveries ${JSON.stringify(f.twitch.deliveries)}`);
+  });
+  assert.deepEqual([...f.twitch.subscriptions.values()].map((s) => s.status), ["enabled", "enabled"]);
+  return shown;
+}
+
+describe("connecting a channel", () => {
+  test("one action subscribes to the channel's chat and the reward Fanline created, with the challenge answered", async () => {
+    assert.equal(connection.connected, true);
+    assert.deepEqual(connection.channel, { id: f.twitch.broadcaster.id, login: f.twitch.broadcaster.login });
+    assert.equal(connection.command, "!sr");
+    assert.ok(f.twitch.rewards.get(connection.reward_id), "the reward was created by Fanline's client");
+    assert.deepEqual(connection.subscriptions.map((s) => s.type).sort(), ["channel.channel_points_custom_reward_redemption.add", "channel.chat.message"]);
+    const chatSub = [...f.twitch.subscriptions.values()].find((s) => s.type === "channel.chat.message");
+    assert.deepEqual(chatSub.condition, { broadcaster_user_id: f.twitch.broadcaster.id, user_id: f.twitch.broadcaster.id });
+    assert.equal(chatSub.transport.callback, `${f.url}/webhooks/twitch`);
+    // A challenge delivered again is answered again, as plain text.
+    const again = await f.twitch.deliver(chatSub, "webhook_callback_verification", { challenge: "pogchamp-kappa-360noscope-vohiyo", subscription: { id: chatSub.id, type: chatSub.type, status: "webhook_callback_verification_pending" } });
+    assert.deepEqual([again.status, again.text], [200, "pogchamp-kappa-360noscope-vohiyo"]);
+  });
+
+  test("another creator cannot see or change the connection, and an app without a chat section cannot connect", async () => {
+    assert.equal((await f.request("GET", `/api/apps/${APP}/twitch`, { key: f.other.apiKey })).status, 404);
+    const noChat = await f.request("POST", "/api/apps/shoutout/twitch", { key: f.owner.apiKey });
+    assert.equal(noChat.status, 409);
+    assert.equal(noChat.data.error.code, "chat_not_set_up");
+    const replayed = await fetch(`${f.url}/twitch/callback?state=not-a-state&code=x`);
+    assert.equal(replayed.status, 400);
+    assert.equal((await replayed.json()).error.code, "invalid_state");
+  });
+});
+
+describe("chat commands", () => {
+  test("`!sr Song - Artist` becomes the viewer's request, and the bot answers with its place in the queue", async () => {
+    const viewer = f.twitch.newViewer("wonder_fan");
+    const r = await f.twitch.say(viewer, "!sr Wonderwall - Oasis");
+    assert.equal(r.status, 204, r.text);
+    const reply = await heard(/^@wonder_fan "Wonderwall - Oasis" is #\d+ in the queue\.$/);
+    assert.equal(reply.sender_id, f.twitch.broadcaster.id);
+    const [request] = await requestsOf((q) => q.fields.song === "Wonderwall");
+    assert.deepEqual([request.fields.artist, request.fields.twitch_handle, request.status], ["Oasis", "wonder_fan", "queued"]);
+    assert.deepEqual([request.identity.provider, request.identity.sub, request.identity.live.channel], ["twitch", viewer.id, f.twitch.broadcaster.id]);
+    // Ordinary chat is not a command.
+    assert.equal((await f.twitch.say(viewer, "great stream!")).status, 204);
+    assert.equal((await f.twitch.say(viewer, "!srx nope")).status, 204);
+    assert.equal((await requestsOf((q) => q.identity?.sub === viewer.id)).length, 1);
+  });
+
+  test("the same EventSub message twice acts once", async () => {
+    const viewer = f.twitch.newViewer("twice_fan");
+    const messageId = crypto.randomUUID();
+    const first = await f.twitch.say(viewer, "!sr Once Only - The Dedupes", { messageId });
+    const second = await f.twitch.say(viewer, "!sr Once Only - The Dedupes", { messageId });
+    assert.deepEqual([first.status, second.status], [204, 204]);
+    await heard(/^@twice_fan "Once Only/);
+    assert.equal((await requestsOf((q) => q.fields.song === "Once Only")).length, 1);
+  });
+
+  test("an old or badly signed message is refused and changes nothing", async () => {
+    const viewer = f.twitch.newViewer("forger");
+    const old = await f.twitch.say(viewer, "!sr Stale - Replay", { timestamp: new Date(Date.now() - 11 * 60 * 1000).toISOString() });
+    assert.equal(old.status, 400);
+    assert.equal(JSON.parse(old.text).error.code, "message_too_old");
+    const forged = await f.twitch.say(viewer, "!sr Forged - Song", { signWith: "not-the-secret-at-all" });
+    assert.equal(forged.status, 400);
+    assert.equal(JSON.parse(forged.text).error.code, "invalid_signature");
+    const unsigned = await fetch(`${f.url}/webhooks/twitch`, { method: "POST", headers: { "content-type": "application/json", "twitch-eventsub-message-type": "notification" }, body: "{}" });
+    assert.equal(unsigned.status, 400);
+    assert.equal((await requestsOf((q) => ["Stale", "Forged"].includes(q.fields.song))).length, 0);
+  });
+
+  test("moderation, usage and quotas answer in chat without saying which rule fired", async () => {
+    const viewer = f.twitch.newViewer("spammy");
+    assert.equal((await f.twitch.say(viewer, "!sr free followers - at my site")).status, 204);
+    await heard(/^@spammy sorry, that request can't be taken\.$/);
+    assert.ok(!f.twitch.chat.some((m) => /free followers|blocked|term/i.test(m.text)), "the rule is never named");
+    const quiet = f.twitch.newViewer("quiet_one");
+    await f.twitch.say(quiet, "!sr");
+    await heard(/^@quiet_one try: !sr Song - Artist$/);
+  });
+});
+
+describe("channel-points redemptions", () => {
+  test("a redemption becomes a request; declining it cancels the redemption at Twitch, so the points come back", async () => {
+    const viewer = f.twitch.newViewer("points_fan");
+    const { status, redemption } = await f.twitch.redeem(viewer, connection.reward_id, "Africa - Toto");
+    assert.equal(status, 204);
+    await heard(/^@points_fan "Africa - Toto" is #\d+ in the queue\.$/);
+    const [request] = await requestsOf((q) => q.identity?.sub === viewer.id);
+    assert.deepEqual(request.identity.live.redemption, { reward_id: connection.reward_id, id: redemption.id });
+    const declined = await f.request("POST", `/apps/${APP}/api/requests/${request.id}/decline`, { key: f.owner.apiKey, json: { reason: "not tonight" } });
+    assert.equal(declined.status, 200, declined.text);
+    await eventually(() => f.twitch.redemptions.get(redemption.id).status === "CANCELED", { what: "the redemption cancelled at Twitch" });
+    await heard(/^@points_fan "Africa - Toto" wasn't taken; your points are back\.$/);
+    const patch = f.twitch.calls.find((c) => c.method === "PATCH" && c.query.id === redemption.id);
+    assert.deepEqual([patch.query.broadcaster_id, patch.query.reward_id, patch.body.status], [f.twitch.broadcaster.id, connection.reward_id, "CANCELED"]);
+  });
+
+  test("a refused redemption is cancelled at once", async () => {
+    const viewer = f.twitch.newViewer("points_spam");
+    const { redemption } = await f.twitch.redeem(viewer, connection.reward_id, "crypto giveaway - now");
+    await eventually(() => f.twitch.redemptions.get(redemption.id).status === "CANCELED", { what: "the refused redemption cancelled" });
+    await heard(/^@points_spam sorry, that request can't be taken\.$/);
+  });
+
+  test("a revocation is recorded on the connection", async () => {
+    const sub = [...f.twitch.subscriptions.values()].find((s) => s.type.startsWith("channel.channel_points"));
+    const r = await f.twitch.revoke(sub.id);
+    assert.equal(r.status, 204);
+    const shown = await f.request("GET", `/api/apps/${APP}/twitch`, { key: f.owner.apiKey });
+    assert.equal(shown.data.subscriptions.find((s) => s.id === sub.id).status, "authorization_revoked");
+  });
+});
+
+describe("DJ Luna's stream, end to end", () => {
+  test("a linked viewer types !sr, pays with credits, shows on the overlay and in Discord, is completed, and hears back in chat", async () => {
+    const viewer = f.twitch.newViewer("luna_superfan");
+    // The viewer bought credits on the web and linked their Twitch to them.
+    const bought = await f.request("POST", `/apps/${APP}/api/credits/checkout`, { json: { pack: "five_priority" } });
+    assert.equal(bought.status, 201, bought.text);
+    await f.stripe.pay(bought.data.checkout_session_id);
+    const fanToken = bought.data.fan_token;
+    const session = await twitchSession(viewer);
+    const unlinked = await f.request("POST", `/apps/${APP}/api/me/links`, { headers: { "fan-token": fanToken } });
+    assert.equal(unlinked.status, 401, "linking needs the Twitch sign-in too");
+    const linked = await f.request("POST", `/apps/${APP}/api/me/links`, { headers: { "fan-token": fanToken, "fanline-session": session } });
+    assert.equal(linked.status, 200, linked.text);
+    assert.deepEqual([linked.data.identity.provider, linked.data.identity.sub], ["twitch", viewer.id]);
+
+    await f.twitch.say(viewer, "!sr Midnight City - M83");
+    await heard(/^@luna_superfan "Midnight City - M83" is #1 in the queue\.$/, "the priority request first in the queue");
+    const [request] = await requestsOf((q) => q.fields.song === "Midnight City");
+    assert.deepEqual([request.status, request.priority, request.paid_with], ["queued", true, "credits"]);
+    const me = await f.request("GET", `/apps/${APP}/api/me`, { headers: { "fan-token": fanToken } });
+    assert.equal(me.data.credits.balance, 4, "one credit spent");
+
+    const overlayLink = (await f.request("GET", `/api/apps/${APP}/overlay`, { key: f.owner.apiKey })).data;
+    const overlay = await eventually(async () => {
+      const r = await f.request("GET", `/apps/${APP}/api/overlay?token=${overlayLink.token}&next=10`);
+      return r.data.next.some((e) => e.title === "Midnight City - M83" && e.by === "luna_superfan") && r.data;
+    }, { what: "the request on the overlay" });
+    assert.ok(overlay);
+    await eventually(() => f.discord.messages.some((m) => JSON.stringify(m.json).includes("Midnight City")), { what: "the request in Discord" });
+
+    const done = await f.request("POST", `/console/api/apps/${APP}/api/requests/${request.id}/complete`, { headers: await consoleHeaders(), json: {} });
+    assert.equal(done.status, 200, done.text);
+    await heard(/^@luna_superfan "Midnight City - M83" is done\. Thanks for the request!$/);
+  });
+});
+
+describe("disconnecting", () => {
+  test("removes the subscriptions at Twitch and stops taking chat requests", async () => {
+    const r = await f.request("DELETE", `/api/apps/${APP}/twitch`, { key: f.owner.apiKey });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.data.connected, false);
+    assert.equal(f.twitch.subscriptions.size, 0);
+    assert.equal((await f.request("GET", `/api/apps/${APP}/twitch`, { key: f.owner.apiKey })).data.connected, false);
+  });
+});
+
+/** Signs the viewer in with Twitch at the app (the local OpenID provider answers as them). */
+async function twitchSession(viewer) {
+  f.oauth.service.once("beforeUserinfo", (userInfo) => {
+    userInfo.body = { sub: viewer.id, preferred_username: viewer.login };
+  });
+  const start = await fetch(`${f.url}/apps/${APP}/auth/twitch/start`, { redirect: "manual" });
+  assert.equal(start.status, 302, await start.clone().text());
+  const state = start.headers.getSetCookie().find((c) => c.startsWith("fl_oauth_state=")).split(";")[0];
+  const atProvider = await fetch(start.headers.get("location"), { redirect: "manual" });
+  const done = await fetch(atProvider.headers.get("location"), { redirect: "manual", headers: { cookie: state } });
+  assert.equal(done.status, 303, await done.clone().text());
+  return done.headers.getSetCookie().find((c) => c.startsWith("fl_session=")).split(";")[0].split("=").slice(1).join("=");
+}
+
+/** The creator signed in to the console, as its page's calls carry it (cookie, CSRF token, origin). */
+async function consoleHeaders() {
+  const r = await f.request("POST", "/console/api/signin/key", { json: { key: f.owner.apiKey }, headers: { origin: f.url } });
+  assert.equal(r.status, 200, r.text);
+  const cookie = /fanline_console=[0-9a-f]+/.exec(r.headers.get("set-cookie"))[0];
+  const session = await fetch(`${f.url}/console/api/session`, { headers: { cookie, origin: f.url } });
+  return { cookie, origin: f.url, "x-csrf-token": (await session.json()).csrf };
+}
