@@ -144,7 +144,7 @@ export function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   paypal       a started local PayPal (scripts/fakes/paypal.mjs), or omitted
  *   turnstile    a started local Turnstile siteverify (scripts/fakes/turnstile.mjs), or omitted
  *   oauth        the issuer URL of an OpenID provider (oauth2-mock-server) standing in for
- *                Twitch, Discord and Google, or omitted
+ *                Twitch, Discord, Google and Patreon sign-in, or omitted
  *   twitch       a started local Twitch (scripts/fakes/twitch.mjs) for the hub's channel
  *                connections and EventSub, or omitted
  *   apis         { trello, twilio, notion, airtable } base URLs of local API servers
@@ -167,7 +167,7 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   // Signs form tokens (minimum fill time); the same secret for every Worker.
   const formVars = { FORM_TOKEN_SECRET: crypto.randomBytes(24).toString("hex"), SESSION_SECRET: crypto.randomBytes(32).toString("hex") };
   const oauthVars = {};
-  for (const p of oauth ? ["TWITCH", "DISCORD", "GOOGLE"] : []) {
+  for (const p of oauth ? ["TWITCH", "DISCORD", "GOOGLE", "PATREON"] : []) {
     Object.assign(oauthVars, {
       [`OAUTH_${p}_CLIENT_ID`]: `fanline-${p.toLowerCase()}`,
       [`OAUTH_${p}_CLIENT_SECRET`]: "local-secret",

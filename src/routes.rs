@@ -55,6 +55,9 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "twitch"], Method::Post) => creator_api::twitch::connect(req, env, slug).await,
         (["api", "apps", slug, "twitch"], Method::Delete) => creator_api::twitch::disconnect(&req, env, slug).await,
         (["twitch", "callback"], Method::Get) => creator_api::twitch::callback(&req, env).await,
+        (["api", "apps", slug, source @ ("kofi" | "patreon")], Method::Get) => creator_api::memberships::show(&req, env, slug, source).await,
+        (["api", "apps", slug, source @ ("kofi" | "patreon")], Method::Put) => creator_api::memberships::set(req, env, slug, source).await,
+        (["api", "apps", slug, source @ ("kofi" | "patreon")], Method::Delete) => creator_api::memberships::remove(&req, env, slug, source).await,
         (["api", "apps", slug, "limits"], Method::Get) => creator_api::limits::show(&req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Put) => creator_api::limits::set(req, env, slug).await,
         (["api", "apps", slug, "limits"], Method::Delete) => creator_api::limits::reset(&req, env, slug).await,
@@ -67,7 +70,9 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         }
         (["webhooks", "moderation"], Method::Post) => webhooks::moderation::handle(req, env).await,
         (["webhooks", "twitch"], Method::Post) => webhooks::twitch::handle(req, env).await,
-        (["webhooks", "payment" | "paypal" | "moderation" | "twitch"], _)
+        (["webhooks", "kofi"], Method::Post) => webhooks::kofi::handle(req, env).await,
+        (["webhooks", "patreon"], Method::Post) => webhooks::patreon::handle(req, env).await,
+        (["webhooks", "payment" | "paypal" | "moderation" | "twitch" | "kofi" | "patreon"], _)
         | (["api", "apps" | "requests" | "kpis"], _)
         | (["api", "apps", _, _], _)
         | (["api", "creator", ..], _)

@@ -143,6 +143,19 @@ const schemas = {
   },
   OverlayEntry: obj({ title: str(), by: nullable(str({ description: "Who asked; null shows as \"a fan\"." })) }),
   OverlayLink: obj({ app: str(), token: str(), url: str({ format: "uri" }) }),
+  MembershipSource: obj(
+    {
+      app: str(),
+      source: str({ enum: ["kofi", "patreon"] }),
+      connected: bool,
+      webhook_url: str({ format: "uri", description: "Give this URL to Ko-fi or Patreon." }),
+      sign_in_url: str({ format: "uri", description: "Patreon: where patrons sign in to get their tier." }),
+      settings: nullable({ type: "object" }),
+      updated_at: nullable(time),
+      payments: arr(obj({ id: str(), kind: str(), email: nullable(str()), amount: int(), currency: nullable(str()), fan_id: nullable(str()), credits: int(), tier: nullable(str()), outcome: str(), received_at: time }, ["id", "kind", "outcome", "received_at"])),
+    },
+    ["app", "source", "connected", "webhook_url", "payments"],
+  ),
   TwitchConnection: obj(
     {
       app: str(),
@@ -234,6 +247,15 @@ const html = (description) => ({ 200: { description, content: { "text/html": { s
 const redirect = (description) => ({ 302: { description, headers: { Location: { schema: str() } } }, 303: { description, headers: { Location: { schema: str() } } } });
 const page = (summary, parameters, responses) => ({ get: { tags: ["Pages"], summary, parameters, responses: { ...responses, ...errors(404) } } });
 const provider = { name: "provider", in: "path", required: true, schema: str({ enum: ["twitch", "discord", "google"] }) };
+
+/** `GET`, `PUT` and `DELETE` of an app's membership source (Ko-fi, Patreon). */
+function membershipSource(name, body) {
+  return {
+    get: { tags: creatorTag, summary: `The app's ${name} settings and the latest payments reported`, security: creatorKey, parameters: [slug], responses: { ...ok(200, "MembershipSource"), ...errors(401, 404) } },
+    put: { tags: creatorTag, summary: `Connect ${name}: what its payments earn here`, security: creatorKey, parameters: [slug], requestBody: jsonBody({ ...body, additionalProperties: false }), responses: { ...ok(200, "MembershipSource"), ...errors(400, 401, 404, 409, 415) } },
+    delete: { tags: creatorTag, summary: `Disconnect ${name}`, security: creatorKey, parameters: [slug], responses: { ...ok(200, obj({ app: str(), source: str(), connected: bool })), ...errors(401, 404) } },
+  };
+}
 
 const paths = {
   "/": page("The marketplace: every live app", [], html("The catalog page.")),
@@ -507,6 +529,25 @@ const paths = {
       responses: { ...ok(200, obj({ fan_id: str(), unlinked: bool, identity: obj({ provider: str(), sub: str() }) })), ...errors(401, 404) },
     },
   },
+  "/webhooks/kofi": {
+    post: {
+      tags: ["Webhooks received"],
+      summary: "Ko-fi payments: a form post whose `data` field is the payment as JSON (vouched for by its verification_token; once per message_id)",
+      requestBody: { required: true, content: { "application/x-www-form-urlencoded": { schema: obj({ data: str({ description: "The payment, as JSON." }) }) } } },
+      responses: { ...ok(200, obj({ received: bool, message_id: str(), outcome: str({ examples: ["applied", "duplicate", "recorded", "mismatch", "unknown_fan"] }) })), ...errors(400, 403, 413) },
+    },
+  },
+  "/webhooks/patreon": {
+    post: {
+      tags: ["Webhooks received"],
+      summary: "Patreon `members:pledge:*` events (verified by `X-Patreon-Signature`, HMAC-MD5 of the body)",
+      parameters: [{ name: "X-Patreon-Event", in: "header", required: true, schema: str() }, { name: "X-Patreon-Signature", in: "header", required: true, schema: str() }],
+      requestBody: jsonBody({ type: "object" }),
+      responses: { ...ok(200, obj({ received: bool, event: str(), outcome: str({ examples: ["applied", "duplicate", "already_settled", "ignored"] }) })), ...errors(400, 403, 413) },
+    },
+  },
+  "/api/apps/{slug}/kofi": membershipSource("Ko-fi", obj({ verification_token: str(), credit_price: int({ minimum: 1 }), tiers: { type: "object", additionalProperties: str() }, shop_items: { type: "object", additionalProperties: int({ minimum: 1 }) } }, ["verification_token"])),
+  "/api/apps/{slug}/patreon": membershipSource("Patreon", obj({ webhook_secret: str(), campaign_id: str(), tiers: { type: "object", additionalProperties: str() } })),
   "/webhooks/moderation": { post: { tags: ["Webhooks received"], summary: "A moderation provider's verdicts (HMAC-signed)", requestBody: jsonBody({ type: "object" }), responses: { ...ok(200, "WebhookOutcome"), ...errors(400, 401, 404, 409, 413, 429) } } },
 };
 

@@ -1,8 +1,11 @@
-//! Incoming webhooks: each verifies its sender, records the event id once with what it did
+//! Incoming webhooks (Stripe, PayPal, a moderation service, Twitch EventSub, Ko-fi, Patreon):
+//! each verifies its sender, records the event id once with what it did
 //! (`WebhookOutcome`), and acknowledges with that outcome. A failure answers non-2xx, so the
 //! provider delivers the event again.
 
+pub mod kofi;
 pub mod moderation;
+pub mod patreon;
 pub mod paypal;
 pub mod stripe;
 pub mod twitch;

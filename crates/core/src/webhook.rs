@@ -32,6 +32,8 @@ pub enum WebhookOutcome {
     UnknownPurchase,
     /// PayPal refused to capture (not approved, or captured already).
     CaptureRefused,
+    /// A payment made elsewhere (Ko-fi) by an email no fan here has: recorded for the creator.
+    UnknownFan,
 }
 
 impl WebhookOutcome {
@@ -50,6 +52,7 @@ impl WebhookOutcome {
             Self::UnknownRequest => "unknown_request",
             Self::UnknownPurchase => "unknown_purchase",
             Self::CaptureRefused => "capture_refused",
+            Self::UnknownFan => "unknown_fan",
         }
     }
 }

@@ -65,7 +65,7 @@ pub enum PlanError {
 
 /// Whether the app wants the fan signed in before sending this submission.
 pub fn sign_in_required(manifest: &Manifest, submission: &Submission, signed_in: bool) -> bool {
-    manifest.identity.as_ref().is_some_and(|rules| !signed_in && submission.price().amount >= rules.required_from)
+    manifest.identity.as_ref().and_then(|rules| rules.required_from).is_some_and(|from| !signed_in && submission.price().amount >= from)
 }
 
 pub fn plan(mut submission: Submission, inputs: &Inputs) -> Result<IntakePlan, PlanError> {

@@ -73,6 +73,10 @@ pub struct ChatRules {
     pub add_ons: Vec<String>,
 }
 
+fn every_request() -> Option<u64> {
+    Some(0)
+}
+
 fn default_chat_separator() -> String {
     " - ".to_string()
 }
@@ -339,9 +343,10 @@ pub struct Limits {
 pub struct IdentityRules {
     /// Providers the fan may sign in with, in the order the form offers them.
     pub providers: Vec<crate::trust::identity::Provider>,
-    /// Sign-in is required for requests priced at least this much (0: every request).
-    #[serde(default)]
-    pub required_from: u64,
+    /// Sign-in is required for requests priced at least this much (0: every request; `null`:
+    /// never, sign-in is only offered, e.g. for patrons to get their tier).
+    #[serde(default = "every_request")]
+    pub required_from: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -547,7 +552,7 @@ impl Manifest {
         }
         if let Some(identity) = &self.identity {
             if identity.providers.is_empty() || identity.providers.iter().enumerate().any(|(i, q)| identity.providers[..i].contains(q)) {
-                p.add("identity.providers", "lists each of twitch, discord, google at most once, at least one");
+                p.add("identity.providers", "lists each of twitch, discord, google, patreon, email at most once, at least one");
             }
         }
         let mut ids = BTreeSet::new();

@@ -19,6 +19,8 @@ pub enum Provider {
     Twitch,
     Discord,
     Google,
+    /// Patrons: their pledges (through Patreon's webhooks) give them the mapped tier.
+    Patreon,
     /// No OAuth: an email address confirmed by a signed link.
     Email,
 }
@@ -37,11 +39,12 @@ impl Provider {
             Self::Twitch => "twitch",
             Self::Discord => "discord",
             Self::Google => "google",
+            Self::Patreon => "patreon",
             Self::Email => "email",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Twitch, Self::Discord, Self::Google, Self::Email].into_iter().find(|p| p.as_str() == s)
+        [Self::Twitch, Self::Discord, Self::Google, Self::Patreon, Self::Email].into_iter().find(|p| p.as_str() == s)
     }
     /// The provider's OAuth endpoints; `None` for email links.
     pub fn defaults(self) -> Option<Endpoints> {
@@ -63,6 +66,13 @@ impl Provider {
                 token: "https://oauth2.googleapis.com/token",
                 userinfo: "https://openidconnect.googleapis.com/v1/userinfo",
                 scope: "openid email profile",
+            },
+            // Patreon's identity endpoint answers JSON:API (`data.id`, `data.attributes`).
+            Self::Patreon => Endpoints {
+                authorize: "https://www.patreon.com/oauth2/authorize",
+                token: "https://www.patreon.com/api/oauth2/token",
+                userinfo: "https://www.patreon.com/api/oauth2/v2/identity?fields%5Buser%5D=full_name,email",
+                scope: "identity identity[email]",
             },
             Self::Email => return None,
         })
@@ -125,8 +135,13 @@ pub struct Redemption {
 }
 
 impl Identity {
-    /// Reads a provider's user-info answer: OIDC `sub`, or Discord's `id`.
+    /// Reads a provider's user-info answer: OIDC `sub`, Discord's `id`, or Patreon's JSON:API
+    /// `data` (its `id` and `attributes`).
     pub fn from_userinfo(provider: Provider, info: &serde_json::Value) -> Option<Self> {
+        if let (serde_json::Value::String(_), attributes) = (&info["data"]["id"], &info["data"]["attributes"]) {
+            let flat = serde_json::json!({"id": info["data"]["id"], "name": attributes["full_name"], "email": attributes["email"]});
+            return Self::from_userinfo(provider, &flat);
+        }
         let sub = match (&info["sub"], &info["id"]) {
             (serde_json::Value::String(s), _) | (_, serde_json::Value::String(s)) => s.clone(),
             (serde_json::Value::Number(n), _) | (_, serde_json::Value::Number(n)) => n.to_string(),

@@ -127,9 +127,9 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
             Some(auction_id) => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price().amount, now).await?),
             None => None,
         };
-        let tier = match &fan {
-            Some(fan) => fans::active_tier(&db, manifest, fan).await?,
-            None => None,
+        let tier = match (&fan, &signed_in) {
+            (None, None) => None,
+            (fan, signed_in) => fans::tier_of(&db, manifest, fan.as_ref(), signed_in.as_ref()).await?,
         };
         let fill_secs = match (&raw.form_token, manifest.moderation.min_fill_secs) {
             (Some(token), Some(_)) => moderation::fill_secs(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, token, now),

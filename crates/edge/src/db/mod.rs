@@ -16,6 +16,7 @@ pub mod intake;
 pub mod kpis;
 pub mod limits;
 pub mod logins;
+pub mod memberships;
 pub mod outbox;
 pub mod overlay_tokens;
 pub mod provider_events;

@@ -11,7 +11,7 @@ use crate::money::checkout::{self, checkout_expiry, creator_connect, purchase_bo
 use crate::platform::config::{now_ms, random};
 use crate::platform::error::ApiResult;
 use crate::platform::http::{json, origin};
-use crate::trust::fans;
+use crate::trust::{fans, signin};
 use fanline_core::intake::ids;
 use fanline_core::manifest::Manifest;
 use fanline_core::money::purchase::PurchaseStatus;
@@ -98,7 +98,7 @@ pub async fn me(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Resp
     let fan = fans::required(req, &db, "Reading your balance").await?;
     let ledger = db::credits::ledger(&db, &fan.id, &manifest.slug).await?;
     let purchases = db::credits::purchases(&db, &fan.id, &manifest.slug).await?;
-    let tier = fans::active_tier(&db, manifest, &fan).await?;
+    let tier = fans::tier_of(&db, manifest, Some(&fan), signin::current(req, env, manifest).as_ref()).await?;
     Ok(json(
         200,
         &json!({

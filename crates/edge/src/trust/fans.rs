@@ -8,6 +8,7 @@ use crate::platform::http::{header, json, origin};
 use crate::trust::signin;
 use fanline_core::intake::ids;
 use fanline_core::manifest::{Manifest, Tier};
+use fanline_core::trust::identity::Identity;
 use serde_json::json;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
@@ -47,8 +48,21 @@ pub async fn existing_or_new(req: &Request, db: &D1Database, email: Option<&str>
 
 /// The tier the fan's live subscription at this app grants now, if any.
 pub async fn active_tier<'m>(db: &D1Database, manifest: &'m Manifest, fan: &Fan) -> ApiResult<Option<&'m Tier>> {
-    let live = db::subscriptions::live_tiers(db, &fan.id, &manifest.slug, now_ms() / 1000).await?;
-    Ok(live.iter().find_map(|tier| manifest.tier(tier)))
+    tier_of(db, manifest, Some(fan), None).await
+}
+
+/// The tier a fan, or a signed-in supporter, has here now: a Stripe subscription of the fan's,
+/// else a membership paid elsewhere (Ko-fi by the fan's email, Patreon by the sign-in).
+pub async fn tier_of<'m>(db: &D1Database, manifest: &'m Manifest, fan: Option<&Fan>, signed_in: Option<&Identity>) -> ApiResult<Option<&'m Tier>> {
+    if let Some(fan) = fan {
+        let live = db::subscriptions::live_tiers(db, &fan.id, &manifest.slug, now_ms() / 1000).await?;
+        if let Some(tier) = live.iter().find_map(|tier| manifest.tier(tier)) {
+            return Ok(Some(tier));
+        }
+    }
+    let identity_key = signed_in.map(Identity::key);
+    let members = db::memberships::live_tiers(db, &manifest.slug, fan.map(|f| f.id.as_str()), identity_key.as_deref(), now_ms()).await?;
+    Ok(members.iter().find_map(|tier| manifest.tier(tier)))
 }
 
 /// `POST /apps/<slug>/api/me/links`: links the identity the fan is signed in with here (their
