@@ -147,6 +147,8 @@ export function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *                Twitch, Discord, Google and Patreon sign-in, or omitted
  *   twitch       a started local Twitch (scripts/fakes/twitch.mjs) for the hub's channel
  *                connections and EventSub, or omitted
+ *   youtube      a started local YouTube (scripts/fakes/youtube.mjs) for the hub's live-chat
+ *                connections, or omitted
  *   apis         { trello, twilio, notion, airtable } base URLs of local API servers
  *                (scripts/fakes/{trello,twilio,notion,airtable}.mjs), or omitted
  *   hubVars      extra [vars] for the hub, e.g. { RETRY_SCHEDULE: "1" }
@@ -154,7 +156,7 @@ export function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
-export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, twitch, apis = {}, hubVars = {}, appsWithoutRatelimits = false, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {}, extraSql = "" }) {
+export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, twitch, youtube, apis = {}, hubVars = {}, appsWithoutRatelimits = false, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {}, extraSql = "" }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
   fs.mkdirSync(configDir, { recursive: true });
@@ -188,13 +190,23 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
         TWITCH_EVENTSUB_SECRET: crypto.randomBytes(20).toString("hex"),
       }
     : {};
+  // The hub's Google application, for reading and answering YouTube live chats.
+  const youtubeVars = youtube
+    ? {
+        OAUTH_GOOGLE_CLIENT_ID: youtube.clientId,
+        OAUTH_GOOGLE_CLIENT_SECRET: youtube.clientSecret,
+        OAUTH_GOOGLE_AUTHORIZE_URL: `${youtube.url}/o/oauth2/v2/auth`,
+        OAUTH_GOOGLE_TOKEN_URL: `${youtube.url}/token`,
+        YOUTUBE_API_BASE: `${youtube.url}/youtube/v3`,
+      }
+    : {};
   // An outside moderation service signs its verdicts with this (Standard Webhooks).
   const moderationSecret = newWebhookSecret();
   const turnstileVars = turnstile ? { TURNSTILE_API_BASE: turnstile.url, TURNSTILE_SECRET_KEY: turnstile.secret, TURNSTILE_TIMEOUT_MS: "1500" } : {};
   const paypalVars = paypal ? { PAYPAL_API_BASE: paypal.url, PAYPAL_CLIENT_ID: paypal.clientId, PAYPAL_CLIENT_SECRET: paypal.clientSecret } : {};
   // Fulfilment targets' APIs: { trello, twilio, notion, airtable } base URLs of local servers.
   const apiVars = Object.fromEntries(Object.entries(apis).map(([name, url]) => [`${name.toUpperCase()}_API_BASE`, url]));
-  const hubConfig = localConfig(hub.dir, configDir, { ...apiVars, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...twitchVars, ...hubVars });
+  const hubConfig = localConfig(hub.dir, configDir, { ...apiVars, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...twitchVars, ...youtubeVars, ...hubVars });
   const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { ALLOW_HTTP_DESTINATIONS: "true", STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars, ...oauthVars, ...mailVars }, { withoutRatelimits: appsWithoutRatelimits }));
 
   const now = Date.now();

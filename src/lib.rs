@@ -5,14 +5,17 @@
 //! - `routes`: the route table; `marketplace`: the catalog; `app_link`: the binding to each app.
 //! - `creator_api`: destinations, deliveries, queue, limits, block list, keys, KPIs, payout account.
 //! - `console`: the creator console's pages, sign-in and session (it calls `creator_api`).
-//! - `webhooks`: Stripe, PayPal and moderation-service events.
-//! - `consumer`: delivering outbox rows from the queue; `cron`: the scheduled jobs.
+//! - `webhooks`: Stripe, PayPal, moderation-service, Twitch EventSub, Ko-fi and Patreon events.
+//! - `live`: the relay that turns a stream chat's command into a request at an app.
+//! - `consumer`: delivering outbox rows from the queue; `cron`: the scheduled jobs (and the
+//!   YouTube chat poller).
 
 mod app_link;
 mod console;
 mod consumer;
 mod creator_api;
 mod cron;
+mod live;
 mod marketplace;
 mod routes;
 mod webhooks;
@@ -52,7 +55,7 @@ async fn queue(batch: MessageBatch<Job>, env: Env, _ctx: Context) -> Result<()> 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match public_origin(&env) {
-        Ok(origin) => cron::run(&env, event.schedule() as i64, &origin).await,
+        Ok(origin) => cron::run(&env, &event.cron(), event.schedule() as i64, &origin).await,
         Err(e) => worker::console_error!("the cron trigger did nothing: {e}"),
     }
 }

@@ -55,6 +55,11 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "twitch"], Method::Post) => creator_api::twitch::connect(req, env, slug).await,
         (["api", "apps", slug, "twitch"], Method::Delete) => creator_api::twitch::disconnect(&req, env, slug).await,
         (["twitch", "callback"], Method::Get) => creator_api::twitch::callback(&req, env).await,
+        (["api", "apps", slug, "youtube"], Method::Get) => creator_api::youtube::show(&req, env, slug).await,
+        (["api", "apps", slug, "youtube"], Method::Post) => creator_api::youtube::connect(&req, env, slug).await,
+        (["api", "apps", slug, "youtube"], Method::Put) => creator_api::youtube::pick(req, env, slug).await,
+        (["api", "apps", slug, "youtube"], Method::Delete) => creator_api::youtube::disconnect(&req, env, slug).await,
+        (["youtube", "callback"], Method::Get) => creator_api::youtube::callback(&req, env).await,
         (["api", "apps", slug, source @ ("kofi" | "patreon")], Method::Get) => creator_api::memberships::show(&req, env, slug, source).await,
         (["api", "apps", slug, source @ ("kofi" | "patreon")], Method::Put) => creator_api::memberships::set(req, env, slug, source).await,
         (["api", "apps", slug, source @ ("kofi" | "patreon")], Method::Delete) => creator_api::memberships::remove(&req, env, slug, source).await,
@@ -78,7 +83,7 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         | (["api", "creator", ..], _)
         | (["api", "blocklist", ..], _)
         | (["health" | "openapi.json"], _)
-        | (["twitch", "callback"], _) => Err(ApiError::MethodNotAllowed),
+        | (["twitch" | "youtube", "callback"], _) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route")),
     }
 }

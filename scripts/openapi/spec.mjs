@@ -156,6 +156,21 @@ const schemas = {
     },
     ["app", "source", "connected", "webhook_url", "payments"],
   ),
+  YoutubeConnection: obj(
+    {
+      app: str(),
+      connected: bool,
+      status: str({ enum: ["live", "waiting"], description: "`live`: a broadcast's chat is read; `waiting`: until one goes live." }),
+      broadcast_id: nullable(str()),
+      live_chat_id: nullable(str()),
+      next_poll_at: time,
+      polled_at: nullable(time),
+      last_error: nullable(str()),
+      connected_at: time,
+      quota: obj({ day: str({ description: "YouTube's quota day (Pacific time)." }), used: int(), budget: int() }),
+    },
+    ["app", "connected", "quota"],
+  ),
   TwitchConnection: obj(
     {
       app: str(),
@@ -514,6 +529,24 @@ const paths = {
     "Where Twitch returns the broadcaster after authorizing a connection",
     [{ name: "state", in: "query", required: true, schema: str() }, { name: "code", in: "query", schema: str() }],
     { ...html("The connection's result, for the broadcaster."), ...errors(400, 502, 503) },
+  ),
+  "/api/apps/{slug}/youtube": {
+    get: { tags: creatorTag, summary: "The app's YouTube live chat: the broadcast read, when it is read next, the day's quota", security: creatorKey, parameters: [slug], responses: { ...ok(200, "YoutubeConnection"), ...errors(401, 404) } },
+    post: { tags: creatorTag, summary: "Start connecting a YouTube channel: the link where its owner authorizes Fanline", security: creatorKey, parameters: [slug], responses: { ...ok(200, obj({ app: str(), authorize_url: str({ format: "uri" }), expires_in: int() })), ...errors(401, 404, 409, 503) } },
+    put: {
+      tags: creatorTag,
+      summary: "Read this broadcast's chat (`broadcast_id`), or the channel's active one (`null`)",
+      security: creatorKey,
+      parameters: [slug],
+      requestBody: jsonBody({ ...obj({ broadcast_id: nullable(str()) }), additionalProperties: false }),
+      responses: { ...ok(200, "YoutubeConnection"), ...errors(400, 401, 404, 415) },
+    },
+    delete: { tags: creatorTag, summary: "Stop reading the channel's chat", security: creatorKey, parameters: [slug], responses: { ...ok(200, obj({ app: str(), connected: bool })), ...errors(401, 404) } },
+  },
+  "/youtube/callback": page(
+    "Where Google returns the channel's owner after authorizing a connection",
+    [{ name: "state", in: "query", required: true, schema: str() }, { name: "code", in: "query", schema: str() }],
+    { ...html("The connection's result."), ...errors(400, 502, 503) },
   ),
   "/apps/{slug}/api/me/links": {
     post: {

@@ -4,7 +4,7 @@
 //! the session in place of an API key. The console therefore speaks exactly the documented
 //! API; this module only adds the session, its CSRF check and the pages.
 
-mod pages;
+pub mod pages;
 mod session;
 
 use fanline_edge::platform::error::{ApiError, ApiResult};

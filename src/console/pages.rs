@@ -49,6 +49,12 @@ fn small(title: &str, body: &str) -> String {
     )
 }
 
+/// A short page in the console's style saying how something the creator started ended (a
+/// channel connection's return from Twitch or Google). `text` is HTML the caller escaped.
+pub fn notice(title: &str, text: &str) -> Response {
+    page(200, small(title, &format!("<p>{text}</p><p><a href=\"/console\">Back to the console</a></p>")))
+}
+
 /// `GET /console/signin?token=...`: a button that signs in (POST), so opening the link alone
 /// (a mail scanner, a preview) never uses it up.
 pub fn confirm_sign_in(req: &Request) -> Response {

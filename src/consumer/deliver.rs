@@ -13,10 +13,10 @@ use fanline_edge::db::{
     outbox::{Attempt, OutboxRow},
 };
 use fanline_edge::delivery::outbox::enqueue_ids;
-use fanline_edge::live::twitch as live;
+use fanline_edge::live::{twitch as live, youtube as youtube_live};
 use fanline_edge::platform::config::{config, delivery_timeout, now_ms, outbound_policy, random};
 use fanline_edge::platform::error::ApiResult;
-use fanline_edge::providers::{http, mail, twitch, ProviderError};
+use fanline_edge::providers::{http, mail, twitch, youtube, ProviderError};
 use worker::{console_log, console_warn, D1Database, Env};
 
 /// A consumer's claim on a row lapses after this, so a crash mid-send cannot strand it.
@@ -68,7 +68,7 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     // Nothing to send to: the creator has not set this target up (or a 410 disabled it), or
     // the marketplace has no mail account. Kept as skipped, replayable once set up.
     let settings = match kind {
-        DestinationKind::Email | DestinationKind::Feedback | DestinationKind::Twitch => None,
+        DestinationKind::Email | DestinationKind::Feedback | DestinationKind::Twitch | DestinationKind::Youtube => None,
         _ => match destination.as_ref().filter(|d| d.enabled == 1).and_then(|d| d.settings()) {
             Some((_, settings)) => Some(settings),
             None => {
@@ -101,8 +101,10 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     }
     let d = Dispatch { env, db: &db, row: &row, kind, attempt: row.attempts + 1, now };
     let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
-    if kind == DestinationKind::Twitch {
-        return to_stream(&d, &payload).await;
+    match kind {
+        DestinationKind::Twitch => return to_stream(&d, &payload).await,
+        DestinationKind::Youtube => return to_youtube(&d, &payload).await,
+        _ => {}
     }
     let bases = mail::api_bases(env);
     let ctx = CallContext {
@@ -204,11 +206,7 @@ async fn to_stream(d: &Dispatch<'_>, payload: &serde_json::Value) -> ApiResult<D
             live::act(d.db, &client, &channel, live::Action::Settle { reward_id, redemption_id, status }).await?
         }
         _ => {
-            let position = match (payload["status"].as_str(), db::requests::get(d.db, &d.row.request_id).await?) {
-                (Some("queued"), Some(request)) => Some(db::requests::ahead_in_queue(d.db, &request).await?.max(0) as u64 + 1),
-                _ => None,
-            };
-            let Some(message) = chat::notice_message(payload, position) else {
+            let Some(message) = chat::notice_message(payload, position(d, payload).await?) else {
                 settle(d, d.attempt_with(None, Some("malformed payload")), OutboxState::Dead, Some("malformed payload")).await?;
                 return Ok(Delivery::Done);
             };
@@ -230,6 +228,39 @@ async fn to_stream(d: &Dispatch<'_>, payload: &serde_json::Value) -> ApiResult<D
             retry_later(d, d.attempt_with(status, Some(&e.to_string())), None).await
         }
     }
+}
+
+/// A chat reply in the YouTube live chat a request came from, within the day's quota budget
+/// (over it, the reply waits for a later try). Skipped once that chat is no longer being read.
+async fn to_youtube(d: &Dispatch<'_>, payload: &serde_json::Value) -> ApiResult<Delivery> {
+    let chat = db::youtube::chat(d.db, &d.row.app_slug).await?.filter(|c| c.live_chat_id.is_some() && c.live_chat_id.as_deref() == payload["channel"].as_str());
+    let Some(chat) = chat else {
+        settle(d, d.attempt_with(None, Some("the live chat is no longer read")), OutboxState::Skipped, Some(db::outbox::NOT_SET_UP)).await?;
+        return Ok(Delivery::Done);
+    };
+    let Some(message) = chat::notice_message(payload, position(d, payload).await?) else {
+        settle(d, d.attempt_with(None, Some("malformed payload")), OutboxState::Dead, Some("malformed payload")).await?;
+        return Ok(Delivery::Done);
+    };
+    let client = youtube::Client::from_env(d.env)?;
+    match youtube_live::say(d.env, d.db, &client, &chat, &message).await? {
+        Ok(()) => delivered(d, d.attempt_with(Some(200), None), None).await,
+        Err(youtube_live::NotSent::OverBudget) => retry_later(d, d.attempt_with(None, Some("the day's YouTube quota budget is spent")), Some(3600)).await,
+        Err(youtube_live::NotSent::Provider(ProviderError::Refused { status, message, .. })) if status != 429 => {
+            let error = format!("YouTube refused ({status}): {message}");
+            settle(d, d.attempt_with(Some(status), Some(&error)), OutboxState::Dead, Some(&error)).await?;
+            Ok(Delivery::Done)
+        }
+        Err(youtube_live::NotSent::Provider(e)) => retry_later(d, d.attempt_with(None, Some(&e.to_string())), None).await,
+    }
+}
+
+/// A queued request's place in the queue, for its chat reply.
+async fn position(d: &Dispatch<'_>, payload: &serde_json::Value) -> ApiResult<Option<u64>> {
+    Ok(match (payload["status"].as_str(), db::requests::get(d.db, &d.row.request_id).await?) {
+        (Some("queued"), Some(request)) => Some(db::requests::ahead_in_queue(d.db, &request).await?.max(0) as u64 + 1),
+        _ => None,
+    })
 }
 
 impl Dispatch<'_> {

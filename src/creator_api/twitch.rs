@@ -5,6 +5,7 @@
 //! reward's redemptions) through EventSub. `GET` shows the connection; `DELETE` removes the
 //! subscriptions at Twitch and forgets the channel.
 
+use crate::console::pages::notice;
 use fanline_core::live::twitch::{self as eventsub, CHAT_MESSAGE, CONNECT_SCOPES, REDEMPTION_ADD};
 use fanline_core::util::time::rfc3339;
 use fanline_edge::db::{
@@ -14,7 +15,7 @@ use fanline_edge::db::{
 use fanline_edge::platform::body::strict_json;
 use fanline_edge::platform::config::{now_ms, random, required_config};
 use fanline_edge::platform::error::{ApiError, ApiResult};
-use fanline_edge::platform::http::{escape_html, html_page, json, origin, query_param};
+use fanline_edge::platform::http::{escape_html, json, origin, query_param};
 use fanline_edge::providers::twitch::{self as helix, Client};
 use fanline_edge::providers::ProviderError;
 use fanline_edge::trust::auth;
@@ -85,7 +86,7 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
         return Err(ApiError::bad_request("invalid_state", "This connection link was used already or has expired; start again from the console or the API."));
     };
     let Some(code) = query_param(req, "code") else {
-        return Ok(page("Twitch was not connected", "The authorization was declined. Start again from the console when you are ready."));
+        return Ok(notice("Twitch was not connected", "The authorization was declined. Start again from the console when you are ready."));
     };
     let client = Client::from_env(env)?;
     let origin = origin(req);
@@ -141,7 +142,7 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
     }
     db::commit_all(&db, statements).await?;
     let reward_text = reward.map(|r| format!(" Viewers can also redeem \"{}\" for {} points.", escape_html(&r.title), r.cost)).unwrap_or_default();
-    Ok(page(
+    Ok(notice(
         "Twitch connected",
         &format!("{} now takes requests from {}'s chat.{reward_text} You can close this tab.", escape_html(&channel.app_slug), escape_html(&login)),
     ))
@@ -196,11 +197,4 @@ async fn remove_subscriptions(db: &worker::D1Database, client: &Client, channel:
         }
     }
     Ok(subscriptions.len())
-}
-
-fn page(title: &str, text: &str) -> Response {
-    html_page(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p></main></body></html>"
-    ))
 }

@@ -1,17 +1,22 @@
 //! The hub's cron trigger: closes auctions that have ended, re-sends outbox rows that never
 //! reached the queue, raises reminders for requests waiting too long, and releases held
-//! payments the creator did not accept in time. The event's scheduled time is the clock, so a
-//! test can run it forward. Each job logs and carries on when another fails.
+//! payments the creator did not accept in time (every ten minutes); reads connected YouTube
+//! live chats (every minute). The event's scheduled time is the clock, so a test can run it
+//! forward. Each job logs and carries on when another fails.
 
 mod auctions;
 mod holds;
 mod outbox;
+mod youtube;
 
 use fanline_edge::db;
 use fanline_edge::platform::ctx::Ctx;
 use worker::{console_error, console_log, Env};
 
-pub async fn run(env: &Env, now: i64, origin: &str) {
+/// The schedule that reads live chats; every other one runs the housekeeping jobs.
+pub const LIVE_CHATS: &str = "* * * * *";
+
+pub async fn run(env: &Env, cron: &str, now: i64, origin: &str) {
     let db = match db::db(env) {
         Ok(db) => db,
         Err(e) => {
@@ -20,6 +25,10 @@ pub async fn run(env: &Env, now: i64, origin: &str) {
         }
     };
     let ctx = Ctx { env, db: &db, origin };
+    if cron == LIVE_CHATS {
+        report("relayed {} YouTube chat commands", "reading YouTube chats", youtube::poll(ctx, now).await);
+        return;
+    }
     report("closed {} auctions", "closing auctions", auctions::close_due(ctx, now).await);
     report("re-sent {} outbox rows that never reached the queue", "sweeping the outbox", outbox::sweep(ctx, now).await);
     report("raised request.waiting for {} requests", "reminding of waiting requests", outbox::remind_waiting(ctx, now).await);

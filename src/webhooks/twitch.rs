@@ -5,11 +5,11 @@
 //! own intake (moderation, block list, quotas and capacity apply as on the web form), with the
 //! viewer's Twitch identity vouched for by a relay token.
 
-use crate::app_link;
-use fanline_core::live::chat::{self, Refusal, Reply};
+use crate::live::relay::{self, Submitted};
+use fanline_core::live::chat::{self, Reply};
 use fanline_core::live::twitch::{self as eventsub, Event as TwitchEvent, Message, Signed, Viewer};
 use fanline_core::manifest::{ChatRules, Manifest};
-use fanline_core::trust::identity::{self, Identity, LiveOrigin, Provider, Redemption};
+use fanline_core::trust::identity::{Identity, LiveOrigin, Provider, Redemption};
 use fanline_core::webhook::WebhookOutcome;
 use fanline_edge::db::{
     self,
@@ -22,9 +22,8 @@ use fanline_edge::platform::config::{now_ms, required_config};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{header, origin, with_content_type};
 use fanline_edge::providers::twitch::Client;
-use fanline_edge::trust::signin::RELAY_HEADER;
-use serde_json::{json, Value};
-use worker::{console_warn, D1Database, Env, Headers, Method, Request, RequestInit, Response};
+use serde_json::Value;
+use worker::{console_warn, D1Database, Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     let secret = required_config(env, "TWITCH_EVENTSUB_SECRET")?;
@@ -95,16 +94,8 @@ impl Relay<'_> {
             let Some(rules) = &manifest.chat else { continue };
             let Some(argument) = eventsub::command_argument(text, &rules.command) else { continue };
             let linked = db::credits::linked_fan(self.db, &twitch_key(viewer)).await?.is_some();
-            // A viewer who linked their Twitch to a fan buys the chat add-ons with that fan's
-            // credits; anyone else sends the plain request (a checkout link when it has a price).
-            let paid = linked && !rules.add_ons.is_empty();
-            let body = json!({
-                "fields": chat::fields(rules, argument, &viewer.login),
-                "add_ons": if paid { rules.add_ons.clone() } else { Vec::new() },
-                "pay_with": paid.then_some("credits"),
-            });
             let who = viewer_identity(viewer, broadcaster_id, None);
-            return self.submit(&Target { channel: &channel, manifest: &manifest, rules }, &who, body).await;
+            return self.submit(&Target { channel: &channel, manifest: &manifest, rules }, &who, relay::body(rules, argument, &viewer.login, linked)).await;
         }
         Ok(Some(WebhookOutcome::Ignored))
     }
@@ -122,39 +113,26 @@ impl Relay<'_> {
         let Some(rules) = &manifest.chat else { return Ok(Some(WebhookOutcome::Ignored)) };
         let redemption = Redemption { reward_id: reward_id.clone(), id: redemption_id.clone() };
         let who = viewer_identity(viewer, broadcaster_id, Some(redemption));
-        let body = json!({"fields": chat::fields(rules, user_input, &viewer.login)});
-        self.submit(&Target { channel: &channel, manifest: &manifest, rules }, &who, body).await
+        // The points pay for it: the plain request, no add-ons.
+        self.submit(&Target { channel: &channel, manifest: &manifest, rules }, &who, relay::body(rules, user_input, &viewer.login, false)).await
     }
 
-    /// Sends the request to the app's intake as the viewer. Taken: the app's outbox tells the
-    /// viewer. Refused: the bot says why (never which rule) and a redemption's points go back.
-    /// `None` when the app could not answer, so Twitch delivers again.
+    /// Taken: the app's outbox tells the viewer. Refused: the bot says why (never which rule)
+    /// and a redemption's points go back. `None` when the app could not answer, so Twitch
+    /// delivers again.
     async fn submit(&self, target: &Target<'_>, who: &Identity, body: Value) -> ApiResult<Option<WebhookOutcome>> {
         let Target { channel, manifest, rules } = *target;
-        let redemption = who.live.as_ref().and_then(|l| l.redemption.as_ref());
-        let secret = required_config(self.env, "SESSION_SECRET")?;
-        let headers = Headers::new();
-        headers.set("Content-Type", "application/json")?;
-        headers.set(RELAY_HEADER, &identity::relay_token(secret.as_bytes(), &manifest.slug, who, now_ms() / 1000))?;
-        headers.set("Idempotency-Key", &format!("twitch:{}", self.message_id))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.to_string().into()));
-        let request = Request::new_with_init(&format!("{}/apps/{}/api/requests", self.origin, manifest.slug), &init)?;
-        let mut answer = app_link::call(request, self.env, &manifest.slug).await?;
-        let status = answer.status_code();
-        if (200..300).contains(&status) {
-            return Ok(Some(WebhookOutcome::Applied));
-        }
-        let error: Value = answer.json().await.unwrap_or(Value::Null);
-        let refusal = Refusal::from_code(error["error"]["code"].as_str().unwrap_or_default());
-        if refusal == Refusal::TryAgain && status >= 500 {
-            console_warn!("twitch relay to {}: the app answered {status}", manifest.slug);
-            return Ok(None);
-        }
+        let relayed =
+            relay::Relayed { env: self.env, origin: &self.origin, app_slug: &manifest.slug, who, body, idempotency_key: format!("twitch:{}", self.message_id) };
+        let refusal = match relay::submit(relayed).await? {
+            Submitted::Taken => return Ok(Some(WebhookOutcome::Applied)),
+            Submitted::Retry => return Ok(None),
+            Submitted::Refused(refusal) => refusal,
+        };
         let client = Client::from_env(self.env)?;
         let usage = chat::usage(manifest, rules);
         let viewer = who.name.as_deref().unwrap_or(&who.sub);
-        if let Some(r) = redemption {
+        if let Some(r) = who.live.as_ref().and_then(|l| l.redemption.as_ref()) {
             let settle = Action::Settle { reward_id: &r.reward_id, redemption_id: &r.id, status: "CANCELED" };
             if let Err(e) = act(self.db, &client, channel, settle).await? {
                 console_warn!("twitch: could not cancel redemption {} of {}: {e}", r.id, manifest.slug);

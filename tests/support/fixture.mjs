@@ -18,6 +18,7 @@ import { startNotion } from "../../scripts/fakes/notion.mjs";
 import { startTrello } from "../../scripts/fakes/trello.mjs";
 import { startTwilio } from "../../scripts/fakes/twilio.mjs";
 import { startTwitch } from "../../scripts/fakes/twitch.mjs";
+import { startYoutube } from "../../scripts/fakes/youtube.mjs";
 
 let ipCounter = 0;
 
@@ -30,7 +31,7 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
   const mail = await startMail();
   const paypal = await startPaypal();
   const turnstile = await startTurnstile();
-  const [trello, twilio, notion, airtable, twitch] = await Promise.all([startTrello(), startTwilio(), startNotion(), startAirtable(), startTwitch()]);
+  const [trello, twilio, notion, airtable, twitch, youtube] = await Promise.all([startTrello(), startTwilio(), startNotion(), startAirtable(), startTwitch(), startYoutube()]);
   // A real OpenID provider from npm stands in for Twitch, Discord and Google.
   const oauth = new OAuth2Server();
   await oauth.issuer.keys.generate("RS256");
@@ -45,6 +46,7 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
     paypal,
     turnstile,
     twitch,
+    youtube,
     apis: { trello: trello.url, twilio: twilio.url, notion: notion.url, airtable: airtable.url },
     // Short waits so retries and the dead-letter path run in seconds, not hours.
     hubVars: { RETRY_SCHEDULE: "1,2,2,3,3,4,4", DELIVERY_TIMEOUT_MS: "2000", ...hubVars },
@@ -115,6 +117,7 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
     notion,
     airtable,
     twitch,
+    youtube,
     owner,
     other,
     freshIp,
@@ -123,7 +126,7 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
     async stop() {
       globalThis.fetch = realFetch;
       await stack.stop();
-      await Promise.all([stripe.close(), paypal.close(), turnstile.close(), oauth.stop(), discord.close(), webhooks.close(), mail.close(), trello.close(), twilio.close(), notion.close(), airtable.close(), twitch.close()]);
+      await Promise.all([stripe.close(), paypal.close(), turnstile.close(), oauth.stop(), discord.close(), webhooks.close(), mail.close(), trello.close(), twilio.close(), notion.close(), airtable.close(), twitch.close(), youtube.close()]);
       if (!process.env.FANLINE_KEEP_STATE) fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };

@@ -220,7 +220,9 @@ impl Settings {
                 table: shaped(text(input, "table")?, "table", "a table name or id of at most 100 characters", |s| s.chars().count() <= 100)?,
             },
             DestinationKind::Email | DestinationKind::Feedback => return Err("fan emails go to the address on each request; they have no settings".into()),
-            DestinationKind::Twitch => return Err("connect a Twitch channel with POST /api/apps/<slug>/twitch; it has no settings here".into()),
+            DestinationKind::Twitch | DestinationKind::Youtube => {
+                return Err("connect a channel with POST /api/apps/<slug>/twitch or /youtube; it has no settings here".into())
+            }
         })
     }
 

@@ -228,7 +228,7 @@ pub fn payload(manifest: &Manifest, summary: &RequestSummary, route: &Route, occ
             "text": text.unwrap_or_else(|| details(manifest, summary)),
         }),
         // Chat replies are added for requests from a stream (see `live::chat`), never routed.
-        DestinationKind::Twitch => return None,
+        DestinationKind::Twitch | DestinationKind::Youtube => return None,
         DestinationKind::Airtable => json!({ "fields": {
             "Request": summary.id,
             "App": summary.app_title,

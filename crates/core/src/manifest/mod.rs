@@ -403,11 +403,24 @@ pub enum DestinationKind {
     /// The viewer in a stream's chat (and their channel-points redemption), for requests the
     /// hub relayed from Twitch; added by Fanline, never routed in a manifest.
     Twitch,
+    /// The viewer in a YouTube live chat, for requests the hub relayed from it; likewise.
+    Youtube,
 }
 
 impl DestinationKind {
-    pub const ALL: [Self; 10] =
-        [Self::Discord, Self::Webhook, Self::Email, Self::Feedback, Self::CreatorEmail, Self::Trello, Self::Sms, Self::Notion, Self::Airtable, Self::Twitch];
+    pub const ALL: [Self; 11] = [
+        Self::Discord,
+        Self::Webhook,
+        Self::Email,
+        Self::Feedback,
+        Self::CreatorEmail,
+        Self::Trello,
+        Self::Sms,
+        Self::Notion,
+        Self::Airtable,
+        Self::Twitch,
+        Self::Youtube,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -421,6 +434,7 @@ impl DestinationKind {
             Self::Notion => "notion",
             Self::Airtable => "airtable",
             Self::Twitch => "twitch",
+            Self::Youtube => "youtube",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -551,7 +565,8 @@ impl Manifest {
             }
         }
         if let Some(identity) = &self.identity {
-            if identity.providers.is_empty() || identity.providers.iter().enumerate().any(|(i, q)| identity.providers[..i].contains(q)) {
+            let repeated = identity.providers.iter().enumerate().any(|(i, q)| identity.providers[..i].contains(q));
+            if identity.providers.is_empty() || repeated || identity.providers.contains(&crate::trust::identity::Provider::Youtube) {
                 p.add("identity.providers", "lists each of twitch, discord, google, patreon, email at most once, at least one");
             }
         }
@@ -673,8 +688,8 @@ impl Manifest {
     }
 
     fn check_route(&self, at: &str, route: &Route, p: &mut Problems) {
-        if route.to == DestinationKind::Twitch {
-            p.add(at, "twitch replies are added by Fanline to requests from a stream's chat; they are not routed");
+        if matches!(route.to, DestinationKind::Twitch | DestinationKind::Youtube) {
+            p.add(at, "chat replies (twitch, youtube) are added by Fanline to requests from a stream's chat; they are not routed");
         }
         if route.to == DestinationKind::Webhook && (route.title.is_some() || route.template.is_some()) {
             p.add(at, "a webhook carries the whole request as JSON; it takes no title or template");

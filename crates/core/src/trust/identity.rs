@@ -23,6 +23,8 @@ pub enum Provider {
     Patreon,
     /// No OAuth: an email address confirmed by a signed link.
     Email,
+    /// Not a sign-in: a YouTube channel whose live-chat message the hub relayed.
+    Youtube,
 }
 
 /// Where a provider lives by default; every URL can be replaced by configuration.
@@ -41,10 +43,11 @@ impl Provider {
             Self::Google => "google",
             Self::Patreon => "patreon",
             Self::Email => "email",
+            Self::Youtube => "youtube",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Twitch, Self::Discord, Self::Google, Self::Patreon, Self::Email].into_iter().find(|p| p.as_str() == s)
+        [Self::Twitch, Self::Discord, Self::Google, Self::Patreon, Self::Email, Self::Youtube].into_iter().find(|p| p.as_str() == s)
     }
     /// The provider's OAuth endpoints; `None` for email links.
     pub fn defaults(self) -> Option<Endpoints> {
@@ -74,7 +77,7 @@ impl Provider {
                 userinfo: "https://www.patreon.com/api/oauth2/v2/identity?fields%5Buser%5D=full_name,email",
                 scope: "identity identity[email]",
             },
-            Self::Email => return None,
+            Self::Email | Self::Youtube => return None,
         })
     }
 }

@@ -24,6 +24,7 @@ pub mod ratings;
 pub mod requests;
 pub mod subscriptions;
 pub mod twitch;
+pub mod youtube;
 
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::meter;

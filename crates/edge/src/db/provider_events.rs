@@ -1,4 +1,4 @@
-//! `payment_events`: every provider event (Stripe, PayPal, a moderation service, Twitch) acted on, by
+//! `payment_events`: every provider event (Stripe, PayPal, a moderation service, Twitch, a YouTube chat message) acted on, by
 //! its id, with what it did. Its key is the event id, so in a batch with the change the event
 //! causes, a concurrent delivery of the same event makes the batch conflict.
 
@@ -15,6 +15,7 @@ pub enum Source {
     Paypal,
     Moderation,
     Twitch,
+    Youtube,
 }
 
 impl Source {
@@ -24,6 +25,7 @@ impl Source {
             Self::Paypal => "paypal",
             Self::Moderation => "moderation",
             Self::Twitch => "twitch",
+            Self::Youtube => "youtube",
         }
     }
 }

@@ -90,10 +90,14 @@ pub fn entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered:
         summary.status = status.as_str().to_string();
         out.extend(entries_for_event(manifest, row, &summary, &status.event_name(), |_| ids::token("msg_", &random::<16>())));
         for notice in from_stream.as_ref().map(|who| chat::notices(manifest, &fields, who, *status, &summary.fan_page_url)).unwrap_or_default() {
+            let destination = match from_stream.as_ref().map(|who| who.provider) {
+                Some(identity::Provider::Youtube) => DestinationKind::Youtube,
+                _ => DestinationKind::Twitch,
+            };
             out.push(OutboxEntry {
                 id: ids::token("msg_", &random::<16>()),
                 event: status.event_name(),
-                destination: DestinationKind::Twitch,
+                destination,
                 payload: notice.to_string(),
                 state: OutboxState::Pending,
             });
@@ -129,10 +133,10 @@ pub async fn enqueue(env: &Env, entries: &[OutboxEntry]) {
 /// written as the consumer would have left them (replayable once set up) and never queued.
 /// Mail to the fan needs no set-up of the creator's; the consumer judges it.
 pub fn skip_not_set_up(entries: &mut [OutboxEntry], set_up: impl Fn(DestinationKind) -> bool) {
-    for e in entries
-        .iter_mut()
-        .filter(|e| !matches!(e.destination, DestinationKind::Email | DestinationKind::Feedback | DestinationKind::Twitch) && !set_up(e.destination))
-    {
+    for e in entries.iter_mut().filter(|e| {
+        !matches!(e.destination, DestinationKind::Email | DestinationKind::Feedback | DestinationKind::Twitch | DestinationKind::Youtube)
+            && !set_up(e.destination)
+    }) {
         e.state = OutboxState::Skipped;
     }
 }

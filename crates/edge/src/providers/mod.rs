@@ -9,6 +9,7 @@ pub mod paypal;
 pub mod stripe;
 pub mod turnstile;
 pub mod twitch;
+pub mod youtube;
 
 use crate::platform::error::ApiError;
 
