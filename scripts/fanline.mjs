@@ -20,6 +20,8 @@ import { startAirtable } from "./fakes/airtable.mjs";
 import { startNotion } from "./fakes/notion.mjs";
 import { startTrello } from "./fakes/trello.mjs";
 import { startTwilio } from "./fakes/twilio.mjs";
+import { startTwitch } from "./fakes/twitch.mjs";
+import { startYoutube } from "./fakes/youtube.mjs";
 
 const args = process.argv.slice(2);
 const command = args[0];
@@ -48,6 +50,8 @@ async function dev() {
   const twilio = await startTwilio({ port: port + 8 });
   const notion = await startNotion({ port: port + 9 });
   const airtable = await startAirtable({ port: port + 10 });
+  const twitch = await startTwitch({ port: port + 11 });
+  const youtube = await startYoutube({ port: port + 12 });
   const announce = (name, describe) => (call) => console.log(`[${name}] ${call.method} ${call.path}${describe(call) ? ` ${describe(call)}` : ""}`);
   for (const [name, api, describe] of [
     ["trello", trello, (c) => c.json?.name ?? c.json?.text ?? ""],
@@ -63,6 +67,10 @@ async function dev() {
     mail,
     paypal,
     turnstile,
+    twitch,
+    youtube,
+    // A chat without a live broadcast is looked for again every few seconds, not minutes.
+    hubVars: { YOUTUBE_RECHECK_SECS: "3" },
     port,
     // A second creator owns nothing: its key shows that one creator cannot touch another's requests.
     creators: [
@@ -81,7 +89,10 @@ async function dev() {
   const [creator, other] = stack.creators;
   // What a shell needs to call the local stack: `. .fanline/dev.env` (docs/quickstart.md).
   const envFile = path.join(ROOT, ".fanline/dev.env");
-  const shellVars = { FANLINE: stack.url, FANLINE_KEY: creator.apiKey, FANLINE_STRIPE: stripe.url, FANLINE_WEBHOOKS: webhooks.url, FANLINE_DISCORD: discord.url, FANLINE_MAIL: mail.url };
+  const shellVars = { FANLINE: stack.url, FANLINE_KEY: creator.apiKey, FANLINE_STRIPE: stripe.url, FANLINE_WEBHOOKS: webhooks.url, FANLINE_DISCORD: discord.url, FANLINE_MAIL: mail.url, FANLINE_TWITCH: twitch.url, FANLINE_YOUTUBE: youtube.url };
+  // Cloudflare runs the every-minute cron (YouTube chats) on its own; locally it is run here,
+  // every few seconds, so a chat message becomes a request about as fast as on a real stream.
+  const ticker = setInterval(() => fetch(`${stack.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {}), 5000);
   fs.writeFileSync(envFile, Object.entries(shellVars).map(([k, v]) => `export ${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
   console.log(`
 Fanline is running on the local Cloudflare runtime.
@@ -113,11 +124,14 @@ ${workers().apps.map((a) => `  ${`App ${a.slug}`.padEnd(19)}${stack.url}/apps/${
   Local Twilio       ${twilio.url}  (SMS: GET ${twilio.url}/_calls)
   Local Notion       ${notion.url}  (pages: GET ${notion.url}/_calls)
   Local Airtable     ${airtable.url}  (records: GET ${airtable.url}/_calls)
+  Local Twitch       ${twitch.url}  (channel ${twitch.broadcaster.login}; chat as a viewer: POST ${twitch.url}/_chat; bot replies: GET ${twitch.url}/_chat)
+  Local YouTube      ${youtube.url}  (go live: POST ${youtube.url}/_live; chat: POST ${youtube.url}/_chat; replies: GET ${youtube.url}/_sent)
   Logs               ${stack.logFile}
   Shell variables    . .fanline/dev.env   (FANLINE, FANLINE_KEY, ...: see docs/quickstart.md)
 
 Press Ctrl-C to stop.`);
   const shutdown = async () => {
+    clearInterval(ticker);
     await stack.stop();
     process.exit(0);
   };

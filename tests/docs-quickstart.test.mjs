@@ -72,3 +72,21 @@ test("docs/quickstart.md works as written: embed, a paid request, a verified web
   assert.match(example.output(), /^awaiting_payment http:\/\/127\.0\.0\.1:8788\/c\/pay\/cs_test_/m);
   assert.match(example.output(), /^queue \d+$/m);
 });
+
+// docs/live.md's "Trying it locally", against the same running `./scripts/dev`: a Twitch
+// channel connected, a viewer's `!sr` answered in chat; a YouTube broadcast likewise.
+test("docs/live.md's local walk-through works as written", { timeout: 300_000 }, async () => {
+  const live = fs.readFileSync(path.join(ROOT, "docs/live.md"), "utf8");
+  const section = live.slice(live.indexOf("## Trying it locally"));
+  const shell = [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map(([, code]) => code);
+  assert.equal(shell.length, 2, "a Twitch block and a YouTube block");
+  const script = ["set -euo pipefail", ". .fanline/dev.env", ...shell].join("\n");
+  const steps = run("bash", ["-c", script]);
+  const code = await steps.done;
+  const out = steps.output();
+  assert.equal(code, 0, out);
+  assert.match(out, /^Twitch connected$/m);
+  assert.match(out, /^@luna_fan "Africa - Toto" is #\d+ in the queue\.$/m);
+  assert.match(out, /^YouTube connected$/m);
+  assert.match(out, /^@Ada "Hello - Adele" is #\d+ in the queue\.$/m);
+});

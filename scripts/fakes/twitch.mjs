@@ -18,7 +18,7 @@ export function signEventSub(secret, messageId, timestamp, body) {
   return "sha256=" + crypto.createHmac("sha256", secret).update(messageId + timestamp + body).digest("hex");
 }
 
-export async function startTwitch({ clientId = "fanline-twitch", clientSecret = "local-secret", broadcaster = { id: "10010", login: "djluna" } } = {}) {
+export async function startTwitch({ port = 0, clientId = "fanline-twitch", clientSecret = "local-secret", broadcaster = { id: "10010", login: "djluna" } } = {}) {
   const tokens = new Map(); // access token -> { kind: "app" | "user", userId, scopes, clientId, expiresAt }
   const refreshTokens = new Map(); // refresh token -> { userId, scopes }
   const codes = new Map(); // code -> { redirectUri, scopes }
@@ -190,13 +190,30 @@ export async function startTwitch({ clientId = "fanline-twitch", clientSecret = 
       if (!auth(req, res, { kind: "app" })) return;
       return json(res, 200, { data: [...subscriptions.values()].map(publicSub), total: subscriptions.size, total_cost: 0, max_total_cost: 10000, pagination: {} });
     }
+    // Not Twitch's: for trying the stack by hand (docs/live.md). A viewer's id is derived from
+    // their login, so the same name is the same viewer.
+    if (route === "POST /_chat") {
+      const r = await api.say(viewerNamed(body?.login ?? "viewer"), String(body?.text ?? ""));
+      return json(res, 200, { delivered: r.status });
+    }
+    if (route === "POST /_redeem") {
+      const rewardId = body?.reward_id ?? [...rewards.keys()][0];
+      if (!rewardId) return error(res, 404, "no reward yet: connect an app with a reward first");
+      const r = await api.redeem(viewerNamed(body?.login ?? "viewer"), rewardId, String(body?.input ?? ""));
+      return json(res, 200, { delivered: r.status, redemption: r.redemption });
+    }
+    if (route === "GET /_chat") {
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      return res.end(chat.map((m) => `${m.text}\n`).join(""));
+    }
     return error(res, 404, `no route ${route}`);
-  });
+  }, port);
+  const viewerNamed = (login) => ({ id: String(parseInt(crypto.createHash("sha256").update(login).digest("hex").slice(0, 12), 16)).slice(0, 10), login });
 
   const subscriptionOf = (type) => [...subscriptions.values()].find((s) => s.type === type && s.status === "enabled");
   const broadcasterFields = { broadcaster_user_id: broadcaster.id, broadcaster_user_login: broadcaster.login, broadcaster_user_name: broadcaster.login };
 
-  return {
+  const api = {
     url: server.url,
     clientId,
     clientSecret,
@@ -260,4 +277,5 @@ export async function startTwitch({ clientId = "fanline-twitch", clientSecret = 
     newViewer: (login) => ({ id: digits(8), login }),
     close: server.close,
   };
+  return api;
 }

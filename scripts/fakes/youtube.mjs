@@ -7,7 +7,7 @@
 import crypto from "node:crypto";
 import { listen, readBody } from "./server.mjs";
 
-export async function startYoutube({ clientId = "fanline-google", clientSecret = "local-secret" } = {}) {
+export async function startYoutube({ port = 0, clientId = "fanline-google", clientSecret = "local-secret" } = {}) {
   const tokens = new Map();
   const refreshTokens = new Set();
   const codes = new Map();
@@ -113,10 +113,27 @@ export async function startYoutube({ clientId = "fanline-google", clientSecret =
       sent.push({ liveChatId: chatId, text, at: Date.now() });
       return json(res, 200, message);
     }
+    // Not YouTube's: for trying the stack by hand (docs/live.md).
+    const current = () => broadcasts.filter((b) => b.status === "active").at(-1);
+    if (route === "POST /_live") return json(res, 200, api.goLive());
+    if (route === "POST /_end") {
+      if (current()) api.end(current());
+      return json(res, 200, { ended: true });
+    }
+    if (route === "POST /_chat") {
+      if (!current()) return error(res, 404, "notLive", "POST /_live first");
+      const name = String(body?.name ?? "Viewer");
+      const channelId = `UC${crypto.createHash("sha256").update(name).digest("base64url").slice(0, 22)}`;
+      return json(res, 200, api.say(current(), { channelId, name }, String(body?.text ?? "")));
+    }
+    if (route === "GET /_sent") {
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      return res.end(sent.map((m) => `${m.text}\n`).join(""));
+    }
     return error(res, 404, "notFound", `no route ${route}`);
-  });
+  }, port);
 
-  return {
+  const api = {
     url: server.url,
     clientId,
     clientSecret,
@@ -151,4 +168,5 @@ export async function startYoutube({ clientId = "fanline-google", clientSecret =
     reads: () => calls.filter((c) => c.method === "GET" && c.path === "/youtube/v3/liveChat/messages"),
     close: server.close,
   };
+  return api;
 }

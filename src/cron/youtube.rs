@@ -17,6 +17,7 @@ use fanline_edge::db::{
     youtube::{Chat, LIVE, WAITING},
 };
 use fanline_edge::live::youtube as live;
+use fanline_edge::platform::config::config;
 use fanline_edge::platform::ctx::Ctx;
 use fanline_edge::platform::error::ApiResult;
 use fanline_edge::providers::youtube::{self as api, Client};
@@ -139,12 +140,12 @@ async fn relay_command(ctx: Ctx<'_>, client: &Client, chat: &Chat, manifest: &Ma
 /// Finds the channel's live broadcast (the one the creator chose, else any active one).
 async fn look_for_broadcast(ctx: Ctx<'_>, client: &Client, mut chat: Chat, token: &str, now: i64) -> ApiResult<usize> {
     if !live::spend(ctx.env, ctx.db, yt::BROADCASTS_COST).await? {
-        return wait(ctx, chat, now + yt::WAITING_RECHECK_MS, "the day's YouTube quota budget is spent").await;
+        return wait(ctx, chat, now + recheck_ms(ctx), "the day's YouTube quota budget is spent").await;
     }
     let found = match api::broadcasts(client, token, chat.broadcast_id.as_deref()).await {
         Ok(answer) if (200..300).contains(&answer.status) => yt::broadcast_chat(&answer.body),
-        Ok(answer) => return wait(ctx, chat, now + yt::WAITING_RECHECK_MS, &format!("looking for a broadcast: HTTP {}", answer.status)).await,
-        Err(e) => return wait(ctx, chat, now + yt::WAITING_RECHECK_MS, &e.to_string()).await,
+        Ok(answer) => return wait(ctx, chat, now + recheck_ms(ctx), &format!("looking for a broadcast: HTTP {}", answer.status)).await,
+        Err(e) => return wait(ctx, chat, now + recheck_ms(ctx), &e.to_string()).await,
     };
     match found {
         Some((broadcast, live_chat_id)) => {
@@ -158,7 +159,7 @@ async fn look_for_broadcast(ctx: Ctx<'_>, client: &Client, mut chat: Chat, token
             // Read at once rather than a minute later.
             Box::pin(poll_one(ctx, &Client::from_env(ctx.env)?, chat, now)).await
         }
-        None => wait(ctx, chat, now + yt::WAITING_RECHECK_MS, "no live broadcast yet").await.map(|_| 0),
+        None => wait(ctx, chat, now + recheck_ms(ctx), "no live broadcast yet").await.map(|_| 0),
     }
 }
 
@@ -168,7 +169,13 @@ async fn ended(ctx: Ctx<'_>, mut chat: Chat, now: i64) -> ApiResult<usize> {
     chat.broadcast_id = None;
     chat.live_chat_id = None;
     chat.page_token = None;
-    wait(ctx, chat, now + yt::WAITING_RECHECK_MS, "the broadcast ended").await
+    wait(ctx, chat, now + recheck_ms(ctx), "the broadcast ended").await
+}
+
+/// How long a chat without a live broadcast waits before it is looked for again:
+/// `YOUTUBE_RECHECK_SECS` (the local stack's is short), else five minutes.
+fn recheck_ms(ctx: Ctx<'_>) -> i64 {
+    config(ctx.env, "YOUTUBE_RECHECK_SECS", "").parse::<i64>().ok().filter(|s| *s > 0).map_or(yt::WAITING_RECHECK_MS, |s| s * 1000)
 }
 
 async fn wait(ctx: Ctx<'_>, mut chat: Chat, until: i64, why: &str) -> ApiResult<usize> {
