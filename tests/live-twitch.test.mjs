@@ -7,6 +7,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import path from "node:path";
+import { launchBrowser } from "./support/browser.mjs";
 import { eventually, startFixture } from "./support/fixture.mjs";
 
 let f, connection;
@@ -115,7 +117,15 @@ describe("chat commands", () => {
     const viewer = f.twitch.newViewer("spammy");
     assert.equal((await f.twitch.say(viewer, "!sr free followers - at my site")).status, 204);
     await heard(/^@spammy sorry, that request can't be taken\.$/);
-    assert.ok(!f.twitch.chat.some((m) => /free followers|blocked|term/i.test(m.text)), "the rule is never named");
+    // Long enough for any outbox reply to have been sent: the blocked text is never echoed.
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.ok(!f.twitch.chat.some((m) => /free followers|blocked|term/i.test(m.text)), "neither the rule nor the text is repeated");
+    assert.equal(f.twitch.chat.filter((m) => m.text.startsWith("@spammy")).length, 1, "one answer");
+    const blocked = f.twitch.newViewer("blocked_one");
+    const block = await f.request("POST", "/api/blocklist", { key: f.owner.apiKey, json: { kind: "fan", value: `twitch:${blocked.id}`, reason: "spam in chat" } });
+    assert.equal(block.status, 201, block.text);
+    await f.twitch.say(blocked, "!sr A Fine Song - Nobody");
+    await heard(/^@blocked_one sorry, that request can't be taken\.$/);
     const quiet = f.twitch.newViewer("quiet_one");
     await f.twitch.say(quiet, "!sr");
     await heard(/^@quiet_one try: !sr Song - Artist$/);
@@ -143,6 +153,8 @@ describe("channel-points redemptions", () => {
     const { redemption } = await f.twitch.redeem(viewer, connection.reward_id, "crypto giveaway - now");
     await eventually(() => f.twitch.redemptions.get(redemption.id).status === "CANCELED", { what: "the refused redemption cancelled" });
     await heard(/^@points_spam sorry, that request can't be taken\.$/);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(f.twitch.calls.filter((c) => c.method === "PATCH" && c.query.id === redemption.id).length, 1, "cancelled once");
   });
 
   test("a revocation is recorded on the connection", async () => {
@@ -187,6 +199,56 @@ describe("DJ Luna's stream, end to end", () => {
     const done = await f.request("POST", `/console/api/apps/${APP}/api/requests/${request.id}/complete`, { headers: await consoleHeaders(), json: {} });
     assert.equal(done.status, 200, done.text);
     await heard(/^@luna_superfan "Midnight City - M83" is done\. Thanks for the request!$/);
+  });
+});
+
+describe("the console's Live & memberships tab", () => {
+  test("shows the overlay link and the Twitch connection, saves Ko-fi settings and connects YouTube in one click", async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+      page.on("dialog", (d) => d.accept());
+      await page.goto(`${f.url}/console/`);
+      await page.getByLabel("API key").fill(f.owner.apiKey);
+      await page.getByRole("button", { name: "Sign in" }).last().click();
+      await page.getByText("Signed in as Owner").waitFor();
+      await page.getByLabel("App").selectOption("song-request");
+      await page.getByRole("button", { name: "Live & memberships" }).click();
+      await page.locator("#twitch-status").waitFor();
+      assert.match(await page.locator("#twitch-status").textContent(), /^Connected to djluna: viewers type !sr in chat or redeem your channel-points reward\.$/);
+      assert.match(await page.locator("#overlay-url").textContent(), new RegExp(`^${f.url}/apps/song-request/overlay\\?token=ovl_`));
+      assert.ok((await page.locator("#live-twitch .badge").allTextContents()).includes("enabled"));
+
+      const token = crypto.randomUUID();
+      await page.getByLabel("Verification token (from Ko-fi)").fill(token);
+      await page.getByLabel(/Cents of a donation/).fill("300");
+      await page.getByLabel(/Membership tiers/).fill("Gold = fan_club");
+      await page.getByRole("button", { name: "Save Ko-fi" }).click();
+      await page.getByText("Ko-fi settings saved.").waitFor();
+      const saved = await f.request("GET", `/api/apps/${APP}/kofi`, { key: f.owner.apiKey });
+      assert.deepEqual([saved.data.connected, saved.data.settings.credit_price, saved.data.settings.tiers], [true, 300, { Gold: "fan_club" }]);
+      await page.screenshot({ path: path.join(f.stack.stateDir, "console-live.png"), fullPage: true });
+
+      // The revoked subscription (see above) is repaired by reconnecting; the reward stays.
+      const [twitchConsent] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Reconnect Twitch" }).click()]);
+      await twitchConsent.getByRole("heading", { name: "Twitch connected" }).waitFor();
+      const repaired = await eventually(async () => {
+        const r = await f.request("GET", `/api/apps/${APP}/twitch`, { key: f.owner.apiKey });
+        return r.data.subscriptions.length === 2 && r.data.subscriptions.every((x) => x.status === "enabled") && r.data;
+      }, { what: "both subscriptions enabled again" });
+      assert.equal(repaired.reward_id, connection.reward_id, "the same reward, so its redemptions still settle");
+
+      // Google's consent opens in a new tab and ends on the hub's result page.
+      const [consent] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Connect YouTube" }).click()]);
+      await consent.waitForLoadState();
+      await consent.getByRole("heading", { name: "YouTube connected" }).waitFor();
+      await consent.screenshot({ path: path.join(f.stack.stateDir, "console-youtube-connected.png") });
+      await page.locator("#live-youtube").getByRole("button", { name: "Refresh" }).click();
+      await page.locator("#youtube-status").waitFor();
+      assert.equal(await page.locator("#youtube-status").textContent(), "Waiting for a live broadcast on your channel.");
+    } finally {
+      await browser.close();
+    }
   });
 });
 

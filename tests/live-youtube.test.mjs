@@ -82,6 +82,8 @@ describe("chat commands", () => {
     f.youtube.say(broadcast, viewer, "!sr free followers - click here");
     await cron(clock + 6000);
     await heard(/^@Spam Bot sorry, that request can't be taken\.$/);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.deepEqual(f.youtube.sent.filter((m) => m.text.startsWith("@Spam Bot")).map((m) => m.text), ["@Spam Bot sorry, that request can't be taken."], "one answer, never echoing the text");
   });
 });
 

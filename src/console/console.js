@@ -488,6 +488,97 @@
       } }, el("h2", { text: "New key" }), el("label", { for: "k-name", text: "Name" }), name, el("div", { class: "actions" }, el("button", { type: "submit", text: "Create key" })), once));
   }
 
-  const VIEWS = { queue: queueView, deliveries: deliveriesView, limits: limitsView, kpis: kpiView, keys: keysView };
+
+  // Live: the OBS overlay link, Twitch and YouTube connections, Ko-fi and Patreon.
+  async function liveView() {
+    const slug = state.app || state.session.apps[0]?.slug;
+    const view = $("view");
+    if (!slug) return view.replaceChildren(el("p", { text: "You have no apps yet." }));
+    const [overlay, twitch, youtube, kofi, patreon] = await Promise.all(["overlay", "twitch", "youtube", "kofi", "patreon"].map((what) => api(`/api/apps/${slug}/${what}`)));
+    const again = () => liveView().catch((err) => flash(err.message, true));
+    const act = (work, done) => async (e) => {
+      e?.preventDefault?.();
+      try {
+        await work();
+        await again();
+        if (done) flash(done);
+      } catch (err) {
+        flash(err.message, true);
+      }
+    };
+    // Consent happens at Twitch or Google, in a new tab; this page shows the result on return.
+    const connect = (what) => async () => {
+      const body = what === "twitch" && $("tw-title")?.value ? { reward: { title: $("tw-title").value, cost: Number($("tw-cost").value || 500) } } : undefined;
+      const started = await api(`/api/apps/${slug}/${what}`, { method: "POST", json: body });
+      window.open(started.authorize_url, "_blank", "noopener");
+      flash(`Approve on ${what === "twitch" ? "Twitch" : "Google"} in the new tab, then press Refresh.`);
+    };
+    const noChat = !twitch.command;
+    const mapText = (map) => Object.entries(map ?? {}).map(([k, v]) => `${k}=${v}`).join("\n");
+    const parseMap = (text, numbers = false) => Object.fromEntries(text.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => l.split("=").map((x) => x.trim())).map(([k, v]) => [k, numbers ? Number(v) : v]));
+    const payments = (list) => list.length
+      ? el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, ["When", "Kind", "Email", "Amount", "Earned", "Outcome"].map((h) => el("th", { scope: "col", text: h })))),
+        el("tbody", {}, list.slice(0, 10).map((p) => el("tr", {}, el("td", { text: when(p.received_at) }), el("td", { text: p.kind }), el("td", { text: p.email ?? "" }),
+          el("td", { text: p.amount ? money(p.amount, p.currency ?? "usd") : "" }), el("td", { text: p.credits ? `${p.credits} credits` : p.tier ?? "" }), el("td", { text: p.outcome.replaceAll("_", " ") }))))))
+      : el("p", { class: "muted", text: "Nothing received yet." });
+
+    view.replaceChildren(el("h1", { text: `Live & memberships · ${slug}` }),
+      el("section", { class: "card", id: "live-overlay", "aria-labelledby": "h-overlay" }, el("h2", { id: "h-overlay", text: "OBS overlay" }),
+        el("p", { class: "muted", text: "Add this link as a Browser source in OBS: now playing and up next, on a transparent background." }),
+        el("p", { class: "key-once", id: "overlay-url", text: overlay.url }),
+        el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", text: "Copy link", onclick: () => navigator.clipboard?.writeText(overlay.url).then(() => flash("Overlay link copied.")) }),
+          el("button", { type: "button", class: "danger", text: "Rotate link", onclick: act(() => confirm("Rotate the overlay link? The old one stops working at once.") && api(`/api/apps/${slug}/overlay/rotate`, { method: "POST" }), "A new overlay link is ready.") }))),
+      el("section", { class: "card", id: "live-twitch", "aria-labelledby": "h-twitch" }, el("h2", { id: "h-twitch", text: "Twitch" }),
+        noChat ? el("p", { class: "muted", text: "Add a \"chat\" section to this app's manifest (the command and the fields it fills) to take requests from Twitch chat." })
+          : twitch.connected
+            ? [el("p", { id: "twitch-status", text: `Connected to ${twitch.channel.login}: viewers type ${twitch.command} in chat${twitch.reward_id ? " or redeem your channel-points reward" : ""}.` }),
+              el("ul", {}, twitch.subscriptions.map((s) => el("li", {}, `${s.type}: `, el("span", { class: `badge ${s.status === "enabled" ? "queued" : "held_for_review"}`, text: s.status.replaceAll("_", " ") })))),
+              el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", text: "Refresh", onclick: again }),
+                // A revoked subscription (the broadcaster removed Fanline at Twitch) needs a fresh consent.
+                twitch.subscriptions.some((s) => !["enabled", "webhook_callback_verification_pending"].includes(s.status)) &&
+                  el("button", { type: "button", id: "twitch-reconnect", text: "Reconnect Twitch", onclick: act(connect("twitch")) }),
+                el("button", { type: "button", class: "danger", id: "twitch-disconnect", text: "Disconnect", onclick: act(() => confirm("Disconnect Twitch? Chat commands stop at once.") && api(`/api/apps/${slug}/twitch`, { method: "DELETE" }), "Twitch disconnected.") }))]
+            : [el("p", { class: "muted", text: `Viewers will type ${twitch.command} in your chat. Optionally, Fanline creates a channel-points reward whose redemptions become requests (points come back when you decline).` }),
+              el("label", { for: "tw-title", text: "Reward title (optional)" }), el("input", { id: "tw-title", type: "text", maxLength: 45, placeholder: "Request a song" }),
+              el("label", { for: "tw-cost", text: "Reward cost in points" }), el("input", { id: "tw-cost", type: "number", min: 1, value: 500 }),
+              el("div", { class: "actions" }, el("button", { type: "button", id: "twitch-connect", text: "Connect Twitch", onclick: act(connect("twitch")) }),
+                el("button", { type: "button", class: "secondary", text: "Refresh", onclick: again }))]),
+      el("section", { class: "card", id: "live-youtube", "aria-labelledby": "h-youtube" }, el("h2", { id: "h-youtube", text: "YouTube Live" }),
+        noChat ? el("p", { class: "muted", text: "Needs the manifest's \"chat\" section too." })
+          : youtube.connected
+            ? [el("p", { id: "youtube-status", text: youtube.status === "live" ? `Reading the chat of broadcast ${youtube.broadcast_id}.` : "Waiting for a live broadcast on your channel." }),
+              youtube.last_error && youtube.status === "live" ? el("p", { class: "error", text: youtube.last_error }) : null,
+              el("p", { class: "muted", text: `Quota today: ${youtube.quota.used} of ${youtube.quota.budget} units.` }),
+              el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", text: "Refresh", onclick: again }),
+                el("button", { type: "button", class: "danger", text: "Disconnect", onclick: act(() => api(`/api/apps/${slug}/youtube`, { method: "DELETE" }), "YouTube disconnected.") }))]
+            : el("div", { class: "actions" }, el("button", { type: "button", id: "youtube-connect", text: "Connect YouTube", onclick: act(connect("youtube")) }),
+              el("button", { type: "button", class: "secondary", text: "Refresh", onclick: again }))),
+      el("form", { class: "card", id: "kofi-form", "aria-labelledby": "h-kofi", onsubmit: act(() => api(`/api/apps/${slug}/kofi`, { method: "PUT", json: {
+        verification_token: $("kf-token").value.trim(),
+        credit_price: $("kf-price").value ? Number($("kf-price").value) : undefined,
+        tiers: parseMap($("kf-tiers").value),
+        shop_items: parseMap($("kf-shop").value, true),
+      } }), "Ko-fi settings saved.") },
+        el("h2", { id: "h-kofi", text: "Ko-fi" }),
+        el("p", { class: "muted", text: kofi.connected ? `Connected. Ko-fi's webhook URL: ${kofi.webhook_url}` : `Set Ko-fi's webhook URL to ${kofi.webhook_url}. Supporters are matched to fans by email.` }),
+        el("label", { for: "kf-token", text: "Verification token (from Ko-fi)" }), el("input", { id: "kf-token", class: "wide", type: "password", autocomplete: "off", required: true, placeholder: kofi.connected ? "saved; enter it again to change settings" : "" }),
+        el("label", { for: "kf-price", text: "Cents of a donation per credit (empty: donations earn no credits)" }), el("input", { id: "kf-price", type: "number", min: 1, value: kofi.settings?.credit_price ?? "" }),
+        el("label", { for: "kf-tiers", text: "Membership tiers, one per line: Ko-fi tier name = app tier id" }), el("textarea", { id: "kf-tiers", class: "wide", rows: 2, value: mapText(kofi.settings?.tiers) }),
+        el("label", { for: "kf-shop", text: "Shop items, one per line: item code = credits" }), el("textarea", { id: "kf-shop", class: "wide", rows: 2, value: mapText(kofi.settings?.shop_items) }),
+        el("div", { class: "actions" }, el("button", { type: "submit", text: "Save Ko-fi" }), kofi.connected && el("button", { type: "button", class: "danger", text: "Disconnect", onclick: act(() => api(`/api/apps/${slug}/kofi`, { method: "DELETE" }), "Ko-fi disconnected.") })),
+        el("h3", { text: "Latest payments" }), payments(kofi.payments)),
+      el("form", { class: "card", id: "patreon-form", "aria-labelledby": "h-patreon", onsubmit: act(() => api(`/api/apps/${slug}/patreon`, { method: "PUT", json: {
+        webhook_secret: $("pt-secret").value, campaign_id: $("pt-campaign").value.trim(), tiers: parseMap($("pt-tiers").value),
+      } }), "Patreon settings saved.") },
+        el("h2", { id: "h-patreon", text: "Patreon" }),
+        el("p", { class: "muted", text: patreon.connected ? `Connected. Patrons sign in at ${patreon.sign_in_url}` : `Add a webhook in Patreon pointing at ${patreon.webhook_url} (pledge create, update, delete).` }),
+        el("label", { for: "pt-secret", text: "Webhook secret (from Patreon)" }), el("input", { id: "pt-secret", class: "wide", type: "password", autocomplete: "off", required: true, placeholder: patreon.connected ? "saved; enter it again to change settings" : "" }),
+        el("label", { for: "pt-campaign", text: "Campaign id" }), el("input", { id: "pt-campaign", type: "text", required: true, value: patreon.settings?.campaign_id ?? "" }),
+        el("label", { for: "pt-tiers", text: "Tiers, one per line: Patreon tier id = app tier id" }), el("textarea", { id: "pt-tiers", class: "wide", rows: 2, required: true, value: mapText(patreon.settings?.tiers) }),
+        el("div", { class: "actions" }, el("button", { type: "submit", text: "Save Patreon" }), patreon.connected && el("button", { type: "button", class: "danger", text: "Disconnect", onclick: act(() => api(`/api/apps/${slug}/patreon`, { method: "DELETE" }), "Patreon disconnected.") })),
+        el("h3", { text: "Latest events" }), payments(patreon.payments)));
+  }
+
+  const VIEWS = { queue: queueView, deliveries: deliveriesView, limits: limitsView, live: liveView, kpis: kpiView, keys: keysView };
   start();
 })();

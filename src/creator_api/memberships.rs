@@ -63,7 +63,7 @@ pub async fn set(mut req: Request, env: &Env, slug: &str, name: &str) -> ApiResu
                 return Err(invalid("verification_token is the token on your Ko-fi webhooks page".into()));
             }
             let settings = kofi::Settings { credit_price: body.credit_price, tiers: body.tiers, shop_items: body.shop_items };
-            settings.check(&manifest).map_err(invalid)?;
+            settings.check(|t| manifest.tier(t).is_some(), !manifest.pricing.credit_packs.is_empty()).map_err(invalid)?;
             SourceRow {
                 app_slug: app.slug.clone(),
                 lookup: kofi::token_hash(token),
@@ -85,7 +85,7 @@ pub async fn set(mut req: Request, env: &Env, slug: &str, name: &str) -> ApiResu
                 });
             }
             let settings = patreon::Settings { campaign_id: body.campaign_id, tiers: body.tiers };
-            settings.check(&manifest).map_err(invalid)?;
+            settings.check(|t| manifest.tier(t).is_some()).map_err(invalid)?;
             SourceRow {
                 app_slug: app.slug.clone(),
                 lookup: settings.campaign_id.clone(),

@@ -99,8 +99,9 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
     if !eventsub::is_twitch_id(&broadcaster_id) {
         return Err(ApiError::Upstream(format!("twitch gave a user id that is not one: {broadcaster_id}")));
     }
-    if let Some(previous) = db::twitch::channel(&db, &pending.app_slug).await? {
-        remove_subscriptions(&db, &client, &previous).await?;
+    let previous = db::twitch::channel(&db, &pending.app_slug).await?;
+    if let Some(previous) = &previous {
+        remove_subscriptions(&db, &client, previous).await?;
     }
     let reward: Option<RewardBody> = pending.reward.as_deref().and_then(|r| serde_json::from_str(r).ok());
     let reward_id = match &reward {
@@ -109,7 +110,8 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
             let reward = helix::NewReward { broadcaster_id: &broadcaster_id, title: &r.title, cost: r.cost, prompt: &prompt };
             Some(helix::create_reward(&client, &tokens.access, &reward).await.map_err(fail)?)
         }
-        None => None,
+        // Reconnecting the same channel without asking for a new reward keeps the one it has.
+        None => previous.filter(|p| p.broadcaster_id == broadcaster_id).and_then(|p| p.reward_id),
     };
     let now = now_ms();
     let channel = Channel {

@@ -38,7 +38,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         Some(email) => db::memberships::fan_by_email(&db, email).await?,
         None => None,
     };
-    let earned = kofi::earned(&payment, &settings, &manifest, now);
+    let earned = kofi::earned(&payment, &settings, &manifest.pricing.currency, now);
     let mut row = Payment {
         id: payment.message_id.clone(),
         kind: format!("{:?}", payment.kind).to_ascii_lowercase(),

@@ -135,11 +135,24 @@ pub fn tells(status: Status) -> bool {
     )
 }
 
+/// A state a request entered, and the one it left (`None` when not known).
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub from: Option<Status>,
+    pub to: Status,
+}
+
 /// The outbox payloads for a request from a stream entering `status`: settling its redemption
 /// (`"action": "settle"`, when the request has ended) and the chat reply (`"action": "say"`:
 /// who to address, where, what the request is called). Empty for requests from elsewhere and
 /// states the viewer does not hear about. Two payloads, so each is retried on its own.
-pub fn notices(manifest: &Manifest, fields: &Map<String, Value>, who: &Identity, status: Status, pay_url: &str) -> Vec<Value> {
+/// A request blocked at intake (`Created` to `Rejected`) gets none, since the relay already
+/// answered (and cancelled a redemption) without echoing it.
+pub fn notices(manifest: &Manifest, fields: &Map<String, Value>, who: &Identity, step: Step, pay_url: &str) -> Vec<Value> {
+    let Step { from: previous, to: status } = step;
+    if status == Status::Rejected && previous == Some(Status::Created) {
+        return Vec::new();
+    }
     let Some(live) = who.live.as_ref().filter(|_| tells(status)) else { return Vec::new() };
     let mut out = Vec::new();
     if let (Some(redemption), Some(settled)) = (&live.redemption, redemption_status(status)) {
@@ -212,21 +225,25 @@ mod tests {
         let manifest = Manifest::parse(SONG).unwrap();
         let f = fields(&rules(), "Wonderwall - Oasis", "luna_fan");
         let mut who = Identity { provider: Provider::Twitch, sub: "2002".into(), name: Some("luna_fan".into()), email: None, live: None };
-        assert!(notices(&manifest, &f, &who, Status::Queued, "u").is_empty(), "not from a stream");
+        assert!(notices(&manifest, &f, &who, Step { from: None, to: Status::Queued }, "u").is_empty(), "not from a stream");
         who.live = Some(LiveOrigin { channel: "1001".into(), redemption: Some(Redemption { reward_id: "rw".into(), id: "rd".into() }) });
-        let queued = notices(&manifest, &f, &who, Status::Queued, "u");
+        let queued = notices(&manifest, &f, &who, Step { from: None, to: Status::Queued }, "u");
         assert_eq!(queued.len(), 1, "an open request settles nothing yet");
         assert_eq!((queued[0]["action"].as_str(), queued[0]["channel"].as_str()), (Some("say"), Some("1001")));
         assert_eq!(notice_message(&queued[0], Some(2)).unwrap(), "@luna_fan \"Wonderwall - Oasis\" is #2 in the queue.");
-        let declined = notices(&manifest, &f, &who, Status::Rejected, "u");
+        let declined = notices(&manifest, &f, &who, Step { from: Some(Status::Queued), to: Status::Rejected }, "u");
         assert_eq!(
             (declined[0]["action"].as_str(), declined[0]["status"].as_str(), declined[0]["redemption"]["id"].as_str()),
             (Some("settle"), Some("CANCELED"), Some("rd"))
         );
         assert_eq!(notice_message(&declined[1], None).unwrap(), "@luna_fan \"Wonderwall - Oasis\" wasn't taken; your points are back.");
-        let pay = notices(&manifest, &f, &who, Status::AwaitingPayment, "https://pay.example/x");
+        let pay = notices(&manifest, &f, &who, Step { from: Some(Status::Validated), to: Status::AwaitingPayment }, "https://pay.example/x");
         assert!(notice_message(&pay[0], None).unwrap().ends_with("pay here: https://pay.example/x"));
-        assert!(notices(&manifest, &f, &who, Status::Validated, "u").is_empty());
+        assert!(notices(&manifest, &f, &who, Step { from: Some(Status::Created), to: Status::Validated }, "u").is_empty());
+        assert!(
+            notices(&manifest, &f, &who, Step { from: Some(Status::Created), to: Status::Rejected }, "u").is_empty(),
+            "blocked at intake: the relay answered"
+        );
     }
 
     #[test]

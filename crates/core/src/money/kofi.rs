@@ -2,7 +2,6 @@
 //! `verification_token`) and what a payment earns at an app under the creator's settings:
 //! credits for donations and shop items, a tier for a membership's month.
 
-use crate::manifest::Manifest;
 use crate::money::Currency;
 use crate::trust::client::constant_time_eq;
 use serde::{Deserialize, Serialize};
@@ -31,15 +30,16 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// What the creator sent, checked against the app.
-    pub fn check(&self, manifest: &Manifest) -> Result<(), String> {
+    /// What the creator sent, checked against the app (`is_tier`: an id among its tiers;
+    /// `sells_credits`: it has credit packs).
+    pub fn check(&self, is_tier: impl Fn(&str) -> bool, sells_credits: bool) -> Result<(), String> {
         if self.credit_price == Some(0) {
             return Err("credit_price must be at least 1 (minor units per credit)".into());
         }
-        if let Some(unknown) = self.tiers.values().find(|t| manifest.tier(t).is_none()) {
+        if let Some(unknown) = self.tiers.values().find(|t| !is_tier(t)) {
             return Err(format!("tiers: '{unknown}' is not a tier of the app"));
         }
-        if (self.credit_price.is_some() || !self.shop_items.is_empty()) && manifest.pricing.credit_packs.is_empty() {
+        if (self.credit_price.is_some() || !self.shop_items.is_empty()) && !sells_credits {
             return Err("the app sells no credit packs, so Ko-fi payments cannot earn credits here".into());
         }
         if self.shop_items.values().any(|n| *n == 0 || *n > 1000) {
@@ -139,8 +139,9 @@ pub enum Earned {
     CurrencyMismatch,
 }
 
-pub fn earned(payment: &Payment, settings: &Settings, manifest: &Manifest, now_ms: i64) -> Earned {
-    let same_currency = payment.currency.as_ref().is_none_or(|c| *c == manifest.pricing.currency);
+/// What the payment earns at an app priced in `currency`.
+pub fn earned(payment: &Payment, settings: &Settings, currency: &Currency, now_ms: i64) -> Earned {
+    let same_currency = payment.currency.as_ref().is_none_or(|c| c == currency);
     match payment.kind {
         Kind::Subscription => match payment.tier_name.as_ref().and_then(|name| settings.tiers.get(name)) {
             Some(tier) => Earned::Tier { tier: tier.clone(), until_ms: payment.timestamp_ms.unwrap_or(now_ms).min(now_ms) + MEMBERSHIP_MS },
@@ -175,6 +176,7 @@ fn donation(payment: &Payment, settings: &Settings, same_currency: bool) -> Earn
 mod tests {
     use super::*;
     use crate::manifest::tests::SONG;
+    use crate::manifest::Manifest;
 
     /// Ko-fi's documented sample, form-encoded as Ko-fi posts it.
     fn form(overrides: &[(&str, Value)]) -> Vec<u8> {
@@ -221,20 +223,20 @@ mod tests {
     fn earns_credits_tiers_or_nothing_by_the_settings() {
         let m = Manifest::parse(SONG).unwrap();
         let now = 1_800_000_000_000;
-        assert_eq!(earned(&parse(&form(&[])).unwrap(), &settings(), &m, now), Earned::Credits(2), "7.50 at 3.00 a credit");
-        assert_eq!(earned(&parse(&form(&[("amount", "2.99".into())])).unwrap(), &settings(), &m, now), Earned::Nothing);
-        assert_eq!(earned(&parse(&form(&[("currency", "EUR".into())])).unwrap(), &settings(), &m, now), Earned::CurrencyMismatch);
+        assert_eq!(earned(&parse(&form(&[])).unwrap(), &settings(), &m.pricing.currency, now), Earned::Credits(2), "7.50 at 3.00 a credit");
+        assert_eq!(earned(&parse(&form(&[("amount", "2.99".into())])).unwrap(), &settings(), &m.pricing.currency, now), Earned::Nothing);
+        assert_eq!(earned(&parse(&form(&[("currency", "EUR".into())])).unwrap(), &settings(), &m.pricing.currency, now), Earned::CurrencyMismatch);
         let member = parse(&form(&[("type", "Subscription".into()), ("tier_name", "Gold".into())])).unwrap();
         let paid_at = parse_ts("2026-12-01T10:00:00Z");
-        assert_eq!(earned(&member, &settings(), &m, now), Earned::Tier { tier: "fan_club".into(), until_ms: paid_at + MEMBERSHIP_MS });
+        assert_eq!(earned(&member, &settings(), &m.pricing.currency, now), Earned::Tier { tier: "fan_club".into(), until_ms: paid_at + MEMBERSHIP_MS });
         let shop = parse(&form(&[
             ("type", "Shop Order".into()),
             ("shop_items", serde_json::json!([{"direct_link_code": "1a2b3c4d5e", "quantity": 2}, {"direct_link_code": "other", "quantity": 1}])),
         ]))
         .unwrap();
-        assert_eq!(earned(&shop, &settings(), &m, now), Earned::Credits(10));
-        assert_eq!(earned(&parse(&form(&[("type", "Commission".into())])).unwrap(), &settings(), &m, now), Earned::Nothing);
-        assert_eq!(earned(&parse(&form(&[])).unwrap(), &Settings::default(), &m, now), Earned::Nothing);
+        assert_eq!(earned(&shop, &settings(), &m.pricing.currency, now), Earned::Credits(10));
+        assert_eq!(earned(&parse(&form(&[("type", "Commission".into())])).unwrap(), &settings(), &m.pricing.currency, now), Earned::Nothing);
+        assert_eq!(earned(&parse(&form(&[])).unwrap(), &Settings::default(), &m.pricing.currency, now), Earned::Nothing);
     }
 
     fn parse_ts(t: &str) -> i64 {
@@ -244,10 +246,12 @@ mod tests {
     #[test]
     fn settings_must_fit_the_app() {
         let m = Manifest::parse(SONG).unwrap();
-        assert_eq!(settings().check(&m), Ok(()));
+        let is_tier = |t: &str| m.tier(t).is_some();
+        assert_eq!(settings().check(is_tier, true), Ok(()));
+        assert!(settings().check(is_tier, false).unwrap_err().contains("credit packs"));
         let mut bad = settings();
         bad.tiers.insert("Silver".into(), "no_such_tier".into());
-        assert!(bad.check(&m).unwrap_err().contains("no_such_tier"));
-        assert!(Settings { credit_price: Some(0), ..Settings::default() }.check(&m).is_err());
+        assert!(bad.check(is_tier, true).unwrap_err().contains("no_such_tier"));
+        assert!(Settings { credit_price: Some(0), ..Settings::default() }.check(is_tier, true).is_err());
     }
 }

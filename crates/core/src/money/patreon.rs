@@ -2,7 +2,6 @@
 //! keyed by the webhook's secret, as Patreon documents) and what a `members:pledge:*` event
 //! says about one patron's membership, mapped to an app's tier by the creator's settings.
 
-use crate::manifest::Manifest;
 use crate::util::time::parse_rfc3339;
 use hmac::{Hmac, Mac};
 use md5::Md5;
@@ -22,14 +21,15 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn check(&self, manifest: &Manifest) -> Result<(), String> {
+    /// Checked against the app (`is_tier`: an id among its tiers).
+    pub fn check(&self, is_tier: impl Fn(&str) -> bool) -> Result<(), String> {
         if self.campaign_id.is_empty() || self.campaign_id.len() > 40 || !self.campaign_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err("campaign_id is your Patreon campaign's id (digits)".into());
         }
         if self.tiers.is_empty() {
             return Err("tiers maps at least one Patreon tier id to a tier of the app".into());
         }
-        match self.tiers.values().find(|t| manifest.tier(t).is_none()) {
+        match self.tiers.values().find(|t| !is_tier(t)) {
             Some(unknown) => Err(format!("tiers: '{unknown}' is not a tier of the app")),
             None => Ok(()),
         }

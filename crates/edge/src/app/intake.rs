@@ -92,7 +92,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         limits::edge_limit(env, limits::FAN_LIMITER, &fan_key).await?;
     }
     let (ip_key, normalized_email) = (ip_key(&ip), email.as_deref().map(normalize_email));
-    let sender = Sender { ip: &ip, ip_key: &ip_key, email: normalized_email.as_deref(), fan_id };
+    let sender = Sender { ip: &ip, ip_key: &ip_key, email: normalized_email.as_deref(), fan_id, identity: signed_in_key.as_deref() };
     let access = access_token(&req_access);
     // A free request without files or an invite may be planned on the app context this Worker
     // read for an earlier one: the batch's `app_context` guard re-checks it (and the block list)

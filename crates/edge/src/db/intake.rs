@@ -65,11 +65,11 @@ pub async fn context(db: &D1Database, app_slug: &str, sender: &Sender<'_>, invit
             "SELECT a.creator_id, c.stripe_account, a.state, a.state_message, a.successor, {SET_UP_DESTINATIONS} AS destinations,
                 (SELECT 1 FROM app_invites i WHERE i.app_slug = a.slug AND i.token_hash = ?6 AND i.revoked_at IS NULL) AS invited, l.app_slug AS limits_set, l.max_open_per_fan, l.max_per_fan_per_day, l.capacity,
                 (SELECT b.kind FROM blocklist b WHERE b.creator_id = a.creator_id
-                   AND ((b.kind = 'ip' AND b.value IN (?2, ?3)) OR (b.kind = 'email' AND b.value = ?4) OR (b.kind = 'fan' AND b.value = ?5)) LIMIT 1) AS blocked
+                   AND ((b.kind = 'ip' AND b.value IN (?2, ?3)) OR (b.kind = 'email' AND b.value = ?4) OR (b.kind = 'fan' AND b.value IN (?5, ?7))) LIMIT 1) AS blocked
            FROM apps a JOIN creators c ON c.id = a.creator_id LEFT JOIN app_limits l ON l.app_slug = a.slug
           WHERE a.slug = ?1"
         ),
-        &[app_slug.into(), sender.ip.into(), sender.ip_key.into(), sender.email.into(), sender.fan_id.into(), invite_hash.into()],
+        &[app_slug.into(), sender.ip.into(), sender.ip_key.into(), sender.email.into(), sender.fan_id.into(), invite_hash.into(), sender.identity.into()],
     )
     .await?;
     let n = |v: Option<i64>| v.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
@@ -113,14 +113,14 @@ pub fn still_current<'a>(app_slug: &'a str, known: &'a IntakeContext, sender: &S
         args.extend([n(l.max_open_per_fan), n(l.max_per_fan_per_day), n(l.capacity)]);
     }
     args.push(known.destinations.as_str().into());
-    args.extend([sender.ip.into(), sender.ip_key.into(), sender.email.into(), sender.fan_id.into()]);
+    args.extend([sender.ip.into(), sender.ip_key.into(), sender.email.into(), sender.fan_id.into(), sender.identity.into()]);
     Verdict {
         sql: format!(
             "EXISTS (SELECT 1 FROM apps a JOIN creators c ON c.id = a.creator_id LEFT JOIN app_limits l ON l.app_slug = a.slug
                       WHERE a.slug = ? AND a.creator_id = ? AND a.state = ? AND a.state_message IS ? AND a.successor IS ? AND c.stripe_account IS ?
                         AND {limits} AND coalesce({SET_UP_DESTINATIONS}, '') = ?
                         AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.creator_id = a.creator_id
-                              AND ((b.kind = 'ip' AND b.value IN (?, ?)) OR (b.kind = 'email' AND b.value = ?) OR (b.kind = 'fan' AND b.value = ?))))"
+                              AND ((b.kind = 'ip' AND b.value IN (?, ?)) OR (b.kind = 'email' AND b.value = ?) OR (b.kind = 'fan' AND b.value IN (?, ?)))))"
         ),
         args,
     }

@@ -115,6 +115,8 @@ pub struct Sender<'a> {
     pub ip_key: &'a str,
     pub email: Option<&'a str>,
     pub fan_id: Option<&'a str>,
+    /// The signed-in (or relayed) identity's key, `twitch:<id>`: a `fan` entry may name it.
+    pub identity: Option<&'a str>,
 }
 
 /// One entry of a creator's block list, its value already canonical.

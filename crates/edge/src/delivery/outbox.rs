@@ -86,10 +86,14 @@ pub fn entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered:
     let from_stream = row.identity.as_deref().and_then(|i| serde_json::from_str::<identity::Identity>(i).ok()).filter(|i| i.live.is_some());
     let fields: serde_json::Map<String, serde_json::Value> =
         if from_stream.is_some() { serde_json::from_str(&row.fields).unwrap_or_default() } else { Default::default() };
-    for status in entered {
+    for (i, status) in entered.iter().enumerate() {
         summary.status = status.as_str().to_string();
         out.extend(entries_for_event(manifest, row, &summary, &status.event_name(), |_| ids::token("msg_", &random::<16>())));
-        for notice in from_stream.as_ref().map(|who| chat::notices(manifest, &fields, who, *status, &summary.fan_page_url)).unwrap_or_default() {
+        for notice in from_stream
+            .as_ref()
+            .map(|who| chat::notices(manifest, &fields, who, chat::Step { from: i.checked_sub(1).map(|p| entered[p]), to: *status }, &summary.fan_page_url))
+            .unwrap_or_default()
+        {
             let destination = match from_stream.as_ref().map(|who| who.provider) {
                 Some(identity::Provider::Youtube) => DestinationKind::Youtube,
                 _ => DestinationKind::Twitch,
