@@ -1,7 +1,8 @@
 // The JavaScript SDK (sdk/js) against the local stack, from the package `npm pack` makes:
 // what a developer installs is what is tested. Fan side (JSON and multipart submit with a
 // generated Idempotency-Key, typed errors, status, form token, backing off on 429), creator
-// side (queue, actions, deliveries and replay, destinations, limits, KPIs, block list), and
+// side (queue, actions, deliveries and replay, destinations, limits, KPIs, block list, keys,
+// the overlay link, Twitch and YouTube connections, memberships), and
 // verifyWebhook on a real delivery, cross-checked with the official Standard Webhooks library.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -159,6 +160,40 @@ describe("creator side", () => {
     await creator.unblock("email", "spam@example.com");
     assert.ok(!JSON.stringify(await creator.blocklist()).includes("spam@example.com"));
     assert.equal((await creator.appState("song-request")).state, "live");
+  });
+});
+
+describe("live-stream tools and memberships", () => {
+  test("overlay link, API keys, Twitch and YouTube connections, Ko-fi settings", async () => {
+    const creator = new sdk.Fanline({ baseUrl: f.url, apiKey: f.owner.apiKey });
+    const link = await creator.overlayLink("song-request");
+    assert.match(link.url, /\/apps\/song-request\/overlay\?token=ovl_/);
+    assert.notEqual((await creator.rotateOverlay("song-request")).token, link.token);
+    const made = await creator.createApiKey("sdk test");
+    assert.match(made.key, /^fl_live_/);
+    assert.ok((await creator.apiKeys()).keys.some((k) => k.id === made.id));
+    await creator.revokeApiKey(made.id);
+    assert.deepEqual([(await creator.twitch("song-request")).connected, (await creator.twitch("song-request")).command], [false, "!sr"]);
+    const twitch = await creator.connectTwitch("song-request", { reward: { title: "Request a song", cost: 300 } });
+    assert.match(twitch.authorize_url, /\/oauth2\/authorize\?/);
+    const noChat = await creator.connectTwitch("shoutout").then(() => null, (e) => e);
+    assert.deepEqual([noChat.status, noChat.code], [409, "chat_not_set_up"]);
+    const yt = await creator.connectYoutube("song-request");
+    assert.match(yt.authorize_url, /youtube\.force-ssl/);
+    assert.equal((await creator.youtube("song-request")).quota.budget, 10000);
+    const missing = await creator.disconnectYoutube("song-request").then(() => null, (e) => e);
+    assert.equal(missing.status, 404);
+    const kofi = await creator.setMembership("song-request", "kofi", { verification_token: "sdk-token-12345", credit_price: 500 });
+    assert.deepEqual([kofi.connected, kofi.settings.credit_price], [true, 500]);
+    assert.equal((await creator.membership("song-request", "kofi")).settings.credit_price, 500);
+    await creator.removeMembership("song-request", "kofi");
+    assert.equal((await creator.membership("song-request", "kofi")).connected, false);
+  });
+
+  test("linkSignIn needs the fan token and a sign-in", async () => {
+    const fan = new sdk.Fanline({ baseUrl: f.url, fanToken: "ft_not_a_real_token", fetch: fetchFrom(f.freshIp()) }).app("song-request");
+    const refused = await fan.linkSignIn().then(() => null, (e) => e);
+    assert.deepEqual([refused.status, refused.code], [401, "fan_token_required"]);
   });
 });
 

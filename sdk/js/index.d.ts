@@ -78,6 +78,7 @@ export class AppClient {
   manifest(): Promise<Record<string, unknown>>;
   openStatus(): Promise<{ app: string; open: boolean; state: string; capacity: number | null; in_queue: number; message: string | null }>;
   me(): Promise<Record<string, unknown>>;
+  linkSignIn(options?: { session?: string; unlink?: boolean }): Promise<{ fan_id: string; linked?: boolean; unlinked?: boolean; identity: { provider: string; sub: string; name?: string | null } }>;
 }
 
 type Json = Record<string, any>;
@@ -114,6 +115,22 @@ export class Fanline {
   block(entry: { kind: "ip" | "email" | "fan"; value: string; reason?: string }): Promise<Json>;
   unblock(kind: "ip" | "email" | "fan", value: string): Promise<Json>;
   openAuction(slug: string, auction: { title?: string; slots: number; duration_secs: number }): Promise<Json>;
+  apiKeys(): Promise<{ keys: Json[] }>;
+  createApiKey(name: string): Promise<{ id: string; name: string; key: string; last4: string }>;
+  revokeApiKey(id: string): Promise<Json>;
+  overlayLink(slug: string): Promise<{ app: string; token: string; url: string }>;
+  rotateOverlay(slug: string): Promise<{ app: string; token: string; url: string }>;
+  twitch(slug: string): Promise<{ app: string; connected: boolean; command: string | null; channel?: { id: string; login: string }; reward_id?: string | null; subscriptions?: { id: string; type: string; status: string }[]; connected_at?: string }>;
+  connectTwitch(slug: string, options?: { reward?: { title: string; cost: number; prompt?: string } }): Promise<{ app: string; authorize_url: string; expires_in: number }>;
+  disconnectTwitch(slug: string): Promise<{ app: string; connected: false; removed_subscriptions: number }>;
+  youtube(slug: string): Promise<{ app: string; connected: boolean; status?: "live" | "waiting"; broadcast_id?: string | null; live_chat_id?: string | null; next_poll_at?: string; polled_at?: string | null; last_error?: string | null; quota: { day: string; used: number; budget: number } }>;
+  connectYoutube(slug: string): Promise<{ app: string; authorize_url: string; expires_in: number }>;
+  pickBroadcast(slug: string, broadcastId: string | null): Promise<Json>;
+  disconnectYoutube(slug: string): Promise<{ app: string; connected: false }>;
+  membership(slug: string, source: "kofi" | "patreon"): Promise<{ app: string; source: string; connected: boolean; webhook_url: string; sign_in_url?: string; settings: Json | null; payments: Json[] }>;
+  setMembership(slug: string, source: "kofi", settings: { verification_token: string; credit_price?: number; tiers?: Record<string, string>; shop_items?: Record<string, number> }): Promise<Json>;
+  setMembership(slug: string, source: "patreon", settings: { webhook_secret: string; campaign_id: string; tiers: Record<string, string> }): Promise<Json>;
+  removeMembership(slug: string, source: "kofi" | "patreon"): Promise<Json>;
 }
 
 export class WebhookVerificationError extends Error {

@@ -216,6 +216,65 @@ export class Fanline {
   openAuction(slug, auction) {
     return this.#data("POST", `/apps/${enc(slug)}/api/auctions`, { json: auction });
   }
+  /** The creator's API keys (name, last 4 characters, created, revoked). */
+  apiKeys() {
+    return this.#data("GET", "/api/creator/keys");
+  }
+  /** A new key; its `key` is shown in this answer only. */
+  createApiKey(name) {
+    return this.#data("POST", "/api/creator/keys", { json: { name } });
+  }
+  revokeApiKey(id) {
+    return this.#data("DELETE", `/api/creator/keys/${enc(id)}`, { idempotent: true });
+  }
+
+  // ---- live-stream tools and memberships (docs/live.md, docs/memberships.md) ---------------
+
+  /** The app's OBS overlay link `{token, url}` (made on first ask). */
+  overlayLink(slug) {
+    return this.#data("GET", `/api/apps/${enc(slug)}/overlay`);
+  }
+  /** A new overlay token; the old link stops working. */
+  rotateOverlay(slug) {
+    return this.#data("POST", `/api/apps/${enc(slug)}/overlay/rotate`);
+  }
+  /** The Twitch connection: channel, reward, EventSub subscriptions and their status. */
+  twitch(slug) {
+    return this.#data("GET", `/api/apps/${enc(slug)}/twitch`);
+  }
+  /** Starts connecting a channel: open the answer's `authorize_url` as the broadcaster. `reward`: `{title, cost, prompt?}`. */
+  connectTwitch(slug, { reward } = {}) {
+    return this.#data("POST", `/api/apps/${enc(slug)}/twitch`, { json: reward ? { reward } : {} });
+  }
+  disconnectTwitch(slug) {
+    return this.#data("DELETE", `/api/apps/${enc(slug)}/twitch`, { idempotent: true });
+  }
+  /** The YouTube live chat being read, when next, and the day's quota. */
+  youtube(slug) {
+    return this.#data("GET", `/api/apps/${enc(slug)}/youtube`);
+  }
+  /** Starts connecting a YouTube channel: open the answer's `authorize_url` as its owner. */
+  connectYoutube(slug) {
+    return this.#data("POST", `/api/apps/${enc(slug)}/youtube`);
+  }
+  /** Reads this broadcast's chat (a video id), or the channel's active one with `null`. */
+  pickBroadcast(slug, broadcastId) {
+    return this.#data("PUT", `/api/apps/${enc(slug)}/youtube`, { json: { broadcast_id: broadcastId ?? null }, idempotent: true });
+  }
+  disconnectYoutube(slug) {
+    return this.#data("DELETE", `/api/apps/${enc(slug)}/youtube`, { idempotent: true });
+  }
+  /** Ko-fi or Patreon (`source`: "kofi" | "patreon"): the settings and the latest payments. */
+  membership(slug, source) {
+    return this.#data("GET", `/api/apps/${enc(slug)}/${enc(source)}`);
+  }
+  /** Ko-fi: `{verification_token, credit_price?, tiers?, shop_items?}`; Patreon: `{webhook_secret, campaign_id, tiers}`. */
+  setMembership(slug, source, settings) {
+    return this.#data("PUT", `/api/apps/${enc(slug)}/${enc(source)}`, { json: settings, idempotent: true });
+  }
+  removeMembership(slug, source) {
+    return this.#data("DELETE", `/api/apps/${enc(slug)}/${enc(source)}`, { idempotent: true });
+  }
 }
 
 /** What a fan's page (or a server acting for fans) calls on one app. */
@@ -275,6 +334,15 @@ export class AppClient {
   /** The fan's credits, purchases and tier (needs a fan token). */
   me() {
     return this.client.request("GET", `${this.base}/api/me`, { auth: "fan" }).then((r) => r.data);
+  }
+  /**
+   * Links the fan's sign-in here (e.g. their Twitch; `session` is a `Fanline-Session` value,
+   * or omit it in a browser that carries the session cookie) to the fan of the fan token, so
+   * their chat commands spend the fan's credits. `unlink: true` undoes it.
+   */
+  linkSignIn({ session, unlink = false } = {}) {
+    const headers = session ? { "fanline-session": session } : {};
+    return this.client.request(unlink ? "DELETE" : "POST", `${this.base}/api/me/links`, { auth: "fan", headers, idempotent: true }).then((r) => r.data);
   }
 }
 

@@ -21,8 +21,7 @@ use worker::{Env, Request, Response};
 pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     let body = read_capped(&mut req, WEBHOOK_MAX).await?;
     let trigger_name = header(&req, "X-Patreon-Event").unwrap_or_default();
-    let refused =
-        || ApiError::Forbidden { code: "invalid_signature", message: "X-Patreon-Signature does not match the body for this campaign's webhook.".into() };
+    let refused = || ApiError::bad_request("invalid_signature", "X-Patreon-Signature does not match the body for this campaign's webhook.");
     // The campaign picks the secret; nothing else is read before the signature is checked.
     let campaign = patreon::campaign_of(&body).ok_or_else(refused)?;
     let db = db::db(env)?;

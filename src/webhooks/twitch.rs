@@ -56,14 +56,23 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         }
         Message::Notification { subscription, event: twitch_event } => {
             let event = Event { source: Source::Twitch, id: &message_id, kind: &subscription.kind };
+            let relay = Relay { env, db: &db, origin: origin(&req), message_id: &message_id };
+            // Twitch sends every line of the chat: one that is no app's command is answered
+            // without a write (there is nothing to do once, so nothing to record).
+            let command = match &twitch_event {
+                TwitchEvent::Chat { broadcaster_id, text, .. } => match relay.command(broadcaster_id, text).await? {
+                    Some(command) => Some(command),
+                    None => return Ok(Response::empty()?.with_status(204)),
+                },
+                _ => None,
+            };
             if event.seen(&db).await? {
                 return Ok(Response::empty()?.with_status(204));
             }
-            let relay = Relay { env, db: &db, origin: origin(&req), message_id: &message_id };
-            let outcome = match twitch_event {
-                TwitchEvent::Chat { broadcaster_id, viewer, text, .. } => relay.chat(&broadcaster_id, &viewer, &text).await?,
-                redemption @ TwitchEvent::Redemption { .. } => relay.redemption(&redemption).await?,
-                TwitchEvent::Other => Some(WebhookOutcome::Ignored),
+            let outcome = match (twitch_event, command) {
+                (TwitchEvent::Chat { broadcaster_id, viewer, .. }, Some(command)) => relay.chat(command, &broadcaster_id, &viewer).await?,
+                (redemption @ TwitchEvent::Redemption { .. }, _) => relay.redemption(&redemption).await?,
+                _ => Some(WebhookOutcome::Ignored),
             };
             match outcome {
                 Some(outcome) => {
@@ -87,17 +96,25 @@ struct Relay<'a> {
 }
 
 impl Relay<'_> {
-    /// A chat message that is one of the channel's apps' commands becomes a request there.
-    async fn chat(&self, broadcaster_id: &str, viewer: &Viewer, text: &str) -> ApiResult<Option<WebhookOutcome>> {
+    /// The app on the channel whose command the line is, with the text after the command.
+    async fn command(&self, broadcaster_id: &str, text: &str) -> ApiResult<Option<Command>> {
         for channel in db::twitch::channels_of(self.db, broadcaster_id).await? {
             let (_, manifest) = db::apps::with_manifest(self.db, &channel.app_slug).await?;
-            let Some(rules) = &manifest.chat else { continue };
-            let Some(argument) = eventsub::command_argument(text, &rules.command) else { continue };
-            let linked = db::credits::linked_fan(self.db, &twitch_key(viewer)).await?.is_some();
-            let who = viewer_identity(viewer, broadcaster_id, None);
-            return self.submit(&Target { channel: &channel, manifest: &manifest, rules }, &who, relay::body(rules, argument, &viewer.login, linked)).await;
+            let argument = manifest.chat.as_ref().and_then(|rules| eventsub::command_argument(text, &rules.command)).map(str::to_string);
+            if let Some(argument) = argument {
+                return Ok(Some(Command { channel, manifest, argument }));
+            }
         }
-        Ok(Some(WebhookOutcome::Ignored))
+        Ok(None)
+    }
+
+    /// A command becomes the viewer's request at its app.
+    async fn chat(&self, command: Command, broadcaster_id: &str, viewer: &Viewer) -> ApiResult<Option<WebhookOutcome>> {
+        let Command { channel, manifest, argument } = command;
+        let Some(rules) = &manifest.chat else { return Ok(Some(WebhookOutcome::Ignored)) };
+        let linked = db::credits::linked_fan(self.db, &twitch_key(viewer)).await?.is_some();
+        let who = viewer_identity(viewer, broadcaster_id, None);
+        self.submit(&Target { channel: &channel, manifest: &manifest, rules }, &who, relay::body(rules, &argument, &viewer.login, linked)).await
     }
 
     /// A redemption of the reward an app created becomes a request there, paid with the points.
@@ -143,6 +160,13 @@ impl Relay<'_> {
         }
         Ok(Some(WebhookOutcome::Recorded))
     }
+}
+
+/// A chat line that is an app's command.
+struct Command {
+    channel: Channel,
+    manifest: Manifest,
+    argument: String,
 }
 
 /// The app a notification is for, on the channel it came from.
