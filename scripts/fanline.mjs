@@ -22,6 +22,7 @@ import { startTrello } from "./fakes/trello.mjs";
 import { startTwilio } from "./fakes/twilio.mjs";
 import { startTwitch } from "./fakes/twitch.mjs";
 import { startYoutube } from "./fakes/youtube.mjs";
+import { OAuth2Server } from "oauth2-mock-server";
 
 const args = process.argv.slice(2);
 const command = args[0];
@@ -52,6 +53,12 @@ async function dev() {
   const airtable = await startAirtable({ port: port + 10 });
   const twitch = await startTwitch({ port: port + 11 });
   const youtube = await startYoutube({ port: port + 12 });
+  // A real OpenID provider from npm stands in for fans' Twitch, Discord, Google and Patreon
+  // sign-in: it approves at once, as the user "johndoe".
+  const oauth = new OAuth2Server();
+  await oauth.issuer.keys.generate("RS256");
+  await oauth.start(port + 13, "127.0.0.1");
+  oauth.issuer.url = `http://127.0.0.1:${port + 13}`;
   const announce = (name, describe) => (call) => console.log(`[${name}] ${call.method} ${call.path}${describe(call) ? ` ${describe(call)}` : ""}`);
   for (const [name, api, describe] of [
     ["trello", trello, (c) => c.json?.name ?? c.json?.text ?? ""],
@@ -69,6 +76,7 @@ async function dev() {
     turnstile,
     twitch,
     youtube,
+    oauth: oauth.issuer.url,
     // A chat without a live broadcast is looked for again every few seconds, not minutes.
     hubVars: { YOUTUBE_RECHECK_SECS: "3" },
     port,
@@ -125,6 +133,7 @@ ${workers().apps.map((a) => `  ${`App ${a.slug}`.padEnd(19)}${stack.url}/apps/${
   Local Notion       ${notion.url}  (pages: GET ${notion.url}/_calls)
   Local Airtable     ${airtable.url}  (records: GET ${airtable.url}/_calls)
   Local Twitch       ${twitch.url}  (channel ${twitch.broadcaster.login}; chat as a viewer: POST ${twitch.url}/_chat; bot replies: GET ${twitch.url}/_chat)
+  Local sign-in      ${oauth.issuer.url}  (fans' Twitch, Discord, Google and Patreon sign-in approve at once, as "johndoe")
   Local YouTube      ${youtube.url}  (go live: POST ${youtube.url}/_live; chat: POST ${youtube.url}/_chat; replies: GET ${youtube.url}/_sent)
   Logs               ${stack.logFile}
   Shell variables    . .fanline/dev.env   (FANLINE, FANLINE_KEY, ...: see docs/quickstart.md)
@@ -132,6 +141,7 @@ ${workers().apps.map((a) => `  ${`App ${a.slug}`.padEnd(19)}${stack.url}/apps/${
 Press Ctrl-C to stop.`);
   const shutdown = async () => {
     clearInterval(ticker);
+    await oauth.stop().catch(() => {});
     await stack.stop();
     process.exit(0);
   };

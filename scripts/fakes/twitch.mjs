@@ -193,7 +193,8 @@ export async function startTwitch({ port = 0, clientId = "fanline-twitch", clien
     // Not Twitch's: for trying the stack by hand (docs/live.md). A viewer's id is derived from
     // their login, so the same name is the same viewer.
     if (route === "POST /_chat") {
-      const r = await api.say(viewerNamed(body?.login ?? "viewer"), String(body?.text ?? ""));
+      const viewer = body?.id ? { id: String(body.id), login: body?.login ?? String(body.id) } : viewerNamed(body?.login ?? "viewer");
+      const r = await api.say(viewer, String(body?.text ?? ""));
       return json(res, 200, { delivered: r.status });
     }
     if (route === "POST /_redeem") {
