@@ -10,6 +10,7 @@ import crypto from "node:crypto";
 import path from "node:path";
 import { launchBrowser } from "./support/browser.mjs";
 import { eventually, startFixture } from "./support/fixture.mjs";
+import { signInAs } from "./support/signin.mjs";
 
 let f, connection;
 before(async () => {
@@ -174,7 +175,7 @@ describe("DJ Luna's stream, end to end", () => {
     assert.equal(bought.status, 201, bought.text);
     await f.stripe.pay(bought.data.checkout_session_id);
     const fanToken = bought.data.fan_token;
-    const session = await twitchSession(viewer);
+    const session = await signInAs(f, APP, "twitch", { sub: viewer.id, preferred_username: viewer.login });
     const unlinked = await f.request("POST", `/apps/${APP}/api/me/links`, { headers: { "fan-token": fanToken } });
     assert.equal(unlinked.status, 401, "linking needs the Twitch sign-in too");
     const linked = await f.request("POST", `/apps/${APP}/api/me/links`, { headers: { "fan-token": fanToken, "fanline-session": session } });
@@ -261,20 +262,6 @@ describe("disconnecting", () => {
     assert.equal((await f.request("GET", `/api/apps/${APP}/twitch`, { key: f.owner.apiKey })).data.connected, false);
   });
 });
-
-/** Signs the viewer in with Twitch at the app (the local OpenID provider answers as them). */
-async function twitchSession(viewer) {
-  f.oauth.service.once("beforeUserinfo", (userInfo) => {
-    userInfo.body = { sub: viewer.id, preferred_username: viewer.login };
-  });
-  const start = await fetch(`${f.url}/apps/${APP}/auth/twitch/start`, { redirect: "manual" });
-  assert.equal(start.status, 302, await start.clone().text());
-  const state = start.headers.getSetCookie().find((c) => c.startsWith("fl_oauth_state=")).split(";")[0];
-  const atProvider = await fetch(start.headers.get("location"), { redirect: "manual" });
-  const done = await fetch(atProvider.headers.get("location"), { redirect: "manual", headers: { cookie: state } });
-  assert.equal(done.status, 303, await done.clone().text());
-  return done.headers.getSetCookie().find((c) => c.startsWith("fl_session=")).split(";")[0].split("=").slice(1).join("=");
-}
 
 /** The creator signed in to the console, as its page's calls carry it (cookie, CSRF token, origin). */
 async function consoleHeaders() {

@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { startFixture } from "./support/fixture.mjs";
+import { signInAs } from "./support/signin.mjs";
 import { kofiPayment, sendKofi } from "../scripts/fakes/kofi.mjs";
 import { patreonMember, sendPatreon } from "../scripts/fakes/patreon.mjs";
 
@@ -149,15 +150,4 @@ describe("Patreon", () => {
 });
 
 /** Signs in with Patreon at the app (the local OpenID provider answers as Patreon's JSON:API identity). */
-async function patreonSession(userId) {
-  f.oauth.service.once("beforeUserinfo", (userInfo) => {
-    userInfo.body = { data: { id: userId, type: "user", attributes: { full_name: "Pat Ron", email: "patron@example.com" } } };
-  });
-  const start = await fetch(`${f.url}/apps/${APP}/auth/patreon/start`, { redirect: "manual" });
-  assert.equal(start.status, 302, await start.clone().text());
-  const state = start.headers.getSetCookie().find((c) => c.startsWith("fl_oauth_state=")).split(";")[0];
-  const atProvider = await fetch(start.headers.get("location"), { redirect: "manual" });
-  const done = await fetch(atProvider.headers.get("location"), { redirect: "manual", headers: { cookie: state } });
-  assert.equal(done.status, 303, await done.clone().text());
-  return done.headers.getSetCookie().find((c) => c.startsWith("fl_session=")).split(";")[0].split("=").slice(1).join("=");
-}
+const patreonSession = (userId) => signInAs(f, APP, "patreon", { data: { id: userId, type: "user", attributes: { full_name: "Pat Ron", email: "patron@example.com" } } });

@@ -2,6 +2,7 @@
 // field, `data`, is the payment as JSON, with the account's verification_token inside.
 // Ko-fi offers no signing library or local tool; the shape follows its webhook documentation.
 import crypto from "node:crypto";
+import { deliverWebhook } from "./server.mjs";
 
 /** A payment like Ko-fi's documented sample; `fields` overrides any key. */
 export function kofiPayment(fields = {}) {
@@ -28,13 +29,6 @@ export function kofiPayment(fields = {}) {
 }
 
 /** Posts `payment` to `url` as Ko-fi does. */
-export async function sendKofi(url, payment) {
-  const body = new URLSearchParams({ data: JSON.stringify(payment) }).toString();
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
-  const text = await response.text();
-  let data = null;
-  try {
-    data = JSON.parse(text);
-  } catch {}
-  return { status: response.status, data, text };
+export function sendKofi(url, payment) {
+  return deliverWebhook(url, { "content-type": "application/x-www-form-urlencoded" }, new URLSearchParams({ data: JSON.stringify(payment) }).toString());
 }

@@ -2,6 +2,7 @@
 // `X-Patreon-Event`, and `X-Patreon-Signature`, the hex HMAC-MD5 of the raw body keyed by the
 // webhook's secret (computed here with Node's crypto, independently of Fanline's verifier).
 import crypto from "node:crypto";
+import { deliverWebhook } from "./server.mjs";
 
 /** A member document for `campaignId`; `attributes` and `tiers` describe the pledge. */
 export function patreonMember({ memberId = crypto.randomUUID(), userId, campaignId, tiers = [], attributes = {} }) {
@@ -41,12 +42,6 @@ export function patreonMember({ memberId = crypto.randomUUID(), userId, campaign
 export const patreonSignature = (secret, body) => crypto.createHmac("md5", secret).update(body).digest("hex");
 
 /** Posts the document as Patreon does for `trigger` (e.g. `members:pledge:create`). */
-export async function sendPatreon(url, { trigger, document, secret, body = JSON.stringify(document), signature = patreonSignature(secret, body) }) {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-patreon-event": trigger, "x-patreon-signature": signature }, body });
-  const text = await response.text();
-  let data = null;
-  try {
-    data = JSON.parse(text);
-  } catch {}
-  return { status: response.status, data, text };
+export function sendPatreon(url, { trigger, document, secret, body = JSON.stringify(document), signature = patreonSignature(secret, body) }) {
+  return deliverWebhook(url, { "content-type": "application/json", "x-patreon-event": trigger, "x-patreon-signature": signature }, body);
 }

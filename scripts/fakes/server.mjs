@@ -85,3 +85,28 @@ function answerLate(res, ms) {
     }, ms),
   };
 }
+
+/**
+ * An OAuth authorize page that approves at once: remembers `code` with what `grant` says about
+ * it, and sends the browser back to `redirect_uri` with the code, the scope and the state.
+ */
+export function approveAtOnce(res, url, codes, code, grant) {
+  codes.set(code, grant);
+  const to = new URL(url.searchParams.get("redirect_uri"));
+  to.searchParams.set("code", code);
+  to.searchParams.set("scope", url.searchParams.get("scope") ?? "");
+  to.searchParams.set("state", url.searchParams.get("state") ?? "");
+  res.writeHead(302, { location: to.toString() });
+  res.end();
+}
+
+/** Sends a webhook the way a provider would, and reads the answer: `{status, data, text}`. */
+export async function deliverWebhook(url, headers, body) {
+  const response = await fetch(url, { method: "POST", headers, body });
+  const text = await response.text();
+  let data = null;
+  try {
+    data = JSON.parse(text);
+  } catch {}
+  return { status: response.status, data, text };
+}

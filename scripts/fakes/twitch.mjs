@@ -9,7 +9,7 @@
 // Twitch's own CLI (`twitch event trigger`, `twitch mock-api`) is a Go binary outside the
 // package registries this project installs from, hence this stand-in.
 import crypto from "node:crypto";
-import { listen, readBody } from "./server.mjs";
+import { approveAtOnce, listen, readBody } from "./server.mjs";
 
 const id = () => crypto.randomUUID();
 const digits = (n) => String(crypto.randomInt(10 ** (n - 1), 10 ** n));
@@ -82,15 +82,9 @@ export async function startTwitch({ port = 0, clientId = "fanline-twitch", clien
     const route = `${req.method} ${url.pathname}`;
 
     if (route === "GET /oauth2/authorize") {
-      const redirect = new URL(url.searchParams.get("redirect_uri"));
       if (url.searchParams.get("client_id") !== clientId) return error(res, 400, "invalid client");
-      const code = crypto.randomBytes(15).toString("hex");
-      codes.set(code, { redirectUri: url.searchParams.get("redirect_uri"), scopes: (url.searchParams.get("scope") ?? "").split(" ").filter(Boolean) });
-      redirect.searchParams.set("code", code);
-      redirect.searchParams.set("scope", url.searchParams.get("scope") ?? "");
-      redirect.searchParams.set("state", url.searchParams.get("state") ?? "");
-      res.writeHead(302, { location: redirect.toString() });
-      return res.end();
+      const scopes = (url.searchParams.get("scope") ?? "").split(" ").filter(Boolean);
+      return approveAtOnce(res, url, codes, crypto.randomBytes(15).toString("hex"), { redirectUri: url.searchParams.get("redirect_uri"), scopes });
     }
     if (route === "POST /oauth2/token") {
       const form = Object.fromEntries(new URLSearchParams(raw));

@@ -5,7 +5,7 @@
 // Google's error shape (`{"error": {"code", "message", "errors": [{"reason"}]}}`) and a quota
 // that answers `quotaExceeded` once spent. Google publishes no local emulator for these APIs.
 import crypto from "node:crypto";
-import { listen, readBody } from "./server.mjs";
+import { approveAtOnce, listen, readBody } from "./server.mjs";
 
 export async function startYoutube({ port = 0, clientId = "fanline-google", clientSecret = "local-secret" } = {}) {
   const tokens = new Map();
@@ -51,14 +51,7 @@ export async function startYoutube({ port = 0, clientId = "fanline-google", clie
 
     if (route === "GET /o/oauth2/v2/auth") {
       if (url.searchParams.get("client_id") !== clientId) return error(res, 400, "invalid_client");
-      const code = `4/${crypto.randomBytes(12).toString("hex")}`;
-      codes.set(code, url.searchParams.get("redirect_uri"));
-      const to = new URL(url.searchParams.get("redirect_uri"));
-      to.searchParams.set("code", code);
-      to.searchParams.set("state", url.searchParams.get("state") ?? "");
-      to.searchParams.set("scope", url.searchParams.get("scope") ?? "");
-      res.writeHead(302, { location: to.toString() });
-      return res.end();
+      return approveAtOnce(res, url, codes, `4/${crypto.randomBytes(12).toString("hex")}`, url.searchParams.get("redirect_uri"));
     }
     if (route === "POST /token") {
       const form = Object.fromEntries(new URLSearchParams(raw));

@@ -63,10 +63,10 @@ pub async fn connect(mut req: Request, env: &Env, slug: &str) -> ApiResult<Respo
     let state = hex::encode(random::<16>());
     let reward = body.reward.as_ref().map(serde_json::to_string).transpose()?;
     db::twitch::start_connect(&db, &state, &Connect { app_slug: app.slug.clone(), creator_id: creator.id.clone(), reward, created_at: now_ms() }).await?;
-    let mut to = url::Url::parse(&client.authorize_url).map_err(|e| ApiError::Internal(format!("authorize url: {e}")))?;
+    let mut to = url::Url::parse(&client.app.authorize_url).map_err(|e| ApiError::Internal(format!("authorize url: {e}")))?;
     to.query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
+        .append_pair("client_id", &client.app.client_id)
         .append_pair("redirect_uri", &callback_url(&origin(&req)))
         .append_pair("scope", CONNECT_SCOPES)
         .append_pair("state", &state)

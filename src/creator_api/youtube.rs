@@ -36,10 +36,10 @@ pub async fn connect(req: &Request, env: &Env, slug: &str) -> ApiResult<Response
     let client = Client::from_env(env)?;
     let state = hex::encode(random::<16>());
     db::youtube::start_connect(&db, &state, &app.slug, &creator.id, now_ms()).await?;
-    let mut to = url::Url::parse(&client.authorize_url).map_err(|e| ApiError::Internal(format!("authorize url: {e}")))?;
+    let mut to = url::Url::parse(&client.app.authorize_url).map_err(|e| ApiError::Internal(format!("authorize url: {e}")))?;
     to.query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
+        .append_pair("client_id", &client.app.client_id)
         .append_pair("redirect_uri", &callback_url(&origin(req)))
         .append_pair("scope", SCOPE)
         .append_pair("state", &state)

@@ -77,6 +77,92 @@ impl From<ProviderError> for ApiError {
     }
 }
 
+/// The marketplace's own OAuth application at a provider (Twitch for channels, Google for
+/// YouTube): its credentials, from `OAUTH_<NAME>_CLIENT_ID` / `_CLIENT_SECRET`, and its
+/// endpoints, from `OAUTH_<NAME>_AUTHORIZE_URL` / `_TOKEN_URL` or the provider's own.
+pub struct OAuthApp {
+    pub client_id: String,
+    client_secret: String,
+    pub authorize_url: String,
+    pub token_url: String,
+}
+
+impl OAuthApp {
+    pub fn from_env(env: &worker::Env, name: &str, authorize: &str, token: &str) -> Result<Self, ApiError> {
+        use crate::platform::config::{config, required_config};
+        Ok(Self {
+            client_id: required_config(env, &format!("OAUTH_{name}_CLIENT_ID"))?,
+            client_secret: required_config(env, &format!("OAUTH_{name}_CLIENT_SECRET"))?,
+            authorize_url: config(env, &format!("OAUTH_{name}_AUTHORIZE_URL"), authorize),
+            token_url: config(env, &format!("OAUTH_{name}_TOKEN_URL"), token),
+        })
+    }
+
+    /// The token endpoint's form for a grant (`client_credentials`, `authorization_code` with
+    /// `code` and `redirect_uri`, `refresh_token` with `refresh_token`).
+    pub(crate) fn grant_form(&self, grant_type: &str, extra: &[(&str, &str)]) -> String {
+        let mut pairs = vec![("client_id", self.client_id.as_str()), ("client_secret", self.client_secret.as_str()), ("grant_type", grant_type)];
+        pairs.extend_from_slice(extra);
+        form(&pairs)
+    }
+}
+
+/// A call's body.
+pub(crate) enum Body {
+    None,
+    Form(String),
+    Json(serde_json::Value),
+}
+
+/// Who a call is made as: a bearer token and extra headers (Twitch's `Client-Id`), both optional.
+#[derive(Default)]
+pub(crate) struct As<'a> {
+    pub bearer: Option<&'a str>,
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+/// One call to an OAuth or API endpoint, within 10 s: its status and text, whatever the
+/// status. Only no answer at all is an error.
+pub(crate) async fn call(service: &'static str, method: worker::Method, url: &str, body: Body, who: As<'_>) -> ProviderResult<(u16, String)> {
+    let headers = worker::Headers::new();
+    headers.set("Accept", "application/json")?;
+    if let Some(token) = who.bearer {
+        headers.set("Authorization", &format!("Bearer {token}"))?;
+    }
+    for (name, value) in who.headers {
+        headers.set(name, value)?;
+    }
+    let mut init = worker::RequestInit::new();
+    match body {
+        Body::None => {}
+        Body::Form(form) => {
+            headers.set("Content-Type", "application/x-www-form-urlencoded")?;
+            init.with_body(Some(form.into()));
+        }
+        Body::Json(value) => {
+            headers.set("Content-Type", "application/json")?;
+            init.with_body(Some(value.to_string().into()));
+        }
+    }
+    init.with_method(method).with_headers(headers);
+    let mut response = worker::Fetch::Request(worker::Request::new_with_init(url, &init)?)
+        .send_with_signal(&crate::platform::config::timeout_signal(10_000))
+        .await
+        .map_err(|e| ProviderError::unavailable(service, e.to_string()))?;
+    let status = response.status_code();
+    Ok((status, response.text().await.unwrap_or_default()))
+}
+
+/// An `application/x-www-form-urlencoded` body.
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+/// One value for a URL's query.
+pub(crate) fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
 impl From<worker::Error> for ProviderError {
     fn from(e: worker::Error) -> Self {
         Self::Unavailable { service: "fetch", detail: e.to_string() }

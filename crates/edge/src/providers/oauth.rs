@@ -1,10 +1,9 @@
 //! An OAuth 2.0 provider's token and user-info endpoints (Twitch, Discord, Google, or the local
 //! OAuth server in tests).
 
-use super::{ProviderError, ProviderResult};
-use crate::platform::config::timeout_signal;
+use super::{call, As, Body, ProviderError, ProviderResult};
 use serde_json::Value;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::Method;
 
 const SERVICE: &str = "oauth provider";
 
@@ -18,23 +17,9 @@ pub async fn userinfo(url: &str, access_token: &str) -> ProviderResult<Value> {
 }
 
 async fn send(method: Method, url: &str, form: Option<String>, bearer: Option<&str>) -> ProviderResult<Value> {
-    let headers = Headers::new();
-    headers.set("Accept", "application/json")?;
-    if let Some(token) = bearer {
-        headers.set("Authorization", &format!("Bearer {token}"))?;
-    }
-    let mut init = RequestInit::new();
-    if let Some(form) = form {
-        headers.set("Content-Type", "application/x-www-form-urlencoded")?;
-        init.with_body(Some(form.into()));
-    }
-    init.with_method(method).with_headers(headers);
-    let mut response = Fetch::Request(Request::new_with_init(url, &init)?)
-        .send_with_signal(&timeout_signal(10_000))
-        .await
-        .map_err(|e| ProviderError::unavailable(SERVICE, e.to_string()))?;
-    let status = response.status_code();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let body = form.map_or(Body::None, Body::Form);
+    let (status, text) = call(SERVICE, method, url, body, As { bearer, headers: &[] }).await?;
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     match status {
         200..=299 => Ok(body),
         400..=499 => Err(ProviderError::Refused { service: SERVICE, status, message: body["error"].as_str().unwrap_or("refused").to_string() }),

@@ -3,31 +3,24 @@
 //! EventSub subscriptions, settling a redemption, a chat message). Base URLs come from
 //! configuration: `OAUTH_TWITCH_TOKEN_URL` (shared with sign-in) and `TWITCH_API_BASE`.
 
-use super::{ProviderError, ProviderResult};
-use crate::platform::config::{config, timeout_signal};
+use super::{call, encode, As, Body, OAuthApp, ProviderError, ProviderResult};
+use crate::platform::config::config;
 use crate::platform::error::ApiResult;
 use serde_json::{json, Value};
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Method};
 
 const SERVICE: &str = "twitch";
 
-/// The marketplace's Twitch application.
+/// The marketplace's Twitch application and where Helix is.
 pub struct Client {
-    pub client_id: String,
-    client_secret: String,
-    pub authorize_url: String,
-    token_url: String,
+    pub app: OAuthApp,
     api: String,
 }
 
 impl Client {
     pub fn from_env(env: &Env) -> ApiResult<Self> {
-        let required = |name: &str| crate::platform::config::required_config(env, name);
         Ok(Self {
-            client_id: required("OAUTH_TWITCH_CLIENT_ID")?,
-            client_secret: required("OAUTH_TWITCH_CLIENT_SECRET")?,
-            authorize_url: config(env, "OAUTH_TWITCH_AUTHORIZE_URL", "https://id.twitch.tv/oauth2/authorize"),
-            token_url: config(env, "OAUTH_TWITCH_TOKEN_URL", "https://id.twitch.tv/oauth2/token"),
+            app: OAuthApp::from_env(env, "TWITCH", "https://id.twitch.tv/oauth2/authorize", "https://id.twitch.tv/oauth2/token")?,
             api: config(env, "TWITCH_API_BASE", "https://api.twitch.tv/helix").trim_end_matches('/').to_string(),
         })
     }
@@ -49,30 +42,23 @@ impl UserTokens {
 
 /// An app access token (client credentials), for EventSub subscriptions.
 pub async fn app_token(c: &Client) -> ProviderResult<String> {
-    let form = form(&[("client_id", &c.client_id), ("client_secret", &c.client_secret), ("grant_type", "client_credentials")]);
-    let body = send(Method::Post, &c.token_url, Body::Form(form), None, None).await?;
+    let body = send(Method::Post, &c.app.token_url, Body::Form(c.app.grant_form("client_credentials", &[])), None, None).await?;
     body["access_token"].as_str().map(str::to_string).ok_or_else(|| ProviderError::unavailable(SERVICE, "token answer lacks access_token"))
 }
 
 pub async fn exchange_code(c: &Client, code: &str, redirect_uri: &str) -> ProviderResult<UserTokens> {
-    let form = form(&[
-        ("client_id", &c.client_id),
-        ("client_secret", &c.client_secret),
-        ("code", code),
-        ("grant_type", "authorization_code"),
-        ("redirect_uri", redirect_uri),
-    ]);
-    UserTokens::read(&send(Method::Post, &c.token_url, Body::Form(form), None, None).await?)
+    let form = c.app.grant_form("authorization_code", &[("code", code), ("redirect_uri", redirect_uri)]);
+    UserTokens::read(&send(Method::Post, &c.app.token_url, Body::Form(form), None, None).await?)
 }
 
 pub async fn refresh(c: &Client, refresh_token: &str) -> ProviderResult<UserTokens> {
-    let form = form(&[("client_id", &c.client_id), ("client_secret", &c.client_secret), ("grant_type", "refresh_token"), ("refresh_token", refresh_token)]);
-    UserTokens::read(&send(Method::Post, &c.token_url, Body::Form(form), None, None).await?)
+    let form = c.app.grant_form("refresh_token", &[("refresh_token", refresh_token)]);
+    UserTokens::read(&send(Method::Post, &c.app.token_url, Body::Form(form), None, None).await?)
 }
 
 /// The user a token belongs to: `(id, login)`.
 pub async fn current_user(c: &Client, user_token: &str) -> ProviderResult<(String, String)> {
-    let body = send(Method::Get, &format!("{}/users", c.api), Body::None, Some(user_token), Some(&c.client_id)).await?;
+    let body = send(Method::Get, &format!("{}/users", c.api), Body::None, Some(user_token), Some(&c.app.client_id)).await?;
     let user = &body["data"][0];
     match (user["id"].as_str(), user["login"].as_str()) {
         (Some(id), Some(login)) => Ok((id.to_string(), login.to_string())),
@@ -92,13 +78,13 @@ pub struct NewReward<'a> {
 pub async fn create_reward(c: &Client, user_token: &str, reward: &NewReward<'_>) -> ProviderResult<String> {
     let url = format!("{}/channel_points/custom_rewards?broadcaster_id={}", c.api, encode(reward.broadcaster_id));
     let body = json!({"title": reward.title, "cost": reward.cost, "prompt": reward.prompt, "is_user_input_required": true});
-    let answer = send(Method::Post, &url, Body::Json(body), Some(user_token), Some(&c.client_id)).await?;
+    let answer = send(Method::Post, &url, Body::Json(body), Some(user_token), Some(&c.app.client_id)).await?;
     answer["data"][0]["id"].as_str().map(str::to_string).ok_or_else(|| ProviderError::unavailable(SERVICE, "reward answer lacks its id"))
 }
 
 /// `(id, status)` of the subscription made.
 pub async fn subscribe(c: &Client, app_token: &str, request: Value) -> ProviderResult<(String, String)> {
-    let answer = send(Method::Post, &format!("{}/eventsub/subscriptions", c.api), Body::Json(request), Some(app_token), Some(&c.client_id)).await?;
+    let answer = send(Method::Post, &format!("{}/eventsub/subscriptions", c.api), Body::Json(request), Some(app_token), Some(&c.app.client_id)).await?;
     let sub = &answer["data"][0];
     match (sub["id"].as_str(), sub["status"].as_str()) {
         (Some(id), Some(status)) => Ok((id.to_string(), status.to_string())),
@@ -108,7 +94,7 @@ pub async fn subscribe(c: &Client, app_token: &str, request: Value) -> ProviderR
 
 pub async fn unsubscribe(c: &Client, app_token: &str, id: &str) -> ProviderResult<()> {
     let url = format!("{}/eventsub/subscriptions?id={}", c.api, encode(id));
-    send(Method::Delete, &url, Body::None, Some(app_token), Some(&c.client_id)).await.map(|_| ())
+    send(Method::Delete, &url, Body::None, Some(app_token), Some(&c.app.client_id)).await.map(|_| ())
 }
 
 /// One redemption of a reward on a channel.
@@ -127,14 +113,14 @@ pub async fn settle_redemption(c: &Client, user_token: &str, r: &RedemptionRef<'
         encode(r.reward_id),
         encode(r.id)
     );
-    send(Method::Patch, &url, Body::Json(json!({"status": status})), Some(user_token), Some(&c.client_id)).await.map(|_| ())
+    send(Method::Patch, &url, Body::Json(json!({"status": status})), Some(user_token), Some(&c.app.client_id)).await.map(|_| ())
 }
 
 /// Says `message` in the broadcaster's chat, as the broadcaster. Twitch can drop a message
 /// (AutoMod, a slow mode): that comes back as `Refused` with its reason.
 pub async fn send_chat(c: &Client, user_token: &str, broadcaster_id: &str, message: &str) -> ProviderResult<()> {
     let body = json!({"broadcaster_id": broadcaster_id, "sender_id": broadcaster_id, "message": message});
-    let answer = send(Method::Post, &format!("{}/chat/messages", c.api), Body::Json(body), Some(user_token), Some(&c.client_id)).await?;
+    let answer = send(Method::Post, &format!("{}/chat/messages", c.api), Body::Json(body), Some(user_token), Some(&c.app.client_id)).await?;
     let sent = &answer["data"][0];
     if sent["is_sent"].as_bool() == Some(false) {
         let reason = sent["drop_reason"]["message"].as_str().unwrap_or("dropped").to_string();
@@ -143,50 +129,11 @@ pub async fn send_chat(c: &Client, user_token: &str, broadcaster_id: &str, messa
     Ok(())
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
-}
-
-fn encode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-enum Body {
-    None,
-    Form(String),
-    Json(Value),
-}
-
-/// One call: the JSON answer (or `null` for a 204) on a 2xx, `Refused` with Twitch's message on
-/// a 4xx, `Unavailable` otherwise.
+/// A Helix or token-endpoint call: the JSON answer (or `null` for a 204) on a 2xx, `Refused`
+/// with Twitch's message on a 4xx, `Unavailable` otherwise.
 async fn send(method: Method, url: &str, body: Body, bearer: Option<&str>, client_id: Option<&str>) -> ProviderResult<Value> {
-    let headers = Headers::new();
-    headers.set("Accept", "application/json")?;
-    if let Some(token) = bearer {
-        headers.set("Authorization", &format!("Bearer {token}"))?;
-    }
-    if let Some(id) = client_id {
-        headers.set("Client-Id", id)?;
-    }
-    let mut init = RequestInit::new();
-    match body {
-        Body::None => {}
-        Body::Form(form) => {
-            headers.set("Content-Type", "application/x-www-form-urlencoded")?;
-            init.with_body(Some(form.into()));
-        }
-        Body::Json(value) => {
-            headers.set("Content-Type", "application/json")?;
-            init.with_body(Some(value.to_string().into()));
-        }
-    }
-    init.with_method(method).with_headers(headers);
-    let mut response = Fetch::Request(Request::new_with_init(url, &init)?)
-        .send_with_signal(&timeout_signal(10_000))
-        .await
-        .map_err(|e| ProviderError::unavailable(SERVICE, e.to_string()))?;
-    let status = response.status_code();
-    let text = response.text().await.unwrap_or_default();
+    let extra: Vec<(&str, &str)> = client_id.map(|id| ("Client-Id", id)).into_iter().collect();
+    let (status, text) = call(SERVICE, method, url, body, As { bearer, headers: &extra }).await?;
     let value: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
     match status {
         200..=299 => Ok(value),
