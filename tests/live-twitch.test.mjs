@@ -146,7 +146,7 @@ describe("channel-points redemptions", () => {
     await eventually(() => f.twitch.redemptions.get(redemption.id).status === "CANCELED", { what: "the redemption cancelled at Twitch" });
     await heard(/^@points_fan "Africa - Toto" wasn't taken; your points are back\.$/);
     const patch = f.twitch.calls.find((c) => c.method === "PATCH" && c.query.id === redemption.id);
-    assert.deepEqual([patch.query.broadcaster_id, patch.query.reward_id, patch.body.status], [f.twitch.broadcaster.id, connection.reward_id, "CANCELED"]);
+    assert.deepEqual([patch.query.broadcaster_id, patch.query.reward_id, patch.json.status], [f.twitch.broadcaster.id, connection.reward_id, "CANCELED"]);
   });
 
   test("a refused redemption is cancelled at once", async () => {

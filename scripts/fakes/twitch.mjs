@@ -9,7 +9,7 @@
 // Twitch's own CLI (`twitch event trigger`, `twitch mock-api`) is a Go binary outside the
 // package registries this project installs from, hence this stand-in.
 import crypto from "node:crypto";
-import { approveAtOnce, listen, readBody } from "./server.mjs";
+import { approveAtOnce, startApi } from "./server.mjs";
 
 const id = () => crypto.randomUUID();
 const digits = (n) => String(crypto.randomInt(10 ** (n - 1), 10 ** n));
@@ -26,7 +26,6 @@ export async function startTwitch({ port = 0, clientId = "fanline-twitch", clien
   const redemptions = new Map(); // redemption id -> { id, reward_id, broadcaster_id, user_id, status }
   const subscriptions = new Map();
   const chat = []; // messages the bot sent
-  const calls = [];
   const deliveries = []; // { messageId, type, status, body }
   const state = { tokenLifetimeSecs: 14400, failChat: 0 };
 
@@ -71,15 +70,12 @@ export async function startTwitch({ port = 0, clientId = "fanline-twitch", clien
   }
   const publicSub = (s) => ({ id: s.id, status: s.status, type: s.type, version: s.version, condition: s.condition, transport: { method: "webhook", callback: s.transport.callback }, created_at: s.created_at, cost: 0 });
 
-  const server = await listen(async (req, res) => {
-    const url = new URL(req.url, "http://x");
-    const raw = (await readBody(req)).toString();
-    let body = null;
-    try {
-      body = JSON.parse(raw);
-    } catch {}
-    calls.push({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, headers: req.headers, at: Date.now() });
-    const route = `${req.method} ${url.pathname}`;
+  // Every call is logged in `calls` (method, path, query, headers, raw, json), as startApi does.
+  const server = await startApi(port, async (call, res) => {
+    const url = new URL(`${call.path}?${new URLSearchParams(call.query)}`, "http://x");
+    const { raw, json: body } = call;
+    const req = { headers: call.headers };
+    const route = `${call.method} ${call.path}`;
 
     if (route === "GET /oauth2/authorize") {
       if (url.searchParams.get("client_id") !== clientId) return error(res, 400, "invalid client");
@@ -202,7 +198,7 @@ export async function startTwitch({ port = 0, clientId = "fanline-twitch", clien
       return res.end(chat.map((m) => `${m.text}\n`).join(""));
     }
     return error(res, 404, `no route ${route}`);
-  }, port);
+  });
   const viewerNamed = (login) => ({ id: String(parseInt(crypto.createHash("sha256").update(login).digest("hex").slice(0, 12), 16)).slice(0, 10), login });
 
   const subscriptionOf = (type) => [...subscriptions.values()].find((s) => s.type === type && s.status === "enabled");
@@ -217,7 +213,7 @@ export async function startTwitch({ port = 0, clientId = "fanline-twitch", clien
     rewards,
     redemptions,
     chat,
-    calls,
+    calls: server.calls,
     deliveries,
     state,
     deliver,

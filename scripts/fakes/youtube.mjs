@@ -5,7 +5,7 @@
 // Google's error shape (`{"error": {"code", "message", "errors": [{"reason"}]}}`) and a quota
 // that answers `quotaExceeded` once spent. Google publishes no local emulator for these APIs.
 import crypto from "node:crypto";
-import { approveAtOnce, listen, readBody } from "./server.mjs";
+import { approveAtOnce, startApi } from "./server.mjs";
 
 export async function startYoutube({ port = 0, clientId = "fanline-google", clientSecret = "local-secret" } = {}) {
   const tokens = new Map();
@@ -14,7 +14,6 @@ export async function startYoutube({ port = 0, clientId = "fanline-google", clie
   const broadcasts = []; // { id, liveChatId, status: "active" | "complete", offlineAt }
   const messages = new Map(); // liveChatId -> [message resource]
   const sent = []; // what Fanline said: { liveChatId, text, at }
-  const calls = [];
   const state = { pollingIntervalMillis: 5000, quotaLeft: Infinity };
 
   const json = (res, status, body) => {
@@ -39,15 +38,12 @@ export async function startYoutube({ port = 0, clientId = "fanline-google", clie
     return true;
   };
 
-  const server = await listen(async (req, res) => {
-    const url = new URL(req.url, "http://x");
-    const raw = (await readBody(req)).toString();
-    let body = null;
-    try {
-      body = JSON.parse(raw);
-    } catch {}
-    calls.push({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, at: Date.now() });
-    const route = `${req.method} ${url.pathname}`;
+  // Every call is logged in `calls` (method, path, query, headers, raw, json), as startApi does.
+  const server = await startApi(port, async (call, res) => {
+    const url = new URL(`${call.path}?${new URLSearchParams(call.query)}`, "http://x");
+    const { raw, json: body } = call;
+    const req = { headers: call.headers };
+    const route = `${call.method} ${call.path}`;
 
     if (route === "GET /o/oauth2/v2/auth") {
       if (url.searchParams.get("client_id") !== clientId) return error(res, 400, "invalid_client");
@@ -124,14 +120,14 @@ export async function startYoutube({ port = 0, clientId = "fanline-google", clie
       return res.end(sent.map((m) => `${m.text}\n`).join(""));
     }
     return error(res, 404, "notFound", `no route ${route}`);
-  }, port);
+  });
 
   const api = {
     url: server.url,
     clientId,
     clientSecret,
     state,
-    calls,
+    calls: server.calls,
     sent,
     broadcasts,
     /** The channel goes live: a broadcast with its chat. */
@@ -158,7 +154,7 @@ export async function startYoutube({ port = 0, clientId = "fanline-google", clie
       broadcast.offlineAt = new Date().toISOString();
     },
     newViewer: (name) => ({ channelId: `UC${crypto.randomBytes(11).toString("base64url")}`, name }),
-    reads: () => calls.filter((c) => c.method === "GET" && c.path === "/youtube/v3/liveChat/messages"),
+    reads: () => server.calls.filter((c) => c.method === "GET" && c.path === "/youtube/v3/liveChat/messages"),
     close: server.close,
   };
   return api;

@@ -157,7 +157,7 @@ async fn look_for_broadcast(ctx: Ctx<'_>, client: &Client, mut chat: Chat, token
             chat.last_error = None;
             db::youtube::save(ctx.db, &chat).await?;
             // Read at once rather than a minute later.
-            Box::pin(poll_one(ctx, &Client::from_env(ctx.env)?, chat, now)).await
+            Box::pin(poll_one(ctx, client, chat, now)).await
         }
         None => wait(ctx, chat, now + recheck_ms(ctx), "no live broadcast yet").await.map(|_| 0),
     }
