@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { launchBrowser } from "./support/browser.mjs";
+import { consolePage, launchBrowser } from "./support/browser.mjs";
 import { eventually, startFixture, tinyPng } from "./support/fixture.mjs";
 
 let f, browser;
@@ -403,13 +403,7 @@ describe("the console in a browser", () => {
 
 describe("the rest of a day's work in a browser", () => {
   test("decline a paid request (refunded), reject one from review, close a fulfilled one, replay all dead deliveries, block and unblock an address", async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.on("dialog", (d) => d.accept());
-    await page.goto(`${f.url}/console/`);
-    await page.getByLabel("API key").fill(f.owner.apiKey);
-    await page.getByRole("button", { name: "Sign in" }).last().click();
-    await page.getByText("Signed in as Owner").waitFor();
-    await page.getByLabel("App").selectOption("song-request");
+    const page = await consolePage(browser, { url: f.url, key: f.owner.apiKey });
     const status = async (id) => (await f.request("GET", `/apps/song-request/api/requests/${id}`, { key: f.owner.apiKey })).data;
 
     // Decline a paid request: the fan's money goes back in full.

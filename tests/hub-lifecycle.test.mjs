@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { launchBrowser } from "./support/browser.mjs";
+import { consolePage, launchBrowser } from "./support/browser.mjs";
 import { ROOT } from "../scripts/stack.mjs";
 import { eventually, startFixture, tinyPng } from "./support/fixture.mjs";
 
@@ -238,13 +238,7 @@ describe("in the browser", () => {
   test("the creator pauses the app from the console and makes an invite link; the fan's form shows the message", async () => {
     const browser = await launchBrowser();
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      page.on("dialog", (d) => d.accept());
-      await page.goto(`${f.url}/console/`);
-      await page.getByLabel("API key").fill(key());
-      await page.getByRole("button", { name: "Sign in" }).last().click();
-      await page.getByText("Signed in as Owner").waitFor();
-      await page.getByLabel("App").selectOption("song-request");
+      const page = await consolePage(browser, { url: f.url, key: key() });
       await page.getByRole("button", { name: "Limits & safety" }).click();
       await page.getByRole("heading", { name: "Lifecycle: live" }).waitFor();
       await page.getByLabel("State").selectOption("paused");

@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import path from "node:path";
-import { launchBrowser } from "./support/browser.mjs";
+import { consolePage, launchBrowser } from "./support/browser.mjs";
 import { eventually, startFixture } from "./support/fixture.mjs";
 import { signInAs } from "./support/signin.mjs";
 
@@ -114,7 +114,7 @@ describe("chat commands", () => {
     assert.equal((await requestsOf((q) => ["Stale", "Forged"].includes(q.fields.song))).length, 0);
   });
 
-  test("moderation, usage and quotas answer in chat without saying which rule fired", async () => {
+  test("moderation, the block list, capacity, quotas and usage answer in chat without saying which rule fired", async () => {
     const viewer = f.twitch.newViewer("spammy");
     assert.equal((await f.twitch.say(viewer, "!sr free followers - at my site")).status, 204);
     await heard(/^@spammy sorry, that request can't be taken\.$/);
@@ -127,6 +127,18 @@ describe("chat commands", () => {
     assert.equal(block.status, 201, block.text);
     await f.twitch.say(blocked, "!sr A Fine Song - Nobody");
     await heard(/^@blocked_one sorry, that request can't be taken\.$/);
+    // Capacity and per-viewer quotas, as the creator sets them, answer in chat too.
+    const limits = (json) => f.request("PUT", `/api/apps/${APP}/limits`, { key: f.owner.apiKey, json });
+    assert.equal((await limits({ capacity: 0 })).status, 200);
+    await f.twitch.say(f.twitch.newViewer("too_late"), "!sr Full House - Nobody");
+    await heard(/^@too_late the queue is full right now; try again when it has room\.$/);
+    assert.equal((await limits({ max_per_fan_per_day: 1 })).status, 200);
+    const eager = f.twitch.newViewer("eager_one");
+    await f.twitch.say(eager, "!sr First - One");
+    await heard(/^@eager_one "First - One" is #\d+ in the queue\.$/);
+    await f.twitch.say(eager, "!sr Second - One");
+    await heard(/^@eager_one you've reached your request limit for now; try again later\.$/);
+    assert.equal((await f.request("DELETE", `/api/apps/${APP}/limits`, { key: f.owner.apiKey })).status, 200);
     const quiet = f.twitch.newViewer("quiet_one");
     await f.twitch.say(quiet, "!sr");
     await heard(/^@quiet_one try: !sr Song - Artist$/);
@@ -207,13 +219,7 @@ describe("the console's Live & memberships tab", () => {
   test("shows the overlay link and the Twitch connection, saves Ko-fi settings and connects YouTube in one click", async () => {
     const browser = await launchBrowser();
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-      page.on("dialog", (d) => d.accept());
-      await page.goto(`${f.url}/console/`);
-      await page.getByLabel("API key").fill(f.owner.apiKey);
-      await page.getByRole("button", { name: "Sign in" }).last().click();
-      await page.getByText("Signed in as Owner").waitFor();
-      await page.getByLabel("App").selectOption("song-request");
+      const page = await consolePage(browser, { url: f.url, key: f.owner.apiKey, height: 1000 });
       await page.getByRole("button", { name: "Live & memberships" }).click();
       await page.locator("#twitch-status").waitFor();
       assert.match(await page.locator("#twitch-status").textContent(), /^Connected to djluna: viewers type !sr in chat or redeem your channel-points reward\.$/);
