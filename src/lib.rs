@@ -2,7 +2,8 @@
 //! app, payment and moderation webhooks, the fulfilment queue's consumer and the cron jobs.
 //! Micro-apps are separate Workers reached through service bindings under `/apps/<slug>/`.
 //!
-//! - `routes`: the route table; `marketplace`: the catalog; `app_link`: the binding to each app.
+//! - `routes`: the route table; `marketplace`: the catalog; `app_link`: the binding to each app;
+//!   `shared_copies`: the pages every fan gets alike, kept in memory while they are fresh.
 //! - `creator_api`: destinations, deliveries, queue, limits, block list, keys, KPIs, payout account.
 //! - `console`: the creator console's pages, sign-in and session (it calls `creator_api`).
 //! - `webhooks`: Stripe, PayPal, moderation-service, Twitch EventSub, Ko-fi and Patreon events.
@@ -18,21 +19,30 @@ mod cron;
 mod live;
 mod marketplace;
 mod routes;
+mod shared_copies;
 mod webhooks;
 
 use fanline_edge::delivery::outbox::Job;
 use fanline_edge::platform::config::{config, is_local_dev};
 use fanline_edge::platform::error::ApiError;
 use fanline_edge::platform::http::harden;
+use fanline_edge::platform::meter;
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    meter::reset();
     let answer = match public_origin(&env) {
         Ok(_) => routes::route(req, &env).await,
         Err(e) => Err(e),
     };
-    Ok(harden(answer.unwrap_or_else(ApiError::into_response)))
+    let mut response = answer.unwrap_or_else(ApiError::into_response);
+    if is_local_dev(&env) {
+        // What the hub itself spent (an app's answer keeps the app's own count: its headers
+        // cannot be changed here, so this is ignored for them).
+        let _ = response.headers_mut().set("Server-Timing", &meter::server_timing());
+    }
+    Ok(harden(response))
 }
 
 /// The marketplace's public origin, for links in notifications and emails. Outside local

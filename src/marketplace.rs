@@ -1,7 +1,9 @@
 //! The marketplace's own pages: the index of apps and `GET /api/apps`. Both are the same for
-//! everyone, so they are versioned by their content (ETag, 304), cached at the edge, and kept in
-//! the data center's cache (the Workers Cache API) for a minute, so most GETs read no D1.
+//! everyone, so they are versioned by their content (ETag, 304), cached at the edge, kept in
+//! the data center's cache (the Workers Cache API) for a minute, so most GETs read no D1, and
+//! copied into the isolate's memory (`shared_copies`), so most do not even ask that cache.
 
+use crate::shared_copies;
 use fanline_core::catalog::{self, Entry, Kind, Query};
 use fanline_core::manifest::Manifest;
 use fanline_edge::db::{self, apps::CatalogRow};
@@ -11,6 +13,7 @@ use fanline_edge::platform::http::{escape_html, html_page};
 use fanline_edge::platform::http::{etag, holds_version, json, not_modified, origin, versioned, SHARED_CACHE};
 use fanline_edge::trust::limits::PAYMENT_WINDOW_MS;
 use serde_json::{json, Value};
+use std::rc::Rc;
 use worker::{console_warn, Cache, Env, Request, Response};
 
 /// Drops this data center's cached catalog pages (the unfiltered ones) after an app changes
@@ -18,7 +21,9 @@ use worker::{console_warn, Cache, Env, Request, Response};
 pub async fn forget_catalog(origin: &str, creator_id: &str) {
     let cache = Cache::default();
     for page in ["/".to_string(), "/api/apps".to_string(), format!("/c/{creator_id}")] {
-        let _ = cache.delete(format!("{origin}{page}"), false).await;
+        let key = format!("{origin}{page}");
+        shared_copies::forget(&key);
+        let _ = cache.delete(key, false).await;
     }
 }
 
@@ -29,9 +34,12 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ApiResult<(Response, String)>>,
 {
-    let cache = Cache::default();
     let key = req.url()?.to_string();
-    let mut response = match cache.get(key.as_str(), false).await? {
+    if let Some(copy) = shared_copies::answer(req, &key) {
+        return Ok(copy);
+    }
+    let cache = Cache::default();
+    let response = match cache.get(key.as_str(), false).await? {
         Some(hit) => hit,
         None => {
             let (built, body) = build().await?;
@@ -44,15 +52,15 @@ where
     if holds_version(req, &tag) {
         return Ok(not_modified(&tag, SHARED_CACHE));
     }
-    // A response read from the cache has immutable headers; the hub adds its own after.
-    response = Response::from_body(response.body().clone())?.with_status(response.status_code()).with_headers(response.headers().clone());
-    Ok(response)
+    // Kept as a new response: one read from the cache has immutable headers, and the hub adds
+    // its own after.
+    shared_copies::keep(&key, response).await
 }
 
 /// A listed app with what the catalog knows about it.
 struct Listed {
     row: CatalogRow,
-    manifest: Manifest,
+    manifest: Rc<Manifest>,
     kind: Kind,
     from_price: u64,
     open: bool,

@@ -53,6 +53,28 @@ describe("cacheable pages", () => {
     }
   });
 
+  test("the hub answers pages from its own copy while they are fresh, and never the API", async () => {
+    for (const path of ["/apps/pixel-icon/", "/apps/pixel-icon/manifest.json", "/api/apps"]) {
+      const first = await f.request("GET", path);
+      const copy = await f.request("GET", path);
+      assert.equal(copy.status, 200, path);
+      assert.match(copy.headers.get("age") ?? "", /^\d+$/, `${path} is a kept copy, so it says its Age`);
+      assert.equal(copy.text, first.text, `${path}: the copy is the page`);
+      for (const name of ["etag", "cache-control", "content-type", "content-security-policy", "x-content-type-options"]) {
+        assert.equal(copy.headers.get(name), first.headers.get(name), `${path}: the copy keeps ${name}`);
+      }
+      const held = await f.request("GET", path, { headers: { "if-none-match": first.headers.get("etag") } });
+      assert.equal(held.status, 304, `${path}: a caller holding the version gets 304 from the copy too`);
+      assert.equal(held.headers.get("etag"), first.headers.get("etag"));
+    }
+    const created = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Copy me not" } } });
+    assert.equal(created.status, 201, created.text);
+    for (let i = 0; i < 2; i++) {
+      const status = await f.request("GET", `/apps/song-request/api/requests/${created.data.id}`);
+      assert.equal(status.headers.get("age"), null, "an API answer is never a copy");
+    }
+  });
+
   test("what depends on the fan is never stored", async () => {
     const created = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Cache me not" } } });
     assert.equal(created.status, 201);

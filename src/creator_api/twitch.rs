@@ -153,7 +153,7 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
 pub async fn show(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
     let db = db::db(env)?;
     let (_, app) = auth::creator_app(req, &db, slug).await?;
-    let command = app.manifest()?.chat.map(|c| c.command);
+    let command = app.manifest()?.chat.as_ref().map(|c| c.command.clone());
     let Some(channel) = db::twitch::channel(&db, &app.slug).await? else {
         return Ok(json(200, &json!({"app": app.slug, "connected": false, "command": command})));
     };

@@ -23,6 +23,7 @@ use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{header, origin, with_content_type};
 use fanline_edge::providers::twitch::Client;
 use serde_json::Value;
+use std::rc::Rc;
 use worker::{console_warn, D1Database, Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
@@ -165,7 +166,7 @@ impl Relay<'_> {
 /// A chat line that is an app's command.
 struct Command {
     channel: Channel,
-    manifest: Manifest,
+    manifest: Rc<Manifest>,
     argument: String,
 }
 

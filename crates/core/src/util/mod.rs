@@ -1,6 +1,7 @@
 //! Small pieces written out rather than pulled in as crates (each would cost wasm bytes):
-//! base64, RFC 3339 times, and version tags (ETags).
+//! base64, RFC 3339 times, version tags (ETags) and what `Cache-Control` lets a shared cache keep.
 
 pub mod base64;
+pub mod cache_control;
 pub mod time;
 pub mod version;

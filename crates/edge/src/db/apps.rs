@@ -1,11 +1,14 @@
 //! `apps`: the marketplace's catalog row of each micro-app, with the manifest it runs.
 
-use super::{all, changes, first};
+use super::{all, changes, first, statement};
 use crate::platform::error::{ApiError, ApiResult};
 use fanline_core::app_state::AppState;
 use fanline_core::manifest::Manifest;
 use serde::Deserialize;
-use worker::D1Database;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use worker::{D1Database, D1PreparedStatement};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AppRow {
@@ -26,9 +29,27 @@ impl AppRow {
     }
 
     /// The manifest as the app runs it; a stored manifest that no longer parses is our bug.
-    pub fn manifest(&self) -> ApiResult<Manifest> {
-        Manifest::parse(&self.manifest).map_err(|e| ApiError::Internal(format!("app {}: stored manifest: {e}", self.slug)))
+    /// Parsed once per isolate for each text it has (webhooks, crons and the creator API read
+    /// the same few manifests over and over).
+    pub fn manifest(&self) -> ApiResult<Rc<Manifest>> {
+        if let Some(parsed) = PARSED.with(|p| p.borrow().get(&self.slug).filter(|(text, _)| *text == self.manifest).map(|(_, m)| m.clone())) {
+            return Ok(parsed);
+        }
+        let parsed = Rc::new(Manifest::parse(&self.manifest).map_err(|e| ApiError::Internal(format!("app {}: stored manifest: {e}", self.slug)))?);
+        PARSED.with(|p| {
+            let mut kept = p.borrow_mut();
+            // A bound, not an eviction policy: a hub serving more apps than this parses again.
+            if kept.len() >= 256 {
+                kept.clear();
+            }
+            kept.insert(self.slug.clone(), (self.manifest.clone(), parsed.clone()));
+        });
+        Ok(parsed)
     }
+}
+
+thread_local! {
+    static PARSED: RefCell<HashMap<String, (String, Rc<Manifest>)>> = RefCell::new(HashMap::new());
 }
 
 const COLUMNS: &str = "slug, creator_id, title, description, manifest, state, state_message, successor";
@@ -37,8 +58,13 @@ pub async fn get(db: &D1Database, slug: &str) -> ApiResult<Option<AppRow>> {
     first(db, &format!("SELECT {COLUMNS} FROM apps WHERE slug = ?"), &[slug.into()]).await
 }
 
+/// The app a request was made at, as a query for `read_together` (`first_of` reads it).
+pub fn of_request_query(db: &D1Database, request_id: &str) -> ApiResult<D1PreparedStatement> {
+    statement(db, &format!("SELECT {COLUMNS} FROM apps WHERE slug = (SELECT app_slug FROM requests WHERE id = ?)"), &[request_id.into()])
+}
+
 /// An app that must exist (a request or event names it), with its parsed manifest.
-pub async fn with_manifest(db: &D1Database, slug: &str) -> ApiResult<(AppRow, Manifest)> {
+pub async fn with_manifest(db: &D1Database, slug: &str) -> ApiResult<(AppRow, Rc<Manifest>)> {
     let app = get(db, slug).await?.ok_or_else(|| ApiError::Internal(format!("app {slug} missing")))?;
     let manifest = app.manifest()?;
     Ok((app, manifest))
