@@ -188,6 +188,13 @@ async function prepareWebhooks(count) {
   return events;
 }
 
+// The payment webhook's own count (the hub's Server-Timing), for one paid request's event.
+{
+  const [payload] = await prepareWebhooks(1);
+  const r = await timed(`${stack.url}/webhooks/payment`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": signer.webhooks.generateTestHeaderString({ payload, secret: stripe.webhookSecret }) }, body: payload });
+  say(`${"payment webhook (checkout paid)".padEnd(32)} ${(r.headers.get("server-timing") ?? "(no Server-Timing)").padEnd(44)} HTTP ${r.status}`);
+}
+
 const get = (name, base, p) => ({ name, base, opts: { method: "GET", path: p } });
 const cases = [
   { name: "ceiling: empty Worker", base: ceiling.url, opts: { method: "GET", path: "/" }, reference: true },

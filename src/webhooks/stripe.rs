@@ -4,12 +4,13 @@
 
 use super::ack;
 use fanline_core::lifecycle::Status;
-use fanline_core::manifest::Manifest;
+use fanline_core::manifest::{Limits, Manifest};
 use fanline_core::money::purchase::PurchaseStatus;
 use fanline_core::money::stripe::{self as wire, ChargeEvent, CheckoutEvent, CheckoutOutcome, Purpose};
 use fanline_core::webhook::WebhookOutcome;
 use fanline_edge::db::{
     self,
+    apps::AppRow,
     provider_events::{Event, Source},
     requests::{RefundRecord, RequestRow},
     BatchOutcome,
@@ -38,6 +39,11 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     let event = Event { source: Source::Stripe, id: &parsed.id, kind: &parsed.kind };
     let done = |outcome| Ok(ack("event", &parsed.id, outcome));
 
+    // The common event, a request's checkout, reads whether it was seen with everything else
+    // it needs (`Known`), in one round trip.
+    if let Some(checkout) = wire::checkout_event(&parsed).filter(|c| c.purpose == Purpose::Request) {
+        return done(until_settled(&db, &event, || apply_checkout(ctx, &event, &checkout)).await?);
+    }
     if event.seen(&db).await? {
         return done(WebhookOutcome::Duplicate);
     }
@@ -82,6 +88,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         return done(WebhookOutcome::Ignored);
     };
     match checkout.purpose {
+        // Answered above; a request's checkout never gets here.
         Purpose::Request => done(until_settled(&db, &event, || apply_checkout(ctx, &event, &checkout)).await?),
         // The subscription's own events carry the tier; the session only starts it. An expired
         // session frees the fan to start another.
@@ -152,16 +159,46 @@ async fn is_held(env: &Env, payment_intent: &str, amount: Option<u64>) -> ApiRes
     Ok(status == "requires_capture" && amount.is_none_or(|a| held_amount == Some(a)))
 }
 
+/// What a request's payment event needs, read together: whether the event was acted on, the
+/// request, its app and the creator's own limits on that app.
+struct Known {
+    seen: bool,
+    row: Option<RequestRow>,
+    app: Option<AppRow>,
+    limits: Option<Limits>,
+}
+
+impl Known {
+    async fn read(db: &worker::D1Database, event: &Event<'_>, request_id: &str) -> ApiResult<Self> {
+        let queries = vec![
+            event.seen_query(db)?,
+            db::requests::get_query(db, request_id)?,
+            db::apps::of_request_query(db, request_id)?,
+            db::limits::app_limits_of_request_query(db, request_id)?,
+        ];
+        let results = db::read_together(db, queries).await?;
+        let [seen, row, app, limits] = results.as_slice() else {
+            return Err(ApiError::internal(format!("a batch of 4 reads gave {} results", results.len())));
+        };
+        Ok(Self { seen: Event::was_seen(seen)?, row: db::first_of(row)?, app: db::first_of(app)?, limits: db::limits::app_limits_of(limits)? })
+    }
+}
+
 /// `None` when the batch lost a race and the caller should look again.
 async fn apply_checkout(ctx: Ctx<'_>, event: &Event<'_>, checkout: &CheckoutEvent) -> ApiResult<Option<WebhookOutcome>> {
-    let Some(row) = db::requests::get(ctx.db, &checkout.reference).await? else {
+    let known = Known::read(ctx.db, event, &checkout.reference).await?;
+    if known.seen {
+        return Ok(Some(WebhookOutcome::Duplicate));
+    }
+    let Some(row) = known.row else {
         return Err(not_yet_known());
     };
+    let app = known.app.ok_or_else(|| ApiError::Internal(format!("app {} missing", row.app_slug)))?;
     let completed = checkout.outcome == CheckoutOutcome::Completed;
     let expected = row.checkout_session_id.as_deref() == Some(checkout.session_id.as_str());
     // A paid session must say what it took; a missing amount or currency is no match.
     let amount_ok = checkout.amount_total == Some(row.amount as u64) && checkout.currency.as_deref() == Some(row.currency.as_str());
-    let (_, manifest) = db::apps::with_manifest(ctx.db, &row.app_slug).await?;
+    let manifest = app.manifest()?;
     // A held payment is not "paid" on the session; the PaymentIntent says whether it is held.
     let waiting = row.status == Status::AwaitingPayment;
     let held = match (manifest.holds_payment(), completed && expected && waiting, checkout.payment_intent.as_deref()) {
@@ -206,7 +243,7 @@ async fn apply_checkout(ctx: Ctx<'_>, event: &Event<'_>, checkout: &CheckoutEven
     // The queue has no room for this request (its capacity was lowered while the fan paid):
     // the payment goes straight back instead of pushing the queue past its capacity.
     if let (true, Some(pi)) = (completed && row.auction_id.is_none(), checkout.payment_intent.as_deref()) {
-        if limits::full_without(ctx.db, &manifest, &row.id).await? {
+        if limits::full_under(ctx.db, &known.limits.unwrap_or(manifest.limits), &manifest.slug, &row.id).await? {
             return give_back_full_queue(ctx, &manifest, event, &row, Landed { payment_intent: pi, held }).await;
         }
     }

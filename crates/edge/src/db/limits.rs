@@ -2,13 +2,13 @@
 //! named CHECKs refuse an intake batch past a quota or planned on a stale app context, the creator's `blocklist`, and `mail_log`
 //! (mail to addresses fans typed, counted per address).
 
-use super::{all, changes, count, first, run, statement, Arg};
+use super::{all, changes, count, first, first_of, run, statement, Arg};
 use crate::platform::error::ApiResult;
 use fanline_core::lifecycle::{groups, sql_list, Status};
 use fanline_core::manifest::Limits;
 use serde::Deserialize;
 use serde_json::Value;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1PreparedStatement, D1Result};
 
 /// Requests a fan still waits on (the one `?` is the start of the payment window).
 fn open_requests() -> String {
@@ -23,15 +23,37 @@ pub(crate) fn in_queue() -> String {
 
 /// The creator's limits, when set.
 pub async fn app_limits(db: &D1Database, app_slug: &str) -> ApiResult<Option<Limits>> {
-    #[derive(Deserialize)]
-    struct Row {
-        max_open_per_fan: Option<i64>,
-        max_per_fan_per_day: Option<i64>,
-        capacity: Option<i64>,
+    Ok(first::<LimitsRow>(db, "SELECT max_open_per_fan, max_per_fan_per_day, capacity FROM app_limits WHERE app_slug = ?", &[app_slug.into()])
+        .await?
+        .map(LimitsRow::limits))
+}
+
+/// The creator's limits on the app a request was made at, as a query for `read_together`;
+/// `app_limits_of` reads its result.
+pub fn app_limits_of_request_query(db: &D1Database, request_id: &str) -> ApiResult<D1PreparedStatement> {
+    statement(
+        db,
+        "SELECT max_open_per_fan, max_per_fan_per_day, capacity FROM app_limits WHERE app_slug = (SELECT app_slug FROM requests WHERE id = ?)",
+        &[request_id.into()],
+    )
+}
+
+pub fn app_limits_of(result: &D1Result) -> ApiResult<Option<Limits>> {
+    Ok(first_of::<LimitsRow>(result)?.map(LimitsRow::limits))
+}
+
+#[derive(Deserialize)]
+struct LimitsRow {
+    max_open_per_fan: Option<i64>,
+    max_per_fan_per_day: Option<i64>,
+    capacity: Option<i64>,
+}
+
+impl LimitsRow {
+    fn limits(self) -> Limits {
+        let n = |v: Option<i64>| v.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
+        Limits { max_open_per_fan: n(self.max_open_per_fan), max_per_fan_per_day: n(self.max_per_fan_per_day), capacity: n(self.capacity) }
     }
-    let row = first::<Row>(db, "SELECT max_open_per_fan, max_per_fan_per_day, capacity FROM app_limits WHERE app_slug = ?", &[app_slug.into()]).await?;
-    let n = |v: Option<i64>| v.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
-    Ok(row.map(|r| Limits { max_open_per_fan: n(r.max_open_per_fan), max_per_fan_per_day: n(r.max_per_fan_per_day), capacity: n(r.capacity) }))
 }
 
 pub async fn set_app_limits(db: &D1Database, app_slug: &str, limits: &Limits, now: i64) -> ApiResult<()> {

@@ -30,7 +30,7 @@ use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::meter;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 pub fn db(env: &Env) -> ApiResult<D1Database> {
     Ok(env.d1("DB")?)
@@ -84,6 +84,18 @@ pub(crate) fn statement(db: &D1Database, sql: &str, args: &[Arg]) -> ApiResult<D
 pub(crate) async fn first<T: for<'de> Deserialize<'de>>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Option<T>> {
     meter::d1_round_trip();
     Ok(statement(db, sql, args)?.first::<T>(None).await?)
+}
+
+/// Several reads in one round trip (a D1 batch of queries), their results in order; each
+/// query's module reads its own result back.
+pub async fn read_together(db: &D1Database, queries: Vec<D1PreparedStatement>) -> ApiResult<Vec<D1Result>> {
+    meter::d1_round_trip();
+    Ok(db.batch(queries).await?)
+}
+
+/// The first row of one result of `read_together`.
+pub fn first_of<T: for<'de> Deserialize<'de>>(result: &D1Result) -> ApiResult<Option<T>> {
+    Ok(result.results::<T>()?.into_iter().next())
 }
 
 pub(crate) async fn all<T: for<'de> Deserialize<'de>>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Vec<T>> {

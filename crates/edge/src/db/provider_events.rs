@@ -2,11 +2,13 @@
 //! its id, with what it did. Its key is the event id, so in a batch with the change the event
 //! causes, a concurrent delivery of the same event makes the batch conflict.
 
-use super::{commit, first, statement};
+use super::{commit, first, first_of, statement};
 use crate::platform::config::now_ms;
 use crate::platform::error::ApiResult;
 use fanline_core::webhook::WebhookOutcome;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1PreparedStatement, D1Result};
+
+const SEEN: &str = "SELECT outcome FROM payment_events WHERE provider = ? AND event_id = ?";
 
 /// Who sent an event: the `provider` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,13 +42,16 @@ pub struct Event<'a> {
 impl Event<'_> {
     /// Whether this event was already acted on.
     pub async fn seen(&self, db: &D1Database) -> ApiResult<bool> {
-        Ok(first::<serde_json::Value>(
-            db,
-            "SELECT outcome FROM payment_events WHERE provider = ? AND event_id = ?",
-            &[self.source.as_str().into(), self.id.into()],
-        )
-        .await?
-        .is_some())
+        Ok(first::<serde_json::Value>(db, SEEN, &[self.source.as_str().into(), self.id.into()]).await?.is_some())
+    }
+
+    /// `seen` as a query for `read_together`; `was_seen` reads its result.
+    pub fn seen_query(&self, db: &D1Database) -> ApiResult<D1PreparedStatement> {
+        statement(db, SEEN, &[self.source.as_str().into(), self.id.into()])
+    }
+
+    pub fn was_seen(result: &D1Result) -> ApiResult<bool> {
+        Ok(first_of::<serde_json::Value>(result)?.is_some())
     }
 
     /// The row that marks the event acted on, for the batch that acts on it.

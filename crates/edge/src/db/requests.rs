@@ -81,6 +81,11 @@ pub async fn get(db: &D1Database, id: &str) -> ApiResult<Option<RequestRow>> {
     first(db, &format!("SELECT {COLUMNS} FROM requests WHERE id = ?"), &[id.into()]).await
 }
 
+/// `get` as a query for `read_together`; `first_of` reads its result.
+pub fn get_query(db: &D1Database, id: &str) -> ApiResult<D1PreparedStatement> {
+    statement(db, &format!("SELECT {COLUMNS} FROM requests WHERE id = ?"), &[id.into()])
+}
+
 pub async fn by_payment_intent(db: &D1Database, payment_intent: &str) -> ApiResult<Option<RequestRow>> {
     first(db, &format!("SELECT {COLUMNS} FROM requests WHERE payment_intent_id = ?"), &[payment_intent.into()]).await
 }

@@ -142,8 +142,13 @@ pub async fn in_queue(db: &D1Database, slug: &str) -> ApiResult<i64> {
 /// back instead of pushing the queue past its capacity (the creator lowered it meanwhile).
 pub async fn full_without(db: &D1Database, manifest: &Manifest, request_id: &str) -> ApiResult<bool> {
     let (limits, _) = effective(db, manifest).await?;
+    full_under(db, &limits, &manifest.slug, request_id).await
+}
+
+/// `full_without` with the app's effective limits already read.
+pub async fn full_under(db: &D1Database, limits: &Limits, app_slug: &str, request_id: &str) -> ApiResult<bool> {
     let Some(capacity) = limits.capacity else { return Ok(false) };
-    Ok(db::limits::in_queue_count(db, &manifest.slug, now_ms() - PAYMENT_WINDOW_MS, Some(request_id)).await? >= i64::from(capacity))
+    Ok(db::limits::in_queue_count(db, app_slug, now_ms() - PAYMENT_WINDOW_MS, Some(request_id)).await? >= i64::from(capacity))
 }
 
 /// `GET /apps/<slug>/api/status`: whether the form is open, for the form and embed: the
