@@ -8,7 +8,8 @@ use fanline_core::manifest::Manifest;
 use serde_json::{json, Value};
 use worker::Response;
 
-const EMBED_JS: &str = include_str!("embed.js");
+// Minified from embed.js (scripts/minify-embed.mjs): a third fewer bytes on every fan's page load.
+const EMBED_JS: &str = include_str!("embed.min.js");
 
 /// One app Worker's manifest, parsed once per isolate, with the version of its pages.
 pub struct App {
