@@ -3,24 +3,27 @@
 
 use crate::shared_copies;
 use fanline_edge::platform::error::{ApiError, ApiResult};
-use fanline_edge::platform::http::segments;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Fetcher, Request, Response};
 
-/// Hands `req` to the app's Worker; an unknown app is a 404. A page every fan gets alike (not
-/// under `api/`, which depends on who asks) is answered from the hub's copy while it is fresh.
+/// Hands `req` to the app's Worker; an unknown app is a 404.
 pub async fn call(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
-    if !fanline_core::manifest::is_slug(slug) {
-        return Err(ApiError::NotFound("app"));
-    }
-    let binding = format!("APP_{}", slug.to_ascii_uppercase().replace('-', "_"));
-    let app = env.service(&binding).map_err(|_| ApiError::NotFound("app"))?;
-    let page = req.method() == Method::Get && segments(&req).get(2).is_none_or(|s| s != "api");
-    if !page {
-        return Ok(app.fetch_request(req).await?);
-    }
+    Ok(binding(env, slug)?.fetch_request(req).await?)
+}
+
+/// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
+/// who asks): answered from the hub's copy while it is fresh, else by the app and kept.
+pub async fn shared_page(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
+    let app = binding(env, slug)?;
     let key = req.url()?.to_string();
     if let Some(copy) = shared_copies::answer(&req, &key) {
         return Ok(copy);
     }
     shared_copies::keep(&key, app.fetch_request(req).await?).await
+}
+
+fn binding(env: &Env, slug: &str) -> ApiResult<Fetcher> {
+    if !fanline_core::manifest::is_slug(slug) {
+        return Err(ApiError::NotFound("app"));
+    }
+    env.service(&format!("APP_{}", slug.to_ascii_uppercase().replace('-', "_"))).map_err(|_| ApiError::NotFound("app"))
 }

@@ -68,6 +68,7 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "limits"], Method::Delete) => creator_api::limits::reset(&req, env, slug).await,
         (["api", "blocklist"], Method::Get | Method::Post) => creator_api::blocklist::handle(req, env, None).await,
         (["api", "blocklist", kind, value], Method::Delete) => creator_api::blocklist::handle(req, env, Some((kind, value))).await,
+        (["apps", slug, rest @ ..], Method::Get) if rest.first() != Some(&"api") => app_link::shared_page(req, env, slug).await,
         (["apps", slug, ..], _) => app_link::call(req, env, slug).await,
         (["webhooks", "payment"], Method::Post) => webhooks::stripe::handle(req, env).await,
         (["webhooks", "paypal"], Method::Post) => {

@@ -19,8 +19,8 @@ const MAX_COPIES: usize = 512;
 /// A body larger than this is passed on but never kept.
 const MAX_BODY: usize = 512 * 1024;
 
+/// A kept `200` answer.
 struct Copy {
-    status: u16,
     headers: Vec<(String, String)>,
     body: Rc<[u8]>,
     etag: Option<String>,
@@ -48,12 +48,21 @@ pub fn answer(req: &Request, key: &str) -> Option<Response> {
         let _ = response.headers_mut().set("Age", &age);
         return Some(response);
     }
-    let headers = Headers::new();
-    for (name, value) in &copy.headers {
-        let _ = headers.append(name, value);
+    copy.response(Some(&age)).ok()
+}
+
+impl Copy {
+    /// The answer itself, as a new response (with `Age` when it is served as a copy).
+    fn response(&self, age: Option<&str>) -> ApiResult<Response> {
+        let headers = Headers::new();
+        for (name, value) in &self.headers {
+            headers.append(name, value)?;
+        }
+        if let Some(age) = age {
+            headers.set("Age", age)?;
+        }
+        Ok(Response::from_bytes(self.body.to_vec())?.with_headers(headers))
     }
-    let _ = headers.set("Age", &age);
-    Response::from_bytes(copy.body.to_vec()).ok().map(|r| r.with_status(copy.status).with_headers(headers))
 }
 
 /// Keeps a copy of `response` under `key` when a shared cache may keep it (a `200`, `public`
@@ -70,7 +79,6 @@ pub async fn keep(key: &str, mut response: Response) -> ApiResult<Response> {
     let body = response.bytes().await?;
     let now = now_ms();
     let copy = Copy {
-        status: 200,
         etag: header("ETag"),
         cache_control: header("Cache-Control").unwrap_or_default(),
         headers,
@@ -79,13 +87,7 @@ pub async fn keep(key: &str, mut response: Response) -> ApiResult<Response> {
         // Capped at a day, so a year-long lifetime never outlives a deploy by much.
         fresh_until: now + lifetime.min(86_400) as i64 * 1000,
     };
-    let rebuilt = {
-        let headers = Headers::new();
-        for (name, value) in &copy.headers {
-            headers.append(name, value)?;
-        }
-        Response::from_bytes(copy.body.to_vec())?.with_status(200).with_headers(headers)
-    };
+    let rebuilt = copy.response(None)?;
     if copy.body.len() <= MAX_BODY {
         COPIES.with(|c| {
             let mut copies = c.borrow_mut();
