@@ -209,6 +209,12 @@ const cases = [
     drains: true,
   },
   { name: "payment webhook", base: stack.url, webhook: true, drains: true },
+  // Where intake's time goes, with no change to the Worker: the hub's hop into the app Worker
+  // (a preflight the app answers itself), then that plus the edge limiter and the body's
+  // parsing and validation (an empty submission, refused with 422 before any D1 work).
+  // Intake's remaining cost over these is its one D1 batch and its answer.
+  { name: "floor: hub to app (OPTIONS)", base: stack.url, opts: { method: "OPTIONS", path: "/apps/song-request/api/requests" }, expect: 204 },
+  { name: "floor: + edge limit, 422", base: stack.url, opts: { requests: [{ method: "POST", path: "/apps/song-request/api/requests", headers: { "content-type": "application/json" }, body: JSON.stringify({ fields: {} }), setupRequest: withFreshIp }] }, noDestinations: true, expect: 422 },
   get("GET hub /health", stack.url, "/health"),
   get("GET form page", stack.url, "/apps/song-request/"),
   get("GET embed.js?v=", stack.url, `/apps/song-request/embed.js?v=${version}`),
@@ -277,8 +283,10 @@ for (let round = 1; round <= ROUNDS; round++) {
     const r = await autocannon(opts);
     if (c.noDestinations) await setDestinations(true);
     const rps = r.requests.total / ((r.finish - r.start) / 1000 || SECONDS);
-    results.get(c.name).push({ rps, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx + r.errors + r.timeouts });
-    say(`${c.name.padEnd(32)} ${rps.toFixed(0).padStart(6)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   non-2xx ${r.non2xx + r.errors + r.timeouts}${c.drains ? `   (backlog drained in ${(drained.ms / 1000).toFixed(1)} s)` : ""}`);
+    // A floor case counts every answer other than the one it expects.
+    const unexpected = c.expect ? r.requests.total - (r.statusCodeStats?.[c.expect]?.count ?? 0) + r.errors + r.timeouts : r.non2xx + r.errors + r.timeouts;
+    results.get(c.name).push({ rps, p50: r.latency.p50, p99: r.latency.p99, non2xx: unexpected });
+    say(`${c.name.padEnd(32)} ${rps.toFixed(0).padStart(6)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   ${c.expect ? `not ${c.expect}` : "non-2xx"} ${unexpected}${c.drains ? `   (backlog drained in ${(drained.ms / 1000).toFixed(1)} s)` : ""}`);
   }
 }
 
@@ -311,6 +319,22 @@ say("\n== Summary (median round)");
 say(`${"case".padEnd(32)} ${"req/s".padStart(7)} ${"p50".padStart(6)} ${"p99".padStart(6)} ${"non-2xx".padStart(8)} ${"x baseline".padStart(11)} ${"x ceiling".padStart(10)}`);
 for (const [name, s] of summary) {
   say(`${name.padEnd(32)} ${s.rps.toFixed(0).padStart(7)} ${`${s.p50}ms`.padStart(6)} ${`${s.p99}ms`.padStart(6)} ${String(s.non2xx).padStart(8)} ${(s.rps / base.rps).toFixed(2).padStart(10)}x ${(s.rps / top.rps).toFixed(2).padStart(9)}x`);
+}
+say("(for a floor case, the non-2xx column counts answers other than the one it expects)");
+// Time per request (1 / req/s) between steps, from the floor cases: what each step adds.
+{
+  const ms = (name) => (summary.get(name) ? 1000 / summary.get(name).rps : null);
+  const steps = [
+    ["an empty Worker (the ceiling)", null, ms("ceiling: empty Worker")],
+    ["the baseline's one D1 insert", ms("ceiling: empty Worker"), ms("baseline: JS + one D1 insert")],
+    ["the hub's hop into the app Worker", ms("ceiling: empty Worker"), ms("floor: hub to app (OPTIONS)")],
+    ["edge limiter, body, validation", ms("floor: hub to app (OPTIONS)"), ms("floor: + edge limit, 422")],
+    ["intake's D1 batch and answer", ms("floor: + edge limit, 422"), ms("intake, no destinations")],
+  ];
+  if (steps.slice(2).every(([, from, to]) => from && to)) {
+    say("\n== Where a free intake's time goes (ms per request = 1 / req/s, medians above)");
+    for (const [what, from, to] of steps) say(`${what.padEnd(36)} ${from === null ? to.toFixed(2).padStart(6) : `+${(to - from).toFixed(2)}`.padStart(6)} ms`);
+  }
 }
 say("\n== Targets (ratio in this run, target, met?)");
 for (const [name, against, target] of targets) {
