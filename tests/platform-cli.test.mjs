@@ -98,7 +98,7 @@ describe("fanline deploy --dry-run", () => {
 });
 
 describe("from a template to a request, in a copy of the repository", () => {
-  test("fanline new from every template, built and served without editing any other file; fanline creator add gives a working key", async () => {
+  test("fanline new from every template, built and served without editing any other file; fanline creator add gives a working key; a rebuilt manifest changes the ETag", async () => {
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), "fanline-repo-"));
     cleanup.push(copy);
     const files = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\0").filter(Boolean);
@@ -134,6 +134,7 @@ describe("from a template to a request, in a copy of the repository", () => {
     const stateDir = path.join(copy, ".fanline/state");
     const s = await stack.startStack({ stateDir, stripe, turnstile, creators: [{ id: "cr_first", name: "First Creator", email: "first@creator.test" }] });
     stripe.addWebhookEndpoint(`${s.url}/webhooks/payment`);
+    let beforeEtag, beforeScript;
     try {
       let ip = 0;
       const call = async (method, p, { json, key } = {}) => {
@@ -174,6 +175,12 @@ describe("from a template to a request, in a copy of the repository", () => {
       assert.match(catalog.find((a) => a.slug === "my-auction-slot").price_summary, /^bids from \$/);
       assert.equal(catalog.find((a) => a.slug === "my-tip-jar").price_summary, "free, tips welcome");
 
+      // The form page as served before its manifest changes (compared after the rebuild below).
+      const before = await fetch(`${s.url}/apps/my-blank/`);
+      beforeEtag = before.headers.get("etag");
+      beforeScript = (await before.text()).match(/embed\.js\?v=([0-9a-f]+)/)?.[1];
+      assert.ok(beforeEtag && beforeScript, "the form page has an ETag and a versioned embed script");
+
       // Deploying to the local stack registers each app from its manifest as it is now.
       const manifestFile = path.join(copy, "apps/my-blank/manifest.json");
       fs.writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifestFile, "utf8")), title: "Renamed by a deploy" }, null, 2));
@@ -193,6 +200,32 @@ describe("from a template to a request, in a copy of the repository", () => {
       assert.match(fanline(["creator", "add", "--name", "Again", "--email", "nova@example.com", "--state", stateDir], { cwd: copy, env }).err, /a creator with email nova@example.com exists already/);
     } finally {
       await s.stop();
+    }
+
+    // A changed manifest is a new version of every page cached from it: rebuilt and served
+    // again, the form page has a new ETag and names a new embed script, and a browser or edge
+    // cache holding the old ETag gets the new page rather than a 304.
+    try {
+      const rebuilt = spawnSync("sh", [path.join(copy, "scripts/build-worker.sh"), "."], { cwd: path.join(copy, "apps/my-blank"), encoding: "utf8", env: { ...process.env, ...env, FANLINE_LOCAL_BUILD: "1", FANLINE_PREBUILT: "" } });
+      assert.equal(rebuilt.status, 0, rebuilt.stderr.slice(-2000));
+      const again = await stack.startStack({ stateDir: path.join(copy, ".fanline/state-rebuilt"), stripe, turnstile, creators: [{ id: "cr_first", name: "First Creator", email: "first@creator.test" }] });
+      try {
+        const after = await fetch(`${again.url}/apps/my-blank/`, { headers: { "if-none-match": beforeEtag } });
+        assert.equal(after.status, 200, "the old ETag no longer matches");
+        const page = await after.text();
+        assert.match(page, /Renamed by a deploy/);
+        assert.match(after.headers.get("etag") ?? "", /^"[0-9a-f]{20}"$/);
+        assert.notEqual(after.headers.get("etag"), beforeEtag);
+        const script = page.match(/embed\.js\?v=([0-9a-f]+)/)?.[1];
+        assert.ok(script && script !== beforeScript, `the page names a new embed script (${beforeScript} then ${script})`);
+        const current = await fetch(`${again.url}/apps/my-blank/embed.js?v=${script}`);
+        assert.equal(current.status, 200);
+        assert.match(current.headers.get("cache-control") ?? "", /immutable/);
+        assert.match(await current.text(), /Renamed by a deploy/);
+      } finally {
+        await again.stop();
+      }
+    } finally {
       await Promise.all([stripe.close(), turnstile.close()]);
     }
   });
