@@ -13,12 +13,11 @@ pub async fn call(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
 /// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
 /// who asks): answered from the hub's copy while it is fresh, else by the app and kept.
 pub async fn shared_page(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
-    let app = binding(env, slug)?;
-    let key = req.url()?.to_string();
+    let key = shared_copies::key(&req);
     if let Some(copy) = shared_copies::answer(&req, &key) {
         return Ok(copy);
     }
-    shared_copies::keep(&key, app.fetch_request(req).await?).await
+    shared_copies::keep(&key, binding(env, slug)?.fetch_request(req).await?).await
 }
 
 fn binding(env: &Env, slug: &str) -> ApiResult<Fetcher> {

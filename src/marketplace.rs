@@ -34,7 +34,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ApiResult<(Response, String)>>,
 {
-    let key = req.url()?.to_string();
+    let key = shared_copies::key(req);
     if let Some(copy) = shared_copies::answer(req, &key) {
         return Ok(copy);
     }

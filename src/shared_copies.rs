@@ -21,7 +21,8 @@ const MAX_BODY: usize = 512 * 1024;
 
 /// A kept `200` answer.
 struct Copy {
-    headers: Vec<(String, String)>,
+    /// Kept on the JavaScript side: each answer copies them in one call, not one per header.
+    headers: Headers,
     body: Rc<[u8]>,
     etag: Option<String>,
     cache_control: String,
@@ -31,6 +32,11 @@ struct Copy {
 
 thread_local! {
     static COPIES: RefCell<HashMap<String, Rc<Copy>>> = RefCell::new(HashMap::new());
+}
+
+/// What a copy is kept under: the request's URL as the runtime has it (not parsed again).
+pub fn key(req: &Request) -> String {
+    req.inner().url()
 }
 
 /// The kept answer for `key` (the request's URL) while it is fresh: `304` when the caller
@@ -54,10 +60,7 @@ pub fn answer(req: &Request, key: &str) -> Option<Response> {
 impl Copy {
     /// The answer itself, as a new response (with `Age` when it is served as a copy).
     fn response(&self, age: Option<&str>) -> ApiResult<Response> {
-        let headers = Headers::new();
-        for (name, value) in &self.headers {
-            headers.append(name, value)?;
-        }
+        let headers = self.headers.clone();
         if let Some(age) = age {
             headers.set("Age", age)?;
         }
@@ -69,8 +72,8 @@ impl Copy {
 /// with a lifetime, no cookie set, not varying by anything but its encoding) and hands back
 /// the same answer.
 pub async fn keep(key: &str, mut response: Response) -> ApiResult<Response> {
-    let headers: Vec<(String, String)> = response.headers().entries().collect();
-    let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    let headers = response.headers().clone();
+    let header = |name: &str| headers.get(name).ok().flatten();
     let lifetime = header("Cache-Control").as_deref().and_then(shared_lifetime);
     let varies = header("Vary").is_some_and(|v| v.split(',').any(|f| !f.trim().eq_ignore_ascii_case("accept-encoding")));
     let (Some(lifetime), 200, false, false) = (lifetime, response.status_code(), varies, header("Set-Cookie").is_some()) else {
