@@ -4,6 +4,8 @@
 //!
 //! - `routes`: the route table; `marketplace`: the catalog; `app_link`: the binding to each app;
 //!   `shared_copies`: the pages every fan gets alike, kept in memory while they are fresh.
+//! - `request_actions`: the creator's actions on an app's requests and its export, answered
+//!   at the app's URLs so that no app Worker has to carry them.
 //! - `creator_api`: destinations, deliveries, queue, limits, block list, keys, KPIs, payout account.
 //! - `console`: the creator console's pages, sign-in and session (it calls `creator_api`).
 //! - `webhooks`: Stripe, PayPal, moderation-service, Twitch EventSub, Ko-fi and Patreon events.
@@ -18,6 +20,7 @@ mod creator_api;
 mod cron;
 mod live;
 mod marketplace;
+mod request_actions;
 mod routes;
 mod shared_copies;
 mod webhooks;

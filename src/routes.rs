@@ -1,6 +1,7 @@
 //! The hub's route table: the marketplace, the creator API, the webhooks, and `/apps/<slug>/`
 //! forwarded to each app's Worker through its service binding.
 
+use crate::request_actions::{self, Action};
 use crate::{app_link, console, creator_api, marketplace, webhooks};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{allow_any_origin, json, segments, with_content_type, NO_STORE, SHARED_CACHE};
@@ -68,6 +69,11 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "limits"], Method::Delete) => creator_api::limits::reset(&req, env, slug).await,
         (["api", "blocklist"], Method::Get | Method::Post) => creator_api::blocklist::handle(req, env, None).await,
         (["api", "blocklist", kind, value], Method::Delete) => creator_api::blocklist::handle(req, env, Some((kind, value))).await,
+        (["apps", slug, "api", "requests", id, action], Method::Post) if Action::named(action).is_some() => {
+            let Some(action) = Action::named(action) else { return Err(ApiError::NotFound("route")) };
+            request_actions::act(req, env, slug, id, action).await
+        }
+        (["apps", slug, "api", "export"], Method::Get) => request_actions::export(&req, env, slug).await,
         (["apps", slug, rest @ ..], Method::Get) if rest.first() != Some(&"api") => app_link::shared_page(req, env, slug).await,
         (["apps", slug, ..], _) => app_link::call(req, env, slug).await,
         (["webhooks", "payment"], Method::Post) => webhooks::stripe::handle(req, env).await,

@@ -2,10 +2,10 @@
 //! paused, invite_only, archived; each change an event with who and why) and the invite links
 //! of an invite-only app (`POST /api/apps/:slug/invites`, `DELETE .../invites/:id`). Archiving
 //! tells every fan with an open request what happens to it, and with `refund` or `move` gives
-//! their money back through the app's own refund, decline and reject calls, so each payment
-//! moves once however often this is retried.
+//! their money back through the creator's own refund, decline and reject actions, so each
+//! payment moves once however often this is retried.
 
-use crate::app_link;
+use crate::request_actions::{self, Action};
 use fanline_core::app_state::{AppState, OpenRequests};
 use fanline_core::delivery::payload::Email;
 use fanline_core::delivery::state::OutboxState;
@@ -14,17 +14,19 @@ use fanline_core::lifecycle::{groups, Status};
 use fanline_core::manifest::DestinationKind;
 use fanline_core::trust::identity;
 use fanline_core::util::time::rfc3339;
+use fanline_edge::app::creator::Decision;
 use fanline_edge::db::{self, app_lifecycle, apps::StateChange, outbox::OutboxEntry, requests::QueueFilter};
 use fanline_edge::delivery::outbox;
 use fanline_edge::platform::body::strict_json;
 use fanline_edge::platform::config::{now_ms, random};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{header, json, origin};
+use fanline_edge::review::ReviewDecision;
 use fanline_edge::trust::auth;
 use serde_json::{json, Value};
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
-/// How many open requests one archive call settles (each is a call to the app Worker).
+/// How many open requests one archive call settles (each is one creator action).
 const ARCHIVE_MAX: u32 = 300;
 
 pub async fn show(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
@@ -164,35 +166,36 @@ async fn archive(req: &Request, env: &Env, sunset: Sunset<'_>) -> ApiResult<Valu
             let status = Status::parse(&r.status);
             let charged = status != Some(Status::Authorized) && r.amount > r.amount_refunded && matches!(r.provider.as_str(), "stripe" | "paypal");
             let action = match status {
-                Some(Status::HeldForReview) => "reject",
-                _ if charged => "refund",
-                _ => "decline",
+                Some(Status::HeldForReview) => Action::Review(ReviewDecision::Reject),
+                _ if charged => Action::Refund,
+                _ => Action::Decide(Decision::Decline),
             };
             let answer = settle(req, env, slug, &r.id, action).await?;
             if (200..300).contains(&answer.0) {
-                settled.push(json!({"id": r.id, "action": action}));
+                settled.push(json!({"id": r.id, "action": action.name()}));
             } else {
-                failed.push(json!({"id": r.id, "action": action, "error": answer.1}));
+                failed.push(json!({"id": r.id, "action": action.name(), "error": answer.1}));
             }
         }
     }
     Ok(json!({"plan": plan.as_str(), "count": open.len(), "notified": entries_all.len(), "settled": settled, "failed": failed}))
 }
 
-/// One of the app's own creator calls for a request, as the creator (their Authorization).
-async fn settle(req: &Request, env: &Env, slug: &str, id: &str, action: &str) -> ApiResult<(u16, Value)> {
+/// One of the creator's actions on a request, as the creator (their Authorization), taken the
+/// way the creator's own call would take it.
+async fn settle(req: &Request, env: &Env, slug: &str, id: &str, action: Action) -> ApiResult<(u16, Value)> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
     if let Some(auth) = header(req, "Authorization") {
         headers.set("Authorization", &auth)?;
     }
-    if action == "refund" {
+    if action == Action::Refund {
         headers.set("Idempotency-Key", &format!("archive-{id}"))?;
     }
     let body = json!({"reason": "the app was archived"});
-    let url = format!("{}/apps/{slug}/api/requests/{id}/{action}", origin(req));
+    let url = format!("{}/apps/{slug}/api/requests/{id}/{}", origin(req), action.name());
     let call = Request::new_with_init(&url, RequestInit::new().with_method(Method::Post).with_headers(headers).with_body(Some(body.to_string().into())))?;
-    let mut answer = app_link::call(call, env, slug).await?;
+    let mut answer = request_actions::act(call, env, slug, id, action).await?;
     let status = answer.status_code();
     let body = answer.json::<Value>().await.unwrap_or(Value::Null);
     Ok((status, body["error"].clone()))

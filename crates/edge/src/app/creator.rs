@@ -98,6 +98,7 @@ pub async fn close(mut req: Request, env: &Env, manifest: &Manifest, id: &str) -
     answer(&db, manifest, id, &origin).await
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     Accept,
     Decline,

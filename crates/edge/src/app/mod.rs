@@ -4,14 +4,17 @@
 //!
 //! - `intake`: a fan's submission, from body to committed request and checkout.
 //! - `view`: a request as the fan and its creator see it.
-//! - `creator`: the creator's actions on a request (accept, complete, refund, review).
+//! - `creator`: the creator's actions on a request (accept, complete, refund, review), which
+//!   the hub answers at the app's URLs (`request_actions` in the hub), so no app Worker
+//!   carries them.
 //! - `evidence`: dispute evidence and attachment downloads.
-//! - `export`: the creator's export of an app's requests; a fan's own data, to download or erase.
+//! - `export`: a fan's own data, to download or erase; and the creator's export of an app's
+//!   requests, which the hub answers like the creator's actions.
 //! - `page`: the form page and the embed script.
 
-mod creator;
+pub mod creator;
 mod evidence;
-mod export;
+pub mod export;
 mod intake;
 pub mod page;
 mod view;
@@ -19,11 +22,9 @@ mod view;
 use crate::money;
 use crate::platform::config::is_local_dev;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{allow_any_origin, conditional, harden, json, segments, IMMUTABLE_CACHE, NO_STORE, SHARED_CACHE};
+use crate::platform::http::{api_answer, conditional, harden, json, segments, IMMUTABLE_CACHE, SHARED_CACHE};
 use crate::platform::meter;
-use crate::review::ReviewDecision;
 use crate::trust;
-use creator::Decision;
 use page::App;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -64,11 +65,7 @@ pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Resul
         let _ = response.headers_mut().set("Server-Timing", &meter::server_timing());
     }
     if is_api {
-        // What the API answers depends on who asks; nothing may keep it.
-        if !response.headers().has("Cache-Control").unwrap_or(false) {
-            let _ = response.headers_mut().set("Cache-Control", NO_STORE);
-        }
-        response = allow_any_origin(response);
+        response = api_answer(response);
     }
     Ok(harden(response))
 }
@@ -129,16 +126,8 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
             }
             (["api", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests", id], Method::Get) => view::show(&req, env, manifest, id).await,
-            (["api", "requests", id, "complete"], Method::Post) => creator::complete(req, env, manifest, id).await,
-            (["api", "requests", id, "close"], Method::Post) => creator::close(req, env, manifest, id).await,
-            (["api", "requests", id, "refund"], Method::Post) => creator::refund(req, env, manifest, id).await,
-            (["api", "requests", id, "accept"], Method::Post) => creator::decide(req, env, manifest, id, Decision::Accept).await,
-            (["api", "requests", id, "decline"], Method::Post) => creator::decide(req, env, manifest, id, Decision::Decline).await,
-            (["api", "requests", id, "approve"], Method::Post) => creator::review(req, env, manifest, id, ReviewDecision::Approve).await,
-            (["api", "requests", id, "reject"], Method::Post) => creator::review(req, env, manifest, id, ReviewDecision::Reject).await,
             (["api", "requests", id, "rating"], Method::Post) => view::rate(req, env, manifest, id).await,
             (["api", "views"], Method::Post) => view::count_view(&req, env, manifest).await,
-            (["api", "export"], Method::Get) => export::app_export(&req, env, manifest).await,
             (["api", "me", "data"], Method::Get) => export::fan_export(&req, env, manifest).await,
             (["api", "me", "data"], Method::Delete) => export::fan_erase(&req, env, manifest).await,
             (["api", "me", "links"], Method::Post) => trust::fans::link(&req, env, manifest, false).await,

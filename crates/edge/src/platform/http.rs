@@ -17,6 +17,15 @@ pub fn with_content_type(body: impl Into<String>, content_type: &str) -> Respons
     Response::ok(body).map(|r| r.with_headers(headers)).unwrap_or_else(|_| Response::empty().unwrap().with_status(500))
 }
 
+/// An answer of an app's request API (`/apps/<slug>/api/...`), whichever Worker gave it: what
+/// it says depends on who asks, so nothing may keep it, and any origin may read it.
+pub fn api_answer(mut response: Response) -> Response {
+    if !response.headers().has("Cache-Control").unwrap_or(false) {
+        let _ = response.headers_mut().set("Cache-Control", NO_STORE);
+    }
+    allow_any_origin(response)
+}
+
 /// Fans post from creators' own sites, so the request API is open to any origin; it never
 /// uses cookies, so no credentials are allowed across origins.
 pub fn allow_any_origin(mut response: Response) -> Response {
