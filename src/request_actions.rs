@@ -25,7 +25,7 @@ pub enum Action {
 }
 
 impl Action {
-    /// The action a path segment names; `None` leaves the path to the app's Worker.
+    /// The action a path segment names; any other segment (a fan's rating) is the app's own.
     pub fn named(segment: &str) -> Option<Self> {
         Some(match segment {
             "complete" => Self::Complete,

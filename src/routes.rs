@@ -69,10 +69,10 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "limits"], Method::Delete) => creator_api::limits::reset(&req, env, slug).await,
         (["api", "blocklist"], Method::Get | Method::Post) => creator_api::blocklist::handle(req, env, None).await,
         (["api", "blocklist", kind, value], Method::Delete) => creator_api::blocklist::handle(req, env, Some((kind, value))).await,
-        (["apps", slug, "api", "requests", id, action], Method::Post) if Action::named(action).is_some() => {
-            let Some(action) = Action::named(action) else { return Err(ApiError::NotFound("route")) };
-            request_actions::act(req, env, slug, id, action).await
-        }
+        (["apps", slug, "api", "requests", id, segment], Method::Post) => match Action::named(segment) {
+            Some(action) => request_actions::act(req, env, slug, id, action).await,
+            None => app_link::call(req, env, slug).await,
+        },
         (["apps", slug, "api", "export"], Method::Get) => request_actions::export(&req, env, slug).await,
         (["apps", slug, rest @ ..], Method::Get) if rest.first() != Some(&"api") => app_link::shared_page(req, env, slug).await,
         (["apps", slug, ..], _) => app_link::call(req, env, slug).await,
