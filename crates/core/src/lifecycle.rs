@@ -87,7 +87,8 @@ impl Status {
             (self, next),
             (Created, Validated | HeldForReview | Rejected)
                 | (HeldForReview, Validated | Queued | Rejected | Expired)
-                | (Validated, AwaitingPayment | Queued)
+                // Credits pay at intake, so such a request is paid without awaiting payment.
+                | (Validated, AwaitingPayment | Paid | Queued)
                 | (AwaitingPayment, Paid | Authorized | Expired)
                 | (Authorized, Queued | HeldForReview)
                 | (Paid, Queued | HeldForReview)
@@ -242,7 +243,7 @@ mod tests {
         // The full table, so a change to any edge is a deliberate change to this list.
         let allowed: &[(Status, &[Status])] = &[
             (Created, &[Validated, HeldForReview, Rejected]),
-            (Validated, &[AwaitingPayment, Queued]),
+            (Validated, &[AwaitingPayment, Paid, Queued]),
             (HeldForReview, &[Validated, Queued, Rejected, Expired, Refunded, Disputed]),
             (AwaitingPayment, &[Paid, Authorized, Expired]),
             (Authorized, &[Queued, HeldForReview]),

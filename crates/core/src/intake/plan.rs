@@ -241,6 +241,7 @@ mod tests {
         let submission = validate(&m, &raw(song("Wonderwall"), &["priority"], Some("credits"))).unwrap();
         let plan = plan(submission, &Inputs { has_fan: true, ..inputs(&m) }).unwrap();
         assert_eq!(plan.path, [Created, Validated, Paid, Queued]);
+        assert!(Created.walk(&plan.path[1..]).is_ok(), "the history intake writes is a legal walk");
         assert_eq!((plan.credits, plan.checkout, plan.provider), (Some(1), None, PaymentProvider::Credits));
         assert_eq!(plan.submission.price().amount, 0);
         assert_eq!(plan.submission.lines().len(), 1);
