@@ -97,6 +97,10 @@ describe("a paid pixel-icon commission", () => {
     assert.match(receipts[0].text, /Paid: \$50\.00/);
     const embed = discordFor(request.id)[0].json.embeds[0];
     assert.ok(embed.fields.some((x) => x.name === "Price" && x.value === "$50.00"));
+    const fanView = await f.request("GET", `/apps/pixel-icon/api/requests/${request.id}`);
+    assert.deepEqual([fanView.data.checkout_url, fanView.data.checkout_session_id], [undefined, undefined], "once paid, the fan's view keeps the session to itself");
+    const creatorView = await f.request("GET", `/apps/pixel-icon/api/requests/${request.id}`, { key: f.owner.apiKey });
+    assert.equal(creatorView.data.checkout_session_id, session.id);
 
     const status = await f.request("GET", `/apps/pixel-icon/api/requests/${request.id}`);
     assert.equal(status.data.status, "queued");
@@ -171,6 +175,21 @@ describe("an unpaid checkout", () => {
     assert.equal(late.data.outcome, "already_settled");
     await settle(1500);
     assert.equal(discordFor(r.data.id).length, 0);
+  });
+
+  test("paid by a delayed method that then fails ends expired, once", async () => {
+    const r = await f.submit("song-request", { song: "Bank debit" }, { addOns: ["priority"] });
+    const session = [...f.stripe.sessions.values()].find((s) => s.client_reference_id === r.data.id);
+    const started = await signedPost(f.stripe.completedEvent({ ...session, status: "complete", payment_status: "unpaid" }));
+    assert.equal(started.data.outcome, "not_paid");
+    let status = await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`);
+    assert.equal(status.data.status, "awaiting_payment");
+    const failed = { ...f.stripe.completedEvent({ ...session, status: "complete", payment_status: "unpaid" }), type: "checkout.session.async_payment_failed" };
+    assert.equal((await signedPost(failed)).data.outcome, "applied");
+    assert.equal((await signedPost(failed)).data.outcome, "duplicate");
+    status = await f.request("GET", `/apps/song-request/api/requests/${r.data.id}`);
+    assert.equal(status.data.status, "expired");
+    assert.equal(status.data.history.at(-1).status, "expired");
   });
 });
 

@@ -94,7 +94,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         // session frees the fan to start another.
         Purpose::Tier => {
             let mut batch = vec![event.processed(&db, None, WebhookOutcome::Recorded)?];
-            if checkout.outcome == CheckoutOutcome::Expired {
+            if checkout.outcome.unpaid_for_good() {
                 batch.push(db::subscriptions::signup_expired(&db, &checkout.reference)?);
             }
             db::commit(&db, batch).await?;

@@ -104,6 +104,16 @@ pub enum CheckoutOutcome {
     Completed,
     /// `checkout.session.expired`: the fan never paid.
     Expired,
+    /// `checkout.session.async_payment_failed`: a delayed method (a bank debit) completed the
+    /// session unpaid and then failed, so the session will never pay nor expire.
+    Failed,
+}
+
+impl CheckoutOutcome {
+    /// The session is over without money: whatever it was for is given up.
+    pub fn unpaid_for_good(self) -> bool {
+        matches!(self, Self::Expired | Self::Failed)
+    }
 }
 
 /// The parts of a Checkout Session event that move a request.
@@ -150,6 +160,7 @@ pub fn checkout_event(event: &Event) -> Option<CheckoutEvent> {
     let outcome = match event.kind.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => CheckoutOutcome::Completed,
         "checkout.session.expired" => CheckoutOutcome::Expired,
+        "checkout.session.async_payment_failed" => CheckoutOutcome::Failed,
         _ => return None,
     };
     let o = &event.data.object;
@@ -494,6 +505,13 @@ mod tests {
         .unwrap();
         let e = checkout_event(&expired).unwrap();
         assert_eq!((e.outcome, e.reference.as_str(), e.paid), (CheckoutOutcome::Expired, "req_y", false));
+        let failed = Event::parse(
+            br#"{"id":"evt_4","type":"checkout.session.async_payment_failed","data":{"object":{"id":"cs_2","client_reference_id":"req_z","payment_status":"unpaid"}}}"#,
+        )
+        .unwrap();
+        let f = checkout_event(&failed).unwrap();
+        assert_eq!((f.outcome, f.reference.as_str(), f.paid), (CheckoutOutcome::Failed, "req_z", false));
+        assert!(f.outcome.unpaid_for_good() && e.outcome.unpaid_for_good() && !c.outcome.unpaid_for_good());
         let other = Event::parse(br#"{"id":"evt_2","type":"charge.succeeded","data":{"object":{}}}"#).unwrap();
         assert!(checkout_event(&other).is_none());
     }

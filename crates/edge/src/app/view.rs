@@ -207,17 +207,19 @@ pub async fn view(db: &D1Database, row: &RequestRow, origin: &str, as_creator: b
         "updated_at": rfc3339(row.updated_at),
         "history": history,
     });
-    if row.status == Status::AwaitingPayment {
+    let awaiting = row.status == Status::AwaitingPayment;
+    if awaiting {
         body["checkout_url"] = json!(row.checkout_url);
+    }
+    // The fan needs the session only to pay; after that it is payment detail for the creator.
+    if row.checkout_session_id.is_some() && (awaiting || as_creator) {
+        body["checkout_session_id"] = json!(row.checkout_session_id);
     }
     if groups::IN_QUEUE.contains(&row.status) {
         body["queue"] = queue_place(db, row).await?;
     }
     if matches!(row.status, Status::Fulfilled | Status::Closed) {
         body["rating"] = json!(db::ratings::of_request(db, &row.id).await?.map(|r| json!({"stars": r.stars, "comment": r.comment, "at": rfc3339(r.at)})));
-    }
-    if row.checkout_session_id.is_some() {
-        body["checkout_session_id"] = json!(row.checkout_session_id);
     }
     if as_creator {
         body["fields"] = serde_json::from_str(&row.fields).unwrap_or(json!({}));

@@ -132,7 +132,7 @@ pub fn settle_statements(
     }
     let now = now_ms();
     match checkout.outcome {
-        CheckoutOutcome::Expired => Ok(Ok(vec![db::credits::purchase_expired(db, &purchase.id, now)?])),
+        CheckoutOutcome::Expired | CheckoutOutcome::Failed => Ok(Ok(vec![db::credits::purchase_expired(db, &purchase.id, now)?])),
         CheckoutOutcome::Completed if !checkout.paid => Ok(Err(WebhookOutcome::NotPaid)),
         CheckoutOutcome::Completed if !amount_ok => Ok(Err(WebhookOutcome::Mismatch)),
         CheckoutOutcome::Completed => Ok(Ok(vec![
