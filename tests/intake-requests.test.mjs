@@ -232,3 +232,22 @@ describe("edge rate limit", () => {
     assert.equal(signIn.headers.get("ratelimit-policy"), '"per-client-sign-in";q=20;w=60');
   });
 });
+
+// Last in the file: it runs the cron a day ahead, which also raises reminders for waiting requests.
+describe("housekeeping", () => {
+  test("an Idempotency-Key is remembered for a day, then the cron forgets it", async () => {
+    const headers = { "idempotency-key": `day-${Date.now()}` };
+    const ip = f.freshIp();
+    const cron = (at) => fetch(`${f.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}&time=${at}`).then((r) => assert.equal(r.status, 200));
+    const first = await f.submit("song-request", { song: "Yesterday" }, { headers, ip });
+    assert.equal(first.status, 201);
+    await cron(Date.now() + 23 * 3600_000);
+    const sameDay = await f.submit("song-request", { song: "Yesterday" }, { headers, ip });
+    assert.deepEqual([sameDay.data.id, sameDay.headers.get("idempotent-replayed")], [first.data.id, "true"]);
+    await cron(Date.now() + 25 * 3600_000);
+    const nextDay = await f.submit("song-request", { song: "Yesterday" }, { headers, ip });
+    assert.equal(nextDay.status, 201);
+    assert.notEqual(nextDay.data.id, first.data.id);
+    assert.equal(nextDay.headers.get("idempotent-replayed"), null);
+  });
+});

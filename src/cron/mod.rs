@@ -1,12 +1,13 @@
 //! The hub's cron trigger: closes auctions that have ended, re-sends outbox rows that never
-//! reached the queue, raises reminders for requests waiting too long, and releases held
-//! payments the creator did not accept in time (every ten minutes); reads connected YouTube
-//! live chats (every minute). The event's scheduled time is the clock, so a test can run it
-//! forward. Each job logs and carries on when another fails.
+//! reached the queue, raises reminders for requests waiting too long, releases held payments
+//! the creator did not accept in time and forgets expired short-lived rows (every ten
+//! minutes); reads connected YouTube live chats (every minute). The event's scheduled time is
+//! the clock, so a test can run it forward. Each job logs and carries on when another fails.
 
 mod auctions;
 mod holds;
 mod outbox;
+mod prune;
 mod youtube;
 
 use fanline_edge::db;
@@ -33,6 +34,7 @@ pub async fn run(env: &Env, cron: &str, now: i64, origin: &str) {
     report("re-sent {} outbox rows that never reached the queue", "sweeping the outbox", outbox::sweep(ctx, now).await);
     report("raised request.waiting for {} requests", "reminding of waiting requests", outbox::remind_waiting(ctx, now).await);
     report("released {} lapsed holds", "releasing lapsed holds", holds::release_lapsed(ctx, now).await);
+    report("forgot {} expired sign-in, idempotency, mail and session rows", "pruning", prune::prune(ctx, now).await);
 }
 
 fn report(done: &str, job: &str, result: fanline_edge::platform::error::ApiResult<usize>) {

@@ -1,6 +1,6 @@
 //! `console_sessions`: a signed-in creator's console session, by the hash of its cookie token.
 
-use super::{first, run};
+use super::{changes, first, run};
 use crate::db::creators::{hash_token, Creator};
 use crate::platform::error::ApiResult;
 use serde::Deserialize;
@@ -65,4 +65,9 @@ pub async fn current(db: &D1Database, token: &str, now: i64) -> ApiResult<Option
 
 pub async fn end(db: &D1Database, token: &str, now: i64) -> ApiResult<()> {
     run(db, "UPDATE console_sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL", &[now.into(), hash_token(token).as_str().into()]).await
+}
+
+/// Forgets sessions that expired or were ended before `before`.
+pub async fn prune(db: &D1Database, before: i64) -> ApiResult<usize> {
+    changes(db, "DELETE FROM console_sessions WHERE expires_at < ? OR ended_at < ?", &[before.into(), before.into()]).await
 }

@@ -174,3 +174,8 @@ pub async fn mail_sent(db: &D1Database, address: &str, kind: &str, since: i64) -
 pub fn log_mail(db: &D1Database, address: &str, kind: &str, now: i64) -> ApiResult<D1PreparedStatement> {
     statement(db, "INSERT INTO mail_log (address, kind, at) VALUES (?, ?, ?)", &[address.into(), kind.into(), now.into()])
 }
+
+/// Forgets mail sent before `before`; budgets only look back an hour.
+pub async fn prune_mail_log(db: &D1Database, before: i64) -> ApiResult<usize> {
+    changes(db, "DELETE FROM mail_log WHERE at < ?", &[before.into()]).await
+}

@@ -70,3 +70,9 @@ pub fn used_handoff(db: &D1Database, token_hash: &str, app_slug: &str, now: i64)
         &[token_hash.into(), app_slug.into(), now.into(), now.into()],
     )
 }
+
+/// Forgets sign-ins started before `before`: every state, link and hand-off expires within
+/// minutes, so an old row can neither be claimed nor matter for single use.
+pub async fn prune(db: &D1Database, before: i64) -> ApiResult<usize> {
+    changes(db, "DELETE FROM oauth_logins WHERE created_at < ?", &[before.into()]).await
+}

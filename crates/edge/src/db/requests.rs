@@ -484,3 +484,8 @@ pub async fn waiting_unreminded(db: &D1Database, app_slug: &str, since: i64, eve
     )
     .await
 }
+
+/// Forgets Idempotency-Keys made before `before` (kept a day, as Stripe keeps its keys).
+pub async fn prune_idempotency_keys(db: &D1Database, before: i64) -> ApiResult<usize> {
+    super::changes(db, "DELETE FROM idempotency_keys WHERE created_at < ?", &[before.into()]).await
+}

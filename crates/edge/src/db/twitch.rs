@@ -145,3 +145,8 @@ pub async fn take_connect(db: &D1Database, state: &str, not_before: i64) -> ApiR
     )
     .await
 }
+
+/// Forgets channel connections that were started before `before` and never authorized.
+pub async fn prune_connects(db: &D1Database, before: i64) -> ApiResult<usize> {
+    changes(db, "DELETE FROM twitch_connects WHERE created_at < ?", &[before.into()]).await
+}

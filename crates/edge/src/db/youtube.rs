@@ -122,3 +122,8 @@ pub async fn quota_used(db: &D1Database, day: &str) -> ApiResult<i64> {
     }
     Ok(first::<Used>(db, "SELECT used FROM youtube_quota WHERE day = ?", &[day.into()]).await?.map_or(0, |u| u.used))
 }
+
+/// Forgets channel connections that were started before `before` and never authorized.
+pub async fn prune_connects(db: &D1Database, before: i64) -> ApiResult<usize> {
+    changes(db, "DELETE FROM youtube_connects WHERE created_at < ?", &[before.into()]).await
+}
