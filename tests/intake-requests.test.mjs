@@ -128,6 +128,15 @@ describe("bad input", () => {
     assert.equal(afterwards.data.requests.length, before.data.requests.length);
   });
 
+  test("an address a payment service would refuse is a field error, before any checkout", async () => {
+    for (const email of ["a,b@example.com", '"quoted"@example.com', "fan@example.c", "jürgen@example.com"]) {
+      const r = await f.submit("song-request", { song: "Hello", email }, { addOns: ["priority"] });
+      assert.equal(r.status, 422, email);
+      assert.deepEqual(r.data.error.fields.map((e) => [e.field, e.code]), [["email", "invalid_email"]], email);
+    }
+    assert.equal(f.stripe.calls.filter((c) => ["a,b@example.com", "fan@example.c"].includes(c.form?.customer_email)).length, 0);
+  });
+
   test("malformed bodies get a clear JSON error", async () => {
     const notJson = await f.request("POST", "/apps/song-request/api/requests", { body: "{oops", headers: { "content-type": "application/json" } });
     assert.equal(notJson.status, 400);
