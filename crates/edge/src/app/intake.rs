@@ -156,15 +156,15 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         )
         .await?;
 
-        let bucket = env.bucket("ATTACHMENTS")?;
         let mut stored = Vec::new();
         if !plan.blocked() {
             // Taken, not copied: a submission with files never plans twice (see `reusable`).
             for (file, bytes) in plan.submission.files().iter().zip(std::mem::take(&mut file_bytes)) {
                 let key = attachment::object_key(&id, &file.field, file.media_type);
-                let metadata = worker::HttpMetadata { content_type: Some(file.media_type.to_string()), ..Default::default() };
-                bucket.put(&key, bytes).http_metadata(metadata).execute().await?;
-                stored.push(AttachmentRow { field: file.field.clone(), object_key: key, media_type: file.media_type.to_string(), size: file.size as i64 });
+                stored.push((
+                    AttachmentRow { field: file.field.clone(), object_key: key, media_type: file.media_type.to_string(), size: file.size as i64 },
+                    bytes,
+                ));
             }
         }
 
@@ -185,7 +185,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         if let (Some(n), Some(fan)) = (plan.credits, &fan) {
             statements.push(credits::spend(&db, fan, &manifest.slug, n, &id)?);
         }
-        for a in &stored {
+        for (a, _) in &stored {
             statements.push(db::requests::insert_attachment(&db, &id, a)?);
         }
         if let Some(key) = &idempotency {
@@ -197,12 +197,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         statements.extend(fan_mail::budget_fan_mail(&db, &row, plan.blocked(), &mut entries, now).await?);
         statements.extend(outbox::statements(&db, &row, &entries, now)?);
 
-        let outcome = db::commit(&db, statements).await?;
-        if !matches!(outcome, BatchOutcome::Committed) {
-            for a in &stored {
-                let _ = bucket.delete(&a.object_key).await;
-            }
-        }
+        let outcome = store_then_commit(env, stored, &db, statements).await?;
         return match outcome {
             BatchOutcome::Committed => {
                 outbox::enqueue(env, &entries).await;
@@ -232,6 +227,37 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
             },
         };
     }
+}
+
+/// Puts the files in R2, then commits the request; when the commit does not happen (refused,
+/// conflicting or failing, or a later put failed) the files already put are deleted, so R2
+/// never keeps a file without its request.
+async fn store_then_commit(
+    env: &Env,
+    files: Vec<(AttachmentRow, Vec<u8>)>,
+    db: &worker::D1Database,
+    statements: Vec<worker::D1PreparedStatement>,
+) -> ApiResult<BatchOutcome> {
+    if files.is_empty() {
+        return db::commit(db, statements).await;
+    }
+    let bucket = env.bucket("ATTACHMENTS")?;
+    let mut put = Vec::new();
+    let outcome = async {
+        for (a, bytes) in files {
+            let metadata = worker::HttpMetadata { content_type: Some(a.media_type), ..Default::default() };
+            bucket.put(&a.object_key, bytes).http_metadata(metadata).execute().await?;
+            put.push(a.object_key);
+        }
+        db::commit(db, statements).await
+    }
+    .await;
+    if !matches!(outcome, Ok(BatchOutcome::Committed)) {
+        for key in &put {
+            let _ = bucket.delete(key).await;
+        }
+    }
+    outcome
 }
 
 thread_local! {
