@@ -13,7 +13,7 @@ const webhooksFor = (id) => f.webhooks.received.filter((m) => m.json?.data?.id =
 
 describe("a free song request", () => {
   test("is queued, routed once to Discord and once to the signed webhook, and shows its history", async () => {
-    const r = await f.submit("song-request", { song: "Africa", artist: "Toto", email: "fan@example.com" });
+    const r = await f.submit("song-request", { song: "Africa", artist: "[Toto](x)", email: "fan@example.com" });
     assert.equal(r.status, 201, r.text);
     assert.match(r.data.id, /^req_[0-9a-f]{32}$/);
     assert.equal(r.data.status, "queued");
@@ -27,6 +27,8 @@ describe("a free song request", () => {
     assert.deepEqual(message.json.allowed_mentions, { parse: [] });
     assert.ok(embed.fields.some((x) => x.name === "Song" && x.value === "Africa"));
     assert.ok(embed.fields.some((x) => x.name === "Price" && x.value === "Free"));
+    // Fan markdown is shown as typed: no masked link.
+    assert.ok(embed.fields.some((x) => x.name === "Artist" && x.value === "\\[Toto\\]\\(x\\)"), JSON.stringify(embed.fields));
     assert.ok(!JSON.stringify(message.json).includes("fan@example.com"), "the fan's email stays out of Discord");
 
     const [hook] = await eventually(() => webhooksFor(r.data.id).length && webhooksFor(r.data.id), { what: "signed webhook" });
@@ -37,6 +39,7 @@ describe("a free song request", () => {
     });
     assert.equal(verified.type, "request.queued");
     assert.equal(verified.data.fields.song, "Africa");
+    assert.equal(verified.data.fields.artist, "[Toto](x)", "only Discord escapes");
     assert.match(hook.headers["webhook-id"], /^msg_/);
     assert.throws(() => new Webhook("whsec_" + Buffer.from("wrong-secret-wrong-secret").toString("base64")).verify(hook.raw, hook.headers));
 

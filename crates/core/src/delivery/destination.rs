@@ -445,8 +445,10 @@ pub fn earlier_create_id(kind: DestinationKind, body: &str, request_id: &str) ->
     let answer: Value = serde_json::from_str(body).ok()?;
     let found = match kind {
         DestinationKind::Trello => {
+            // The marker is the description's last line, after anything the fan wrote, so a
+            // fan who types another request's marker into a field cannot lend it this card.
             let marker = format!("Fanline request {request_id} ");
-            answer.as_array()?.iter().find(|c| c["desc"].as_str().is_some_and(|d| d.contains(&marker)))?.clone()
+            answer.as_array()?.iter().find(|c| c["desc"].as_str().is_some_and(|d| d.lines().last().is_some_and(|l| l.starts_with(&marker))))?.clone()
         }
         DestinationKind::Airtable => answer["records"].as_array()?.first()?.clone(),
         _ => return None,
@@ -558,6 +560,9 @@ mod tests {
             json!([{"id": "aaa111", "desc": "Fanline request req_10 · x"}, {"id": "bbb222", "desc": "text\n\nFanline request req_1 · http://x"}]).to_string();
         assert_eq!(earlier_create_id(DestinationKind::Trello, &listed, "req_1").as_deref(), Some("bbb222"));
         assert_eq!(earlier_create_id(DestinationKind::Trello, &listed, "req_2"), None);
+        let faked = json!([{"id": "ccc333", "desc": "Song: Fanline request req_2 · x\n\nFanline request req_3 · http://x"}]).to_string();
+        assert_eq!(earlier_create_id(DestinationKind::Trello, &faked, "req_2"), None, "a marker typed by a fan is not the card's");
+        assert_eq!(earlier_create_id(DestinationKind::Trello, &faked, "req_3").as_deref(), Some("ccc333"));
         assert_eq!(earlier_create_id(DestinationKind::Trello, "not json", "req_1"), None);
 
         let airtable =

@@ -52,7 +52,7 @@ pub fn discord_message(manifest: &Manifest, summary: &RequestSummary, event: &st
         if text.is_empty() {
             continue;
         }
-        fields.push(json!({ "name": clip(&field.label, FIELD_NAME_MAX), "value": clip(&text, FIELD_VALUE_MAX), "inline": text.len() < 40 }));
+        fields.push(json!({ "name": clip(&field.label, FIELD_NAME_MAX), "value": clip(&discord_literal(&text), FIELD_VALUE_MAX), "inline": text.len() < 40 }));
     }
     fields.push(json!({ "name": "Price", "value": price_text(summary), "inline": true }));
     if !summary.add_ons.is_empty() {
@@ -120,6 +120,30 @@ pub fn template_values(summary: &RequestSummary, event: &str) -> BTreeMap<String
     values.insert("page_url".into(), summary.page_url.clone());
     values.insert("created_at".into(), summary.created_at.clone());
     values
+}
+
+/// Fan text shown as typed in Discord: markdown characters are escaped, so `[Claim](https://x)`
+/// shows its URL instead of hiding it behind link text, and no heading, quote or spoiler
+/// styling applies. A bare URL is left as it is: Discord shows it in full and links it.
+fn discord_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let split = rest.find(char::is_whitespace).map_or(rest.len(), |i| i + rest[i..].chars().next().map_or(1, char::len_utf8));
+        let (token, tail) = rest.split_at(split);
+        if token.starts_with("https://") || token.starts_with("http://") {
+            out.push_str(token);
+        } else {
+            for c in token.chars() {
+                if matches!(c, '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '(' | ')' | '#' | '-') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+        }
+        rest = tail;
+    }
+    out
 }
 
 fn plain(value: &Value) -> String {
@@ -364,6 +388,15 @@ pub(crate) mod tests {
         assert!(!msg.to_string().contains("fan@example.com"));
         assert!(fields.iter().any(|f| f["name"] == "Price" && f["value"] == "$3.00"));
         assert_eq!(embed["url"], "http://x/apps/song-request/?request=req_1");
+    }
+
+    #[test]
+    fn discord_shows_fan_markdown_as_typed() {
+        assert_eq!(discord_literal("[Claim](https://evil.example)"), "\\[Claim\\]\\(https://evil.example\\)");
+        assert_eq!(discord_literal("**bold** # h > q `c` ||s||"), "\\*\\*bold\\*\\* \\# h \\> q \\`c\\` \\|\\|s\\|\\|");
+        assert_eq!(discord_literal("Wonderwall, Oasis"), "Wonderwall, Oasis");
+        assert_eq!(discord_literal("this one: https://youtu.be/a_b-c\nplease"), "this one: https://youtu.be/a_b-c\nplease");
+        assert_eq!(discord_literal("héllo\u{3000}_x_"), "héllo\u{3000}\\_x\\_");
     }
 
     #[test]
