@@ -93,6 +93,8 @@ describe("fanline deploy --dry-run", () => {
     }
     assert.match(r.out, /dry run ok   fanline-hub/);
     assert.match(r.out, /provision  D1 "fanline" \+ migrations/);
+    assert.match(r.out, /WARNING    stream-slot: turnstile.site_key "1x00000000000000000000AA" is a Cloudflare test key/);
+    assert.doesNotMatch(r.out, /WARNING    (song-request|pixel-icon|shoutout):/);
     assert.doesNotMatch(fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"), /^\[\[services\]\]/m, "no hub file lists the apps");
   });
 });

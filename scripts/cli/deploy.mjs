@@ -30,6 +30,7 @@ Checks every app (fanline check), then:
 Needs wrangler logged in (wrangler login, or CLOUDFLARE_API_TOKEN) except with --dry-run.`;
 
 const OUT = path.join(ROOT, ".fanline/deploy");
+const TURNSTILE_TEST_SITE_KEY = /^[123]x0{20}[A-F]{2}$/;
 const SHARED_SECRETS = ["SESSION_SECRET", "FORM_TOKEN_SECRET"];
 const HUB_SECRETS = /^(STRIPE_|PAYPAL_|MAIL_API_KEY|MODERATION_WEBHOOK_SECRET|SESSION_SECRET|FORM_TOKEN_SECRET)/;
 const APP_SECRETS = /^(STRIPE_SECRET_KEY|PAYPAL_CLIENT_|TURNSTILE_|OAUTH_|SESSION_SECRET|FORM_TOKEN_SECRET|MAIL_API_KEY)/;
@@ -112,6 +113,12 @@ export function run(args, option) {
   for (const a of apps) log(`  deploy     ${path.relative(ROOT, a.dir)} as fanline-${a.slug}`);
   log(`  deploy     hub (fanline-hub) with bindings ${appBindings(apps).map((b) => `${b.binding} -> ${b.service}`).join(", ")}${origin ? `, PUBLIC_ORIGIN ${origin}` : ""}`);
   for (const a of apps) log(`  register   apps row "${a.slug}" (owner ${a.manifest.owner ?? "MISSING: add \"owner\" to its manifest"})`);
+  // Cloudflare's test site keys pass every visitor in the widget, and a real secret then
+  // refuses their dummy tokens: fine for the local stand-in, never what a live form wants.
+  for (const a of apps) {
+    const key = a.manifest.turnstile?.site_key;
+    if (TURNSTILE_TEST_SITE_KEY.test(key ?? "")) log(`  WARNING    ${a.slug}: turnstile.site_key "${key}" is a Cloudflare test key; put your widget's site key in apps/${a.slug}/manifest.json before going live`);
+  }
   log("");
 
   if (dryRun) {
