@@ -71,6 +71,12 @@ describe("subscriber tiers", () => {
     const renewed = f.stripe.updateSubscription(subscription.id, { status: "active" }, { created: now + 20 });
     await f.stripe.deliver(renewed);
     assert.notEqual((await me(token)).data.tier, null);
+    // Stripe's created-as-incomplete event of the same second, delivered last: the later stage
+    // (active) is the newer one.
+    const sameSecond = { ...f.stripe.updateSubscription(subscription.id, { status: "incomplete" }, { created: now + 20 }), type: "customer.subscription.created" };
+    f.stripe.subscriptions.get(subscription.id).status = "active";
+    assert.equal((await f.stripe.deliver(sameSecond))[0].body.outcome, "applied");
+    assert.notEqual((await me(token)).data.tier, null, "an incomplete event of the same second does not undo active");
   });
 
   test("cancelling ends the tier through Stripe's deleted event", async () => {

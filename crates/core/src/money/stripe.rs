@@ -196,6 +196,23 @@ pub struct SubscriptionEvent {
     pub event_created: i64,
 }
 
+/// How far along its life each subscription status is. Event times are whole seconds, and
+/// Stripe often creates a subscription `incomplete` and makes it `active` in the same second;
+/// when two events of one subscription share a second, the later stage is the newer one.
+const SUBSCRIPTION_STAGES: [(&str, i64); 8] =
+    [("incomplete", 0), ("trialing", 1), ("active", 2), ("past_due", 3), ("unpaid", 4), ("paused", 4), ("incomplete_expired", 5), ("canceled", 5)];
+
+/// The stage of `status` (an unknown one counts as the earliest).
+pub fn subscription_stage(status: &str) -> i64 {
+    SUBSCRIPTION_STAGES.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n)
+}
+
+/// `subscription_stage` in SQL, for a status column.
+pub fn subscription_stage_sql(column: &str) -> String {
+    let arms: String = SUBSCRIPTION_STAGES.iter().map(|(s, n)| format!(" WHEN '{s}' THEN {n}")).collect();
+    format!("(CASE {column}{arms} ELSE 0 END)")
+}
+
 impl SubscriptionEvent {
     pub fn grants_tier(&self, now_secs: i64) -> bool {
         matches!(self.status.as_str(), "active" | "trialing") && self.current_period_end > now_secs
@@ -486,6 +503,15 @@ mod tests {
         }
         let not_hex = format!("t={T},v1=zz");
         assert_eq!(verify_signature(Some(&not_hex), BODY, SECRET, T, 300), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn a_later_stage_wins_within_one_second() {
+        assert!(subscription_stage("active") > subscription_stage("incomplete"));
+        assert!(subscription_stage("canceled") > subscription_stage("active"));
+        assert_eq!(subscription_stage("something_new"), 0);
+        let sql = subscription_stage_sql("s.status");
+        assert!(sql.starts_with("(CASE s.status WHEN 'incomplete' THEN 0") && sql.ends_with(" ELSE 0 END)"), "{sql}");
     }
 
     #[test]

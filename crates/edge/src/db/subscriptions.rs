@@ -5,7 +5,7 @@
 use super::{all, changes, first, ids, run, statement};
 use crate::platform::config::now_ms;
 use crate::platform::error::ApiResult;
-use fanline_core::money::stripe::{SubscriptionEvent, TierPayment};
+use fanline_core::money::stripe::{self, SubscriptionEvent, TierPayment};
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -35,14 +35,18 @@ pub async fn cancellable(db: &D1Database, fan_id: &str, app_slug: &str) -> ApiRe
 }
 
 /// Stores what a subscription event says, unless a newer event already did: Stripe does not
-/// promise order, so `event_created` decides.
+/// promise order, so `event_created` decides, and within one second the later stage.
 pub fn upsert(db: &D1Database, sub: &SubscriptionEvent) -> ApiResult<D1PreparedStatement> {
+    let (stored, arriving) = (stripe::subscription_stage_sql("subscriptions.status"), stripe::subscription_stage_sql("excluded.status"));
     statement(
         db,
-        "INSERT INTO subscriptions (id, fan_id, app_slug, tier, status, current_period_end, event_created, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, tier = excluded.tier, current_period_end = excluded.current_period_end,
-           event_created = excluded.event_created, updated_at = excluded.updated_at
-         WHERE excluded.event_created >= subscriptions.event_created",
+        &format!(
+            "INSERT INTO subscriptions (id, fan_id, app_slug, tier, status, current_period_end, event_created, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, tier = excluded.tier, current_period_end = excluded.current_period_end,
+               event_created = excluded.event_created, updated_at = excluded.updated_at
+             WHERE excluded.event_created > subscriptions.event_created
+               OR (excluded.event_created = subscriptions.event_created AND {arriving} >= {stored})"
+        ),
         &[
             sub.id.as_str().into(),
             sub.fan_id.as_str().into(),
