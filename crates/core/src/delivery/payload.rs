@@ -127,21 +127,17 @@ pub fn template_values(summary: &RequestSummary, event: &str) -> BTreeMap<String
 /// styling applies. A bare URL is left as it is: Discord shows it in full and links it.
 fn discord_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while !rest.is_empty() {
-        let split = rest.find(char::is_whitespace).map_or(rest.len(), |i| i + rest[i..].chars().next().map_or(1, char::len_utf8));
-        let (token, tail) = rest.split_at(split);
+    for token in text.split_inclusive(char::is_whitespace) {
         if token.starts_with("https://") || token.starts_with("http://") {
             out.push_str(token);
-        } else {
-            for c in token.chars() {
-                if matches!(c, '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '(' | ')' | '#' | '-') {
-                    out.push('\\');
-                }
-                out.push(c);
-            }
+            continue;
         }
-        rest = tail;
+        for c in token.chars() {
+            if matches!(c, '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '(' | ')' | '#' | '-') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
     }
     out
 }

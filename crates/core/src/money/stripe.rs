@@ -202,12 +202,7 @@ pub struct SubscriptionEvent {
 const SUBSCRIPTION_STAGES: [(&str, i64); 8] =
     [("incomplete", 0), ("trialing", 1), ("active", 2), ("past_due", 3), ("unpaid", 4), ("paused", 4), ("incomplete_expired", 5), ("canceled", 5)];
 
-/// The stage of `status` (an unknown one counts as the earliest).
-pub fn subscription_stage(status: &str) -> i64 {
-    SUBSCRIPTION_STAGES.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n)
-}
-
-/// `subscription_stage` in SQL, for a status column.
+/// A status column's stage in SQL (an unknown status counts as the earliest).
 pub fn subscription_stage_sql(column: &str) -> String {
     let arms: String = SUBSCRIPTION_STAGES.iter().map(|(s, n)| format!(" WHEN '{s}' THEN {n}")).collect();
     format!("(CASE {column}{arms} ELSE 0 END)")
@@ -507,11 +502,11 @@ mod tests {
 
     #[test]
     fn a_later_stage_wins_within_one_second() {
-        assert!(subscription_stage("active") > subscription_stage("incomplete"));
-        assert!(subscription_stage("canceled") > subscription_stage("active"));
-        assert_eq!(subscription_stage("something_new"), 0);
+        let stage = |status: &str| SUBSCRIPTION_STAGES.iter().find(|(s, _)| *s == status).map(|(_, n)| *n);
+        assert!(stage("active") > stage("incomplete"));
+        assert!(stage("canceled") > stage("active"));
         let sql = subscription_stage_sql("s.status");
-        assert!(sql.starts_with("(CASE s.status WHEN 'incomplete' THEN 0") && sql.ends_with(" ELSE 0 END)"), "{sql}");
+        assert!(sql.starts_with("(CASE s.status WHEN 'incomplete' THEN 0") && sql.contains(" WHEN 'active' THEN 2") && sql.ends_with(" ELSE 0 END)"), "{sql}");
     }
 
     #[test]
