@@ -179,6 +179,32 @@ describe("bad input", () => {
     const notAnId = await f.request("GET", "/apps/song-request/api/requests/../../etc");
     assert.equal(notAnId.status, 404);
   });
+
+  test("an app's Worker has only the parts its manifest uses; the others' routes answer 404 and say so", async () => {
+    // pixel-icon uses no sign-in, PayPal, credits or auction: none is compiled into its Worker.
+    const absent = [
+      ["GET", "/apps/pixel-icon/auth/twitch/start", "this app has no sign-in"],
+      ["POST", "/apps/pixel-icon/api/session", "this app has no sign-in"],
+      ["GET", "/apps/pixel-icon/paypal/return?request=req_0", "this app takes no PayPal"],
+      ["POST", "/apps/pixel-icon/api/credits/checkout", "this app sells no credit packs or tiers"],
+      ["GET", "/apps/pixel-icon/api/me", "this app sells no credit packs or tiers"],
+      ["GET", "/apps/pixel-icon/api/auctions", "this app holds no auctions"],
+      ["GET", "/apps/song-request/api/auctions", "this app holds no auctions"],
+      ["GET", "/apps/stream-slot/auth/twitch/start", "this app has no sign-in"],
+    ];
+    for (const [method, url, why] of absent) {
+      const r = await f.request(method, url, method === "POST" ? { json: {} } : {});
+      assert.equal(r.status, 404, `${method} ${url}: ${r.text}`);
+      assert.deepEqual(r.data.error, { code: "not_found", message: `No such route: ${why}.` }, url);
+    }
+    // Each app that uses a part has it: the routes answer for themselves.
+    assert.equal((await f.request("GET", "/apps/stream-slot/api/auctions")).status, 200);
+    const signIn = await f.request("GET", "/apps/shoutout/auth/twitch/start");
+    assert.equal(signIn.status, 302, signIn.text);
+    const pack = await f.request("POST", "/apps/song-request/api/credits/checkout", { json: { pack: "no_such_pack" } });
+    assert.equal(pack.status, 400, pack.text);
+    assert.equal(pack.data.error.code, "unknown_pack");
+  });
 });
 
 describe("moderation", () => {

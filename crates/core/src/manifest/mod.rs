@@ -54,6 +54,33 @@ pub struct Manifest {
     pub chat: Option<ChatRules>,
 }
 
+/// An optional part of an app Worker, named as the `fanline-edge` cargo feature that builds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// Fan sign-in (OAuth, email links, sessions, linked identities): `identity` or `chat`.
+    SignIn,
+    /// PayPal orders and their approval return: `pricing.providers` lists `paypal`.
+    Paypal,
+    /// Credit packs and tiers, their checkouts and a fan's balance: `pricing.credit_packs` or
+    /// `pricing.tiers`.
+    Credits,
+    /// Opening, listing and showing auctions: `auction`.
+    Auctions,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 4] = [Feature::SignIn, Feature::Paypal, Feature::Credits, Feature::Auctions];
+
+    pub fn cargo_name(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign-in",
+            Self::Paypal => "paypal",
+            Self::Credits => "credits",
+            Self::Auctions => "auctions",
+        }
+    }
+}
+
 /// How a chat command (or a redemption's text) becomes a request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -658,6 +685,21 @@ impl Manifest {
         providers
     }
 
+    /// The optional parts of an app Worker this manifest uses, so each Worker compiles only
+    /// those (`scripts/build-worker.sh` passes them to cargo as `fanline-edge` features).
+    pub fn features(&self) -> Vec<Feature> {
+        let pricing = &self.pricing;
+        [
+            (Feature::SignIn, !self.sign_in_providers().is_empty()),
+            (Feature::Paypal, pricing.providers.contains(&Provider::Paypal)),
+            (Feature::Credits, !pricing.credit_packs.is_empty() || !pricing.tiers.is_empty()),
+            (Feature::Auctions, self.auction.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(feature, used)| used.then_some(feature))
+        .collect()
+    }
+
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
     }
@@ -740,6 +782,26 @@ pub(crate) mod tests {
         assert_eq!(paths, ["fields[0].name", "fields[4].max_bytes", "pricing.platform_fee_bps", "routing.request.queued[0].template"]);
         assert_eq!(problems[1].to_string(), "fields[4].max_bytes: must be at most 26214400 (it is 30000000)");
         assert!(Manifest::parse_all(PIXEL).is_ok());
+    }
+
+    #[test]
+    fn each_app_worker_compiles_only_the_features_its_manifest_uses() {
+        let features = |text: &str| Manifest::parse(text).unwrap().features();
+        assert_eq!(features(SONG), [Feature::SignIn, Feature::Paypal, Feature::Credits]);
+        assert_eq!(features(PIXEL), []);
+        assert_eq!(features(SHOUTOUT), [Feature::SignIn]);
+        assert_eq!(features(include_str!("../../../../apps/stream-slot/manifest.json")), [Feature::Auctions]);
+        // Chat requests link a viewer's Twitch, so they need sign-in without `identity`.
+        let chat_only = with(|m| {
+            m.as_object_mut().unwrap().remove("identity");
+            m["pricing"]["providers"] = serde_json::json!(["stripe"]);
+            m["pricing"]["credit_packs"] = serde_json::json!([]);
+            m["pricing"]["tiers"] = serde_json::json!([]);
+        })
+        .unwrap();
+        assert_eq!(chat_only.features(), [Feature::SignIn]);
+        let tiers_only = with(|m| m["pricing"]["credit_packs"] = serde_json::json!([])).unwrap();
+        assert!(tiers_only.features().contains(&Feature::Credits));
     }
 
     #[test]

@@ -19,7 +19,6 @@ mod intake;
 pub mod page;
 mod view;
 
-use crate::money;
 use crate::platform::config::is_local_dev;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::{api_answer, conditional, harden, json, segments, IMMUTABLE_CACHE, SHARED_CACHE};
@@ -51,7 +50,7 @@ fn loaded(manifest_json: &str) -> Result<Rc<App>, String> {
 pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Result<Response> {
     let app = match loaded(manifest_json) {
         Ok(app) => app,
-        Err(e) => return Ok(harden(ApiError::Internal(e).into_response())),
+        Err(e) => return Ok(harden(ApiError::Misconfigured(e).into_response())),
     };
     let path = segments(&req);
     let is_api = path.get(2).is_some_and(|s| s == "api");
@@ -98,28 +97,45 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
                 let pinned = req.url()?.query_pairs().any(|(k, v)| k == "v" && v == app.version());
                 Ok(conditional(&req, &app.etag, if pinned { IMMUTABLE_CACHE } else { SHARED_CACHE }, || page::embed_script(manifest)))
             }
-            (["paypal", "return"], Method::Get) => money::paypal::approval_return(&req, env, manifest).await,
+            #[cfg(feature = "paypal")]
+            (["paypal", "return"], Method::Get) => crate::money::paypal::approval_return(&req, env, manifest).await,
+            #[cfg(feature = "sign-in")]
             (["auth", "email", "start"], Method::Post) => trust::signin::email_start(req, env, manifest).await,
+            #[cfg(feature = "sign-in")]
             (["auth", "email", "confirm"], Method::Get) => trust::signin::email_confirm(&req, env, manifest).await,
+            #[cfg(feature = "sign-in")]
             (["auth", provider, "start"], Method::Get) => trust::signin::start(&req, env, manifest, provider).await,
+            #[cfg(feature = "sign-in")]
             (["auth", provider, "callback"], Method::Get) => trust::signin::callback(&req, env, manifest, provider).await,
+            #[cfg(feature = "sign-in")]
             (["auth", "logout"], Method::Post) => trust::signin::logout(&req, manifest),
+            #[cfg(feature = "sign-in")]
             (["auth", "popup"], Method::Get) => trust::signin::popup_page(&req, env, manifest),
+            #[cfg(feature = "sign-in")]
             (["auth", "popup.js"], Method::Get) => Ok(trust::signin::popup_script()),
+            #[cfg(feature = "sign-in")]
             (["api", "session"], Method::Post) => trust::signin::exchange(req, env, manifest).await,
+            #[cfg(feature = "sign-in")]
             (["api", "session"], Method::Get) => trust::signin::session(&req, env, manifest),
             (["manifest.json"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || json(200, &page::public_manifest(manifest)))),
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests"], Method::Post) => intake::create(req, env, manifest, None).await,
-            (["api", "me"], Method::Get) => money::credits::me(&req, env, manifest).await,
+            #[cfg(feature = "credits")]
+            (["api", "me"], Method::Get) => crate::money::credits::me(&req, env, manifest).await,
             (["api", "form-token"], Method::Get) => intake::form_token(env, manifest),
             (["api", "status"], Method::Get) => trust::limits::status(env, manifest).await,
-            (["api", "credits", "checkout"], Method::Post) => money::credits::checkout(req, env, manifest).await,
-            (["api", "tiers", "checkout"], Method::Post) => money::tiers::checkout(req, env, manifest).await,
-            (["api", "tiers", "cancel"], Method::Post) => money::tiers::cancel(&req, env, manifest).await,
-            (["api", "auctions"], Method::Get) => money::auctions::list(env, manifest).await,
-            (["api", "auctions"], Method::Post) => money::auctions::open(req, env, manifest).await,
-            (["api", "auctions", id], Method::Get) => money::auctions::show(env, manifest, id).await,
+            #[cfg(feature = "credits")]
+            (["api", "credits", "checkout"], Method::Post) => crate::money::credits::checkout(req, env, manifest).await,
+            #[cfg(feature = "credits")]
+            (["api", "tiers", "checkout"], Method::Post) => crate::money::tiers::checkout(req, env, manifest).await,
+            #[cfg(feature = "credits")]
+            (["api", "tiers", "cancel"], Method::Post) => crate::money::tiers::cancel(&req, env, manifest).await,
+            #[cfg(feature = "auctions")]
+            (["api", "auctions"], Method::Get) => crate::money::auctions::list(env, manifest).await,
+            #[cfg(feature = "auctions")]
+            (["api", "auctions"], Method::Post) => crate::money::auctions::open(req, env, manifest).await,
+            #[cfg(feature = "auctions")]
+            (["api", "auctions", id], Method::Get) => crate::money::auctions::show(env, manifest, id).await,
             (["api", "auctions", id, "bids"], Method::Post) => {
                 let id = id.to_string();
                 intake::create(req, env, manifest, Some(&id)).await
@@ -130,10 +146,21 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
             (["api", "views"], Method::Post) => view::count_view(&req, env, manifest).await,
             (["api", "me", "data"], Method::Get) => export::fan_export(&req, env, manifest).await,
             (["api", "me", "data"], Method::Delete) => export::fan_erase(&req, env, manifest).await,
+            #[cfg(feature = "sign-in")]
             (["api", "me", "links"], Method::Post) => trust::fans::link(&req, env, manifest, false).await,
+            #[cfg(feature = "sign-in")]
             (["api", "me", "links"], Method::Delete) => trust::fans::link(&req, env, manifest, true).await,
             (["api", "requests", id, "evidence"], Method::Get) => evidence::evidence(&req, env, manifest, id).await,
             (["api", "requests", id, "attachments", field], Method::Get) => evidence::attachment_file(&req, env, manifest, id, field).await,
+            // A part this app's manifest does not use is not compiled into its Worker.
+            (["auth", ..] | ["api", "session"] | ["api", "me", "links"], _) if !cfg!(feature = "sign-in") => {
+                Err(ApiError::NotFound("route: this app has no sign-in"))
+            }
+            (["paypal", ..], _) if !cfg!(feature = "paypal") => Err(ApiError::NotFound("route: this app takes no PayPal")),
+            (["api", "me"] | ["api", "credits" | "tiers", ..], _) if !cfg!(feature = "credits") => {
+                Err(ApiError::NotFound("route: this app sells no credit packs or tiers"))
+            }
+            (["api", "auctions", ..], _) if !cfg!(feature = "auctions") => Err(ApiError::NotFound("route: this app holds no auctions")),
             ([], _)
             | (["embed" | "embed.js" | "manifest.json" | "index.html" | "overlay" | "overlay.js"], _)
             | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session" | "views" | "export" | "overlay", ..], _) => {

@@ -4,7 +4,7 @@
 //! and this build (`App::version`) and cached at Cloudflare's edge and in browsers.
 
 use crate::platform::http::{escape_html, etag, html_page, with_content_type, FORM_PAGE_CSP};
-use fanline_core::manifest::Manifest;
+use fanline_core::manifest::{Feature, Manifest};
 use serde_json::{json, Value};
 use worker::Response;
 
@@ -21,12 +21,27 @@ pub struct App {
 impl App {
     pub fn load(manifest_json: &str) -> Result<Self, String> {
         let manifest = Manifest::parse(manifest_json)?;
+        if let Some(missing) = manifest.features().into_iter().find(|f| !built_with(*f)) {
+            return Err(format!(
+                "this app's manifest uses '{}' but its Worker was built without that fanline-edge feature; build it with scripts/build-worker.sh",
+                missing.cargo_name()
+            ));
+        }
         Ok(Self { manifest, etag: etag(&[manifest_json, EMBED_JS, PAGE_TEMPLATE_VERSION, env!("CARGO_PKG_VERSION")]) })
     }
 
     /// The version as a URL parameter (`embed.js?v=...`).
     pub fn version(&self) -> &str {
         self.etag.trim_matches('"')
+    }
+}
+
+fn built_with(feature: Feature) -> bool {
+    match feature {
+        Feature::SignIn => cfg!(feature = "sign-in"),
+        Feature::Paypal => cfg!(feature = "paypal"),
+        Feature::Credits => cfg!(feature = "credits"),
+        Feature::Auctions => cfg!(feature = "auctions"),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::platform::body::{require_json_content_type, strict_json};
 use crate::platform::config::now_ms;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::providers::stripe::{self, CheckoutSession};
-use crate::providers::{paypal, ProviderError};
+use crate::providers::ProviderError;
 use crate::trust::limits::{self, PAYMENT_WINDOW_MS};
 use fanline_core::intake::plan::{Checkout, IntakePlan};
 use fanline_core::manifest::Manifest;
@@ -92,17 +92,7 @@ pub async fn open_for_request(env: &Env, manifest: &Manifest, plan: &IntakePlan,
     let (id, submission) = (p.id, &plan.submission);
     match plan.checkout {
         None => Ok(Payment::default()),
-        Some(Checkout::Paypal) => {
-            let return_url = format!("{}/apps/{}/paypal/return?request={id}", p.origin, manifest.slug);
-            let cancel_url = format!("{page}?cancelled=1&request={id}");
-            let call =
-                paypal::OrderCall { request_id: id, description: &manifest.title, price: submission.price(), return_url: &return_url, cancel_url: &cancel_url };
-            let order = paypal::create_order(env, &call).await.map_err(|e| match e {
-                ProviderError::Refused { message, .. } => ApiError::Upstream(format!("paypal refused the order: {message}")),
-                other => other.into(),
-            })?;
-            Ok(Payment { session_id: None, order_id: Some(order.id), url: Some(order.approve_url) })
-        }
+        Some(Checkout::Paypal) => paypal_order(env, manifest, &page, p, submission.price()).await,
         Some(Checkout::Stripe) => {
             let (success_url, cancel_url) = (format!("{page}?paid=1&request={id}"), format!("{page}?cancelled=1&request={id}"));
             let currency = &submission.price().currency;
@@ -128,4 +118,25 @@ pub async fn open_for_request(env: &Env, manifest: &Manifest, plan: &IntakePlan,
             Ok(Payment { session_id: Some(session.id), order_id: None, url: Some(session.url) })
         }
     }
+}
+
+#[cfg(feature = "paypal")]
+async fn paypal_order(env: &Env, manifest: &Manifest, page: &str, p: &RequestPayment<'_>, price: &Money) -> ApiResult<Payment> {
+    use crate::providers::paypal;
+    let id = p.id;
+    let return_url = format!("{}/apps/{}/paypal/return?request={id}", p.origin, manifest.slug);
+    let cancel_url = format!("{page}?cancelled=1&request={id}");
+    let call = paypal::OrderCall { request_id: id, description: &manifest.title, price, return_url: &return_url, cancel_url: &cancel_url };
+    let order = paypal::create_order(env, &call).await.map_err(|e| match e {
+        ProviderError::Refused { message, .. } => ApiError::Upstream(format!("paypal refused the order: {message}")),
+        other => other.into(),
+    })?;
+    Ok(Payment { session_id: None, order_id: Some(order.id), url: Some(order.approve_url) })
+}
+
+/// A Worker is built with PayPal whenever its manifest offers it (`App::load` refuses to run
+/// a manifest on a Worker built without a feature it uses), so no plan reaches this.
+#[cfg(not(feature = "paypal"))]
+async fn paypal_order(_env: &Env, _manifest: &Manifest, _page: &str, _p: &RequestPayment<'_>, _price: &Money) -> ApiResult<Payment> {
+    Err(ApiError::internal("a PayPal checkout on a Worker built without the paypal feature"))
 }
