@@ -77,7 +77,7 @@ pub async fn export(req: &Request, env: &Env, slug: &str) -> ApiResult<Response>
 }
 
 /// The app's manifest as the marketplace registered it; an app it does not know is not found.
-async fn registered(env: &Env, slug: &str) -> ApiResult<Rc<Manifest>> {
+pub(crate) async fn registered(env: &Env, slug: &str) -> ApiResult<Rc<Manifest>> {
     let db = db::db(env)?;
     db::apps::get(&db, slug).await?.ok_or(ApiError::NotFound("app"))?.manifest()
 }

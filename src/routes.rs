@@ -2,7 +2,7 @@
 //! forwarded to each app's Worker through its service binding.
 
 use crate::request_actions::{self, Action};
-use crate::{app_link, console, creator_api, marketplace, webhooks};
+use crate::{app_link, console, creator_api, live, marketplace, webhooks};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{allow_any_origin, json, segments, with_content_type, NO_STORE, SHARED_CACHE};
 use fanline_edge::trust::limits::{announce, WEBHOOK_LIMITER};
@@ -74,6 +74,9 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
             None => app_link::call(req, env, slug).await,
         },
         (["apps", slug, "api", "export"], Method::Get) => request_actions::export(&req, env, slug).await,
+        (["apps", slug, "overlay"], Method::Get) => live::overlay::page(&req, env, slug).await,
+        (["apps", _, "overlay.js"], Method::Get) => Ok(live::overlay::script()),
+        (["apps", slug, "api", "overlay"], Method::Get) => live::overlay::state(&req, env, slug).await,
         (["apps", slug, rest @ ..], Method::Get) if rest.first() != Some(&"api") => app_link::shared_page(req, env, slug).await,
         (["apps", slug, ..], _) => app_link::call(req, env, slug).await,
         (["webhooks", "payment"], Method::Post) => webhooks::stripe::handle(req, env).await,

@@ -89,9 +89,6 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
         (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
             ([], Method::Get) | (["index.html"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || page::form_page(app))),
             (["embed"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || page::embed_page(app))),
-            (["overlay"], Method::Get) => crate::live::overlay::page(&req, manifest),
-            (["overlay.js"], Method::Get) => Ok(crate::live::overlay::script()),
-            (["api", "overlay"], Method::Get) => crate::live::overlay::state(&req, env, manifest).await,
             (["embed.js"], Method::Get) => {
                 // The page asks for `embed.js?v=<version>`: that URL is this build's forever.
                 let pinned = req.url()?.query_pairs().any(|(k, v)| k == "v" && v == app.version());

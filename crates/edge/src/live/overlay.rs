@@ -1,7 +1,8 @@
 //! `/apps/<slug>/overlay?token=...`: a browser source for OBS showing what plays now and what
 //! comes next. The page polls `GET /apps/<slug>/api/overlay?token=...` every second; each
 //! answer is kept a second in the data center's cache, so any number of overlays (and
-//! refreshes) cost D1 at most one read of the queue per second per location.
+//! refreshes) cost D1 at most one read of the queue per second per location. The hub answers
+//! these at the app's URLs (its `live::overlay`), so no app Worker carries them.
 
 use crate::db::{self, requests::QueueFilter};
 use crate::platform::config::now_ms;
@@ -45,13 +46,16 @@ pub fn script() -> Response {
     with_content_type(OVERLAY_JS, "text/javascript; charset=utf-8")
 }
 
-/// `GET /apps/<slug>/api/overlay?token=...[&next=5]`: `{now, next, updated_at}`.
+/// The answer to this `GET .../api/overlay` that the data center keeps, if it is still fresh;
+/// asked before anything else, the app's manifest included, is read.
+pub async fn cached(req: &Request) -> ApiResult<Option<Response>> {
+    Ok(Cache::default().get(req.url()?.to_string(), false).await?)
+}
+
+/// `GET /apps/<slug>/api/overlay?token=...[&next=5]`: `{now, next, updated_at}`, read when
+/// `cached` has none.
 pub async fn state(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
-    let cache = Cache::default();
     let key = req.url()?.to_string();
-    if let Some(hit) = cache.get(key.as_str(), false).await? {
-        return Ok(hit);
-    }
     let db = db::db(env)?;
     let token = query_param(req, "token").unwrap_or_default();
     let known = db::overlay_tokens::get(&db, &manifest.slug).await?;
@@ -75,6 +79,6 @@ pub async fn state(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<R
         rows.iter().filter(|r| r.status == Status::Queued.as_str()).take(next_count(query_param(req, "next").as_deref())).map(shown).collect();
     let mut response = json(200, &json!({"app": manifest.slug, "now": now, "next": next, "updated_at": rfc3339(now_ms())}));
     response.headers_mut().set("Cache-Control", &format!("public, max-age={CACHE_SECS}"))?;
-    cache.put(key.as_str(), response.cloned()?).await?;
+    Cache::default().put(key.as_str(), response.cloned()?).await?;
     Ok(response)
 }
