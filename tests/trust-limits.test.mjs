@@ -105,4 +105,17 @@ describe("Cloudflare Turnstile", () => {
     const listed = (await f.request("GET", "/api/apps/stream-slot/requests", { key: f.owner.apiKey })).data.requests;
     assert.equal(listed.length, 1, "only the verified bid was stored");
   });
+
+  test("a real token counts only when solved on this form's widget (its action), on a page the app may be shown on", async () => {
+    const auction = (await f.request("POST", "/apps/stream-slot/api/auctions", { key: f.owner.apiKey, json: { title: "T2", slots: 1, duration_secs: 600 } })).data.id;
+    const bid = (token, ip) => f.request("POST", `/apps/stream-slot/api/auctions/${auction}/bids`, { json: { fields: { name: "Ana", plan: "chat" }, bid: 1000, turnstile_token: token }, ip });
+    const otherForm = await bid("solved:fanline.example:login", "192.0.2.81");
+    assert.deepEqual([otherForm.status, otherForm.data.error.code], [403, "turnstile_failed"]);
+    assert.match(otherForm.data.error.message, /another form or site/);
+    const noAction = await bid("solved:fanline.example", "192.0.2.82");
+    assert.equal(noAction.status, 403);
+    // stream-slot lists no embed sites, so its form may be solved on any page.
+    const onSomeSite = await bid("solved:any-site.example:fanline-intake", "192.0.2.83");
+    assert.equal(onSomeSite.status, 201, onSomeSite.text);
+  });
 });

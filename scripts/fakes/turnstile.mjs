@@ -2,7 +2,10 @@
 // documented test secrets: `1x0000000000000000000000000000000AA` always passes,
 // `2x0000000000000000000000000000000AA` always fails, `3x0000000000000000000000000000000AA`
 // reports the token as already spent. Set `mode` to "down" (503) or "hang" (never answers) to
-// test how intake behaves when the verifier does not answer.
+// test how intake behaves when the verifier does not answer. A token `solved:<hostname>:<action>`
+// stands for one a real widget issued, and is answered, with a passing secret, as production
+// siteverify answers a real token: with the hostname it was solved on and the widget's action.
+// (Test secrets answer every other token with a fake hostname and an empty action.)
 import { listen, readBody, send } from "./server.mjs";
 
 export const PASS_SECRET = "1x0000000000000000000000000000000AA";
@@ -27,7 +30,9 @@ export async function startTurnstile({ port = 0 } = {}) {
     if (secret === FAIL_SECRET || response === "fail") return fail(["invalid-input-response"]);
     if (secret === "3x0000000000000000000000000000000AA") return fail(["timeout-or-duplicate"]);
     if (secret !== PASS_SECRET) return fail(["invalid-input-secret"]);
-    return send(res, 200, { success: true, challenge_ts: new Date().toISOString(), hostname: "localhost", "error-codes": [], action: "", cdata: "" });
+    const [kind, hostname, action] = response.split(":");
+    if (kind === "solved") return send(res, 200, { success: true, challenge_ts: new Date().toISOString(), hostname, "error-codes": [], action: action ?? "", cdata: "" });
+    return send(res, 200, { success: true, challenge_ts: new Date().toISOString(), hostname: "example.com", "error-codes": [], action: "", cdata: "" });
   }, port);
   return { url: server.url, calls, state, secret: PASS_SECRET, close: () => { server.server.closeAllConnections?.(); return server.close(); } };
 }

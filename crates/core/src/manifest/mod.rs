@@ -130,6 +130,22 @@ impl EmbedRules {
             })
     }
 
+    /// Whether a page on `host` (a bare host name, as Turnstile reports where its widget was
+    /// solved) may show the app: any when no sites are listed, else a listed site's host (its
+    /// subdomains for `*.`), whatever the scheme and port.
+    pub fn allows_host(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.sites.is_empty()
+            || self.sites.iter().any(|site| {
+                let site_host = site.split_once("://").map_or(site.as_str(), |(_, rest)| rest);
+                let site_host = site_host.rsplit_once(':').map_or(site_host, |(h, _)| h);
+                match site_host.strip_prefix("*.") {
+                    Some(parent) => host.strip_suffix(parent).is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+                    None => host == site_host,
+                }
+            })
+    }
+
     /// The `frame-ancestors` source list of the embed page's Content-Security-Policy.
     pub fn frame_ancestors(&self) -> String {
         if self.sites.is_empty() {

@@ -2,6 +2,7 @@
 //! (moderation rules, triage), and the signatures that prove who sent a webhook.
 
 pub mod client;
+pub mod human_check;
 pub mod identity;
 pub mod moderation;
 pub mod standard_webhooks;

@@ -88,7 +88,7 @@
   if (app.turnstile) {
     const widget = document.createElement("div");
     host.after(widget);
-    const render = () => window.turnstile.render(widget, { sitekey: app.turnstile.site_key, callback: (t) => (turnstileToken.value = t) });
+    const render = () => window.turnstile.render(widget, { sitekey: app.turnstile.site_key, action: "fanline-intake", callback: (t) => (turnstileToken.value = t) });
     if (window.turnstile) render();
     else document.head.append(Object.assign(document.createElement("script"), { src: "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit", async: true, onload: render }));
   }

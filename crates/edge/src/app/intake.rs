@@ -27,6 +27,7 @@ use fanline_core::intake::{attachment, ids};
 use fanline_core::manifest::Manifest;
 use fanline_core::money::stripe::application_fee;
 use fanline_core::trust::client::{fan_key, ip_key, normalize_email};
+use fanline_core::trust::human_check::{self, Answer, Verdict};
 use fanline_core::trust::identity;
 use fanline_core::trust::moderation;
 use fanline_core::util::time::rfc3339;
@@ -79,7 +80,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
     }
     let id = ids::request_id(&random());
     if manifest.turnstile.is_some() && relayed.is_none() {
-        human_check(env, raw.turnstile_token.as_deref(), &ip, &id).await?;
+        human_check(env, manifest, raw.turnstile_token.as_deref(), (&ip, &origin), &id).await?;
     }
     let submission = submission::validate(manifest, &raw).map_err(ApiError::Validation)?;
     let now = now_ms();
@@ -290,8 +291,9 @@ async fn original(db: &worker::D1Database, key: &IdempotencyKey<'_>) -> ApiResul
     }
 }
 
-/// Turnstile at intake fails closed: no answer from the verifier means no request.
-async fn human_check(env: &Env, token: Option<&str>, ip: &str, id: &str) -> ApiResult<()> {
+/// Turnstile at intake fails closed: no answer from the verifier means no request, and a
+/// token solved for another form or on a site the app is not shown on is refused.
+async fn human_check(env: &Env, manifest: &Manifest, token: Option<&str>, (ip, origin): (&str, &str), id: &str) -> ApiResult<()> {
     let Some(token) = token.map(str::trim).filter(|t| !t.is_empty() && t.len() <= 2048) else {
         return Err(ApiError::Forbidden {
             code: "turnstile_required",
@@ -299,8 +301,20 @@ async fn human_check(env: &Env, token: Option<&str>, ip: &str, id: &str) -> ApiR
         });
     };
     match turnstile::verify(env, token, ip, id).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(ApiError::Forbidden { code: "turnstile_failed", message: "The human check failed; please try it again.".into() }),
+        Ok(answer) => {
+            let own_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            let own_host = own_host.rsplit_once(':').map_or(own_host, |(host, _)| host);
+            let said = Answer { success: answer.success, hostname: answer.hostname.as_deref(), action: answer.action.as_deref() };
+            let message = match human_check::judge(&said, token, own_host, |host| manifest.embed.allows_host(host)) {
+                Verdict::Human => return Ok(()),
+                Verdict::Refused => "The human check failed; please try it again.",
+                verdict => {
+                    worker::console_warn!("turnstile: {verdict:?} (hostname {:?}, action {:?})", answer.hostname, answer.action);
+                    "The human check was completed for another form or site; please complete it on this form."
+                }
+            };
+            Err(ApiError::Forbidden { code: "turnstile_failed", message: message.into() })
+        }
         Err(ProviderError::NotConfigured(what)) => Err(ApiError::Misconfigured(what)),
         Err(e) => {
             worker::console_warn!("turnstile: {e}");

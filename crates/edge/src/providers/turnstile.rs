@@ -6,9 +6,17 @@ use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 const SERVICE: &str = "turnstile";
 
-/// Whether Turnstile vouches for `token`, sent from `ip`. The idempotency key lets a retried
-/// check of the same submission ask again without the token counting as reused.
-pub async fn verify(env: &Env, token: &str, ip: &str, idempotency_key: &str) -> ProviderResult<bool> {
+/// What siteverify says of a token: whether it is real, and where and for which action it was
+/// solved (`fanline_core::trust::human_check` judges them).
+pub struct Siteverify {
+    pub success: bool,
+    pub hostname: Option<String>,
+    pub action: Option<String>,
+}
+
+/// What Turnstile says of `token`, sent from `ip`. The idempotency key lets a retried check of
+/// the same submission ask again without the token counting as reused.
+pub async fn verify(env: &Env, token: &str, ip: &str, idempotency_key: &str) -> ProviderResult<Siteverify> {
     let secret = config(env, "TURNSTILE_SECRET_KEY", "");
     if secret.is_empty() {
         return Err(ProviderError::NotConfigured("TURNSTILE_SECRET_KEY is not configured".into()));
@@ -30,5 +38,6 @@ pub async fn verify(env: &Env, token: &str, ip: &str, idempotency_key: &str) -> 
         return Err(ProviderError::unavailable(SERVICE, format!("answered {}", response.status_code())));
     }
     let body: serde_json::Value = response.json().await.map_err(|_| ProviderError::unavailable(SERVICE, "answer is not JSON"))?;
-    Ok(body["success"] == true)
+    let text = |key: &str| body[key].as_str().map(str::to_string);
+    Ok(Siteverify { success: body["success"] == true, hostname: text("hostname"), action: text("action") })
 }
