@@ -2,7 +2,9 @@
 //! app, payment and moderation webhooks, the fulfilment queue's consumer and the cron jobs.
 //! Micro-apps are separate Workers reached through service bindings under `/apps/<slug>/`.
 //!
-//! - `routes`: the route table; `marketplace`: the catalog; `app_link`: the binding to each app;
+//! - `routes`: the route table; `marketplace`: the catalog; `app_link`: the binding to each app
+//!   and its registered manifest; `app_common`: what every app answers alike (its pages, a
+//!   request's status, a fan's data, evidence), answered by the hub so no app Worker carries it;
 //!   `shared_copies`: the pages every fan gets alike, kept in memory while they are fresh.
 //! - `request_actions`: the creator's actions on an app's requests and its export, answered
 //!   at the app's URLs so that no app Worker has to carry them.
@@ -13,6 +15,7 @@
 //! - `consumer`: delivering outbox rows from the queue; `cron`: the scheduled jobs (and the
 //!   YouTube chat poller).
 
+mod app_common;
 mod app_link;
 mod console;
 mod consumer;

@@ -4,14 +4,12 @@
 //! the hub has; answered here, they are compiled once, into the hub, instead of into every app
 //! Worker (about 20 KB gzipped each, measured in docs/performance.md).
 
-use fanline_core::manifest::Manifest;
+use crate::app_link::registered;
 use fanline_edge::app::creator::{self, Decision};
 use fanline_edge::app::export;
-use fanline_edge::db;
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::api_answer;
 use fanline_edge::review::ReviewDecision;
-use std::rc::Rc;
 use worker::{Env, Request, Response};
 
 /// What `POST /apps/<slug>/api/requests/<id>/<action>` asks for.
@@ -74,10 +72,4 @@ pub async fn export(req: &Request, env: &Env, slug: &str) -> ApiResult<Response>
         export::app_export(req, env, &manifest).await
     };
     Ok(api_answer(answer.await.unwrap_or_else(ApiError::into_response)))
-}
-
-/// The app's manifest as the marketplace registered it; an app it does not know is not found.
-pub(crate) async fn registered(env: &Env, slug: &str) -> ApiResult<Rc<Manifest>> {
-    let db = db::db(env)?;
-    db::apps::get(&db, slug).await?.ok_or(ApiError::NotFound("app"))?.manifest()
 }

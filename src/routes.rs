@@ -1,6 +1,8 @@
-//! The hub's route table: the marketplace, the creator API, the webhooks, and `/apps/<slug>/`
-//! forwarded to each app's Worker through its service binding.
+//! The hub's route table: the marketplace, the creator API, the webhooks, and `/apps/<slug>/`:
+//! what every app answers alike, answered here, and the rest forwarded to the app's Worker
+//! through its service binding.
 
+use crate::app_common::{self, CommonRoute};
 use crate::request_actions::{self, Action};
 use crate::{app_link, console, creator_api, live, marketplace, webhooks};
 use fanline_edge::platform::error::{ApiError, ApiResult};
@@ -69,16 +71,7 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "limits"], Method::Delete) => creator_api::limits::reset(&req, env, slug).await,
         (["api", "blocklist"], Method::Get | Method::Post) => creator_api::blocklist::handle(req, env, None).await,
         (["api", "blocklist", kind, value], Method::Delete) => creator_api::blocklist::handle(req, env, Some((kind, value))).await,
-        (["apps", slug, "api", "requests", id, segment], Method::Post) => match Action::named(segment) {
-            Some(action) => request_actions::act(req, env, slug, id, action).await,
-            None => app_link::call(req, env, slug).await,
-        },
-        (["apps", slug, "api", "export"], Method::Get) => request_actions::export(&req, env, slug).await,
-        (["apps", slug, "overlay"], Method::Get) => live::overlay::page(&req, env, slug).await,
-        (["apps", _, "overlay.js"], Method::Get) => Ok(live::overlay::script()),
-        (["apps", slug, "api", "overlay"], Method::Get) => live::overlay::state(&req, env, slug).await,
-        (["apps", slug, rest @ ..], Method::Get) if rest.first() != Some(&"api") => app_link::shared_page(req, env, slug).await,
-        (["apps", slug, ..], _) => app_link::call(req, env, slug).await,
+        (["apps", slug, rest @ ..], method) => at_app(req, env, slug, rest, method).await,
         (["webhooks", "payment"], Method::Post) => webhooks::stripe::handle(req, env).await,
         (["webhooks", "paypal"], Method::Post) => {
             Ok(announce(env, &[WEBHOOK_LIMITER], webhooks::paypal::handle(req, env).await.unwrap_or_else(ApiError::into_response)))
@@ -95,6 +88,31 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         | (["health" | "openapi.json"], _)
         | (["twitch" | "youtube", "callback"], _) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route")),
+    }
+}
+
+/// `/apps/<slug>/...`: an app's Worker answers its intake and its manifest's optional parts;
+/// the hub answers what every app does alike (`app_common`), the creator's actions and export
+/// (`request_actions`) and the stream overlay (`live::overlay`).
+async fn at_app(req: Request, env: &Env, slug: &str, rest: &[&str], method: Method) -> ApiResult<Response> {
+    match (rest, method) {
+        (["api", "requests", id, segment], Method::Post) => match Action::named(segment) {
+            Some(action) => request_actions::act(req, env, slug, id, action).await,
+            None => common_or_app(req, env, slug, rest, Method::Post).await,
+        },
+        (["api", "export"], Method::Get) => request_actions::export(&req, env, slug).await,
+        (["overlay"], Method::Get) => live::overlay::page(&req, env, slug).await,
+        (["overlay.js"], Method::Get) => Ok(live::overlay::script()),
+        (["api", "overlay"], Method::Get) => live::overlay::state(&req, env, slug).await,
+        (rest, method) => common_or_app(req, env, slug, rest, method).await,
+    }
+}
+
+async fn common_or_app(req: Request, env: &Env, slug: &str, rest: &[&str], method: Method) -> ApiResult<Response> {
+    match CommonRoute::at(rest, &method) {
+        Some(route) => app_common::answer(req, env, slug, route).await,
+        None if method == Method::Get && rest.first() != Some(&"api") => app_common::shared_page(req, env, slug).await,
+        None => app_link::call(req, env, slug).await,
     }
 }
 

@@ -3,7 +3,7 @@
 //! hub has, so it is compiled once, into the hub, instead of into every app Worker (about
 //! 9 KB gzipped each, measured in docs/performance.md).
 
-use crate::request_actions::registered;
+use crate::app_link::registered;
 use fanline_edge::live::overlay;
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::api_answer;

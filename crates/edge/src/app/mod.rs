@@ -1,48 +1,66 @@
-//! A micro-app Worker: its form page and embed script, and the request API under
-//! `/apps/<slug>/`. An app crate is its manifest plus a call to `serve`; this module is its
-//! route table, and each route's handler lives with its area.
+//! A micro-app Worker and what the hub answers at the same URLs under `/apps/<slug>/`. An app
+//! crate is its manifest plus a call to `serve`, and its Worker does what must happen at the
+//! edge for that one app: intake behind the edge limiters, and the optional parts its manifest
+//! uses (fan sign-in, credit packs and tiers, auctions, the PayPal return), and the form-view
+//! count behind its limiter. Everything else at
+//! an app's URLs reads or changes what intake stored and is the same code for every app, so
+//! the hub answers it (its `routes`), compiled once instead of into every app Worker.
 //!
-//! - `intake`: a fan's submission, from body to committed request and checkout.
-//! - `view`: a request as the fan and its creator see it.
-//! - `creator`: the creator's actions on a request (accept, complete, refund, review), which
-//!   the hub answers at the app's URLs (`request_actions` in the hub), so no app Worker
-//!   carries them.
-//! - `evidence`: dispute evidence and attachment downloads.
-//! - `export`: a fan's own data, to download or erase; and the creator's export of an app's
-//!   requests, which the hub answers like the creator's actions.
-//! - `page`: the form page and the embed script.
+//! - `intake`: a fan's submission, from body to committed request and checkout (app Worker).
+//! - `view`: a request as the fan and its creator see it, and its rating (hub); form views
+//!   (app Worker).
+//! - `creator`: the creator's actions on a request (accept, complete, refund, review) (hub).
+//! - `evidence`: dispute evidence and attachment downloads (hub).
+//! - `export`: a fan's own data, to download or erase; the creator's export of an app (hub).
+//! - `page`: the form page, the embed page and script, the public manifest (hub).
 
 pub mod creator;
-mod evidence;
+pub mod evidence;
 pub mod export;
 mod intake;
 pub mod page;
-mod view;
+pub mod view;
 
 use crate::platform::config::is_local_dev;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{api_answer, conditional, harden, json, segments, IMMUTABLE_CACHE, SHARED_CACHE};
+use crate::platform::http::{api_answer, harden, segments};
 use crate::platform::meter;
 use crate::trust;
-use page::App;
+use fanline_core::manifest::{Feature, Manifest};
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::{Env, Method, Request, Response};
 
 thread_local! {
-    // An app Worker runs one manifest: it is parsed (and its pages versioned) once per isolate,
-    // not per request. Keyed by the manifest text, in case an isolate ever served two.
-    static LOADED: RefCell<Option<(usize, Rc<App>)>> = const { RefCell::new(None) };
+    // An app Worker runs one manifest: it is parsed once per isolate, not per request. Keyed
+    // by the manifest text, in case an isolate ever served two.
+    static LOADED: RefCell<Option<(usize, Rc<Manifest>)>> = const { RefCell::new(None) };
 }
 
-fn loaded(manifest_json: &str) -> Result<Rc<App>, String> {
+fn loaded(manifest_json: &str) -> Result<Rc<Manifest>, String> {
     let key = manifest_json.as_ptr() as usize ^ manifest_json.len();
     if let Some(app) = LOADED.with(|l| l.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, app)| app.clone())) {
         return Ok(app);
     }
-    let app = Rc::new(App::load(manifest_json)?);
+    let manifest = Manifest::parse(manifest_json)?;
+    if let Some(missing) = manifest.features().into_iter().find(|f| !built_with(*f)) {
+        return Err(format!(
+            "this app's manifest uses '{}' but its Worker was built without that fanline-edge feature; build it with scripts/build-worker.sh",
+            missing.cargo_name()
+        ));
+    }
+    let app = Rc::new(manifest);
     LOADED.with(|l| *l.borrow_mut() = Some((key, app.clone())));
     Ok(app)
+}
+
+fn built_with(feature: Feature) -> bool {
+    match feature {
+        Feature::SignIn => cfg!(feature = "sign-in"),
+        Feature::Paypal => cfg!(feature = "paypal"),
+        Feature::Credits => cfg!(feature = "credits"),
+        Feature::Auctions => cfg!(feature = "auctions"),
+    }
 }
 
 /// Entry point for an app Worker's fetch handler. Never fails: every error becomes a JSON
@@ -80,20 +98,12 @@ fn edge_limited(path: &[String], method: &Method) -> Option<&'static [&'static s
     }
 }
 
-async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
-    let manifest = &app.manifest;
+async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Response> {
     let path = segments(&req);
     let parts: Vec<&str> = path.iter().map(String::as_str).collect();
     let method = req.method();
     match (parts.as_slice(), method) {
         (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
-            ([], Method::Get) | (["index.html"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || page::form_page(app))),
-            (["embed"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || page::embed_page(app))),
-            (["embed.js"], Method::Get) => {
-                // The page asks for `embed.js?v=<version>`: that URL is this build's forever.
-                let pinned = req.url()?.query_pairs().any(|(k, v)| k == "v" && v == app.version());
-                Ok(conditional(&req, &app.etag, if pinned { IMMUTABLE_CACHE } else { SHARED_CACHE }, || page::embed_script(manifest)))
-            }
             #[cfg(feature = "paypal")]
             (["paypal", "return"], Method::Get) => crate::money::paypal::approval_return(&req, env, manifest).await,
             #[cfg(feature = "sign-in")]
@@ -114,13 +124,11 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
             (["api", "session"], Method::Post) => trust::signin::exchange(req, env, manifest).await,
             #[cfg(feature = "sign-in")]
             (["api", "session"], Method::Get) => trust::signin::session(&req, env, manifest),
-            (["manifest.json"], Method::Get) => Ok(conditional(&req, &app.etag, SHARED_CACHE, || json(200, &page::public_manifest(manifest)))),
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests"], Method::Post) => intake::create(req, env, manifest, None).await,
             #[cfg(feature = "credits")]
             (["api", "me"], Method::Get) => crate::money::credits::me(&req, env, manifest).await,
             (["api", "form-token"], Method::Get) => intake::form_token(env, manifest),
-            (["api", "status"], Method::Get) => trust::limits::status(env, manifest).await,
             #[cfg(feature = "credits")]
             (["api", "credits", "checkout"], Method::Post) => crate::money::credits::checkout(req, env, manifest).await,
             #[cfg(feature = "credits")]
@@ -138,17 +146,12 @@ async fn route(app: &App, req: Request, env: &Env) -> ApiResult<Response> {
                 intake::create(req, env, manifest, Some(&id)).await
             }
             (["api", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
-            (["api", "requests", id], Method::Get) => view::show(&req, env, manifest, id).await,
-            (["api", "requests", id, "rating"], Method::Post) => view::rate(req, env, manifest, id).await,
+            // Counted here, behind this app's own limiter, which bounds the views one address adds.
             (["api", "views"], Method::Post) => view::count_view(&req, env, manifest).await,
-            (["api", "me", "data"], Method::Get) => export::fan_export(&req, env, manifest).await,
-            (["api", "me", "data"], Method::Delete) => export::fan_erase(&req, env, manifest).await,
             #[cfg(feature = "sign-in")]
             (["api", "me", "links"], Method::Post) => trust::fans::link(&req, env, manifest, false).await,
             #[cfg(feature = "sign-in")]
             (["api", "me", "links"], Method::Delete) => trust::fans::link(&req, env, manifest, true).await,
-            (["api", "requests", id, "evidence"], Method::Get) => evidence::evidence(&req, env, manifest, id).await,
-            (["api", "requests", id, "attachments", field], Method::Get) => evidence::attachment_file(&req, env, manifest, id, field).await,
             // A part this app's manifest does not use is not compiled into its Worker.
             (["auth", ..] | ["api", "session"] | ["api", "me", "links"], _) if !cfg!(feature = "sign-in") => {
                 Err(ApiError::NotFound("route: this app has no sign-in"))

@@ -1,47 +1,72 @@
 //! What a fan's browser loads: the form page and the embed script. The page is only a host
 //! for the script, so the form a fan sees is the same on our page and on a creator's site.
 //! Both, and `manifest.json`, are the same for every fan, so they are versioned by the manifest
-//! and this build (`App::version`) and cached at Cloudflare's edge and in browsers.
+//! and this build (`Pages::version`) and cached at Cloudflare's edge and in browsers. The hub
+//! answers them from the app's registered manifest, so no app Worker carries them.
 
-use crate::platform::http::{escape_html, etag, html_page, with_content_type, FORM_PAGE_CSP};
-use fanline_core::manifest::{Feature, Manifest};
+use crate::platform::error::ApiResult;
+use crate::platform::http::{conditional, escape_html, etag, html_page, json, with_content_type, FORM_PAGE_CSP, IMMUTABLE_CACHE, SHARED_CACHE};
+use fanline_core::manifest::Manifest;
 use serde_json::{json, Value};
-use worker::Response;
+use worker::{Request, Response};
 
 // Minified from embed.js (scripts/minify-embed.mjs): a third fewer bytes on every fan's page load.
 const EMBED_JS: &str = include_str!("embed.min.js");
 
-/// One app Worker's manifest, parsed once per isolate, with the version of its pages.
-pub struct App {
-    pub manifest: Manifest,
-    /// A strong ETag that changes whenever the manifest, the page or the script does.
-    pub etag: String,
+/// A page of an app that every fan gets alike, answered by the hub from the app's registered
+/// manifest (see `routes` in the hub): no app Worker carries the pages.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Page {
+    Form,
+    Embed,
+    Script,
+    Manifest,
 }
 
-impl App {
-    pub fn load(manifest_json: &str) -> Result<Self, String> {
-        let manifest = Manifest::parse(manifest_json)?;
-        if let Some(missing) = manifest.features().into_iter().find(|f| !built_with(*f)) {
-            return Err(format!(
-                "this app's manifest uses '{}' but its Worker was built without that fanline-edge feature; build it with scripts/build-worker.sh",
-                missing.cargo_name()
-            ));
-        }
-        Ok(Self { manifest, etag: etag(&[manifest_json, EMBED_JS, PAGE_TEMPLATE_VERSION, env!("CARGO_PKG_VERSION")]) })
+impl Page {
+    /// The page at this path under `/apps/<slug>/`, if it is one.
+    pub fn at(rest: &[&str]) -> Option<Self> {
+        Some(match rest {
+            [] | ["index.html"] => Self::Form,
+            ["embed"] => Self::Embed,
+            ["embed.js"] => Self::Script,
+            ["manifest.json"] => Self::Manifest,
+            _ => return None,
+        })
+    }
+}
+
+/// An app's pages at one version: its manifest and the strong ETag that changes whenever the
+/// manifest, the page or the script does.
+pub struct Pages<'a> {
+    manifest: &'a Manifest,
+    etag: String,
+}
+
+impl<'a> Pages<'a> {
+    /// `manifest_json` is the manifest's text as registered, `manifest` its parse.
+    pub fn new(manifest_json: &str, manifest: &'a Manifest) -> Self {
+        Self { manifest, etag: etag(&[manifest_json, EMBED_JS, PAGE_TEMPLATE_VERSION, env!("CARGO_PKG_VERSION")]) }
     }
 
     /// The version as a URL parameter (`embed.js?v=...`).
     pub fn version(&self) -> &str {
         self.etag.trim_matches('"')
     }
-}
 
-fn built_with(feature: Feature) -> bool {
-    match feature {
-        Feature::SignIn => cfg!(feature = "sign-in"),
-        Feature::Paypal => cfg!(feature = "paypal"),
-        Feature::Credits => cfg!(feature = "credits"),
-        Feature::Auctions => cfg!(feature = "auctions"),
+    /// `GET` of `page`: the page, or `304` when the caller holds this version.
+    pub fn answer(&self, req: &Request, page: Page) -> ApiResult<Response> {
+        let manifest = self.manifest;
+        Ok(match page {
+            Page::Form => conditional(req, &self.etag, SHARED_CACHE, || form_page(self)),
+            Page::Embed => conditional(req, &self.etag, SHARED_CACHE, || embed_page(self)),
+            Page::Script => {
+                // The page asks for `embed.js?v=<version>`: that URL is this version's forever.
+                let pinned = req.url()?.query_pairs().any(|(k, v)| k == "v" && v == self.version());
+                conditional(req, &self.etag, if pinned { IMMUTABLE_CACHE } else { SHARED_CACHE }, || embed_script(manifest))
+            }
+            Page::Manifest => conditional(req, &self.etag, SHARED_CACHE, || json(200, &public_manifest(manifest))),
+        })
     }
 }
 
@@ -63,7 +88,7 @@ pub fn public_manifest(manifest: &Manifest) -> Value {
     })
 }
 
-pub fn embed_script(manifest: &Manifest) -> Response {
+fn embed_script(manifest: &Manifest) -> Response {
     // JSON is valid JavaScript; `</` is escaped so the script can also be inlined in HTML.
     let data = public_manifest(manifest).to_string().replace("</", "<\\/");
     let mut response = with_content_type(EMBED_JS.replace("__FANLINE_MANIFEST__", &data), "text/javascript; charset=utf-8");
@@ -71,8 +96,8 @@ pub fn embed_script(manifest: &Manifest) -> Response {
     response
 }
 
-pub fn form_page(app: &App) -> Response {
-    let manifest = &app.manifest;
+fn form_page(app: &Pages) -> Response {
+    let manifest = app.manifest;
     let title = escape_html(&manifest.title);
     let html = format!(
         r#"<!doctype html>
@@ -92,8 +117,8 @@ pub fn form_page(app: &App) -> Response {
 /// The form made to live in an iframe on a creator's site: a transparent page around the same
 /// script, which tells its parent (and only the parent's own origin) its height and results.
 /// Only the app's `embed.sites` may frame it (any site when the manifest names none).
-pub fn embed_page(app: &App) -> Response {
-    let manifest = &app.manifest;
+fn embed_page(app: &Pages) -> Response {
+    let manifest = app.manifest;
     let html = format!(
         r#"<!doctype html>
 <html lang="en" data-fanline-frame=""><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

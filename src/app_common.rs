@@ -1,0 +1,96 @@
+//! What every app answers alike at its URLs, answered by the hub: the pages (form, embed page
+//! and script, public manifest), a request's status and its rating, a fan's
+//! own data, a request's evidence and attachments, and whether the app is taking requests.
+//! They read or change what intake stored and need D1, R2 and the app's manifest, all of which
+//! the hub has; answered here, they are compiled once, into the hub, instead of into every app
+//! Worker, which keeps only intake and its manifest's optional parts (docs/performance.md
+//! measures what this saves).
+
+use crate::app_link::{self, recently_registered};
+use crate::shared_copies;
+use fanline_edge::app::page::{Page, Pages};
+use fanline_edge::app::{evidence, export, view};
+use fanline_edge::platform::error::{ApiError, ApiResult};
+use fanline_edge::platform::http::{api_answer, segments};
+use fanline_edge::trust::limits;
+use worker::{Env, Method, Request, Response};
+
+/// One of the app's API routes the hub answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommonRoute<'a> {
+    /// `GET api/requests/<id>`
+    Request(&'a str),
+    /// `POST api/requests/<id>/rating`
+    Rating(&'a str),
+    /// `GET api/me/data`
+    FanData,
+    /// `DELETE api/me/data`
+    FanErase,
+    /// `GET api/requests/<id>/evidence`
+    Evidence(&'a str),
+    /// `GET api/requests/<id>/attachments/<field>`
+    Attachment(&'a str, &'a str),
+    /// `GET api/status`
+    Status,
+}
+
+impl<'a> CommonRoute<'a> {
+    /// The route at this path under `/apps/<slug>/`, if it is one of these.
+    pub fn at(rest: &[&'a str], method: &Method) -> Option<Self> {
+        Some(match (rest, method) {
+            (["api", "requests", id], Method::Get) => Self::Request(id),
+            (["api", "requests", id, "rating"], Method::Post) => Self::Rating(id),
+            (["api", "me", "data"], Method::Get) => Self::FanData,
+            (["api", "me", "data"], Method::Delete) => Self::FanErase,
+            (["api", "requests", id, "evidence"], Method::Get) => Self::Evidence(id),
+            (["api", "requests", id, "attachments", field], Method::Get) => Self::Attachment(id, field),
+            (["api", "status"], Method::Get) => Self::Status,
+            _ => return None,
+        })
+    }
+}
+
+pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>) -> ApiResult<Response> {
+    let answer = async {
+        let app = recently_registered(env, slug).await?;
+        let manifest = &*app.manifest()?;
+        match route {
+            CommonRoute::Request(id) => view::show(&req, env, manifest, id).await,
+            CommonRoute::Rating(id) => view::rate(req, env, manifest, id).await,
+            CommonRoute::FanData => export::fan_export(&req, env, manifest).await,
+            CommonRoute::FanErase => export::fan_erase(&req, env, manifest).await,
+            CommonRoute::Evidence(id) => evidence::evidence(&req, env, manifest, id).await,
+            CommonRoute::Attachment(id, field) => evidence::attachment_file(&req, env, manifest, id, field).await,
+            CommonRoute::Status => limits::status(env, manifest).await,
+        }
+    };
+    Ok(api_answer(answer.await.unwrap_or_else(ApiError::into_response)))
+}
+
+/// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
+/// who asks): answered from the hub's copy while it is fresh, else answered (here for the
+/// app's pages, by the app's Worker for its sign-in and PayPal pages) and kept.
+pub async fn shared_page(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
+    let key = shared_copies::key(&req);
+    if let Some(copy) = shared_copies::answer(&req, &key) {
+        return Ok(copy);
+    }
+    let answer = match page(&req, env, slug).await? {
+        Some(page) => page,
+        None => app_link::call(req, env, slug).await?,
+    };
+    shared_copies::keep(&key, answer).await
+}
+
+/// The app's page at this request's path, versioned by its registered manifest; `None` when
+/// the path is not one of the pages.
+async fn page(req: &Request, env: &Env, slug: &str) -> ApiResult<Option<Response>> {
+    let path = segments(req);
+    let rest: Vec<&str> = path.iter().skip(2).map(String::as_str).collect();
+    let Some(page) = Page::at(&rest) else {
+        return Ok(None);
+    };
+    let app = recently_registered(env, slug).await?;
+    let manifest = app.manifest()?;
+    Pages::new(&app.manifest, &manifest).answer(req, page).map(Some)
+}
