@@ -137,8 +137,7 @@ impl EmbedRules {
         let host = host.to_ascii_lowercase();
         self.sites.is_empty()
             || self.sites.iter().any(|site| {
-                let site_host = site.split_once("://").map_or(site.as_str(), |(_, rest)| rest);
-                let site_host = site_host.rsplit_once(':').map_or(site_host, |(h, _)| h);
+                let site_host = crate::util::origin::host_of(site);
                 match site_host.strip_prefix("*.") {
                     Some(parent) => host.strip_suffix(parent).is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
                     None => host == site_host,

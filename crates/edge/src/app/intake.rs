@@ -302,8 +302,7 @@ async fn human_check(env: &Env, manifest: &Manifest, token: Option<&str>, (ip, o
     };
     match turnstile::verify(env, token, ip, id).await {
         Ok(answer) => {
-            let own_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-            let own_host = own_host.rsplit_once(':').map_or(own_host, |(host, _)| host);
+            let own_host = fanline_core::util::origin::host_of(origin);
             let said = Answer { success: answer.success, hostname: answer.hostname.as_deref(), action: answer.action.as_deref() };
             let message = match human_check::judge(&said, token, own_host, |host| manifest.embed.allows_host(host)) {
                 Verdict::Human => return Ok(()),

@@ -49,13 +49,19 @@ pub fn script() -> Response {
 /// The answer to this `GET .../api/overlay` that the data center keeps, if it is still fresh;
 /// asked before anything else, the app's manifest included, is read.
 pub async fn cached(req: &Request) -> ApiResult<Option<Response>> {
-    Ok(Cache::default().get(req.url()?.to_string(), false).await?)
+    Ok(Cache::default().get(cache_key(req), false).await?)
+}
+
+/// What an answer is kept under: the request's URL, token and `next` included, as the
+/// runtime has it.
+fn cache_key(req: &Request) -> String {
+    req.inner().url()
 }
 
 /// `GET /apps/<slug>/api/overlay?token=...[&next=5]`: `{now, next, updated_at}`, read when
 /// `cached` has none.
 pub async fn state(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
-    let key = req.url()?.to_string();
+    let key = cache_key(req);
     let db = db::db(env)?;
     let token = query_param(req, "token").unwrap_or_default();
     let known = db::overlay_tokens::get(&db, &manifest.slug).await?;
