@@ -1,6 +1,6 @@
 //! What every app answers alike at its URLs, answered by the hub: the pages (form, embed page
-//! and script, public manifest), a request's status and its rating, a fan's
-//! own data, a request's evidence and attachments, and whether the app is taking requests.
+//! and script, public manifest), a request's status and its rating, a fan's own data, a
+//! request's evidence and attachments, and whether the app is taking requests.
 //! They read or change what intake stored and need D1, R2 and the app's manifest, all of which
 //! the hub has; answered here, they are compiled once, into the hub, instead of into every app
 //! Worker, which keeps only intake and its manifest's optional parts (docs/performance.md
@@ -11,7 +11,7 @@ use crate::shared_copies;
 use fanline_edge::app::page::{Page, Pages};
 use fanline_edge::app::{evidence, export, view};
 use fanline_edge::platform::error::{ApiError, ApiResult};
-use fanline_edge::platform::http::{api_answer, segments};
+use fanline_edge::platform::http::api_answer;
 use fanline_edge::trust::limits;
 use worker::{Env, Method, Request, Response};
 
@@ -70,27 +70,17 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
 /// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
 /// who asks): answered from the hub's copy while it is fresh, else answered (here for the
 /// app's pages, by the app's Worker for its sign-in and PayPal pages) and kept.
-pub async fn shared_page(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
+pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> ApiResult<Response> {
     let key = shared_copies::key(&req);
     if let Some(copy) = shared_copies::answer(&req, &key) {
         return Ok(copy);
     }
-    let answer = match page(&req, env, slug).await? {
-        Some(page) => page,
+    let answer = match Page::at(rest) {
+        Some(page) => {
+            let app = recently_registered(env, slug).await?;
+            Pages::new(&app.manifest, &*app.manifest()?).answer(&req, page)?
+        }
         None => app_link::call(req, env, slug).await?,
     };
     shared_copies::keep(&key, answer).await
-}
-
-/// The app's page at this request's path, versioned by its registered manifest; `None` when
-/// the path is not one of the pages.
-async fn page(req: &Request, env: &Env, slug: &str) -> ApiResult<Option<Response>> {
-    let path = segments(req);
-    let rest: Vec<&str> = path.iter().skip(2).map(String::as_str).collect();
-    let Some(page) = Page::at(&rest) else {
-        return Ok(None);
-    };
-    let app = recently_registered(env, slug).await?;
-    let manifest = app.manifest()?;
-    Pages::new(&app.manifest, &manifest).answer(req, page).map(Some)
 }

@@ -111,7 +111,7 @@ async fn at_app(req: Request, env: &Env, slug: &str, rest: &[&str], method: Meth
 async fn common_or_app(req: Request, env: &Env, slug: &str, rest: &[&str], method: Method) -> ApiResult<Response> {
     match CommonRoute::at(rest, &method) {
         Some(route) => app_common::answer(req, env, slug, route).await,
-        None if method == Method::Get && rest.first() != Some(&"api") => app_common::shared_page(req, env, slug).await,
+        None if method == Method::Get && rest.first() != Some(&"api") => app_common::shared_page(req, env, slug, rest).await,
         None => app_link::call(req, env, slug).await,
     }
 }

@@ -1,10 +1,10 @@
 //! A micro-app Worker and what the hub answers at the same URLs under `/apps/<slug>/`. An app
 //! crate is its manifest plus a call to `serve`, and its Worker does what must happen at the
-//! edge for that one app: intake behind the edge limiters, and the optional parts its manifest
-//! uses (fan sign-in, credit packs and tiers, auctions, the PayPal return), and the form-view
-//! count behind its limiter. Everything else at
-//! an app's URLs reads or changes what intake stored and is the same code for every app, so
-//! the hub answers it (its `routes`), compiled once instead of into every app Worker.
+//! edge for that one app: intake behind the edge limiters, the form-view count behind its own
+//! limiter, and the optional parts its manifest uses (fan sign-in, credit packs and tiers,
+//! auctions, the PayPal return). Everything else at an app's URLs reads or changes what intake
+//! stored and is the same code for every app, so the hub answers it (its `routes`), compiled
+//! once instead of into every app Worker.
 //!
 //! - `intake`: a fan's submission, from body to committed request and checkout (app Worker).
 //! - `view`: a request as the fan and its creator see it, and its rating (hub); form views
