@@ -401,7 +401,7 @@ fn check_value(field: &crate::manifest::Field, value: Option<&Value>) -> Result<
     }
     match field.kind {
         FieldKind::Email if !is_email(text) => Err(FieldError::new(&field.name, "invalid_email", "Enter an email address like name@example.com.")),
-        FieldKind::Url if !is_web_url(text) => Err(FieldError::new(&field.name, "invalid_url", "Enter an http or https link.")),
+        FieldKind::Url if !crate::util::origin::is_web_url(text) => Err(FieldError::new(&field.name, "invalid_url", "Enter an http or https link.")),
         FieldKind::Choice if !field.options.iter().any(|o| o.value == text) => Err(FieldError::new(
             &field.name,
             "invalid_choice",
@@ -427,10 +427,6 @@ pub fn is_email(s: &str) -> bool {
         && labels.len() >= 2
         && labels.iter().all(|l| label(l))
         && ((top.len() >= 2 && top.bytes().all(|b| b.is_ascii_alphabetic())) || top.starts_with("xn--"))
-}
-
-fn is_web_url(s: &str) -> bool {
-    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! answers them from the app's registered manifest, so no app Worker carries them.
 
 use crate::platform::error::ApiResult;
-use crate::platform::http::{conditional, escape_html, etag, html_page, json, with_content_type, FORM_PAGE_CSP, IMMUTABLE_CACHE, SHARED_CACHE};
+use crate::platform::http::{conditional, escape_html, etag, html_page, json, query_param, with_content_type, FORM_PAGE_CSP, IMMUTABLE_CACHE, SHARED_CACHE};
 use fanline_core::manifest::Manifest;
 use serde_json::{json, Value};
 use worker::{Request, Response};
@@ -62,7 +62,7 @@ impl<'a> Pages<'a> {
             Page::Embed => conditional(req, &self.etag, SHARED_CACHE, || embed_page(self)),
             Page::Script => {
                 // The page asks for `embed.js?v=<version>`: that URL is this version's forever.
-                let pinned = req.url()?.query_pairs().any(|(k, v)| k == "v" && v == self.version());
+                let pinned = query_param(req, "v").is_some_and(|v| v == self.version());
                 conditional(req, &self.etag, if pinned { IMMUTABLE_CACHE } else { SHARED_CACHE }, || embed_script(manifest))
             }
             Page::Manifest => conditional(req, &self.etag, SHARED_CACHE, || json(200, &public_manifest(manifest))),

@@ -48,12 +48,12 @@ pub fn client_ip(req: &Request) -> String {
 
 /// `https://host` of the incoming request, for links we hand back.
 pub fn origin(req: &Request) -> String {
-    req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+    fanline_core::util::origin::origin_of_url(&req.inner().url())
 }
 
 /// One query parameter's value, decoded (the first, when it is given twice).
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    req.url().ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    fanline_core::util::origin::query_value(&req.inner().url(), name)
 }
 
 /// The body of a CSV download named `filename`; never stored (it is the creator's data).
