@@ -1,6 +1,6 @@
 // The delivery engine's fault handling (issue 5, items 4, 5 and 7), with local receivers that
 // fail on purpose: a receiver down for a while, intermittent 500s, a timeout, 410 disabling the
-// target, Retry-After on 503, a redirect never followed, the creator's replay (delivered once,
+// target, Retry-After on 503, a payload rendered once, a redirect never followed, the creator's replay (delivered once,
 // same webhook-id), and the cron's sweeper sending an outbox row whose queue send was lost.
 // "Exactly once in effect": every job is accepted (2xx) once, and any repeat carries the same
 // webhook-id, which is what receivers deduplicate on. Signatures are checked with the official
@@ -104,6 +104,24 @@ describe("delivery faults", () => {
     assert.equal(sent[0].headers["webhook-id"], sent[1].headers["webhook-id"]);
     const detail = (await f.request("GET", `/api/apps/song-request/deliveries/${row.id}`, { key: f.owner.apiKey })).data;
     assert.deepEqual(detail.attempt_log.map((a) => [a.attempt, a.status, a.error]), [[1, null, "no answer within 2000 ms"], [2, 204, null]]);
+    f.webhooks.handler.respond = undefined;
+  });
+
+  test("a payload is rendered once: the retry sends the same bytes, whatever happened to the request since", async () => {
+    // Intake leaves rendering to the consumer, which stores the payload with its first claim.
+    let first = true;
+    answerFor("Once", () => (first ? ((first = false), { status: 503, headers: { "Retry-After": "8" } }) : undefined));
+    const r = await f.submit("song-request", { song: "Once" });
+    await eventually(async () => (await webhookRow(r.data.id))?.attempts === 1, { what: "the first attempt" });
+    // What a second rendering would read differently: the request's fields and price.
+    f.stack.d1(`UPDATE requests SET fields = '{"song":"Changed"}', amount = 999 WHERE id = '${r.data.id}'`);
+    assert.equal((await webhookRow(r.data.id)).attempts, 1, "changed before the retry");
+    const row = await eventually(async () => (await webhookRow(r.data.id))?.state === "delivered" && (await webhookRow(r.data.id)), { ms: 30000, what: "the retry" });
+    assert.equal(row.attempts, 2);
+    const sent = hooksFor(r.data.id);
+    assert.equal(sent.length, 2);
+    assert.equal(sent[1].raw, sent[0].raw, "the same bytes");
+    assert.equal(verify(sent[1]).data.fields.song, "Once");
     f.webhooks.handler.respond = undefined;
   });
 

@@ -4,6 +4,7 @@
 //! Standard Webhooks schedule, or a longer Retry-After), or dead (refused, 410 Gone).
 
 use fanline_core::delivery::destination::{self, CallContext, Settings};
+use fanline_core::delivery::payload::{self, Deferred};
 use fanline_core::delivery::retry::{self, Outcome};
 use fanline_core::delivery::state::OutboxState;
 use fanline_core::live::chat;
@@ -12,7 +13,7 @@ use fanline_edge::db::{
     self,
     outbox::{Attempt, OutboxRow},
 };
-use fanline_edge::delivery::outbox::enqueue_ids;
+use fanline_edge::delivery::outbox::{self, enqueue_ids};
 use fanline_edge::live::{twitch as live, youtube as youtube_live};
 use fanline_edge::platform::config::{config, delivery_timeout, now_ms, outbound_policy, random};
 use fanline_edge::platform::error::ApiResult;
@@ -95,12 +96,26 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         DestinationKind::Trello => db::outbox::target_ref(&db, &row.request_id, kind).await?,
         _ => None,
     };
-    if !db::outbox::claim(&db, &row.id, now, CLAIM_LEASE_MS).await? {
+    let d = Dispatch { env, db: &db, row: &row, kind, attempt: row.attempts + 1, now };
+    // A row intake wrote is rendered now, and stored with the claim: every attempt after this
+    // one sends the same bytes.
+    let rendered = match Deferred::parse(&row.payload) {
+        None => None,
+        Some(deferred) => match render(&d, &deferred).await? {
+            Some(rendered) => Some(rendered),
+            None => {
+                // The request or its app changed so that nothing is left to send (the fan's
+                // data was erased, the route was taken out): kept, like a target not set up.
+                db::outbox::set_state(&db, &row.id, OutboxState::Skipped, Some(NOTHING_TO_SEND), now).await?;
+                return Ok(Delivery::Done);
+            }
+        },
+    };
+    let Some(stored) = db::outbox::claim(&db, &row.id, now, CLAIM_LEASE_MS, rendered.as_deref().map(|r| (row.payload.as_str(), r))).await? else {
         // Someone else holds it; look again after their lease could have lapsed.
         return Ok(Delivery::RetryIn((CLAIM_LEASE_MS / 1000) as u32));
-    }
-    let d = Dispatch { env, db: &db, row: &row, kind, attempt: row.attempts + 1, now };
-    let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
+    };
+    let payload: serde_json::Value = serde_json::from_str(&stored).unwrap_or_default();
     match kind {
         DestinationKind::Twitch => return to_stream(&d, &payload).await,
         DestinationKind::Youtube => return to_youtube(&d, &payload).await,
@@ -162,6 +177,21 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         }
         Outcome::Retry { at_least } => retry_later(&d, attempt, at_least).await,
     }
+}
+
+const NOTHING_TO_SEND: &str = "nothing to send: the request or its app's routes changed";
+
+/// The payload of a row intake wrote without one: rendered from the request as it is now and
+/// the app's registered manifest, with the origin, state and time of the event it reports, so
+/// it reads as if rendered then. `None` when the route or request has nothing to send.
+async fn render(d: &Dispatch<'_>, deferred: &Deferred) -> ApiResult<Option<String>> {
+    let Some(request) = db::requests::get(d.db, &d.row.request_id).await? else { return Ok(None) };
+    let manifest = crate::app_link::recently_registered(d.env, &d.row.app_slug).await?.manifest()?;
+    let Some(route) = deferred.route(&manifest, &d.row.event, d.kind) else { return Ok(None) };
+    let mut summary = outbox::summary(&manifest, &request, &deferred.origin, &outbox::fan_key_secret(d.env));
+    summary.status = deferred.status.clone();
+    let occasion = payload::Occasion { event: &d.row.event, fan_address: request.fan_email.as_deref(), now_ms: deferred.at };
+    Ok(payload::payload(&manifest, &summary, route, &occasion).map(|p| p.to_string()))
 }
 
 /// Looks for what an unanswered attempt made (a Trello card, a Notion page, an Airtable

@@ -62,7 +62,7 @@ fn item(r: &QueueRow) -> Value {
         "price": {"amount": r.amount, "currency": r.currency, "lines": parsed(&r.price_lines).unwrap_or(json!([])), "refunded": r.amount_refunded},
         "fields": parsed(&r.fields).unwrap_or(json!({})), "add_ons": parsed(&r.add_ons).unwrap_or(json!([])),
         "priority": r.priority != 0, "paid_with": r.provider, "fan_email": r.fan_email,
-        "moderation": parsed(&r.moderation), "triage": r.triage.as_deref().and_then(parsed), "identity": r.identity.as_deref().and_then(parsed),
+        "moderation": parsed(&r.moderation), "triage": fanline_core::trust::triage::of_request(r.triage.as_deref(), &r.fields), "identity": r.identity.as_deref().and_then(parsed),
         "created_at": rfc3339(r.created_at), "updated_at": rfc3339(r.updated_at), "test": r.test != 0,
     })
 }

@@ -1,5 +1,6 @@
 //! What each target receives when a request changes state, rendered from the manifest's routes
-//! (and their templates) when the outbox row is written. The wire format around it (URLs,
+//! (and their templates): when the outbox row is written, or, for rows intake writes, by the
+//! consumer before their first attempt (see `Deferred`). The wire format around it (URLs,
 //! credentials, signatures) is added at send time by `delivery::destination`. Built here so every payload is
 //! tested without a network.
 
@@ -194,10 +195,68 @@ pub struct Occasion<'a> {
     pub now_ms: i64,
 }
 
-/// What one route sends for one event, or `None` when it has nothing to send (a fan email for
-/// a request without an address, or for an event fans are not told about).
+/// Whether `route` has anything to send for `event`: not a fan email for a request without an
+/// address, or for an event fans are not told about unless the route writes one; never a chat
+/// reply (those are added for requests from a stream, not routed). `payload` is `Some` exactly
+/// when this is true, so a row can be written before its payload is rendered.
+pub fn sends(route: &Route, event: &str, fan_address: Option<&str>) -> bool {
+    match route.to {
+        DestinationKind::Email => fan_address.is_some() && (fan_mail_line(event).is_some() || route.template.is_some()),
+        DestinationKind::Feedback => fan_address.is_some(),
+        DestinationKind::Twitch | DestinationKind::Youtube => false,
+        _ => true,
+    }
+}
+
+/// What a row written before its payload holds instead: what rendering it later needs besides
+/// the request and its app's manifest. Intake writes these so the payload code (and its work)
+/// stays out of every app's Worker; the consumer renders the row once, stores the payload in
+/// its place, and every attempt (and retry) sends those same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Deferred {
+    /// Where the request came in, for the links in the payload.
+    pub origin: String,
+    /// The state the event reports (the request may have moved on by the time it is rendered).
+    pub status: String,
+    /// The route's place in `routes_for(event)`, and its destination, checked against it.
+    pub route: usize,
+    /// When the event happened.
+    pub at: i64,
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct Stored<T> {
+    fanline_deferred: T,
+}
+
+impl Deferred {
+    /// The text stored in the outbox row's payload column.
+    pub fn stored(&self) -> String {
+        serde_json::to_string(&Stored { fanline_deferred: self }).unwrap_or_default()
+    }
+
+    /// The deferred rendering a stored payload holds, if it holds one rather than a payload.
+    pub fn parse(stored: &str) -> Option<Deferred> {
+        // Rendered payloads never start with this key; the prefix check spares parsing them.
+        if !stored.starts_with("{\"fanline_deferred\"") {
+            return None;
+        }
+        serde_json::from_str::<Stored<Deferred>>(stored).ok().map(|s| s.fanline_deferred)
+    }
+
+    /// The route it names in `manifest`, when the manifest still routes `event` there.
+    pub fn route<'m>(&self, manifest: &'m Manifest, event: &str, to: DestinationKind) -> Option<&'m Route> {
+        let routes = manifest.routes_for(event);
+        routes.get(self.route).filter(|r| r.to == to).or_else(|| routes.iter().find(|r| r.to == to))
+    }
+}
+
+/// What one route sends for one event, or `None` when it has nothing to send (see `sends`).
 pub fn payload(manifest: &Manifest, summary: &RequestSummary, route: &Route, occasion: &Occasion) -> Option<Value> {
     let Occasion { event, fan_address, now_ms } = *occasion;
+    if !sends(route, event, fan_address) {
+        return None;
+    }
     let values = template_values(summary, event);
     let title = route.title.as_deref().map(|t| template::render(t, &values));
     let text = route.template.as_deref().map(|t| template::render(t, &values));
@@ -302,7 +361,19 @@ pub struct Email {
 
 /// The fan's confirmation for an event, or `None` for events fans are not mailed about.
 pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<Email> {
-    let (subject, line) = match event {
+    let (subject, line) = fan_mail_line(event)?;
+    let price = if summary.price.is_zero() { String::new() } else { format!("Paid: {}\n", summary.price.display()) };
+    Some(Email {
+        to: to.to_string(),
+        subject: format!("{subject}: {}", summary.app_title),
+        text: format!("{line}\n\n{}\nRequest: {}\n{price}Status: {}\n", summary.app_title, summary.id, summary.fan_page_url),
+        request_id: summary.id.clone(),
+    })
+}
+
+/// The subject and first line of the mail fans get by default for `event`, if they get one.
+fn fan_mail_line(event: &str) -> Option<(&'static str, &'static str)> {
+    Some(match event {
         "request.queued" => ("Your request is in the queue", "Your request is confirmed and waiting in the creator's queue."),
         "request.held_for_review" => ("Your request is being reviewed", "The creator will look at your request before it joins the queue."),
         "request.fulfilled" => ("Your request was fulfilled", "Good news: the creator has fulfilled your request. Thank you for your support!"),
@@ -312,13 +383,6 @@ pub fn fan_email(summary: &RequestSummary, event: &str, to: &str) -> Option<Emai
         }
         "request.expired" => ("Your request expired", "This request was not taken on in time. Any hold on your card has been released; you were not charged."),
         _ => return None,
-    };
-    let price = if summary.price.is_zero() { String::new() } else { format!("Paid: {}\n", summary.price.display()) };
-    Some(Email {
-        to: to.to_string(),
-        subject: format!("{subject}: {}", summary.app_title),
-        text: format!("{line}\n\n{}\nRequest: {}\n{price}Status: {}\n", summary.app_title, summary.id, summary.fan_page_url),
-        request_id: summary.id.clone(),
     })
 }
 
@@ -431,5 +495,41 @@ pub(crate) mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_649_367_553_123), "2022-04-07T21:39:13.123Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn a_row_is_written_exactly_when_its_payload_would_render() {
+        let m = Manifest::parse(SONG).unwrap();
+        let events = ["request.created", "request.queued", "request.held_for_review", "request.fulfilled", "request.waiting", "request.test"];
+        for to in DestinationKind::ALL {
+            for template in [None, Some("{{app}} moved".to_string())] {
+                let route = Route { to, title: None, template };
+                for event in events {
+                    for fan in [None, Some("fan@example.com")] {
+                        let rendered = payload(&m, &summary(), &route, &Occasion { event, fan_address: fan, now_ms: 0 });
+                        assert_eq!(sends(&route, event, fan), rendered.is_some(), "{to:?} {event} {fan:?} {:?}", route.template);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_deferred_row_is_told_from_a_payload_and_finds_its_route() {
+        let m = Manifest::parse(SONG).unwrap();
+        let event = "request.queued";
+        let routes = m.routes_for(event);
+        let (i, route) = routes.iter().enumerate().next_back().unwrap();
+        let d = Deferred { origin: "http://127.0.0.1:8787".into(), status: "queued".into(), route: i, at: 5 };
+        let stored = d.stored();
+        assert_eq!(Deferred::parse(&stored), Some(d.clone()));
+        assert_eq!(d.route(&m, event, route.to), Some(route));
+        // A stale index (the manifest changed since) falls back to the route with that destination.
+        let moved = Deferred { route: 0, ..d.clone() };
+        assert_eq!(moved.route(&m, event, route.to).map(|r| r.to), Some(route.to));
+        assert_eq!(d.route(&m, "request.nothing", route.to), None);
+        for rendered in [webhook_event(&summary(), event, "t").to_string(), "{}".into(), "".into(), "{\"fanline_deferred\": 1}".into()] {
+            assert_eq!(Deferred::parse(&rendered), None, "{rendered}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The intake decision, in one place: given a validated submission and what the Worker looked
 //! up (the fan's tier, a block-list hit, the form's signals), which states the request walks
-//! through, what it costs, how it is paid, and what moderation and triage said. The Worker
+//! through, what it costs, how it is paid, and what moderation said. The Worker
 //! gathers those inputs and performs the plan; nothing else decides or changes a price.
 
 use crate::intake::submission::{Payment, Submission};
@@ -8,7 +8,6 @@ use crate::lifecycle::Status;
 use crate::manifest::{Manifest, Provider, Tier};
 use crate::money::PaymentProvider;
 use crate::trust::moderation::{self, Decision, Reason, Signals, Verdict};
-use crate::trust::triage::{self, Triage};
 
 /// What intake knows besides the submission.
 pub struct Inputs<'a> {
@@ -35,7 +34,6 @@ pub struct IntakePlan {
     /// The submission priced as the fan will be charged (tier discount, credits applied).
     pub submission: Submission,
     pub verdict: Verdict,
-    pub triage: Triage,
     /// Every state from `created` to where the request rests after intake.
     pub path: Vec<Status>,
     pub provider: PaymentProvider,
@@ -78,7 +76,6 @@ pub fn plan(mut submission: Submission, inputs: &Inputs) -> Result<IntakePlan, P
         verdict.decision = Decision::Block;
         verdict.reasons.push(Reason { rule: "blocklist", field: "*".into(), detail: kind.clone() });
     }
-    let triage = triage::classify(&submission.text().iter().map(|(_, t)| *t).collect::<Vec<_>>().join("\n"));
     let mut path = intake_path(verdict.decision, submission.payment() != Payment::Free);
     // Credits pay at once, so the request skips checkout.
     let credits = match (submission.payment(), path.last()) {
@@ -106,7 +103,7 @@ pub fn plan(mut submission: Submission, inputs: &Inputs) -> Result<IntakePlan, P
     };
     // A priority add-on is paid for like any line; a priority tier is paid for by subscribing.
     let priority = inputs.tier.is_some_and(|t| t.priority) || submission.add_ons().iter().any(|a| a.priority);
-    Ok(IntakePlan { submission, verdict, triage, path, provider, credits, checkout, priority })
+    Ok(IntakePlan { submission, verdict, path, provider, credits, checkout, priority })
 }
 
 /// The states a new request passes through at intake, from its moderation decision and price.

@@ -111,6 +111,23 @@ pub fn classify(text: &str) -> Triage {
     builtin().classify(text)
 }
 
+/// A request's triage as the creator sees it (JSON): the one stored with it, or, for requests
+/// stored without one, classified now from the free text of its stored fields, which is what
+/// intake would have classified. Intake leaves it to the reader: the model (its code, its
+/// labeled set, its training on an isolate's first use) stays out of every app's Worker and
+/// off the fan's path. `None` for a request whose fields were erased.
+pub fn of_request(stored: Option<&str>, fields_json: &str) -> Option<serde_json::Value> {
+    if let Some(stored) = stored {
+        return serde_json::from_str(stored).ok();
+    }
+    let fields: BTreeMap<String, serde_json::Value> = serde_json::from_str(fields_json).ok()?;
+    if fields.is_empty() {
+        return None;
+    }
+    let text: Vec<&str> = fields.values().filter_map(serde_json::Value::as_str).collect();
+    serde_json::to_value(classify(&text.join("\n"))).ok()
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassReport {
     pub label: String,
@@ -150,6 +167,20 @@ pub fn evaluate() -> Evaluation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_stored_without_triage_is_classified_from_its_fields() {
+        let fields = r#"{"email":"fan@example.com","message":"happy birthday","song":"Take On Me tonight"}"#;
+        let read = of_request(None, fields).unwrap();
+        // The text intake classified: the fields' string values in name order, one per line.
+        let expected = serde_json::to_value(classify("fan@example.com\nhappy birthday\nTake On Me tonight")).unwrap();
+        assert_eq!(read, expected);
+        assert_eq!(read["priority"], "high");
+        let stored = r#"{"intent":"spam","score":0.9,"priority":"low","model":"m"}"#;
+        assert_eq!(of_request(Some(stored), fields).unwrap()["intent"], "spam");
+        assert_eq!(of_request(None, "{}"), None, "erased");
+        assert_eq!(of_request(None, "not json"), None);
+    }
 
     #[test]
     fn tags_intents_with_a_score_and_a_priority() {

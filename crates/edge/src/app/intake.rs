@@ -192,7 +192,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         if let Some(key) = &idempotency {
             statements.push(key.insert(&db, &id, now)?);
         }
-        let mut entries = outbox::entries(manifest, &row, links, &plan.path);
+        let mut entries = outbox::deferred_entries(manifest, &row, links, &plan.path);
         outbox::skip_not_set_up(&mut entries, |kind| context.has_destination(kind));
         // A request moderation blocked never mails the address typed into it.
         statements.extend(fan_mail::budget_fan_mail(&db, &row, plan.blocked(), &mut entries, now).await?);
@@ -360,7 +360,8 @@ fn new_row(id: &str, manifest: &Manifest, plan: &IntakePlan, payment: &checkout:
         fan_id: facts.fan_id.map(str::to_string),
         priority: i64::from(plan.priority),
         auction_id: facts.auction_id.map(str::to_string),
-        triage: Some(serde_json::to_string(&plan.triage)?),
+        // Classified when the creator reads it (`trust::triage::of_request`).
+        triage: None,
         identity: facts.signed_in.map(serde_json::to_string).transpose()?,
         moderation: serde_json::to_string(&plan.verdict)?,
         created_at: facts.now,

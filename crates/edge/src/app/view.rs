@@ -226,7 +226,7 @@ pub async fn view(db: &D1Database, row: &RequestRow, origin: &str, as_creator: b
         body["fan_email"] = json!(row.fan_email);
         body["moderation"] = serde_json::from_str(&row.moderation).unwrap_or(json!(null));
         let parsed = |stored: &Option<String>| stored.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()).unwrap_or(json!(null));
-        body["triage"] = parsed(&row.triage);
+        body["triage"] = json!(fanline_core::trust::triage::of_request(row.triage.as_deref(), &row.fields));
         body["identity"] = parsed(&row.identity);
         let attachments: Vec<Value> = db::requests::attachments(db, &row.id)
             .await?

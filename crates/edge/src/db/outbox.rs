@@ -61,6 +61,7 @@ pub struct OutboxRow {
     pub id: String,
     pub request_id: String,
     pub app_slug: String,
+    pub event: String,
     pub destination: String,
     pub payload: String,
     pub state: OutboxState,
@@ -76,6 +77,7 @@ pub async fn get_for_delivery(db: &D1Database, id: &str) -> ApiResult<Option<(Ou
         id: String,
         request_id: String,
         app_slug: String,
+        event: String,
         destination: String,
         payload: String,
         state: OutboxState,
@@ -86,7 +88,7 @@ pub async fn get_for_delivery(db: &D1Database, id: &str) -> ApiResult<Option<(Ou
     }
     let joined: Option<Joined> = first(
         db,
-        "SELECT o.id, o.request_id, o.app_slug, o.destination, o.payload, o.state, o.attempts, o.created_at, d.settings, d.enabled
+        "SELECT o.id, o.request_id, o.app_slug, o.event, o.destination, o.payload, o.state, o.attempts, o.created_at, d.settings, d.enabled
            FROM outbox o LEFT JOIN destinations d ON d.app_slug = o.app_slug AND d.kind = o.destination WHERE o.id = ?",
         &[id.into()],
     )
@@ -100,6 +102,7 @@ pub async fn get_for_delivery(db: &D1Database, id: &str) -> ApiResult<Option<(Ou
             id: j.id,
             request_id: j.request_id,
             app_slug: j.app_slug,
+            event: j.event,
             destination: j.destination,
             payload: j.payload,
             state: j.state,
@@ -152,19 +155,28 @@ pub async fn set_state(db: &D1Database, id: &str, state: OutboxState, error: Opt
 }
 
 /// Claims a row for sending, so a duplicate message handled at the same moment cannot send it
-/// too; a claim older than `lease_ms` has lapsed (its consumer died).
-pub async fn claim(db: &D1Database, id: &str, now: i64, lease_ms: i64) -> ApiResult<bool> {
-    Ok(changes(
+/// too; a claim older than `lease_ms` has lapsed (its consumer died). With `rendered`, a row
+/// that still holds the deferred payload `(held, rendered)` names stores `rendered` in the same
+/// statement (see `payload::Deferred`). The payload the claimed row holds, which this attempt
+/// sends; `None` when someone else holds the row.
+pub async fn claim(db: &D1Database, id: &str, now: i64, lease_ms: i64, rendered: Option<(&str, &str)>) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Claimed {
+        payload: String,
+    }
+    let (held, rendered) = rendered.unzip();
+    let claimed: Option<Claimed> = first(
         db,
         &format!(
-            "UPDATE outbox SET state = '{sending}', claimed_at = ? WHERE id = ? AND (state = '{pending}' OR (state = '{sending}' AND claimed_at < ?))",
+            "UPDATE outbox SET state = '{sending}', claimed_at = ?1, payload = CASE WHEN ?4 IS NOT NULL AND payload = ?4 THEN ?5 ELSE payload END
+              WHERE id = ?2 AND (state = '{pending}' OR (state = '{sending}' AND claimed_at < ?3)) RETURNING payload",
             sending = Sending.as_str(),
             pending = Pending.as_str()
         ),
-        &[now.into(), id.into(), (now - lease_ms).into()],
+        &[now.into(), id.into(), (now - lease_ms).into(), held.into(), rendered.into()],
     )
-    .await?
-        == 1)
+    .await?;
+    Ok(claimed.map(|c| c.payload))
 }
 
 /// After an attempt: the row's new state, with the attempt's number and error.

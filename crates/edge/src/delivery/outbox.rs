@@ -77,34 +77,71 @@ pub fn summary(manifest: &Manifest, row: &RequestRow, origin: &str, fan_secret: 
     }
 }
 
-/// One outbox entry per route the manifest gives each newly entered state.
+/// One outbox entry per route the manifest gives each newly entered state, its payload rendered.
 pub fn entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered: &[Status]) -> Vec<OutboxEntry> {
-    let mut out = Vec::new();
     // Built (with the fan's signed link) once; only the status differs between events.
     let mut summary = summary(manifest, row, links.origin, links.fan_secret);
-    // A request from a stream's chat also tells the viewer there (and settles a redemption).
-    let from_stream = row.identity.as_deref().and_then(|i| serde_json::from_str::<identity::Identity>(i).ok()).filter(|i| i.live.is_some());
-    let fields: serde_json::Map<String, serde_json::Value> =
-        if from_stream.is_some() { serde_json::from_str(&row.fields).unwrap_or_default() } else { Default::default() };
-    for (i, status) in entered.iter().enumerate() {
+    with_chat_notices(manifest, row, links, entered, |status| {
         summary.status = status.as_str().to_string();
-        out.extend(entries_for_event(manifest, row, &summary, &status.event_name(), |_| ids::token("msg_", &random::<16>())));
-        for notice in from_stream
-            .as_ref()
-            .map(|who| chat::notices(manifest, &fields, who, chat::Step { from: i.checked_sub(1).map(|p| entered[p]), to: *status }, &summary.fan_page_url))
-            .unwrap_or_default()
-        {
-            let destination = match from_stream.as_ref().map(|who| who.provider) {
-                Some(identity::Provider::Youtube) => DestinationKind::Youtube,
-                _ => DestinationKind::Twitch,
-            };
-            out.push(OutboxEntry {
-                id: ids::token("msg_", &random::<16>()),
-                event: status.event_name(),
-                destination,
-                payload: notice.to_string(),
+        entries_for_event(manifest, row, &summary, &status.event_name(), |_| new_id())
+    })
+}
+
+/// The same rows as `entries`, each holding what the consumer needs to render its payload
+/// before the first attempt (`payload::Deferred`) instead of the payload: intake's rows, so
+/// neither the rendering nor its code is on the fan's path or in an app's Worker.
+pub fn deferred_entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered: &[Status]) -> Vec<OutboxEntry> {
+    let at = now_ms();
+    with_chat_notices(manifest, row, links, entered, |status| {
+        let event = status.event_name();
+        manifest
+            .routes_for(&event)
+            .iter()
+            .enumerate()
+            .filter(|(_, route)| payload::sends(route, &event, row.fan_email.as_deref()))
+            .map(|(i, route)| OutboxEntry {
+                id: new_id(),
+                event: event.clone(),
+                destination: route.to,
+                payload: payload::Deferred { origin: links.origin.to_string(), status: status.as_str().to_string(), route: i, at }.stored(),
                 state: OutboxState::Pending,
-            });
+            })
+            .collect()
+    })
+}
+
+fn new_id() -> String {
+    ids::token("msg_", &random::<16>())
+}
+
+/// `routed(status)`'s rows for each entered state, each followed by the chat notices a request
+/// from a stream's chat gets (telling the viewer there, settling a redemption).
+fn with_chat_notices(
+    manifest: &Manifest,
+    row: &RequestRow,
+    links: Links<'_>,
+    entered: &[Status],
+    mut routed: impl FnMut(Status) -> Vec<OutboxEntry>,
+) -> Vec<OutboxEntry> {
+    let mut out = Vec::new();
+    let from_stream = row.identity.as_deref().and_then(|i| serde_json::from_str::<identity::Identity>(i).ok()).filter(|i| i.live.is_some());
+    let (fields, fan_page_url): (serde_json::Map<String, serde_json::Value>, String) = match from_stream {
+        Some(_) => (
+            serde_json::from_str(&row.fields).unwrap_or_default(),
+            page_url(links.origin, &row.app_slug, &row.id, fan_key(links.fan_secret, &row.id).as_deref()),
+        ),
+        None => Default::default(),
+    };
+    for (i, status) in entered.iter().enumerate() {
+        out.extend(routed(*status));
+        let Some(who) = from_stream.as_ref() else { continue };
+        let destination = match who.provider {
+            identity::Provider::Youtube => DestinationKind::Youtube,
+            _ => DestinationKind::Twitch,
+        };
+        let step = chat::Step { from: i.checked_sub(1).map(|p| entered[p]), to: *status };
+        for notice in chat::notices(manifest, &fields, who, step, &fan_page_url) {
+            out.push(OutboxEntry { id: new_id(), event: status.event_name(), destination, payload: notice.to_string(), state: OutboxState::Pending });
         }
     }
     out
