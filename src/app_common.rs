@@ -1,6 +1,7 @@
 //! What every app answers alike at its URLs, answered by the hub: the pages (form, embed page
 //! and script, public manifest), a request's status and its rating, a fan's own data, a
-//! request's evidence and attachments, and whether the app is taking requests.
+//! request's evidence and attachments, whether the app is taking requests, and where PayPal
+//! sends a fan back after approving a payment (the capture, for apps that take PayPal).
 //! They read or change what intake stored and need D1, R2 and the app's manifest, all of which
 //! the hub has; answered here, they are compiled once, into the hub, instead of into every app
 //! Worker, which keeps only intake and its manifest's optional parts (docs/performance.md
@@ -8,8 +9,10 @@
 
 use crate::app_link::{self, recently_registered};
 use crate::shared_copies;
+use fanline_core::manifest::Feature;
 use fanline_edge::app::page::{Page, Pages};
 use fanline_edge::app::{evidence, export, view};
+use fanline_edge::money::paypal;
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::api_answer;
 use fanline_edge::trust::limits;
@@ -69,18 +72,27 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
 
 /// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
 /// who asks): answered from the hub's copy while it is fresh, else answered (here for the
-/// app's pages, by the app's Worker for its sign-in and PayPal pages) and kept.
+/// app's pages and the PayPal return, by the app's Worker for its sign-in pages) and kept
+/// when its answer says a shared cache may keep it.
 pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> ApiResult<Response> {
     let key = shared_copies::key(&req);
     if let Some(copy) = shared_copies::answer(&req, &key) {
         return Ok(copy);
     }
-    let answer = match Page::at(rest) {
-        Some(page) => {
+    let answer = match (Page::at(rest), rest) {
+        (Some(page), _) => {
             let app = recently_registered(env, slug).await?;
             Pages::new(&app.manifest, &*app.manifest()?).answer(&req, page)?
         }
-        None => app_link::call(req, env, slug).await?,
+        // Money moves here, so it goes by the manifest as registered now; never kept (no-store).
+        (None, ["paypal", "return"]) => {
+            let manifest = app_link::registered(env, slug).await?;
+            if !manifest.features().contains(&Feature::Paypal) {
+                return Err(ApiError::NotFound("route: this app takes no PayPal"));
+            }
+            paypal::approval_return(&req, env, &manifest).await?
+        }
+        (None, _) => app_link::call(req, env, slug).await?,
     };
     shared_copies::keep(&key, answer).await
 }

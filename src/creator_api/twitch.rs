@@ -7,6 +7,7 @@
 
 use crate::console::pages::notice;
 use fanline_core::live::twitch::{self as eventsub, CHAT_MESSAGE, CONNECT_SCOPES, REDEMPTION_ADD};
+use fanline_core::util::origin::with_query;
 use fanline_core::util::time::rfc3339;
 use fanline_edge::db::{
     self,
@@ -63,15 +64,18 @@ pub async fn connect(mut req: Request, env: &Env, slug: &str) -> ApiResult<Respo
     let state = hex::encode(random::<16>());
     let reward = body.reward.as_ref().map(serde_json::to_string).transpose()?;
     db::twitch::start_connect(&db, &state, &Connect { app_slug: app.slug.clone(), creator_id: creator.id.clone(), reward, created_at: now_ms() }).await?;
-    let mut to = url::Url::parse(&client.app.authorize_url).map_err(|e| ApiError::Internal(format!("authorize url: {e}")))?;
-    to.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.app.client_id)
-        .append_pair("redirect_uri", &callback_url(&origin(&req)))
-        .append_pair("scope", CONNECT_SCOPES)
-        .append_pair("state", &state)
-        .append_pair("force_verify", "true");
-    Ok(json(200, &json!({"app": app.slug, "authorize_url": to.as_str(), "expires_in": CONNECT_SECS})))
+    let to = with_query(
+        &client.app.authorize_url,
+        &[
+            ("response_type", "code"),
+            ("client_id", &client.app.client_id),
+            ("redirect_uri", &callback_url(&origin(&req))),
+            ("scope", CONNECT_SCOPES),
+            ("state", &state),
+            ("force_verify", "true"),
+        ],
+    );
+    Ok(json(200, &json!({"app": app.slug, "authorize_url": to, "expires_in": CONNECT_SECS})))
 }
 
 fn callback_url(origin: &str) -> String {

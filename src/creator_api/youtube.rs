@@ -6,6 +6,7 @@
 
 use crate::console::pages::notice;
 use fanline_core::live::youtube::{quota_day, SCOPE};
+use fanline_core::util::origin::with_query;
 use fanline_core::util::time::rfc3339;
 use fanline_edge::db::{
     self,
@@ -36,16 +37,19 @@ pub async fn connect(req: &Request, env: &Env, slug: &str) -> ApiResult<Response
     let client = Client::from_env(env)?;
     let state = hex::encode(random::<16>());
     db::youtube::start_connect(&db, &state, &app.slug, &creator.id, now_ms()).await?;
-    let mut to = url::Url::parse(&client.app.authorize_url).map_err(|e| ApiError::Internal(format!("authorize url: {e}")))?;
-    to.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.app.client_id)
-        .append_pair("redirect_uri", &callback_url(&origin(req)))
-        .append_pair("scope", SCOPE)
-        .append_pair("state", &state)
-        .append_pair("access_type", "offline")
-        .append_pair("prompt", "consent");
-    Ok(json(200, &json!({"app": app.slug, "authorize_url": to.as_str(), "expires_in": CONNECT_SECS})))
+    let to = with_query(
+        &client.app.authorize_url,
+        &[
+            ("response_type", "code"),
+            ("client_id", &client.app.client_id),
+            ("redirect_uri", &callback_url(&origin(req))),
+            ("scope", SCOPE),
+            ("state", &state),
+            ("access_type", "offline"),
+            ("prompt", "consent"),
+        ],
+    );
+    Ok(json(200, &json!({"app": app.slug, "authorize_url": to, "expires_in": CONNECT_SECS})))
 }
 
 fn callback_url(origin: &str) -> String {

@@ -284,20 +284,11 @@ pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value,
     let field = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
     let call = match (kind, settings) {
         (DestinationKind::Email | DestinationKind::Feedback, _) | (DestinationKind::CreatorEmail, Some(Settings::CreatorEmail { .. })) => {
-            let account = ctx.mail.ok_or_else(|| String::from("email is not configured for this marketplace"))?;
             let mut mail: Email = serde_json::from_value(payload.clone()).map_err(|_| String::from("not an email payload"))?;
             if let Some(Settings::CreatorEmail { email }) = settings {
                 mail.to = email.clone();
             }
-            if mail.to.is_empty() {
-                return Err(String::from("no address to send to"));
-            }
-            HttpCall {
-                method: "POST",
-                url: format!("{}/v3/mail/send", ctx.bases.mail.trim_end_matches('/')),
-                headers: json_headers(vec![("Authorization", format!("Bearer {}", account.api_key))]),
-                body: payload::sendgrid_mail(&mail, &account.from, "Fanline").to_string(),
-            }
+            return mail_call(&mail, ctx);
         }
         (DestinationKind::Discord, Some(Settings::Discord { webhook_url, role_id })) => {
             let mut body = payload.clone();
@@ -393,6 +384,32 @@ pub fn call(kind: DestinationKind, settings: Option<&Settings>, payload: &Value,
         },
         _ => return Err(missing()),
     };
+    checked(call, ctx)
+}
+
+/// The marketplace's mail account sending `mail`: what `call` makes of every email kind, and
+/// all an app Worker needs to send a sign-in link at once (without every other destination's
+/// wire format in its bundle).
+pub fn mail_call(mail: &Email, ctx: &CallContext) -> Result<HttpCall, Refusal> {
+    let account = ctx.mail.ok_or_else(|| String::from("email is not configured for this marketplace"))?;
+    if mail.to.is_empty() {
+        return Err(String::from("no address to send to"));
+    }
+    let call = HttpCall {
+        method: "POST",
+        url: format!("{}/v3/mail/send", ctx.bases.mail.trim_end_matches('/')),
+        headers: vec![
+            ("Content-Type", "application/json".to_string()),
+            (USER_AGENT.0, USER_AGENT.1.to_string()),
+            ("Authorization", format!("Bearer {}", account.api_key)),
+        ],
+        body: payload::sendgrid_mail(mail, &account.from, "Fanline").to_string(),
+    };
+    checked(call, ctx)
+}
+
+/// Every call goes out only to a URL the outbound policy allows, with a body under the cap.
+fn checked(call: HttpCall, ctx: &CallContext) -> Result<HttpCall, Refusal> {
     safety::check(&call.url, ctx.policy).map_err(|e| format!("target URL {e}"))?;
     if call.body.len() > MAX_BODY_BYTES {
         return Err(format!("payload of {} bytes is over the {MAX_BODY_BYTES}-byte limit", call.body.len()));

@@ -40,6 +40,31 @@ pub fn query_value(url: &str, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
+/// `base` with `pairs` added to its query, form-encoded, as `url`'s `query_pairs_mut` adds
+/// them (after any query `base` has, before any fragment): an OAuth authorize link.
+pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
+    let (base, fragment) = base.split_once('#').map_or((base, None), |(b, f)| (b, Some(f)));
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    let separator = match base.split_once('?') {
+        None => "?",
+        Some((_, "")) => "",
+        Some(_) if base.ends_with('&') => "",
+        Some(_) => "&",
+    };
+    match fragment {
+        Some(fragment) => format!("{base}{separator}{query}#{fragment}"),
+        None => format!("{base}{separator}{query}"),
+    }
+}
+
+/// Whether `claimed` is exactly an origin as a browser serializes it (`https://site.example`
+/// or with a port; one trailing slash allowed): lower case, ASCII, no path, no user, no
+/// default port. What a page says its origin is, checked before it is compared.
+pub fn is_serialized_origin(claimed: &str) -> bool {
+    let origin = claimed.strip_suffix('/').unwrap_or(claimed);
+    origin.is_ascii() && !origin.bytes().any(|b| b.is_ascii_uppercase()) && is_web_url(origin) && origin_of_url(origin) == origin
+}
+
 /// An absolute `http` or `https` link with a host name or address, the check a fan's link field
 /// gets. Stricter than a browser only in refusing white space in the host and ports over 65535.
 pub fn is_web_url(s: &str) -> bool {
@@ -71,7 +96,36 @@ pub fn is_web_url(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{host_of, is_web_url, origin_of_url, query_value};
+    use super::{host_of, is_serialized_origin, is_web_url, origin_of_url, query_value, with_query};
+
+    #[test]
+    fn query_pairs_are_added_after_the_query_and_before_the_fragment() {
+        let pairs = [("client_id", "a b"), ("redirect_uri", "https://h/cb?x=1")];
+        assert_eq!(with_query("https://id.example/authorize", &pairs), "https://id.example/authorize?client_id=a+b&redirect_uri=https%3A%2F%2Fh%2Fcb%3Fx%3D1");
+        assert_eq!(with_query("https://id.example/a?tenant=1", &pairs[..1]), "https://id.example/a?tenant=1&client_id=a+b");
+        assert_eq!(with_query("https://id.example/a?", &pairs[..1]), "https://id.example/a?client_id=a+b");
+        assert_eq!(with_query("https://id.example/a#top", &pairs[..1]), "https://id.example/a?client_id=a+b#top");
+    }
+
+    #[test]
+    fn a_claimed_origin_must_be_serialized_as_a_browser_does() {
+        for good in ["https://site.example", "https://site.example/", "http://127.0.0.1:8788", "http://[::1]:8080"] {
+            assert!(is_serialized_origin(good), "{good}");
+        }
+        for bad in [
+            "https://site.example/page",
+            "https://Site.example",
+            "https://site.example:443",
+            "https://user@site.example",
+            "https://müller.example",
+            "ftp://site.example",
+            "site.example",
+            "https://site.example?x=1",
+            "",
+        ] {
+            assert!(!is_serialized_origin(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn a_request_url_gives_its_origin() {

@@ -104,8 +104,6 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
     let method = req.method();
     match (parts.as_slice(), method) {
         (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
-            #[cfg(feature = "paypal")]
-            (["paypal", "return"], Method::Get) => crate::money::paypal::approval_return(&req, env, manifest).await,
             #[cfg(feature = "sign-in")]
             (["auth", "email", "start"], Method::Post) => trust::signin::email_start(req, env, manifest).await,
             #[cfg(feature = "sign-in")]
@@ -156,7 +154,6 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["auth", ..] | ["api", "session"] | ["api", "me", "links"], _) if !cfg!(feature = "sign-in") => {
                 Err(ApiError::NotFound("route: this app has no sign-in"))
             }
-            (["paypal", ..], _) if !cfg!(feature = "paypal") => Err(ApiError::NotFound("route: this app takes no PayPal")),
             (["api", "me"] | ["api", "credits" | "tiers", ..], _) if !cfg!(feature = "credits") => {
                 Err(ApiError::NotFound("route: this app sells no credit packs or tiers"))
             }

@@ -6,7 +6,7 @@ use crate::db::{self, provider_events, requests::RequestRow};
 use crate::lifecycle::{self, Move};
 use crate::platform::ctx::{By, Ctx};
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{origin, query_param};
+use crate::platform::http::{origin, query_param, redirect};
 use crate::providers::{paypal, ProviderError};
 use crate::trust::limits;
 use fanline_core::lifecycle::Status;
@@ -14,7 +14,7 @@ use fanline_core::manifest::Manifest;
 use fanline_core::money::paypal as wire;
 use fanline_core::money::Currency;
 use fanline_core::webhook::WebhookOutcome;
-use worker::{Env, Request, Response, Url};
+use worker::{Env, Request, Response};
 
 /// Captures an approved order and marks the request paid.
 pub async fn capture(ctx: Ctx<'_>, row: &RequestRow, actor: &str) -> ApiResult<WebhookOutcome> {
@@ -89,7 +89,5 @@ pub async fn approval_return(req: &Request, env: &Env, manifest: &Manifest) -> A
     let origin = origin(req);
     let outcome = capture(Ctx { env, db: &db, origin: &origin }, &row, "paypal").await?;
     let flag = if matches!(outcome, WebhookOutcome::Applied | WebhookOutcome::AlreadySettled) { "paid" } else { "payment_failed" };
-    let to =
-        Url::parse(&format!("{origin}/apps/{}/?{flag}=1&request={request_id}", manifest.slug)).map_err(|e| ApiError::internal(format!("return url: {e}")))?;
-    Ok(Response::redirect_with_status(to, 303)?)
+    redirect(&format!("{origin}/apps/{}/?{flag}=1&request={request_id}", manifest.slug), 303, &[])
 }

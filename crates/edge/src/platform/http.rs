@@ -1,5 +1,6 @@
 //! Small HTTP helpers shared by every Worker.
 
+use crate::platform::error::ApiResult;
 use serde::Serialize;
 use worker::{Headers, Request, Response};
 
@@ -54,6 +55,17 @@ pub fn origin(req: &Request) -> String {
 /// One query parameter's value, decoded (the first, when it is given twice).
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     fanline_core::util::origin::query_value(&req.inner().url(), name)
+}
+
+/// A redirect to `to` that no cache keeps, setting `cookies`.
+pub fn redirect(to: &str, status: u16, cookies: &[String]) -> ApiResult<Response> {
+    let headers = Headers::new();
+    headers.set("Location", to)?;
+    headers.set("Cache-Control", NO_STORE)?;
+    for cookie in cookies {
+        headers.append("Set-Cookie", cookie)?;
+    }
+    Ok(Response::empty()?.with_status(status).with_headers(headers))
 }
 
 /// The body of a CSV download named `filename`; never stored (it is the creator's data).

@@ -6,7 +6,6 @@ use crate::platform::config::{config, delivery_timeout, now_ms, outbound_policy,
 use fanline_core::delivery::destination::{self, ApiBases, CallContext, MailAccount};
 use fanline_core::delivery::payload::Email;
 use fanline_core::intake::ids;
-use fanline_core::manifest::DestinationKind;
 use worker::Env;
 
 const SERVICE: &str = "mail";
@@ -35,8 +34,7 @@ pub async fn send_now(env: &Env, mail: &Email) -> ProviderResult<()> {
     let message_id = ids::token("mail_", &random::<12>());
     let ctx =
         CallContext { bases: &bases, policy: outbound_policy(env), message_id: &message_id, now_secs: now_ms() / 1000, card_id: None, mail: Some(&account) };
-    let body = serde_json::to_value(mail).map_err(|e| ProviderError::unavailable(SERVICE, e.to_string()))?;
-    let call = destination::call(DestinationKind::Email, None, &body, &ctx).map_err(|r| ProviderError::NotConfigured(format!("mail refused: {r}")))?;
+    let call = destination::mail_call(mail, &ctx).map_err(|r| ProviderError::NotConfigured(format!("mail refused: {r}")))?;
     match http::send(call, delivery_timeout(env)).await {
         Ok(answer) if answer.is_success() => Ok(()),
         Ok(answer) => Err(ProviderError::unavailable(SERVICE, format!("answered {}", answer.status))),

@@ -13,15 +13,16 @@ use crate::delivery::fan_mail::{mail_budget, FanMail};
 use crate::platform::body::{require_json_content_type, strict_json};
 use crate::platform::config::{config, now_ms, random, required_config};
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{escape_html, header, html_page, json, origin, query_param, with_content_type, NO_STORE};
+use crate::platform::http::{escape_html, header, html_page, json, origin, query_param, redirect, with_content_type, NO_STORE};
 use crate::providers::{self, ProviderError};
 use crate::trust::limits;
 use fanline_core::manifest::Manifest;
 use fanline_core::trust::identity::{self, Identity, Provider};
+use fanline_core::util::origin::{is_serialized_origin, with_query};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Digest;
-use worker::{Env, Headers, Request, Response};
+use worker::{Env, Request, Response};
 
 struct ProviderConfig {
     client_id: String,
@@ -82,16 +83,19 @@ pub async fn start(req: &Request, env: &Env, manifest: &Manifest, provider: &str
     let verifier = identity::base64url(&random::<32>());
     let login = NewLogin { state: &state, app_slug: &manifest.slug, provider: provider.as_str(), verifier: &verifier, return_to: &return_to };
     db::logins::start(&db, &login, now_ms()).await?;
-    let mut to = worker::Url::parse(&cfg.authorize).map_err(|e| ApiError::Internal(format!("authorize url: {e}")))?;
-    to.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &cfg.client_id)
-        .append_pair("redirect_uri", &callback_url(&origin(req), manifest, provider))
-        .append_pair("scope", &cfg.scope)
-        .append_pair("state", &state)
-        .append_pair("code_challenge", &identity::pkce_challenge(&verifier))
-        .append_pair("code_challenge_method", "S256");
-    redirect(to.as_str(), 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &format!("/apps/{}/auth", manifest.slug), identity::LOGIN_SECS)])
+    let to = with_query(
+        &cfg.authorize,
+        &[
+            ("response_type", "code"),
+            ("client_id", &cfg.client_id),
+            ("redirect_uri", &callback_url(&origin(req), manifest, provider)),
+            ("scope", &cfg.scope),
+            ("state", &state),
+            ("code_challenge", &identity::pkce_challenge(&verifier)),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    redirect(&to, 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &format!("/apps/{}/auth", manifest.slug), identity::LOGIN_SECS)])
 }
 
 fn url_encode(text: &str) -> String {
@@ -102,11 +106,10 @@ fn url_encode(text: &str) -> String {
 /// embed) or one of the app's embed sites (any site when it lists none).
 fn opener_origin(req: &Request, manifest: &Manifest, claimed: &str) -> ApiResult<String> {
     let refused = || ApiError::bad_request("invalid_origin", "popup must be the origin of the page that embeds the app, e.g. https://mysite.example.");
-    let url = url::Url::parse(claimed).map_err(|_| refused())?;
-    let origin_text = url.origin().ascii_serialization();
-    if !matches!(url.scheme(), "https" | "http") || origin_text != claimed.trim_end_matches('/') {
+    if !is_serialized_origin(claimed) {
         return Err(refused());
     }
+    let origin_text = claimed.trim_end_matches('/').to_string();
     if origin_text == origin(req) || manifest.embed.allows(&origin_text) {
         Ok(origin_text)
     } else {
@@ -186,16 +189,6 @@ pub async fn exchange(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
 pub const SESSION_HEADER: &str = "Fanline-Session";
 
 /// A redirect that also sets cookies (`Response::redirect`'s headers cannot be changed).
-fn redirect(to: &str, status: u16, cookies: &[String]) -> ApiResult<Response> {
-    let headers = Headers::new();
-    headers.set("Location", to)?;
-    headers.set("Cache-Control", "no-store")?;
-    for cookie in cookies {
-        headers.append("Set-Cookie", cookie)?;
-    }
-    Ok(Response::empty()?.with_status(status).with_headers(headers))
-}
-
 /// `GET /apps/<slug>/auth/<provider>/callback?code=...&state=...`: the state must be this
 /// browser's and unused; the code is exchanged with the PKCE verifier; the user info becomes
 /// the session.
