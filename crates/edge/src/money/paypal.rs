@@ -89,5 +89,5 @@ pub async fn approval_return(req: &Request, env: &Env, manifest: &Manifest) -> A
     let origin = origin(req);
     let outcome = capture(Ctx { env, db: &db, origin: &origin }, &row, "paypal").await?;
     let flag = if matches!(outcome, WebhookOutcome::Applied | WebhookOutcome::AlreadySettled) { "paid" } else { "payment_failed" };
-    redirect(&format!("{origin}/apps/{}/?{flag}=1&request={request_id}", manifest.slug), 303, &[])
+    Ok(redirect(&format!("{origin}/apps/{}/?{flag}=1&request={request_id}", manifest.slug), 303, &[])?)
 }

@@ -1,6 +1,5 @@
 //! Small HTTP helpers shared by every Worker.
 
-use crate::platform::error::ApiResult;
 use serde::Serialize;
 use worker::{Headers, Request, Response};
 
@@ -58,7 +57,7 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 }
 
 /// A redirect to `to` that no cache keeps, setting `cookies`.
-pub fn redirect(to: &str, status: u16, cookies: &[String]) -> ApiResult<Response> {
+pub fn redirect(to: &str, status: u16, cookies: &[String]) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("Location", to)?;
     headers.set("Cache-Control", NO_STORE)?;

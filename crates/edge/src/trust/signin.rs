@@ -95,7 +95,7 @@ pub async fn start(req: &Request, env: &Env, manifest: &Manifest, provider: &str
             ("code_challenge_method", "S256"),
         ],
     );
-    redirect(&to, 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &format!("/apps/{}/auth", manifest.slug), identity::LOGIN_SECS)])
+    Ok(redirect(&to, 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &format!("/apps/{}/auth", manifest.slug), identity::LOGIN_SECS)])?)
 }
 
 fn url_encode(text: &str) -> String {
@@ -227,14 +227,14 @@ pub async fn callback(req: &Request, env: &Env, manifest: &Manifest, provider: &
     let who = Identity::from_userinfo(provider, &info).ok_or_else(|| ApiError::Upstream(format!("{} user info has no id", provider.as_str())))?;
     let secret = required_config(env, "SESSION_SECRET")?;
     let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now_ms() / 1000);
-    redirect(
+    Ok(redirect(
         &format!("{}{}", origin(req), login.return_to),
         303,
         &[
             identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS),
             identity::set_cookie(identity::STATE_COOKIE, "", &format!("/apps/{}/auth", manifest.slug), 0),
         ],
-    )
+    )?)
 }
 
 /// A refusal (4xx) is the fan's failed sign-in, anything else the provider's.
@@ -362,9 +362,9 @@ pub async fn email_confirm(req: &Request, env: &Env, manifest: &Manifest) -> Api
     }
     let who = Identity { provider: Provider::Email, sub: link.email.clone(), name: None, email: Some(link.email), live: None };
     let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now_ms() / 1000);
-    redirect(
+    Ok(redirect(
         &format!("{}{}", origin(req), link.return_to),
         303,
         &[identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS)],
-    )
+    )?)
 }
