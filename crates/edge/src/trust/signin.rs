@@ -251,6 +251,11 @@ fn sign_in_failed(e: ProviderError) -> ApiError {
 /// The signed-in fan, if their session cookie is genuine, current, made by this app and from
 /// a provider this app accepts (an email-link session never satisfies a Twitch-only app).
 pub fn current(req: &Request, env: &Env, manifest: &Manifest) -> Option<Identity> {
+    // Only a manifest with sign-in has sessions, and such an app is built with the feature:
+    // without it, session reading is left out of the Worker.
+    if !cfg!(feature = "sign-in") {
+        return None;
+    }
     let providers = manifest.sign_in_providers();
     let secret = config(env, "SESSION_SECRET", "");
     if secret.is_empty() || providers.is_empty() {
@@ -269,6 +274,10 @@ pub const RELAY_HEADER: &str = "Fanline-Relay";
 
 /// The viewer the hub vouches for, on a request it relays from a verified EventSub delivery.
 pub fn relayed(req: &Request, env: &Env, manifest: &Manifest) -> Option<Identity> {
+    // A chat relay needs `chat`, which builds the app with sign-in (see `current`).
+    if !cfg!(feature = "sign-in") {
+        return None;
+    }
     let token = header(req, RELAY_HEADER)?;
     let secret = config(env, "SESSION_SECRET", "");
     if secret.is_empty() || manifest.chat.is_none() {
