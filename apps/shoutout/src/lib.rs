@@ -4,5 +4,5 @@ use worker::{event, Context, Env, Request, Response, Result};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    fanline_edge::app::serve(include_str!("../manifest.json"), req, env).await
+    fanline_edge::app::serve(fanline_edge::manifest!(), req, env).await
 }

@@ -21,3 +21,18 @@ pub mod platform;
 pub mod providers;
 pub mod review;
 pub mod trust;
+
+/// The app's `manifest.json` (next to its Cargo.toml), checked at compile time and built into
+/// its Worker as a value: `fanline_edge::app::serve(fanline_edge::manifest!(), req, env)`.
+/// A manifest with problems fails the build with the list `scripts/fanline check` prints.
+#[macro_export]
+macro_rules! manifest {
+    () => {
+        $crate::__bake_manifest!($crate::__core, "manifest.json")
+    };
+}
+
+#[doc(hidden)]
+pub use fanline_core as __core;
+#[doc(hidden)]
+pub use fanline_macros::bake_manifest as __bake_manifest;

@@ -1,6 +1,7 @@
 //! An app manifest: everything that makes one micro-app different from another. Parsed once,
 //! checked for sense, then trusted by the rest of the crate.
 
+pub mod bake;
 pub mod media;
 pub mod template;
 

@@ -31,18 +31,23 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use worker::{Env, Method, Request, Response};
 
+/// An app's manifest, built by `fanline_edge::manifest!()` from the checked `manifest.json`
+/// the Worker was compiled with. An error means a value the crate refuses to build (the build
+/// checked it, so only a Worker compiled against another version of the rules sees one).
+pub type Baked = fn() -> Result<Manifest, String>;
+
 thread_local! {
-    // An app Worker runs one manifest: it is parsed once per isolate, not per request. Keyed
-    // by the manifest text, in case an isolate ever served two.
+    // An app Worker runs one manifest: built once per isolate, not per request. Keyed by the
+    // function that builds it, in case an isolate ever served two.
     static LOADED: RefCell<Option<(usize, Rc<Manifest>)>> = const { RefCell::new(None) };
 }
 
-fn loaded(manifest_json: &str) -> Result<Rc<Manifest>, String> {
-    let key = manifest_json.as_ptr() as usize ^ manifest_json.len();
+fn loaded(baked: Baked) -> Result<Rc<Manifest>, String> {
+    let key = baked as usize;
     if let Some(app) = LOADED.with(|l| l.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, app)| app.clone())) {
         return Ok(app);
     }
-    let manifest = Manifest::parse(manifest_json)?;
+    let manifest = baked().map_err(|e| format!("manifest: {e}"))?;
     if let Some(missing) = manifest.features().into_iter().find(|f| !built_with(*f)) {
         return Err(format!(
             "this app's manifest uses '{}' but its Worker was built without that fanline-edge feature; build it with scripts/build-worker.sh",
@@ -65,8 +70,8 @@ fn built_with(feature: Feature) -> bool {
 
 /// Entry point for an app Worker's fetch handler. Never fails: every error becomes a JSON
 /// response with its status.
-pub async fn serve(manifest_json: &str, req: Request, env: Env) -> worker::Result<Response> {
-    let app = match loaded(manifest_json) {
+pub async fn serve(manifest: Baked, req: Request, env: Env) -> worker::Result<Response> {
+    let app = match loaded(manifest) {
         Ok(app) => app,
         Err(e) => return Ok(harden(ApiError::Misconfigured(e).into_response())),
     };
