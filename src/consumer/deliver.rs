@@ -1,5 +1,5 @@
-//! Delivering one outbox row, as a pipeline: load the row with its destination's settings (one
-//! read) and check them, claim it, look for what an unanswered attempt may have made, call the destination
+//! Delivering one outbox row, as a pipeline: take the row with its destination's settings (read
+//! for the whole queue batch) and check them, claim it, look for what an unanswered attempt may have made, call the destination
 //! (`providers::http`), then record the attempt and finish: delivered, retried later (the
 //! Standard Webhooks schedule, or a longer Retry-After), or dead (refused, 410 Gone).
 
@@ -11,7 +11,8 @@ use fanline_core::live::chat;
 use fanline_core::manifest::DestinationKind;
 use fanline_edge::db::{
     self,
-    outbox::{Attempt, OutboxRow},
+    outbox::{Attempt, DeliveryBatch, OutboxRow},
+    requests::RequestRow,
 };
 use fanline_edge::delivery::outbox::{self, enqueue_ids};
 use fanline_edge::live::{twitch as live, youtube as youtube_live};
@@ -30,9 +31,10 @@ pub enum Delivery {
     RetryIn(u32),
 }
 
-/// Delivers one outbox row. Errors reaching D1 are retried like any failed delivery.
-pub async fn deliver(env: &Env, outbox_id: &str) -> Delivery {
-    match try_deliver(env, outbox_id).await {
+/// Delivers one outbox row of `batch` (read for the queue batch it came in). Errors reaching
+/// D1 are retried like any failed delivery.
+pub async fn deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> Delivery {
+    match try_deliver(env, batch, outbox_id).await {
         Ok(d) => d,
         Err(e) => {
             console_warn!("delivery of {outbox_id} could not run: {e}");
@@ -51,9 +53,9 @@ struct Dispatch<'a> {
     now: i64,
 }
 
-async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
+async fn try_deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> ApiResult<Delivery> {
     let db = db::db(env)?;
-    let Some((row, destination)) = db::outbox::get_for_delivery(&db, outbox_id).await? else {
+    let Some((row, destination)) = batch.rows.get(outbox_id) else {
         console_warn!("outbox row {outbox_id} does not exist; dropping the job");
         return Ok(Delivery::Done);
     };
@@ -86,7 +88,7 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
     // A Trello card is made by the request's first Trello delivery; later ones update it, so
     // they wait until it exists rather than making a second card. The earlier row is looked at
     // first: its success commits together with the card's id, so the id is read after.
-    if kind == DestinationKind::Trello && db::outbox::earlier_unfinished(&db, &row).await? {
+    if kind == DestinationKind::Trello && db::outbox::earlier_unfinished(&db, row).await? {
         // Parked, not retried (waiting would use up the job's attempts): the card's creation
         // queues it again, and the sweeper looks at it meanwhile.
         db::outbox::set_state(&db, &row.id, OutboxState::Pending, Some("waiting for the request's Trello card"), now).await?;
@@ -96,12 +98,12 @@ async fn try_deliver(env: &Env, outbox_id: &str) -> ApiResult<Delivery> {
         DestinationKind::Trello => db::outbox::target_ref(&db, &row.request_id, kind).await?,
         _ => None,
     };
-    let d = Dispatch { env, db: &db, row: &row, kind, attempt: row.attempts + 1, now };
+    let d = Dispatch { env, db: &db, row, kind, attempt: row.attempts + 1, now };
     // A row intake wrote is rendered now, and stored with the claim: every attempt after this
     // one sends the same bytes.
     let rendered = match Deferred::parse(&row.payload) {
         None => None,
-        Some(deferred) => match render(&d, &deferred).await? {
+        Some(deferred) => match render(&d, &deferred, batch.requests.get(&row.request_id)).await? {
             Some(rendered) => Some(rendered),
             None => {
                 // The request or its app changed so that nothing is left to send (the fan's
@@ -184,11 +186,11 @@ const NOTHING_TO_SEND: &str = "nothing to send: the request or its app's routes 
 /// The payload of a row intake wrote without one: rendered from the request as it is now and
 /// the app's registered manifest, with the origin, state and time of the event it reports, so
 /// it reads as if rendered then. `None` when the route or request has nothing to send.
-async fn render(d: &Dispatch<'_>, deferred: &Deferred) -> ApiResult<Option<String>> {
-    let Some(request) = db::requests::get(d.db, &d.row.request_id).await? else { return Ok(None) };
+async fn render(d: &Dispatch<'_>, deferred: &Deferred, request: Option<&RequestRow>) -> ApiResult<Option<String>> {
+    let Some(request) = request else { return Ok(None) };
     let manifest = crate::app_link::recently_registered(d.env, &d.row.app_slug).await?.manifest()?;
     let Some(route) = deferred.route(&manifest, &d.row.event, d.kind) else { return Ok(None) };
-    let mut summary = outbox::summary(&manifest, &request, &deferred.origin, &outbox::fan_key_secret(d.env));
+    let mut summary = outbox::summary(&manifest, request, &deferred.origin, &outbox::fan_key_secret(d.env));
     summary.status = deferred.status.clone();
     let occasion = payload::Occasion { event: &d.row.event, fan_address: request.fan_email.as_deref(), now_ms: deferred.at };
     Ok(payload::payload(&manifest, &summary, route, &occasion).map(|p| p.to_string()))
@@ -330,7 +332,7 @@ async fn retry_later(d: &Dispatch<'_>, attempt: Attempt<'_>, at_least: Option<u3
 
 /// The wait after `failed` failed attempts: Standard Webhooks' schedule with jitter, or the
 /// `RETRY_SCHEDULE` configured (seconds, comma-separated; tests use short ones).
-fn retry_delay(env: &Env, failed: i64) -> u32 {
+pub fn retry_delay(env: &Env, failed: i64) -> u32 {
     let schedule = retry::parse_schedule(&config(env, "RETRY_SCHEDULE", "")).unwrap_or_else(|| retry::STANDARD_SCHEDULE.to_vec());
     retry::retry_delay(&schedule, failed.clamp(1, 100) as u32, random::<1>()[0])
 }

@@ -81,6 +81,16 @@ pub async fn get(db: &D1Database, id: &str) -> ApiResult<Option<RequestRow>> {
     first(db, &format!("SELECT {COLUMNS} FROM requests WHERE id = ?"), &[id.into()]).await
 }
 
+/// The requests of the given outbox rows (a JSON array of their ids), as a query for
+/// `read_together`.
+pub fn of_outbox_rows_query(db: &D1Database, outbox_ids_json: &str) -> ApiResult<D1PreparedStatement> {
+    statement(
+        db,
+        &format!("SELECT {COLUMNS} FROM requests WHERE id IN (SELECT request_id FROM outbox WHERE id IN (SELECT value FROM json_each(?1)))"),
+        &[outbox_ids_json.into()],
+    )
+}
+
 /// `get` as a query for `read_together`; `first_of` reads its result.
 pub fn get_query(db: &D1Database, id: &str) -> ApiResult<D1PreparedStatement> {
     statement(db, &format!("SELECT {COLUMNS} FROM requests WHERE id = ?"), &[id.into()])
