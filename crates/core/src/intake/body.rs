@@ -114,7 +114,7 @@ fn split_add_ons(text: &str) -> impl Iterator<Item = String> + '_ {
 /// The honeypot arrives as if it were a field; it is a signal for moderation, not content.
 fn take_honeypot(mut raw: RawSubmission, manifest: &Manifest) -> RawSubmission {
     if let Some(name) = &manifest.moderation.honeypot_field {
-        raw.honeypot = raw.fields.remove(name).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        raw.honeypot = raw.fields.remove(name).map(|v| v.as_str().map_or_else(|| serde_json::to_string(&v).unwrap_or_default(), str::to_string));
     }
     raw
 }

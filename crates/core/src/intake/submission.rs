@@ -309,7 +309,7 @@ pub fn fingerprint(raw: &RawSubmission, file_bytes: &[Vec<u8>], scope: &str) -> 
         "pay_with": raw.pay_with,
         "files": files,
     });
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    hex::encode(Sha256::digest(serde_json::to_string(&canonical).unwrap_or_default().as_bytes()))
 }
 
 /// The server's price for a request, line by line; nothing the client says about money is

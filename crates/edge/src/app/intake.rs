@@ -183,7 +183,9 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         let reason = (!plan.verdict.reasons.is_empty()).then(|| plan.verdict.reasons.iter().map(|r| r.rule).collect::<Vec<_>>().join(","));
         let transition = db::requests::Transition { request_id: &id, from_version: 0, path: &plan.path, actor: "fan", reason: reason.as_deref(), now };
         statements.extend(db::requests::transition_statements(&db, &transition)?);
-        if let (Some(n), Some(fan)) = (plan.credits, &fan) {
+        // Only an app that sells packs plans a credit payment (validation refuses `credits`
+        // otherwise), and it is built with the feature: without it, spending is left out.
+        if let (true, Some(n), Some(fan)) = (cfg!(feature = "credits"), plan.credits, &fan) {
             statements.push(credits::spend(&db, fan, &manifest.slug, n, &id)?);
         }
         for (a, _) in &stored {
@@ -212,7 +214,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
             }
             BatchOutcome::Refused(constraint) => match (limits::refusal(&constraint, &intake_limits), &constraint, &fan) {
                 (Some(refusal), _, _) => Err(refusal),
-                (None, Constraint::CreditBalance, Some(fan)) if plan.credits.is_some() => {
+                (None, Constraint::CreditBalance, Some(fan)) if cfg!(feature = "credits") && plan.credits.is_some() => {
                     let balance = db::credits::balance(&db, &fan.id, &manifest.slug).await?;
                     Err(ApiError::PaymentRequired {
                         code: "insufficient_credits",

@@ -54,6 +54,11 @@ pub async fn active_tier<'m>(db: &D1Database, manifest: &'m Manifest, fan: &Fan)
 /// The tier a fan, or a signed-in supporter, has here now: a Stripe subscription of the fan's,
 /// else a membership paid elsewhere (Ko-fi by the fan's email, Patreon by the sign-in).
 pub async fn tier_of<'m>(db: &D1Database, manifest: &'m Manifest, fan: Option<&Fan>, signed_in: Option<&Identity>) -> ApiResult<Option<&'m Tier>> {
+    // Subscriptions and memberships only ever name the manifest's tiers, which build the app
+    // with the credits feature: an app without tiers reads nothing (and carries none of it).
+    if !cfg!(feature = "credits") || manifest.pricing.tiers.is_empty() {
+        return Ok(None);
+    }
     if let Some(fan) = fan {
         let live = db::subscriptions::live_tiers(db, &fan.id, &manifest.slug, now_ms() / 1000).await?;
         if let Some(tier) = live.iter().find_map(|tier| manifest.tier(tier)) {
