@@ -45,6 +45,9 @@ async function connect() {
     const r = await f.request("GET", `/api/apps/${APP}/twitch`, { key: f.owner.apiKey });
     throw new Error(`${e.message}: ${r.text} / deliveries ${JSON.stringify(f.twitch.deliveries)}`);
   });
+  // Twitch's side flips once it has read the hub's answer, which may be just after the hub
+  // recorded the subscription as enabled.
+  await eventually(() => [...f.twitch.subscriptions.values()].every((s) => s.status === "enabled"), { what: "both subscriptions enabled at Twitch" });
   assert.deepEqual([...f.twitch.subscriptions.values()].map((s) => s.status), ["enabled", "enabled"]);
   return shown;
 }
