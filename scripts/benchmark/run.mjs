@@ -235,13 +235,20 @@ async function backlog() {
   const [row] = stack.d1Rows("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('pending', 'sending')");
   return row?.n ?? 0;
 }
-async function drain(limitMs = 120_000) {
+// Waits for as long as the backlog keeps shrinking (a case never runs while an earlier one's
+// deliveries share the runtime's thread), up to `limitMs`; a backlog that has not moved for
+// `stallMs` (deliveries parked for a retry) is left.
+async function drain(limitMs = 900_000, stallMs = 30_000) {
   const t = Date.now();
   let left = await backlog();
-  while (left > 0 && Date.now() - t < limitMs) {
+  let moved = Date.now();
+  while (left > 0 && Date.now() - t < limitMs && Date.now() - moved < stallMs) {
     await new Promise((r) => setTimeout(r, 1000));
-    left = await backlog();
+    const now = await backlog();
+    if (now < left) moved = Date.now();
+    left = now;
   }
+  if (left > 0) say(`   (${left} deliveries still pending after ${((Date.now() - t) / 1000).toFixed(0)} s; going on)`);
   return { left, ms: Date.now() - t };
 }
 async function setDestinations(on) {
