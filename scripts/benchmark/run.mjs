@@ -148,6 +148,9 @@ for (const [name, init, url] of [
   ["paid intake (Stripe Checkout)", { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() }, body: songBody({ add_ons: ["priority"] }) }],
   ["request status", {}, `${stack.url}/apps/song-request/api/requests/${requestId}`],
 ]) {
+  // The hub's consumer counts on the same isolate's meter: with the previous intake's
+  // deliveries running, a status read would be counted with theirs.
+  await drain();
   const r = await timed(url ?? `${stack.url}/apps/song-request/api/requests`, init);
   say(`${name.padEnd(32)} ${(r.headers.get("server-timing") ?? "(no Server-Timing)").padEnd(44)} HTTP ${r.status}`);
 }
