@@ -4,7 +4,7 @@
 
 use crate::platform::config::timeout_signal;
 use fanline_core::delivery::destination::HttpCall;
-use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use worker::{Fetch, Headers, Method};
 
 pub struct Answer {
     pub status: u16,
@@ -33,12 +33,8 @@ pub async fn send(call: HttpCall, timeout_ms: u32) -> Result<Answer, String> {
         "PUT" => Method::Put,
         _ => Method::Post,
     };
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers).with_redirect(RequestRedirect::Manual);
-    if !call.body.is_empty() {
-        init.with_body(Some(call.body.into()));
-    }
-    let request = Request::new_with_init(&call.url, &init).map_err(|_| "the target URL was refused".to_string())?;
+    let body = (!call.body.is_empty()).then_some(call.body);
+    let request = super::outgoing(method, &call.url, &headers, body, false).map_err(|_| "the target URL was refused".to_string())?;
     let mut response = match Fetch::Request(request).send_with_signal(&timeout_signal(timeout_ms)).await {
         Ok(response) => response,
         Err(e) if e.to_string().to_ascii_lowercase().contains("abort") => return Err(format!("no answer within {timeout_ms} ms")),

@@ -7,7 +7,7 @@ use crate::platform::config::{config, now_ms};
 use fanline_core::money::paypal::{self, TransmissionHeaders};
 use fanline_core::money::{Currency, Money};
 use serde_json::{json, Value};
-use worker::{Env, Headers, Method, Request, RequestInit};
+use worker::{Env, Headers, Method};
 
 const SERVICE: &str = "paypal";
 
@@ -66,9 +66,7 @@ async fn send(env: &Env, path: &str, auth: &str, body: Body, request_id: Option<
             b
         }
     };
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-    let request = Request::new_with_init(&format!("{}{path}", api_base(env).trim_end_matches('/')), &init)?;
+    let request = super::outgoing(Method::Post, &format!("{}{path}", api_base(env).trim_end_matches('/')), &headers, Some(body), true)?;
     super::json_call(SERVICE, request, |v| v["message"].as_str().or(Some("PayPal refused the request."))).await
 }
 

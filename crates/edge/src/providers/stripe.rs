@@ -6,7 +6,7 @@ use crate::platform::config::config;
 use fanline_core::money::stripe::{self, CheckoutRequest};
 use serde::Deserialize;
 use serde_json::Value;
-use worker::{Env, Headers, Method, Request, RequestInit};
+use worker::{Env, Headers, Method};
 
 const SERVICE: &str = "stripe";
 
@@ -22,13 +22,10 @@ async fn call(env: &Env, method: Method, path: &str, form: Option<String>, idemp
     if let Some(k) = idempotency_key {
         headers.set("Idempotency-Key", k)?;
     }
-    let mut init = RequestInit::new();
-    if let Some(form) = form {
+    if form.is_some() {
         headers.set("Content-Type", "application/x-www-form-urlencoded")?;
-        init.with_body(Some(form.into()));
     }
-    init.with_method(method).with_headers(headers);
-    let request = Request::new_with_init(&format!("{}{path}", base.trim_end_matches('/')), &init)?;
+    let request = super::outgoing(method, &format!("{}{path}", base.trim_end_matches('/')), &headers, form, true)?;
     super::json_call(SERVICE, request, |v| v["error"]["message"].as_str().or(Some("Stripe refused the request."))).await
 }
 

@@ -2,7 +2,7 @@
 
 use super::{ProviderError, ProviderResult};
 use crate::platform::config::{config, timeout_signal};
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Fetch, Headers, Method};
 
 const SERVICE: &str = "turnstile";
 
@@ -27,9 +27,7 @@ pub async fn verify(env: &Env, token: &str, ip: &str, idempotency_key: &str) -> 
     form.append_pair("secret", &secret).append_pair("response", token).append_pair("remoteip", ip).append_pair("idempotency_key", idempotency_key);
     let headers = Headers::new();
     headers.set("Content-Type", "application/x-www-form-urlencoded")?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(form.finish().into()));
-    let request = Request::new_with_init(&format!("{}/turnstile/v0/siteverify", base.trim_end_matches('/')), &init)?;
+    let request = super::outgoing(Method::Post, &format!("{}/turnstile/v0/siteverify", base.trim_end_matches('/')), &headers, Some(form.finish()), true)?;
     let mut response = Fetch::Request(request)
         .send_with_signal(&timeout_signal(timeout_ms))
         .await
