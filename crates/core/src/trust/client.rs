@@ -24,7 +24,9 @@ pub fn ip_key(ip: &str) -> String {
 /// An address in the one spelling its mailbox provider delivers to: lower-cased, and for the
 /// providers that ignore them, without dots in the local part (Gmail) and without a `+tag`.
 pub fn normalize_email(email: &str) -> String {
-    let email = email.trim().to_lowercase();
+    // Char by char: `str::to_lowercase`'s final-sigma rule, which costs every app 2 KB gzipped,
+    // means nothing in an address.
+    let email: String = email.trim().chars().flat_map(char::to_lowercase).collect();
     let Some((local, domain)) = email.rsplit_once('@') else { return email };
     let domain = domain.trim_end_matches('.');
     let (ignores_dots, takes_tags) = match domain {
