@@ -8,7 +8,7 @@ use crate::app::view::created_response;
 use crate::db::limits::Sender;
 use crate::db::{
     self,
-    requests::{AttachmentRow, ClientSignals, IdempotencyKey, NewRequest, RequestRow},
+    requests::{AttachmentRow, ClientSignals, Created, IdempotencyKey, NewRequest, RequestRow},
     BatchOutcome, Constraint,
 };
 use crate::delivery::{fan_mail, outbox};
@@ -204,7 +204,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         return match outcome {
             BatchOutcome::Committed => {
                 outbox::enqueue(env, &entries).await;
-                created_response(&row, links, false)
+                created_response(&(&row).into(), links, false)
             }
             // What this Worker knew of the app changed (paused, limits set, the sender blocked):
             // read it and plan again. A context read just now is never refused this way.
@@ -285,7 +285,7 @@ fn forget_context() {
 
 /// The request first made with this key; a key used with another body or by another client
 /// is a 422, as at Stripe.
-async fn original(db: &worker::D1Database, key: &IdempotencyKey<'_>) -> ApiResult<Option<RequestRow>> {
+async fn original(db: &worker::D1Database, key: &IdempotencyKey<'_>) -> ApiResult<Option<Created>> {
     match key.original(db).await? {
         Some(Ok(row)) => Ok(Some(row)),
         Some(Err(())) => Err(ApiError::IdempotencyKeyReused),

@@ -1,7 +1,10 @@
 //! A request as the fan sees it (its status page's data), and with `Authorization` as its
 //! creator sees it (fields, moderation, payments, attachments, refunds, disputes).
 
-use crate::db::{self, requests::RequestRow};
+use crate::db::{
+    self,
+    requests::{Created, RequestRow},
+};
 use crate::delivery::outbox::{fan_key, fan_key_secret, page_url, status_url, Links};
 use crate::platform::body::{require_json_content_type, strict_json};
 use crate::platform::config::now_ms;
@@ -43,7 +46,7 @@ pub async fn load(db: &D1Database, manifest: &Manifest, id: &str) -> ApiResult<R
 }
 
 /// The answer to a new submission (201), or to its replay with the same Idempotency-Key.
-pub fn created_response(row: &RequestRow, links: Links<'_>, replayed: bool) -> ApiResult<Response> {
+pub fn created_response(row: &Created, links: Links<'_>, replayed: bool) -> ApiResult<Response> {
     let origin = links.origin;
     if row.status == Status::Rejected {
         return Err(ApiError::Rejected { request_id: row.id.clone() });
@@ -60,7 +63,7 @@ pub fn created_response(row: &RequestRow, links: Links<'_>, replayed: bool) -> A
         "status_url": status_url(origin, &row.app_slug, &row.id),
         // The fan's own status page: its key lets the fan rate the request later.
         "page_url": page_url(origin, &row.app_slug, &row.id, fan_key(links.fan_secret, &row.id).as_deref()),
-        "price": price_json(row),
+        "price": price_json(row.amount, &row.currency, &row.price_lines, row.amount_refunded),
         "message": message,
     });
     if row.status == Status::AwaitingPayment {
@@ -90,12 +93,12 @@ pub fn times_as_text(rows: Vec<Value>) -> Value {
 }
 
 /// Total and the lines it is made of, as the server priced them, and what was refunded.
-fn price_json(row: &RequestRow) -> Value {
+fn price_json(amount: i64, currency: &str, lines: &str, refunded: i64) -> Value {
     json!({
-        "amount": row.amount,
-        "currency": row.currency,
-        "lines": serde_json::from_str::<Value>(&row.price_lines).unwrap_or(json!([])),
-        "refunded": row.amount_refunded,
+        "amount": amount,
+        "currency": currency,
+        "lines": serde_json::from_str::<Value>(lines).unwrap_or(json!([])),
+        "refunded": refunded,
     })
 }
 
@@ -193,7 +196,7 @@ pub async fn view(db: &D1Database, row: &RequestRow, origin: &str, as_creator: b
         "id": row.id,
         "app": row.app_slug,
         "status": row.status,
-        "price": price_json(row),
+        "price": price_json(row.amount, &row.currency, &row.price_lines, row.amount_refunded),
         "payment": json!({
             "provider": row.provider,
             "hold": row.is_uncaptured_hold(),

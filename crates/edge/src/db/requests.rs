@@ -350,6 +350,46 @@ pub async fn attachment(db: &D1Database, request_id: &str, field: &str) -> ApiRe
     first(db, "SELECT field, object_key, media_type, size FROM attachments WHERE request_id = ? AND field = ?", &[request_id.into(), field.into()]).await
 }
 
+/// What the answer to a submission shows, read back to replay it. Only these columns: the
+/// whole row's deserializer would cost every app 2 KB of wasm for a replay.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Created {
+    pub id: String,
+    pub app_slug: String,
+    pub status: Status,
+    pub amount: i64,
+    pub currency: String,
+    pub price_lines: String,
+    pub amount_refunded: i64,
+    pub checkout_url: Option<String>,
+    pub checkout_session_id: Option<String>,
+}
+
+impl From<&RequestRow> for Created {
+    fn from(row: &RequestRow) -> Self {
+        Self {
+            id: row.id.clone(),
+            app_slug: row.app_slug.clone(),
+            status: row.status,
+            amount: row.amount,
+            currency: row.currency.clone(),
+            price_lines: row.price_lines.clone(),
+            amount_refunded: row.amount_refunded,
+            checkout_url: row.checkout_url.clone(),
+            checkout_session_id: row.checkout_session_id.clone(),
+        }
+    }
+}
+
+async fn created(db: &D1Database, id: &str) -> ApiResult<Option<Created>> {
+    first(
+        db,
+        "SELECT id, app_slug, status, amount, currency, price_lines, amount_refunded, checkout_url, checkout_session_id FROM requests WHERE id = ?",
+        &[id.into()],
+    )
+    .await
+}
+
 /// An Idempotency-Key sent with a submission, bound to what was sent (`fingerprint`).
 pub struct IdempotencyKey<'a> {
     pub app_slug: &'a str,
@@ -368,7 +408,7 @@ impl IdempotencyKey<'_> {
 
     /// The request first made with this key, when its fingerprint matches; `Err` with the
     /// other fingerprint's existence when the key was used for something else.
-    pub async fn original(&self, db: &D1Database) -> ApiResult<Option<Result<RequestRow, ()>>> {
+    pub async fn original(&self, db: &D1Database) -> ApiResult<Option<Result<Created, ()>>> {
         #[derive(Deserialize)]
         struct Original {
             request_id: String,
@@ -381,7 +421,7 @@ impl IdempotencyKey<'_> {
         )
         .await?
         {
-            Some(o) if o.fingerprint.as_deref() == Some(self.fingerprint) => Ok(get(db, &o.request_id).await?.map(Ok)),
+            Some(o) if o.fingerprint.as_deref() == Some(self.fingerprint) => Ok(created(db, &o.request_id).await?.map(Ok)),
             Some(_) => Ok(Some(Err(()))),
             None => Ok(None),
         }
