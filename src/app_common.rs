@@ -1,7 +1,9 @@
 //! What every app answers alike at its URLs, answered by the hub: the pages (form, embed page
 //! and script, public manifest), a request's status and its rating, a fan's own data, a
-//! request's evidence and attachments, whether the app is taking requests, and where PayPal
-//! sends a fan back after approving a payment (the capture, for apps that take PayPal).
+//! request's evidence and attachments, whether the app is taking requests, an auction app's
+//! auctions (listing, showing and the creator opening one; bids are intake, in the app), and
+//! where PayPal sends a fan back after approving a payment (the capture, for apps that take
+//! PayPal).
 //! They read or change what intake stored and need D1, R2 and the app's manifest, all of which
 //! the hub has; answered here, they are compiled once, into the hub, instead of into every app
 //! Worker, which keeps only intake and its manifest's optional parts (docs/performance.md
@@ -12,7 +14,7 @@ use crate::shared_copies;
 use fanline_core::manifest::Feature;
 use fanline_edge::app::page::{Page, Pages};
 use fanline_edge::app::{evidence, export, view};
-use fanline_edge::money::paypal;
+use fanline_edge::money::{auctions, paypal};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::api_answer;
 use fanline_edge::trust::limits;
@@ -35,6 +37,12 @@ pub enum CommonRoute<'a> {
     Attachment(&'a str, &'a str),
     /// `GET api/status`
     Status,
+    /// `GET api/auctions`
+    Auctions,
+    /// `POST api/auctions` (the creator)
+    OpenAuction,
+    /// `GET api/auctions/<id>`
+    Auction(&'a str),
 }
 
 impl<'a> CommonRoute<'a> {
@@ -48,6 +56,9 @@ impl<'a> CommonRoute<'a> {
             (["api", "requests", id, "evidence"], Method::Get) => Self::Evidence(id),
             (["api", "requests", id, "attachments", field], Method::Get) => Self::Attachment(id, field),
             (["api", "status"], Method::Get) => Self::Status,
+            (["api", "auctions"], Method::Get) => Self::Auctions,
+            (["api", "auctions"], Method::Post) => Self::OpenAuction,
+            (["api", "auctions", id], Method::Get) => Self::Auction(id),
             _ => return None,
         })
     }
@@ -65,6 +76,12 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
             CommonRoute::Evidence(id) => evidence::evidence(&req, env, manifest, id).await,
             CommonRoute::Attachment(id, field) => evidence::attachment_file(&req, env, manifest, id, field).await,
             CommonRoute::Status => limits::status(env, manifest).await,
+            CommonRoute::Auctions | CommonRoute::OpenAuction | CommonRoute::Auction(_) if manifest.auction.is_none() => {
+                Err(ApiError::NotFound("route: this app holds no auctions"))
+            }
+            CommonRoute::Auctions => auctions::list(env, manifest).await,
+            CommonRoute::OpenAuction => auctions::open(req, env, manifest).await,
+            CommonRoute::Auction(id) => auctions::show(env, manifest, id).await,
         }
     };
     Ok(api_answer(answer.await.unwrap_or_else(ApiError::into_response)))

@@ -138,12 +138,6 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", "tiers", "checkout"], Method::Post) => crate::money::tiers::checkout(req, env, manifest).await,
             #[cfg(feature = "credits")]
             (["api", "tiers", "cancel"], Method::Post) => crate::money::tiers::cancel(&req, env, manifest).await,
-            #[cfg(feature = "auctions")]
-            (["api", "auctions"], Method::Get) => crate::money::auctions::list(env, manifest).await,
-            #[cfg(feature = "auctions")]
-            (["api", "auctions"], Method::Post) => crate::money::auctions::open(req, env, manifest).await,
-            #[cfg(feature = "auctions")]
-            (["api", "auctions", id], Method::Get) => crate::money::auctions::show(env, manifest, id).await,
             (["api", "auctions", id, "bids"], Method::Post) => {
                 let id = id.to_string();
                 intake::create(req, env, manifest, Some(&id)).await

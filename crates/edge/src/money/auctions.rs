@@ -1,6 +1,8 @@
 //! Live auctions: the creator opens an auction of a few slots; each bid is a request of the
-//! auction app paid as a hold. Bids are checked here at intake; the hub's cron closes an
-//! auction (`src/cron/auctions.rs`), capturing the winners and releasing every other hold.
+//! auction app paid as a hold. Bids are checked here at intake, in the app's Worker; listing,
+//! showing and opening auctions are answered by the hub at the app's URLs (`src/app_common.rs`),
+//! and its cron closes an auction (`src/cron/auctions.rs`), capturing the winners and releasing
+//! every other hold.
 
 use crate::db::{
     self,
