@@ -1,6 +1,8 @@
-//! What the platform may send requests to. A creator's URL (and every API base) is checked
-//! when it is saved and again before each delivery: https only, no credentials in the URL,
-//! and never an address inside a private network, unless the deployment is local development.
+//! What the platform may send requests to. A creator's URL (and every API base a delivery
+//! uses) is checked when it is saved and again before each delivery: https only, no
+//! credentials in the URL, and never an address inside a private network, unless the
+//! deployment is local development. (An app's sign-in mail, sent at once to the operator's
+//! own mail API base, is not: `destination::mail_call`.)
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use url::{Host, Url};
