@@ -1,9 +1,10 @@
 //! What every app answers alike at its URLs, answered by the hub: the pages (form, embed page
 //! and script, public manifest), a request's status and its rating, a fan's own data, a
 //! request's evidence and attachments, whether the app is taking requests, an auction app's
-//! auctions (listing, showing and the creator opening one; bids are intake, in the app), and
-//! where PayPal sends a fan back after approving a payment (the capture, for apps that take
-//! PayPal).
+//! auctions (listing, showing, and the creator opening one: bids are intake, in the app), a
+//! fan's credits and tier and cancelling that tier (buying them stays in the app, behind its
+//! per-client limiter), and where PayPal sends a fan back after approving a payment (the
+//! capture, for apps that take PayPal).
 //! They read or change what intake stored and need D1, R2 and the app's manifest, all of which
 //! the hub has; answered here, they are compiled once, into the hub, instead of into every app
 //! Worker, which keeps only intake and its manifest's optional parts (docs/performance.md
@@ -14,7 +15,7 @@ use crate::shared_copies;
 use fanline_core::manifest::Feature;
 use fanline_edge::app::page::{Page, Pages};
 use fanline_edge::app::{evidence, export, view};
-use fanline_edge::money::{auctions, paypal};
+use fanline_edge::money::{auctions, credits, paypal, tiers};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::api_answer;
 use fanline_edge::trust::limits;
@@ -43,6 +44,10 @@ pub enum CommonRoute<'a> {
     OpenAuction,
     /// `GET api/auctions/<id>`
     Auction(&'a str),
+    /// `GET api/me`: a fan's credits, purchases and tier
+    FanAccount,
+    /// `POST api/tiers/cancel`
+    CancelTier,
 }
 
 impl<'a> CommonRoute<'a> {
@@ -59,6 +64,8 @@ impl<'a> CommonRoute<'a> {
             (["api", "auctions"], Method::Get) => Self::Auctions,
             (["api", "auctions"], Method::Post) => Self::OpenAuction,
             (["api", "auctions", id], Method::Get) => Self::Auction(id),
+            (["api", "me"], Method::Get) => Self::FanAccount,
+            (["api", "tiers", "cancel"], Method::Post) => Self::CancelTier,
             _ => return None,
         })
     }
@@ -82,6 +89,11 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
             CommonRoute::Auctions => auctions::list(env, manifest).await,
             CommonRoute::OpenAuction => auctions::open(req, env, manifest).await,
             CommonRoute::Auction(id) => auctions::show(env, manifest, id).await,
+            CommonRoute::FanAccount | CommonRoute::CancelTier if !manifest.features().contains(&Feature::Credits) => {
+                Err(ApiError::NotFound("route: this app sells no credit packs or tiers"))
+            }
+            CommonRoute::FanAccount => credits::me(&req, env, manifest).await,
+            CommonRoute::CancelTier => tiers::cancel(&req, env, manifest).await,
         }
     };
     Ok(api_answer(answer.await.unwrap_or_else(ApiError::into_response)))

@@ -129,15 +129,11 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", "session"], Method::Get) => trust::signin::session(&req, env, manifest),
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests"], Method::Post) => intake::create(req, env, manifest, None).await,
-            #[cfg(feature = "credits")]
-            (["api", "me"], Method::Get) => crate::money::credits::me(&req, env, manifest).await,
             (["api", "form-token"], Method::Get) => intake::form_token(env, manifest),
             #[cfg(feature = "credits")]
             (["api", "credits", "checkout"], Method::Post) => crate::money::credits::checkout(req, env, manifest).await,
             #[cfg(feature = "credits")]
             (["api", "tiers", "checkout"], Method::Post) => crate::money::tiers::checkout(req, env, manifest).await,
-            #[cfg(feature = "credits")]
-            (["api", "tiers", "cancel"], Method::Post) => crate::money::tiers::cancel(&req, env, manifest).await,
             (["api", "auctions", id, "bids"], Method::Post) => {
                 let id = id.to_string();
                 intake::create(req, env, manifest, Some(&id)).await
