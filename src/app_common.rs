@@ -13,12 +13,14 @@
 use crate::app_link::{self, recently_registered};
 use crate::shared_copies;
 use fanline_core::manifest::Feature;
+use fanline_core::manifest::Manifest;
 use fanline_edge::app::page::{Page, Pages};
 use fanline_edge::app::{evidence, export, view};
 use fanline_edge::money::{auctions, credits, paypal, tiers};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::api_answer;
 use fanline_edge::trust::limits;
+use fanline_edge::trust::{fans, signin};
 use worker::{Env, Method, Request, Response};
 
 /// One of the app's API routes the hub answers.
@@ -48,6 +50,14 @@ pub enum CommonRoute<'a> {
     FanAccount,
     /// `POST api/tiers/cancel`
     CancelTier,
+    /// `GET api/session`: who is signed in
+    Session,
+    /// `POST api/session`: a sign-in popup's token traded for a session
+    TradeSession,
+    /// `POST` or `DELETE api/me/links`: a sign-in linked to (or unlinked from) a fan
+    LinkSignIn { unlink: bool },
+    /// `POST auth/logout`
+    SignOut,
 }
 
 impl<'a> CommonRoute<'a> {
@@ -66,6 +76,11 @@ impl<'a> CommonRoute<'a> {
             (["api", "auctions", id], Method::Get) => Self::Auction(id),
             (["api", "me"], Method::Get) => Self::FanAccount,
             (["api", "tiers", "cancel"], Method::Post) => Self::CancelTier,
+            (["api", "session"], Method::Get) => Self::Session,
+            (["api", "session"], Method::Post) => Self::TradeSession,
+            (["api", "me", "links"], Method::Post) => Self::LinkSignIn { unlink: false },
+            (["api", "me", "links"], Method::Delete) => Self::LinkSignIn { unlink: true },
+            (["auth", "logout"], Method::Post) => Self::SignOut,
             _ => return None,
         })
     }
@@ -94,9 +109,29 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
             }
             CommonRoute::FanAccount => credits::me(&req, env, manifest).await,
             CommonRoute::CancelTier => tiers::cancel(&req, env, manifest).await,
+            CommonRoute::Session | CommonRoute::TradeSession | CommonRoute::LinkSignIn { .. } | CommonRoute::SignOut if !signs_in(manifest) => {
+                Err(no_sign_in())
+            }
+            CommonRoute::Session => signin::session(&req, env, manifest),
+            CommonRoute::TradeSession => signin::exchange(req, env, manifest).await,
+            CommonRoute::LinkSignIn { unlink } => fans::link(&req, env, manifest, unlink).await,
+            CommonRoute::SignOut => signin::logout(&req, manifest),
         }
     };
-    Ok(api_answer(answer.await.unwrap_or_else(ApiError::into_response)))
+    let answer = answer.await.unwrap_or_else(ApiError::into_response);
+    // Signing out is the app's own page's action, not the request API.
+    Ok(if route == CommonRoute::SignOut { answer } else { api_answer(answer) })
+}
+
+/// Sign-in's steps that need only the marketplace's shared `SESSION_SECRET` and D1 are
+/// answered here; those that use the app's OAuth clients (`auth/<provider>/start` and
+/// `callback`) or its per-client limiter (`auth/email/start`) stay in the app's Worker.
+fn signs_in(manifest: &Manifest) -> bool {
+    manifest.features().contains(&Feature::SignIn)
+}
+
+fn no_sign_in() -> ApiError {
+    ApiError::NotFound("route: this app has no sign-in")
 }
 
 /// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
@@ -112,6 +147,17 @@ pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> 
         (Some(page), _) => {
             let app = recently_registered(env, slug).await?;
             Pages::new(&app.manifest, &*app.manifest()?).answer(&req, page)?
+        }
+        (None, ["auth", "popup" | "popup.js" | "email", ..]) if !matches!(rest, ["auth", "email", "start"]) => {
+            let app = recently_registered(env, slug).await?;
+            let manifest = &*app.manifest()?;
+            match rest {
+                _ if !signs_in(manifest) => return Err(no_sign_in()),
+                ["auth", "popup"] => signin::popup_page(&req, env, manifest)?,
+                ["auth", "popup.js"] => signin::popup_script(),
+                ["auth", "email", "confirm"] => signin::email_confirm(&req, env, manifest).await?,
+                _ => return Err(ApiError::NotFound("route")),
+            }
         }
         // Money moves here, so it goes by the manifest as registered now; never kept (no-store).
         (None, ["paypal", "return"]) => {

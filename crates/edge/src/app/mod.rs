@@ -112,21 +112,9 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             #[cfg(feature = "sign-in")]
             (["auth", "email", "start"], Method::Post) => trust::signin::email_start(req, env, manifest).await,
             #[cfg(feature = "sign-in")]
-            (["auth", "email", "confirm"], Method::Get) => trust::signin::email_confirm(&req, env, manifest).await,
-            #[cfg(feature = "sign-in")]
             (["auth", provider, "start"], Method::Get) => trust::signin::start(&req, env, manifest, provider).await,
             #[cfg(feature = "sign-in")]
             (["auth", provider, "callback"], Method::Get) => trust::signin::callback(&req, env, manifest, provider).await,
-            #[cfg(feature = "sign-in")]
-            (["auth", "logout"], Method::Post) => trust::signin::logout(&req, manifest),
-            #[cfg(feature = "sign-in")]
-            (["auth", "popup"], Method::Get) => trust::signin::popup_page(&req, env, manifest),
-            #[cfg(feature = "sign-in")]
-            (["auth", "popup.js"], Method::Get) => Ok(trust::signin::popup_script()),
-            #[cfg(feature = "sign-in")]
-            (["api", "session"], Method::Post) => trust::signin::exchange(req, env, manifest).await,
-            #[cfg(feature = "sign-in")]
-            (["api", "session"], Method::Get) => trust::signin::session(&req, env, manifest),
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests"], Method::Post) => intake::create(req, env, manifest, None).await,
             (["api", "form-token"], Method::Get) => intake::form_token(env, manifest),
@@ -141,10 +129,6 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             (["api", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             // Counted here, behind this app's own limiter, which bounds the views one address adds.
             (["api", "views"], Method::Post) => view::count_view(&req, env, manifest).await,
-            #[cfg(feature = "sign-in")]
-            (["api", "me", "links"], Method::Post) => trust::fans::link(&req, env, manifest, false).await,
-            #[cfg(feature = "sign-in")]
-            (["api", "me", "links"], Method::Delete) => trust::fans::link(&req, env, manifest, true).await,
             // A part this app's manifest does not use is not compiled into its Worker.
             (["auth", ..] | ["api", "session"] | ["api", "me", "links"], _) if !cfg!(feature = "sign-in") => {
                 Err(ApiError::NotFound("route: this app has no sign-in"))
