@@ -3,8 +3,9 @@
 //! request's evidence and attachments, whether the app is taking requests, an auction app's
 //! auctions (listing, showing, and the creator opening one: bids are intake, in the app), a
 //! fan's credits and tier and cancelling that tier (buying them stays in the app, behind its
-//! per-client limiter), and where PayPal sends a fan back after approving a payment (the
-//! capture, for apps that take PayPal).
+//! per-client limiter), the sign-in steps that need only the shared `SESSION_SECRET` (see
+//! `signs_in`), and where PayPal sends a fan back after approving a payment (the capture, for
+//! apps that take PayPal).
 //! They read or change what intake stored and need D1, R2 and the app's manifest, all of which
 //! the hub has; answered here, they are compiled once, into the hub, instead of into every app
 //! Worker, which keeps only intake and its manifest's optional parts (docs/performance.md
@@ -12,15 +13,13 @@
 
 use crate::app_link::{self, recently_registered};
 use crate::shared_copies;
-use fanline_core::manifest::Feature;
-use fanline_core::manifest::Manifest;
+use fanline_core::manifest::{Feature, Manifest};
 use fanline_edge::app::page::{Page, Pages};
 use fanline_edge::app::{evidence, export, view};
 use fanline_edge::money::{auctions, credits, paypal, tiers};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::api_answer;
-use fanline_edge::trust::limits;
-use fanline_edge::trust::{fans, signin};
+use fanline_edge::trust::{fans, limits, signin};
 use worker::{Env, Method, Request, Response};
 
 /// One of the app's API routes the hub answers.
@@ -136,8 +135,8 @@ fn no_sign_in() -> ApiError {
 
 /// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
 /// who asks): answered from the hub's copy while it is fresh, else answered (here for the
-/// app's pages and the PayPal return, by the app's Worker for its sign-in pages) and kept
-/// when its answer says a shared cache may keep it.
+/// app's pages, the sign-in popup and email link, and the PayPal return; by the app's Worker
+/// for the OAuth start and callback) and kept when its answer says a shared cache may keep it.
 pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> ApiResult<Response> {
     let key = shared_copies::key(&req);
     if let Some(copy) = shared_copies::answer(&req, &key) {
@@ -148,15 +147,16 @@ pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> 
             let app = recently_registered(env, slug).await?;
             Pages::new(&app.manifest, &*app.manifest()?).answer(&req, page)?
         }
-        (None, ["auth", "popup" | "popup.js" | "email", ..]) if !matches!(rest, ["auth", "email", "start"]) => {
+        (None, ["auth", "popup" | "popup.js"] | ["auth", "email", "confirm"]) => {
             let app = recently_registered(env, slug).await?;
             let manifest = &*app.manifest()?;
+            if !signs_in(manifest) {
+                return Err(no_sign_in());
+            }
             match rest {
-                _ if !signs_in(manifest) => return Err(no_sign_in()),
                 ["auth", "popup"] => signin::popup_page(&req, env, manifest)?,
                 ["auth", "popup.js"] => signin::popup_script(),
-                ["auth", "email", "confirm"] => signin::email_confirm(&req, env, manifest).await?,
-                _ => return Err(ApiError::NotFound("route")),
+                _ => signin::email_confirm(&req, env, manifest).await?,
             }
         }
         // Money moves here, so it goes by the manifest as registered now; never kept (no-store).
