@@ -4,8 +4,8 @@
 //! auctions (listing, showing, and the creator opening one: bids are intake, in the app), a
 //! fan's credits and tier and cancelling that tier (buying them stays in the app, behind its
 //! per-client limiter), the sign-in steps that need only the shared `SESSION_SECRET` (see
-//! `signs_in`), and where PayPal sends a fan back after approving a payment (the capture, for
-//! apps that take PayPal).
+//! `uses`), and where PayPal sends a fan back after approving a payment (the capture, for apps
+//! that take PayPal).
 //! They read or change what intake stored and need D1, R2 and the app's manifest, all of which
 //! the hub has; answered here, they are compiled once, into the hub, instead of into every app
 //! Worker, which keeps only intake and its manifest's optional parts (docs/performance.md
@@ -15,7 +15,7 @@ use crate::app_link::{self, recently_registered};
 use crate::shared_copies;
 use fanline_core::manifest::{Feature, Manifest};
 use fanline_edge::app::page::{Page, Pages};
-use fanline_edge::app::{evidence, export, view};
+use fanline_edge::app::{evidence, export, part_not_used, view};
 use fanline_edge::money::{auctions, credits, paypal, tiers};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::api_answer;
@@ -60,6 +60,16 @@ pub enum CommonRoute<'a> {
 }
 
 impl<'a> CommonRoute<'a> {
+    /// The optional part of a manifest this route belongs to: an app without it answers 404.
+    fn part(self) -> Option<Feature> {
+        match self {
+            Self::Auctions | Self::OpenAuction | Self::Auction(_) => Some(Feature::Auctions),
+            Self::FanAccount | Self::CancelTier => Some(Feature::Credits),
+            Self::Session | Self::TradeSession | Self::LinkSignIn { .. } | Self::SignOut => Some(Feature::SignIn),
+            _ => None,
+        }
+    }
+
     /// The route at this path under `/apps/<slug>/`, if it is one of these.
     pub fn at(rest: &[&'a str], method: &Method) -> Option<Self> {
         Some(match (rest, method) {
@@ -89,6 +99,7 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
     let answer = async {
         let app = recently_registered(env, slug).await?;
         let manifest = &*app.manifest()?;
+        uses(manifest, route.part())?;
         match route {
             CommonRoute::Request(id) => view::show(&req, env, manifest, id).await,
             CommonRoute::Rating(id) => view::rate(req, env, manifest, id).await,
@@ -97,20 +108,11 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
             CommonRoute::Evidence(id) => evidence::evidence(&req, env, manifest, id).await,
             CommonRoute::Attachment(id, field) => evidence::attachment_file(&req, env, manifest, id, field).await,
             CommonRoute::Status => limits::status(env, manifest).await,
-            CommonRoute::Auctions | CommonRoute::OpenAuction | CommonRoute::Auction(_) if manifest.auction.is_none() => {
-                Err(ApiError::NotFound("route: this app holds no auctions"))
-            }
             CommonRoute::Auctions => auctions::list(env, manifest).await,
             CommonRoute::OpenAuction => auctions::open(req, env, manifest).await,
             CommonRoute::Auction(id) => auctions::show(env, manifest, id).await,
-            CommonRoute::FanAccount | CommonRoute::CancelTier if !manifest.features().contains(&Feature::Credits) => {
-                Err(ApiError::NotFound("route: this app sells no credit packs or tiers"))
-            }
             CommonRoute::FanAccount => credits::me(&req, env, manifest).await,
             CommonRoute::CancelTier => tiers::cancel(&req, env, manifest).await,
-            CommonRoute::Session | CommonRoute::TradeSession | CommonRoute::LinkSignIn { .. } | CommonRoute::SignOut if !signs_in(manifest) => {
-                Err(no_sign_in())
-            }
             CommonRoute::Session => signin::session(&req, env, manifest),
             CommonRoute::TradeSession => signin::exchange(req, env, manifest).await,
             CommonRoute::LinkSignIn { unlink } => fans::link(&req, env, manifest, unlink).await,
@@ -122,15 +124,15 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
     Ok(if route == CommonRoute::SignOut { answer } else { api_answer(answer) })
 }
 
+/// Refuses a route of an optional part the app's manifest does not use, as its Worker would.
 /// Sign-in's steps that need only the marketplace's shared `SESSION_SECRET` and D1 are
 /// answered here; those that use the app's OAuth clients (`auth/<provider>/start` and
 /// `callback`) or its per-client limiter (`auth/email/start`) stay in the app's Worker.
-fn signs_in(manifest: &Manifest) -> bool {
-    manifest.features().contains(&Feature::SignIn)
-}
-
-fn no_sign_in() -> ApiError {
-    ApiError::NotFound("route: this app has no sign-in")
+fn uses(manifest: &Manifest, part: Option<Feature>) -> ApiResult<()> {
+    match part {
+        Some(part) if !manifest.features().contains(&part) => Err(part_not_used(part)),
+        _ => Ok(()),
+    }
 }
 
 /// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
@@ -150,9 +152,7 @@ pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> 
         (None, ["auth", "popup" | "popup.js"] | ["auth", "email", "confirm"]) => {
             let app = recently_registered(env, slug).await?;
             let manifest = &*app.manifest()?;
-            if !signs_in(manifest) {
-                return Err(no_sign_in());
-            }
+            uses(manifest, Some(Feature::SignIn))?;
             match rest {
                 ["auth", "popup"] => signin::popup_page(&req, env, manifest)?,
                 ["auth", "popup.js"] => signin::popup_script(),
@@ -162,9 +162,7 @@ pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> 
         // Money moves here, so it goes by the manifest as registered now; never kept (no-store).
         (None, ["paypal", "return"]) => {
             let manifest = app_link::registered(env, slug).await?;
-            if !manifest.features().contains(&Feature::Paypal) {
-                return Err(ApiError::NotFound("route: this app takes no PayPal"));
-            }
+            uses(&manifest, Some(Feature::Paypal))?;
             paypal::approval_return(&req, env, &manifest).await?
         }
         (None, _) => app_link::call(req, env, slug).await?,

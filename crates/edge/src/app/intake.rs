@@ -204,7 +204,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         return match outcome {
             BatchOutcome::Committed => {
                 outbox::enqueue(env, &entries).await;
-                created_response(&(&row).into(), links, false)
+                created_response(&row.into(), links, false)
             }
             // What this Worker knew of the app changed (paused, limits set, the sender blocked):
             // read it and plan again. A context read just now is never refused this way.

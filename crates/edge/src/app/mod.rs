@@ -59,6 +59,17 @@ fn loaded(baked: Baked) -> Result<Rc<Manifest>, String> {
     Ok(app)
 }
 
+/// The answer at a route of an optional part this app's manifest does not use, whichever
+/// Worker (the app's or the hub) answers it.
+pub fn part_not_used(feature: Feature) -> ApiError {
+    ApiError::NotFound(match feature {
+        Feature::SignIn => "route: this app has no sign-in",
+        Feature::Paypal => "route: this app takes no PayPal",
+        Feature::Credits => "route: this app sells no credit packs or tiers",
+        Feature::Auctions => "route: this app holds no auctions",
+    })
+}
+
 fn built_with(feature: Feature) -> bool {
     match feature {
         Feature::SignIn => cfg!(feature = "sign-in"),
@@ -130,13 +141,9 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
             // Counted here, behind this app's own limiter, which bounds the views one address adds.
             (["api", "views"], Method::Post) => view::count_view(&req, env, manifest).await,
             // A part this app's manifest does not use is not compiled into its Worker.
-            (["auth", ..] | ["api", "session"] | ["api", "me", "links"], _) if !cfg!(feature = "sign-in") => {
-                Err(ApiError::NotFound("route: this app has no sign-in"))
-            }
-            (["api", "me"] | ["api", "credits" | "tiers", ..], _) if !cfg!(feature = "credits") => {
-                Err(ApiError::NotFound("route: this app sells no credit packs or tiers"))
-            }
-            (["api", "auctions", ..], _) if !cfg!(feature = "auctions") => Err(ApiError::NotFound("route: this app holds no auctions")),
+            (["auth", ..] | ["api", "session"] | ["api", "me", "links"], _) if !cfg!(feature = "sign-in") => Err(part_not_used(Feature::SignIn)),
+            (["api", "me"] | ["api", "credits" | "tiers", ..], _) if !cfg!(feature = "credits") => Err(part_not_used(Feature::Credits)),
+            (["api", "auctions", ..], _) if !cfg!(feature = "auctions") => Err(part_not_used(Feature::Auctions)),
             ([], _)
             | (["embed" | "embed.js" | "manifest.json" | "index.html" | "overlay" | "overlay.js"], _)
             | (["api", "requests" | "me" | "credits" | "tiers" | "auctions" | "form-token" | "status" | "session" | "views" | "export" | "overlay", ..], _) => {

@@ -365,18 +365,18 @@ pub struct Created {
     pub checkout_session_id: Option<String>,
 }
 
-impl From<&RequestRow> for Created {
-    fn from(row: &RequestRow) -> Self {
+impl From<RequestRow> for Created {
+    fn from(row: RequestRow) -> Self {
         Self {
-            id: row.id.clone(),
-            app_slug: row.app_slug.clone(),
+            id: row.id,
+            app_slug: row.app_slug,
             status: row.status,
             amount: row.amount,
-            currency: row.currency.clone(),
-            price_lines: row.price_lines.clone(),
+            currency: row.currency,
+            price_lines: row.price_lines,
             amount_refunded: row.amount_refunded,
-            checkout_url: row.checkout_url.clone(),
-            checkout_session_id: row.checkout_session_id.clone(),
+            checkout_url: row.checkout_url,
+            checkout_session_id: row.checkout_session_id,
         }
     }
 }
