@@ -152,11 +152,11 @@ export function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   apis         { trello, twilio, notion, airtable } base URLs of local API servers
  *                (scripts/fakes/{trello,twilio,notion,airtable}.mjs), or omitted
  *   hubVars      extra [vars] for the hub, e.g. { RETRY_SCHEDULE: "1" }
- *   appsWithoutRatelimits  start the apps without their [[ratelimits]] bindings (they must refuse work)
+ *   withoutRatelimits  start every Worker without its [[ratelimits]] bindings (they must refuse work)
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
-export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, twitch, youtube, apis = {}, hubVars = {}, appsWithoutRatelimits = false, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {}, extraSql = "" }) {
+export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, twitch, youtube, apis = {}, hubVars = {}, withoutRatelimits = false, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {}, extraSql = "" }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
   fs.mkdirSync(configDir, { recursive: true });
@@ -168,14 +168,17 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   const mailVars = mail ? { MAIL_API_BASE: mail.url, MAIL_API_KEY: mail.apiKey, MAIL_FROM: "requests@fanline.local" } : {};
   // Signs form tokens (minimum fill time); the same secret for every Worker.
   const formVars = { FORM_TOKEN_SECRET: crypto.randomBytes(24).toString("hex"), SESSION_SECRET: crypto.randomBytes(32).toString("hex") };
-  const oauthVars = {};
+  // Fans sign in at the hub with the marketplace's OAuth clients; locally a separate client per
+  // provider (SIGNIN_*) on the local OpenID provider, since the hub's own Twitch and Google
+  // applications (OAUTH_*, below) are the live tools' stand-ins.
+  const signInVars = {};
   for (const p of oauth ? ["TWITCH", "DISCORD", "GOOGLE", "PATREON"] : []) {
-    Object.assign(oauthVars, {
-      [`OAUTH_${p}_CLIENT_ID`]: `fanline-${p.toLowerCase()}`,
-      [`OAUTH_${p}_CLIENT_SECRET`]: "local-secret",
-      [`OAUTH_${p}_AUTHORIZE_URL`]: `${oauth}/authorize`,
-      [`OAUTH_${p}_TOKEN_URL`]: `${oauth}/token`,
-      [`OAUTH_${p}_USERINFO_URL`]: `${oauth}/userinfo`,
+    Object.assign(signInVars, {
+      [`SIGNIN_${p}_CLIENT_ID`]: `fanline-${p.toLowerCase()}`,
+      [`SIGNIN_${p}_CLIENT_SECRET`]: "local-secret",
+      [`SIGNIN_${p}_AUTHORIZE_URL`]: `${oauth}/authorize`,
+      [`SIGNIN_${p}_TOKEN_URL`]: `${oauth}/token`,
+      [`SIGNIN_${p}_USERINFO_URL`]: `${oauth}/userinfo`,
     });
   }
   // The hub's Twitch application: channel connections, Helix and EventSub (whose deliveries
@@ -206,8 +209,8 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
   const paypalVars = paypal ? { PAYPAL_API_BASE: paypal.url, PAYPAL_CLIENT_ID: paypal.clientId, PAYPAL_CLIENT_SECRET: paypal.clientSecret } : {};
   // Fulfilment targets' APIs: { trello, twilio, notion, airtable } base URLs of local servers.
   const apiVars = Object.fromEntries(Object.entries(apis).map(([name, url]) => [`${name.toUpperCase()}_API_BASE`, url]));
-  const hubConfig = localConfig(hub.dir, configDir, { ...apiVars, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...twitchVars, ...youtubeVars, ...hubVars });
-  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { ALLOW_HTTP_DESTINATIONS: "true", STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars, ...oauthVars, ...mailVars }, { withoutRatelimits: appsWithoutRatelimits }));
+  const hubConfig = localConfig(hub.dir, configDir, { ...apiVars, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...twitchVars, ...youtubeVars, ...signInVars, ...hubVars }, { withoutRatelimits });
+  const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { ALLOW_HTTP_DESTINATIONS: "true", STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars }, { withoutRatelimits }));
 
   const now = Date.now();
   const seeded = creators.map((c) => ({ ...c, apiKey: newApiKey() }));

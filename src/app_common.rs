@@ -2,14 +2,14 @@
 //! and script, public manifest), a request's status and its rating, a fan's own data, a
 //! request's evidence and attachments, whether the app is taking requests, an auction app's
 //! auctions (listing, showing, and the creator opening one: bids are intake, in the app), a
-//! fan's credits and tier and cancelling that tier (buying them stays in the app, behind its
-//! per-client limiter), the sign-in steps that need only the shared `SESSION_SECRET` (see
-//! `uses`), and where PayPal sends a fan back after approving a payment (the capture, for apps
-//! that take PayPal).
+//! fan's credits and tier (buying packs and tiers, and cancelling the tier), every sign-in step
+//! (with the marketplace's OAuth clients and the shared `SESSION_SECRET`), and where PayPal
+//! sends a fan back after approving a payment (the capture, for apps that take PayPal). What
+//! costs mail or a Checkout Session passes the hub's per-client limiter, keyed by app.
 //! They read or change what intake stored and need D1, R2 and the app's manifest, all of which
 //! the hub has; answered here, they are compiled once, into the hub, instead of into every app
-//! Worker, which keeps only intake and its manifest's optional parts (docs/performance.md
-//! measures what this saves).
+//! Worker, which keeps only intake and what its manifest's optional parts add to it
+//! (docs/performance.md measures what this saves).
 
 use crate::app_link::{self, recently_registered};
 use crate::shared_copies;
@@ -57,6 +57,12 @@ pub enum CommonRoute<'a> {
     LinkSignIn { unlink: bool },
     /// `POST auth/logout`
     SignOut,
+    /// `POST auth/email/start`: a sign-in link mailed to a fan
+    EmailSignIn,
+    /// `POST api/credits/checkout`: a fan buys a credit pack
+    BuyCredits,
+    /// `POST api/tiers/checkout`: a fan subscribes to a tier
+    BuyTier,
 }
 
 impl<'a> CommonRoute<'a> {
@@ -64,10 +70,16 @@ impl<'a> CommonRoute<'a> {
     fn part(self) -> Option<Feature> {
         match self {
             Self::Auctions | Self::OpenAuction | Self::Auction(_) => Some(Feature::Auctions),
-            Self::FanAccount | Self::CancelTier => Some(Feature::Credits),
-            Self::Session | Self::TradeSession | Self::LinkSignIn { .. } | Self::SignOut => Some(Feature::SignIn),
+            Self::FanAccount | Self::CancelTier | Self::BuyCredits | Self::BuyTier => Some(Feature::Credits),
+            Self::Session | Self::TradeSession | Self::LinkSignIn { .. } | Self::SignOut | Self::EmailSignIn => Some(Feature::SignIn),
             _ => None,
         }
+    }
+
+    /// Whether this route costs the platform mail or a Checkout Session, and so passes the
+    /// hub's per-client limiter (`limits::per_client_of`), which its answers announce.
+    fn limited(self) -> bool {
+        matches!(self, Self::EmailSignIn | Self::BuyCredits | Self::BuyTier)
     }
 
     /// The route at this path under `/apps/<slug>/`, if it is one of these.
@@ -90,6 +102,9 @@ impl<'a> CommonRoute<'a> {
             (["api", "me", "links"], Method::Post) => Self::LinkSignIn { unlink: false },
             (["api", "me", "links"], Method::Delete) => Self::LinkSignIn { unlink: true },
             (["auth", "logout"], Method::Post) => Self::SignOut,
+            (["auth", "email", "start"], Method::Post) => Self::EmailSignIn,
+            (["api", "credits", "checkout"], Method::Post) => Self::BuyCredits,
+            (["api", "tiers", "checkout"], Method::Post) => Self::BuyTier,
             _ => return None,
         })
     }
@@ -97,8 +112,9 @@ impl<'a> CommonRoute<'a> {
 
 pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>) -> ApiResult<Response> {
     let answer = async {
-        let app = recently_registered(env, slug).await?;
-        let manifest = &*app.manifest()?;
+        // A purchase moves money, so it goes by the manifest as registered now.
+        let manifest = if route.limited() { app_link::registered(env, slug).await? } else { recently_registered(env, slug).await?.manifest()? };
+        let manifest = &*manifest;
         uses(manifest, route.part())?;
         match route {
             CommonRoute::Request(id) => view::show(&req, env, manifest, id).await,
@@ -117,17 +133,20 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
             CommonRoute::TradeSession => signin::exchange(req, env, manifest).await,
             CommonRoute::LinkSignIn { unlink } => fans::link(&req, env, manifest, unlink).await,
             CommonRoute::SignOut => signin::logout(&req, manifest),
+            CommonRoute::EmailSignIn => signin::email_start(req, env, manifest).await,
+            CommonRoute::BuyCredits => credits::checkout(req, env, manifest).await,
+            CommonRoute::BuyTier => tiers::checkout(req, env, manifest).await,
         }
     };
-    let answer = answer.await.unwrap_or_else(ApiError::into_response);
+    let mut answer = answer.await.unwrap_or_else(ApiError::into_response);
+    if route.limited() {
+        answer = limits::announce(env, &[limits::FAN_ACCOUNT_LIMITER], answer);
+    }
     // Signing out is the app's own page's action, not the request API.
     Ok(if route == CommonRoute::SignOut { answer } else { api_answer(answer) })
 }
 
 /// Refuses a route of an optional part the app's manifest does not use, as its Worker would.
-/// Sign-in's steps that need only the marketplace's shared `SESSION_SECRET` and D1 are
-/// answered here; those that use the app's OAuth clients (`auth/<provider>/start` and
-/// `callback`) or its per-client limiter (`auth/email/start`) stay in the app's Worker.
 fn uses(manifest: &Manifest, part: Option<Feature>) -> ApiResult<()> {
     match part {
         Some(part) if !manifest.features().contains(&part) => Err(part_not_used(part)),
@@ -136,9 +155,9 @@ fn uses(manifest: &Manifest, part: Option<Feature>) -> ApiResult<()> {
 }
 
 /// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
-/// who asks): answered from the hub's copy while it is fresh, else answered (here for the
-/// app's pages, the sign-in popup and email link, and the PayPal return; by the app's Worker
-/// for the OAuth start and callback) and kept when its answer says a shared cache may keep it.
+/// who asks): answered from the hub's copy while it is fresh, else answered (the app's pages,
+/// the sign-in steps and the PayPal return) and kept when its answer says a shared cache may
+/// keep it (a sign-in step's never does).
 pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> ApiResult<Response> {
     let key = shared_copies::key(&req);
     if let Some(copy) = shared_copies::answer(&req, &key) {
@@ -149,14 +168,17 @@ pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> 
             let app = recently_registered(env, slug).await?;
             Pages::new(&app.manifest, &*app.manifest()?).answer(&req, page)?
         }
-        (None, ["auth", "popup" | "popup.js"] | ["auth", "email", "confirm"]) => {
+        (None, ["auth", "popup" | "popup.js"] | ["auth", _, "start" | "callback" | "confirm"]) => {
             let app = recently_registered(env, slug).await?;
             let manifest = &*app.manifest()?;
             uses(manifest, Some(Feature::SignIn))?;
             match rest {
                 ["auth", "popup"] => signin::popup_page(&req, env, manifest)?,
                 ["auth", "popup.js"] => signin::popup_script(),
-                _ => signin::email_confirm(&req, env, manifest).await?,
+                ["auth", "email", "confirm"] => signin::email_confirm(&req, env, manifest).await?,
+                ["auth", provider, "start"] => signin::start(&req, env, manifest, provider).await?,
+                ["auth", provider, "callback"] => signin::callback(&req, env, manifest, provider).await?,
+                _ => return Err(ApiError::NotFound("route")),
             }
         }
         // Money moves here, so it goes by the manifest as registered now; never kept (no-store).

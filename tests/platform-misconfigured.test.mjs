@@ -1,21 +1,22 @@
 // A deployment missing what it needs refuses work instead of running unsafely (issue 10,
-// items 14 and 17): an app Worker without its rate-limit bindings fails closed, and a hub
+// items 14 and 17): a Worker without its rate-limit bindings fails closed, and a hub
 // without PUBLIC_ORIGIN (outside local development) answers every request with a clear 503
 // and its cron does nothing, rather than sending notifications with broken relative links.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { settle, startFixture } from "./support/fixture.mjs";
 
-describe("an app Worker deployed without its rate limiters", () => {
-  test("refuses intake and sign-in with a 503 that names no configuration", async () => {
-    const f = await startFixture({ appsWithoutRatelimits: true });
+describe("Workers deployed without their rate limiters", () => {
+  test("refuse intake (the app's) and sign-in mail (the hub's) with a 503 that names no configuration", async () => {
+    const f = await startFixture({ withoutRatelimits: true });
     try {
       const r = await f.submit("song-request", { song: "unlimited?" });
       assert.equal(r.status, 503, r.text);
       assert.equal(r.data.error.code, "not_configured");
       assert.doesNotMatch(r.data.error.message, /LIMITER|binding/);
       const mail = await f.request("POST", "/apps/shoutout/auth/email/start", { json: { email: "x@example.com" } });
-      assert.equal(mail.status, 503);
+      assert.equal(mail.status, 503, mail.text);
+      assert.doesNotMatch(mail.data.error.message, /LIMITER|binding/);
       assert.equal(f.mail.mails.length, 0);
     } finally {
       await f.stop();

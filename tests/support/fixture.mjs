@@ -23,7 +23,7 @@ import { startYoutube } from "../../scripts/fakes/youtube.mjs";
 let ipCounter = 0;
 
 /** `hubVars` adds to or overrides the hub's test settings (e.g. production's outbound policy). */
-export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false } = {}) {
+export async function startFixture({ hubVars = {}, withoutRatelimits = false } = {}) {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fanline-test-"));
   const stripe = await startStripe();
   const discord = await startDiscord();
@@ -50,7 +50,7 @@ export async function startFixture({ hubVars = {}, appsWithoutRatelimits = false
     apis: { trello: trello.url, twilio: twilio.url, notion: notion.url, airtable: airtable.url },
     // Short waits so retries and the dead-letter path run in seconds, not hours.
     hubVars: { RETRY_SCHEDULE: "1,2,2,3,3,4,4", DELIVERY_TIMEOUT_MS: "2000", ...hubVars },
-    appsWithoutRatelimits,
+    withoutRatelimits,
     creators: [
       { id: "cr_owner", name: "Owner", email: "owner@creator.test" },
       { id: "cr_other", name: "Someone Else", email: "other@creator.test" },

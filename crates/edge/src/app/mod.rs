@@ -1,10 +1,10 @@
 //! A micro-app Worker and what the hub answers at the same URLs under `/apps/<slug>/`. An app
 //! crate is its manifest plus a call to `serve`, and its Worker does what must happen at the
-//! edge for that one app: intake behind the edge limiters, the form-view count behind its own
-//! limiter, and the optional parts its manifest uses (fan sign-in, credit packs and tiers,
-//! auctions, the PayPal return). Everything else at an app's URLs reads or changes what intake
-//! stored and is the same code for every app, so the hub answers it (its `routes`), compiled
-//! once instead of into every app Worker.
+//! edge for that one app: intake behind the edge limiters, with what its manifest's optional
+//! parts add to it (the signed-in fan's session, credits spent, auction bids, PayPal orders),
+//! and the form-view count behind its own limiter. Everything else at an app's URLs, sign-in
+//! and buying credit packs and tiers included, is the same code for every app, so the hub
+//! answers it (its `routes`), compiled once instead of into every app Worker.
 //!
 //! - `intake`: a fan's submission, from body to committed request and checkout (app Worker).
 //! - `view`: a request as the fan and its creator see it, and its rating (hub); form views
@@ -109,7 +109,6 @@ fn edge_limited(path: &[String], method: &Method) -> Option<&'static [&'static s
     let rest: Vec<&str> = path.iter().skip(2).map(String::as_str).collect();
     match (rest.as_slice(), method) {
         (["api", "requests"] | ["api", "auctions", _, "bids"], Method::Post) => Some(&[INTAKE_LIMITER, FAN_LIMITER]),
-        (["api", "credits" | "tiers", "checkout"] | ["auth", "email", "start"], Method::Post) => Some(&[INTAKE_LIMITER]),
         _ => None,
     }
 }
@@ -120,19 +119,9 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
     let method = req.method();
     match (parts.as_slice(), method) {
         (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
-            #[cfg(feature = "sign-in")]
-            (["auth", "email", "start"], Method::Post) => trust::signin::email_start(req, env, manifest).await,
-            #[cfg(feature = "sign-in")]
-            (["auth", provider, "start"], Method::Get) => trust::signin::start(&req, env, manifest, provider).await,
-            #[cfg(feature = "sign-in")]
-            (["auth", provider, "callback"], Method::Get) => trust::signin::callback(&req, env, manifest, provider).await,
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests"], Method::Post) => intake::create(req, env, manifest, None).await,
             (["api", "form-token"], Method::Get) => intake::form_token(env, manifest),
-            #[cfg(feature = "credits")]
-            (["api", "credits", "checkout"], Method::Post) => crate::money::credits::checkout(req, env, manifest).await,
-            #[cfg(feature = "credits")]
-            (["api", "tiers", "checkout"], Method::Post) => crate::money::tiers::checkout(req, env, manifest).await,
             (["api", "auctions", id, "bids"], Method::Post) => {
                 let id = id.to_string();
                 intake::create(req, env, manifest, Some(&id)).await

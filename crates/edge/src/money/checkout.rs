@@ -48,9 +48,10 @@ pub fn not_offered<'a>(code: &'static str, what: &str, offers_none: &str, offere
 
 /// A fan's purchase body (`{"<what>": "<id>", "email": "optional"}`) and its checked email.
 /// Each purchase opens a Checkout Session on the platform's account, so it is limited per
-/// client, and only JSON is read (a cross-site page cannot post JSON without a preflight).
-pub async fn purchase_body(req: &mut Request, env: &Env, what: &str) -> ApiResult<(Value, Option<String>)> {
-    limits::per_client(env, req).await?;
+/// client and app, and only JSON is read (a cross-site page cannot post JSON without a
+/// preflight).
+pub async fn purchase_body(req: &mut Request, env: &Env, app: &str, what: &str) -> ApiResult<(Value, Option<String>)> {
+    limits::per_client_of(env, req, app).await?;
     require_json_content_type(req)?;
     let example = format!(r#"{{"{what}": "<{what} id>", "email": "optional"}}"#);
     let body: serde_json::Map<String, Value> = strict_json(req, &example, false).await?;

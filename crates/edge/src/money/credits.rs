@@ -26,7 +26,7 @@ use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 /// Checkout Session for the pack. A first-time buyer gets their fan token in the answer.
 pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let db = db::db(env)?;
-    let (body, email) = purchase_body(&mut req, env, "pack").await?;
+    let (body, email) = purchase_body(&mut req, env, &manifest.slug, "pack").await?;
     let Some(pack) = body["pack"].as_str().and_then(|id| manifest.credit_pack(id)) else {
         return Err(checkout::not_offered(
             "unknown_pack",

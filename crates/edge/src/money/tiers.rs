@@ -20,7 +20,7 @@ use worker::{Env, Request, Response};
 /// `POST .../api/tiers/checkout` with `{"tier": "<id>", "email": "optional"}`.
 pub async fn checkout(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let db = db::db(env)?;
-    let (body, email) = purchase_body(&mut req, env, "tier").await?;
+    let (body, email) = purchase_body(&mut req, env, &manifest.slug, "tier").await?;
     let Some(tier) = body["tier"].as_str().and_then(|id| manifest.tier(id)) else {
         return Err(checkout::not_offered("unknown_tier", "tier", "This app has no subscriber tiers.", manifest.pricing.tiers.iter().map(|t| t.id.as_str())));
     };

@@ -18,11 +18,21 @@ pub const INTAKE_LIMITER: &str = "INTAKE_LIMITER";
 pub const FAN_LIMITER: &str = "FAN_LIMITER";
 /// The hub's limiter for webhooks that cost a provider call to verify.
 pub const WEBHOOK_LIMITER: &str = "WEBHOOK_LIMITER";
+/// The hub's limiter for what a fan asks of an app that costs mail or a Checkout Session
+/// (sign-in links, credit packs, tiers): one binding for every app, keyed by app and address.
+pub const FAN_ACCOUNT_LIMITER: &str = "FAN_ACCOUNT_LIMITER";
 
 /// The per-client edge limit, keyed by the caller's address (an IPv6 client by its /64).
 /// Every endpoint that costs the platform money or mail goes through it.
 pub async fn per_client(env: &Env, req: &Request) -> ApiResult<()> {
     edge_limit(env, INTAKE_LIMITER, &ip_key(&client_ip(req))).await
+}
+
+/// The hub's per-client limit on one app's sign-in mail and purchases, keyed like the app's own
+/// per-client limit (by address, an IPv6 client by its /64) and by the app, so one app's
+/// visitors never use up another's.
+pub async fn per_client_of(env: &Env, req: &Request, app: &str) -> ApiResult<()> {
+    edge_limit(env, FAN_ACCOUNT_LIMITER, &format!("{app}:{}", ip_key(&client_ip(req)))).await
 }
 
 /// One edge limiter binding, keyed by an address or a fan's identity. A Worker deployed
@@ -47,7 +57,7 @@ fn window_secs(env: &Env) -> u32 {
 /// What each limiter is called in the `RateLimit` and `RateLimit-Policy` headers.
 fn policy_name(binding: &str) -> &'static str {
     match binding {
-        INTAKE_LIMITER => "per-client",
+        INTAKE_LIMITER | FAN_ACCOUNT_LIMITER => "per-client",
         FAN_LIMITER => "per-fan",
         WEBHOOK_LIMITER => "per-sender",
         _ => "per-client-sign-in",

@@ -1,7 +1,9 @@
 //! Sign-in with Twitch, Discord or Google for apps that require it: the OAuth 2.0
 //! authorization code flow with PKCE (S256) and a one-time state, then an HMAC-signed session
-//! cookie. Provider endpoints and credentials come from configuration
-//! (`OAUTH_<PROVIDER>_{CLIENT_ID,CLIENT_SECRET,AUTHORIZE_URL,TOKEN_URL,USERINFO_URL}`).
+//! cookie. Every step is answered by the hub, with the marketplace's OAuth clients: provider
+//! endpoints and credentials come from its configuration
+//! (`SIGNIN_<PROVIDER>_*`, else `OAUTH_<PROVIDER>_*`: `CLIENT_ID`, `CLIENT_SECRET`,
+//! `AUTHORIZE_URL`, `TOKEN_URL`, `USERINFO_URL`, `SCOPE`). App Workers only read sessions.
 //!
 //! An embed on a creator's site cannot use that cookie (it is Fanline's, and third-party
 //! there), so it signs in through a popup on Fanline's origin: the popup ends on a page that
@@ -33,16 +35,30 @@ struct ProviderConfig {
     scope: String,
 }
 
+/// The marketplace's OAuth client for fan sign-in with `provider`: `SIGNIN_<PROVIDER>_<KEY>`
+/// where set, else the hub's `OAUTH_<PROVIDER>_<KEY>` (the same Twitch and Google applications
+/// that connect creators' channels, when no separate one is set for fans).
 fn provider_config(env: &Env, provider: Provider) -> ApiResult<ProviderConfig> {
     let name = provider.as_str().to_ascii_uppercase();
     let d = provider.defaults().ok_or(ApiError::NotFound("route"))?;
+    let get = |key: &str, default: &str| {
+        let own = config(env, &format!("SIGNIN_{name}_{key}"), "");
+        if own.is_empty() {
+            config(env, &format!("OAUTH_{name}_{key}"), default)
+        } else {
+            own
+        }
+    };
+    let required = |key: &str| {
+        Some(get(key, "")).filter(|v| !v.is_empty()).ok_or_else(|| ApiError::Misconfigured(format!("SIGNIN_{name}_{key} or OAUTH_{name}_{key} is not set")))
+    };
     Ok(ProviderConfig {
-        client_id: required_config(env, &format!("OAUTH_{name}_CLIENT_ID"))?,
-        client_secret: required_config(env, &format!("OAUTH_{name}_CLIENT_SECRET"))?,
-        authorize: config(env, &format!("OAUTH_{name}_AUTHORIZE_URL"), d.authorize),
-        token: config(env, &format!("OAUTH_{name}_TOKEN_URL"), d.token),
-        userinfo: config(env, &format!("OAUTH_{name}_USERINFO_URL"), d.userinfo),
-        scope: config(env, &format!("OAUTH_{name}_SCOPE"), d.scope),
+        client_id: required("CLIENT_ID")?,
+        client_secret: required("CLIENT_SECRET")?,
+        authorize: get("AUTHORIZE_URL", d.authorize),
+        token: get("TOKEN_URL", d.token),
+        userinfo: get("USERINFO_URL", d.userinfo),
+        scope: get("SCOPE", d.scope),
     })
 }
 
@@ -314,9 +330,10 @@ fn same_origin(req: &Request) -> ApiResult<()> {
 /// only need to know the fan's email is really theirs.
 pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     offered(manifest, "email")?;
-    // Each call mails from the platform's address: limited per client address, JSON only (a
-    // cross-site page cannot make a browser post JSON), and a bounded number per recipient.
-    limits::per_client(env, &req).await?;
+    // Each call mails from the platform's address: limited per client address and app, JSON
+    // only (a cross-site page cannot make a browser post JSON), and a bounded number per
+    // recipient.
+    limits::per_client_of(env, &req, &manifest.slug).await?;
     require_json_content_type(&req)?;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
