@@ -157,9 +157,48 @@ impl Identity {
     pub fn key(&self) -> String {
         format!("{}:{}", self.provider.as_str(), self.sub)
     }
+
+    /// The identity in a sealed body's fields, as `Serialize` wrote them beside the body's own
+    /// (`app`, `exp`). Read from a JSON value rather than derived: the flattened deserializer
+    /// buffers every field through serde's generic content, code that app Workers, which
+    /// read a session on every signed-in intake, would carry for this alone.
+    fn from_fields(body: &serde_json::Value) -> Option<Self> {
+        use serde_json::Value;
+        let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+        let optional = |k: &str| match body.get(k) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(_) => None,
+        };
+        let live = match body.get("live") {
+            None | Some(Value::Null) => None,
+            Some(live) => Some(LiveOrigin {
+                channel: live.get("channel")?.as_str()?.to_string(),
+                redemption: match live.get("redemption") {
+                    None | Some(Value::Null) => None,
+                    Some(r) => Some(Redemption { reward_id: r.get("reward_id")?.as_str()?.to_string(), id: r.get("id")?.as_str()?.to_string() }),
+                },
+            }),
+        };
+        Some(Self { provider: Provider::parse(body.get("provider")?.as_str()?)?, sub: text("sub")?, name: optional("name")?, email: optional("email")?, live })
+    }
 }
 
-#[derive(Serialize, Deserialize)]
+/// A sealed body that carries an identity, with the app it was made for and when it ends.
+struct Sealed {
+    identity: Identity,
+    app: String,
+    exp: i64,
+}
+
+impl Sealed {
+    fn open(secret: &[u8], domain: &str, sealed: &str) -> Option<Self> {
+        let body: serde_json::Value = unseal(secret, domain, sealed)?;
+        Some(Self { identity: Identity::from_fields(&body)?, app: body.get("app")?.as_str()?.to_string(), exp: body.get("exp")?.as_i64()? })
+    }
+}
+
+#[derive(Serialize)]
 struct SessionBody {
     #[serde(flatten)]
     identity: Identity,
@@ -198,14 +237,14 @@ pub fn session_value(secret: &[u8], app: &str, identity: &Identity, now_secs: i6
 /// The identity in a session cookie value, if it is genuine, not expired, made by `app` and
 /// from one of the providers `app` accepts.
 pub fn read_session(secret: &[u8], app: &str, providers: &[Provider], value: &str, now_secs: i64) -> Option<Identity> {
-    let session: SessionBody = unseal(secret, "fanline-session", value)?;
+    let session = Sealed::open(secret, "fanline-session", value)?;
     (session.exp > now_secs && session.app == app && providers.contains(&session.identity.provider)).then_some(session.identity)
 }
 
 /// How long a popup sign-in's hand-off token works: enough to reach the page that opened it.
 pub const HANDOFF_SECS: i64 = 120;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct HandoffBody {
     #[serde(flatten)]
     identity: Identity,
@@ -225,14 +264,14 @@ pub fn handoff_token(secret: &[u8], app: &str, identity: &Identity, nonce: &str,
 /// The identity a hand-off token carries, if it is genuine, current and made by `app`.
 /// (That it is used only once is recorded in D1 by the caller.)
 pub fn read_handoff(secret: &[u8], app: &str, token: &str, now_secs: i64) -> Option<Identity> {
-    let body: HandoffBody = unseal(secret, "fanline-handoff", token)?;
+    let body = Sealed::open(secret, "fanline-handoff", token)?;
     (body.exp > now_secs && body.app == app).then_some(body.identity)
 }
 
 /// How long a relayed chat request's token works: the hub makes it for one call to the app.
 pub const RELAY_SECS: i64 = 60;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct RelayBody {
     #[serde(flatten)]
     identity: Identity,
@@ -248,7 +287,7 @@ pub fn relay_token(secret: &[u8], app: &str, identity: &Identity, now_secs: i64)
 }
 
 pub fn read_relay(secret: &[u8], app: &str, token: &str, now_secs: i64) -> Option<Identity> {
-    let body: RelayBody = unseal(secret, "fanline-relay", token)?;
+    let body = Sealed::open(secret, "fanline-relay", token)?;
     (body.exp > now_secs && body.app == app && body.identity.live.is_some()).then_some(body.identity)
 }
 
@@ -420,6 +459,32 @@ mod tests {
         assert!(!is_preview_token(b"secret", "other-app", &token));
         assert!(!is_preview_token(b"secret", "my-app", token.trim_start_matches("pv_")));
         assert!(!is_fan_request_key(b"secret", "my-app", token.trim_start_matches("pv_")), "purposes never mix");
+    }
+
+    #[test]
+    fn sealed_identities_read_back_whole_and_only_for_their_purpose() {
+        let viewer = Identity {
+            provider: Provider::Twitch,
+            sub: "141981764".into(),
+            name: Some("TwitchDev".into()),
+            email: None,
+            live: Some(LiveOrigin { channel: "12826".into(), redemption: Some(Redemption { reward_id: "r1".into(), id: "red-9".into() }) }),
+        };
+        let relay = relay_token(b"k", "song-request", &viewer, 1000);
+        assert_eq!(read_relay(b"k", "song-request", &relay, 1001), Some(viewer.clone()));
+        assert_eq!(read_relay(b"k", "song-request", &relay, 1000 + RELAY_SECS), None, "expired");
+        assert_eq!(read_relay(b"k", "shoutout", &relay, 1001), None, "another app");
+        assert_eq!(read_handoff(b"k", "song-request", &relay, 1001), None, "a relay token is not a hand-off");
+        let fan = Identity { provider: Provider::Google, sub: "johndoe".into(), name: None, email: Some("j@example.com".into()), live: None };
+        let handoff = handoff_token(b"k", "shoutout", &fan, "n1", 1000);
+        assert_eq!(read_handoff(b"k", "shoutout", &handoff, 1001), Some(fan.clone()));
+        assert_eq!(read_relay(b"k", "shoutout", &handoff, 1001), None, "no live origin, and not a relay");
+        assert_eq!(read_session(b"k", "shoutout", &[Provider::Google], &handoff, 1001), None, "a hand-off is not a session");
+        // A field of the wrong type is refused, not read as missing.
+        let forged = seal(b"k", "fanline-session", &serde_json::json!({"provider": "google", "sub": "x", "name": 7, "app": "shoutout", "exp": 2000}));
+        assert_eq!(read_session(b"k", "shoutout", &[Provider::Google], &forged, 1001), None);
+        let unknown = seal(b"k", "fanline-session", &serde_json::json!({"provider": "myspace", "sub": "x", "app": "shoutout", "exp": 2000}));
+        assert_eq!(read_session(b"k", "shoutout", &[Provider::Google], &unknown, 1001), None);
     }
 
     #[test]
