@@ -84,10 +84,18 @@ pub fn from_multipart(bytes: &[u8], boundary: &str, manifest: &Manifest) -> Resu
             (None, _) => extra_part(&mut raw, part, manifest),
         }
     }
-    let order = |name: &str| manifest.fields.iter().position(|f| f.name == name);
+    // In the manifest's field order, picked field by field: a sort would compile a stable
+    // sort into every app Worker for the one or two files a request has.
     let mut paired: Vec<_> = raw.files.drain(..).zip(files).collect();
-    paired.sort_by_key(|(f, _)| order(&f.field));
-    let (files, bytes): (Vec<_>, Vec<_>) = paired.into_iter().unzip();
+    let mut ordered = Vec::with_capacity(paired.len());
+    for field in &manifest.fields {
+        while let Some(i) = paired.iter().position(|(f, _)| f.field == field.name) {
+            ordered.push(paired.remove(i));
+        }
+    }
+    // Only the manifest's file fields are read as files, so nothing is left; kept if it were.
+    ordered.append(&mut paired);
+    let (files, bytes): (Vec<_>, Vec<_>) = ordered.into_iter().unzip();
     raw.files = files;
     Ok((raw, bytes))
 }
@@ -208,6 +216,19 @@ mod tests {
         assert_eq!((raw.files.len(), bytes[0].len(), raw.tip), (1, 4, Some(Value::String("300".into()))));
         let wrong = format!("--b\r\nContent-Disposition: form-data; name=\"{text_field}\"; filename=\"a.png\"\r\n\r\nx\r\n--b--\r\n");
         assert!(matches!(from_multipart(wrong.as_bytes(), "b", &m), Err(BodyError::UnexpectedFile(_))));
+        // Two file fields sent in the reverse of the manifest's order come back in its order.
+        let mut two: Value = serde_json::from_str(PIXEL).unwrap();
+        let mut second = two["fields"].as_array().unwrap().iter().find(|f| f["type"] == "file").unwrap().clone();
+        second["name"] = "palette_sample".into();
+        two["fields"].as_array_mut().unwrap().push(second);
+        let m = Manifest::parse(&two.to_string()).unwrap();
+        let part = |name: &str, data: &str| {
+            format!("--b\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.png\"\r\nContent-Type: image/png\r\n\r\n{data}\r\n")
+        };
+        let body = format!("{}{}--b--\r\n", part("palette_sample", "second"), part(&file_field, "first"));
+        let (raw, bytes) = from_multipart(body.as_bytes(), "b", &m).unwrap();
+        assert_eq!(raw.files.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), [file_field.as_str(), "palette_sample"]);
+        assert_eq!(bytes, [b"first".to_vec(), b"second".to_vec()]);
         assert!(matches!(shape("multipart/form-data; boundary=b"), Shape::Multipart { .. }));
         assert_eq!(shape("text/plain"), Shape::Unsupported);
     }

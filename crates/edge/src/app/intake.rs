@@ -124,9 +124,10 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
             Err(refusal) => return Err(lifecycle_refusal(refusal, manifest, &context, &origin)),
         };
         let intake_limits = context.limits.unwrap_or(manifest.limits);
+        // Only an auction app takes bids (checked above), and only it is built with auctions.
         let auction = match auction_id {
-            Some(auction_id) => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price().amount, now).await?),
-            None => None,
+            Some(auction_id) if cfg!(feature = "auctions") => Some(auctions::admit_bid(&db, manifest, auction_id, submission.price().amount, now).await?),
+            _ => None,
         };
         let tier = match (&fan, &signed_in) {
             (None, None) => None,
@@ -194,7 +195,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         if let Some(key) = &idempotency {
             statements.push(key.insert(&db, &id, now)?);
         }
-        let mut entries = outbox::deferred_entries(manifest, &row, links, &plan.path);
+        let mut entries = outbox::deferred_entries(manifest, &row, links, signed_in.as_ref(), &plan.path);
         outbox::skip_not_set_up(&mut entries, |kind| context.has_destination(kind));
         // A request moderation blocked never mails the address typed into it.
         statements.extend(fan_mail::budget_fan_mail(&db, &row, plan.blocked(), &mut entries, now).await?);

@@ -81,7 +81,8 @@ pub fn summary(manifest: &Manifest, row: &RequestRow, origin: &str, fan_secret: 
 pub fn entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered: &[Status]) -> Vec<OutboxEntry> {
     // Built (with the fan's signed link) once; only the status differs between events.
     let mut summary = summary(manifest, row, links.origin, links.fan_secret);
-    with_chat_notices(manifest, row, links, entered, |status| {
+    let from_stream = row.identity.as_deref().and_then(|i| serde_json::from_str::<identity::Identity>(i).ok());
+    with_chat_notices(manifest, FromStream::of(row, links, from_stream.as_ref()), entered, |status| {
         summary.status = status.as_str().to_string();
         entries_for_event(manifest, row, &summary, &status.event_name(), |_| new_id())
     })
@@ -89,10 +90,11 @@ pub fn entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered:
 
 /// The same rows as `entries`, each holding what the consumer needs to render its payload
 /// before the first attempt (`payload::Deferred`) instead of the payload: intake's rows, so
-/// neither the rendering nor its code is on the fan's path or in an app's Worker.
-pub fn deferred_entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, entered: &[Status]) -> Vec<OutboxEntry> {
+/// neither the rendering nor its code is on the fan's path or in an app's Worker. `who` is the
+/// identity intake stored with the request, which it has in hand.
+pub fn deferred_entries(manifest: &Manifest, row: &RequestRow, links: Links<'_>, who: Option<&identity::Identity>, entered: &[Status]) -> Vec<OutboxEntry> {
     let at = now_ms();
-    with_chat_notices(manifest, row, links, entered, |status| {
+    with_chat_notices(manifest, FromStream::of(row, links, who), entered, |status| {
         let event = status.event_name();
         manifest
             .routes_for(&event)
@@ -114,33 +116,43 @@ fn new_id() -> String {
     ids::token("msg_", &random::<16>())
 }
 
+/// A request from a stream's chat (its identity has a live origin), with what its chat notices
+/// show: the fields and the fan's page.
+struct FromStream<'a> {
+    who: &'a identity::Identity,
+    fields: serde_json::Map<String, serde_json::Value>,
+    fan_page_url: String,
+}
+
+impl<'a> FromStream<'a> {
+    fn of(row: &RequestRow, links: Links<'_>, who: Option<&'a identity::Identity>) -> Option<Self> {
+        let who = who.filter(|i| i.live.is_some())?;
+        Some(Self {
+            who,
+            fields: serde_json::from_str(&row.fields).unwrap_or_default(),
+            fan_page_url: page_url(links.origin, &row.app_slug, &row.id, fan_key(links.fan_secret, &row.id).as_deref()),
+        })
+    }
+}
+
 /// `routed(status)`'s rows for each entered state, each followed by the chat notices a request
 /// from a stream's chat gets (telling the viewer there, settling a redemption).
 fn with_chat_notices(
     manifest: &Manifest,
-    row: &RequestRow,
-    links: Links<'_>,
+    from_stream: Option<FromStream<'_>>,
     entered: &[Status],
     mut routed: impl FnMut(Status) -> Vec<OutboxEntry>,
 ) -> Vec<OutboxEntry> {
     let mut out = Vec::new();
-    let from_stream = row.identity.as_deref().and_then(|i| serde_json::from_str::<identity::Identity>(i).ok()).filter(|i| i.live.is_some());
-    let (fields, fan_page_url): (serde_json::Map<String, serde_json::Value>, String) = match from_stream {
-        Some(_) => (
-            serde_json::from_str(&row.fields).unwrap_or_default(),
-            page_url(links.origin, &row.app_slug, &row.id, fan_key(links.fan_secret, &row.id).as_deref()),
-        ),
-        None => Default::default(),
-    };
     for (i, status) in entered.iter().enumerate() {
         out.extend(routed(*status));
-        let Some(who) = from_stream.as_ref() else { continue };
+        let Some(FromStream { who, fields, fan_page_url }) = &from_stream else { continue };
         let destination = match who.provider {
             identity::Provider::Youtube => DestinationKind::Youtube,
             _ => DestinationKind::Twitch,
         };
         let step = chat::Step { from: i.checked_sub(1).map(|p| entered[p]), to: *status };
-        for notice in chat::notices(manifest, &fields, who, step, &fan_page_url) {
+        for notice in chat::notices(manifest, fields, who, step, fan_page_url) {
             out.push(OutboxEntry { id: new_id(), event: status.event_name(), destination, payload: notice.to_string(), state: OutboxState::Pending });
         }
     }
