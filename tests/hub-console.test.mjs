@@ -207,6 +207,11 @@ describe("the fan's place in the queue, the estimate and the rating", () => {
     assert.ok(withEstimate.estimate, JSON.stringify(withEstimate));
     assert.ok(withEstimate.estimate.based_on >= 5);
     assert.match(withEstimate.message, /handled within about/);
+    // A fan's page polls this: the row, its history, its place, the estimate and the rating
+    // are read in one D1 round trip (counted by the Worker in local development).
+    const polled = await f.request("GET", `/apps/song-request/api/requests/${c}`);
+    assert.equal(polled.data.queue.position, withEstimate.position);
+    assert.match(polled.headers.get("server-timing") ?? "", /d1;desc="1 round trips"/);
 
     // The feedback mail's link is signed with the fan's key; what the creator's team sees
     // (here the webhook) has the same page without it, so only the fan can rate.

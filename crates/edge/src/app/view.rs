@@ -18,12 +18,23 @@ use fanline_core::manifest::Manifest;
 use fanline_core::trust::identity;
 use fanline_core::util::time::rfc3339;
 use serde_json::{json, Value};
-use worker::{D1Database, Env, Request, Response};
+use worker::{D1Database, D1PreparedStatement, D1Result, Env, Request, Response};
 
-/// `GET .../api/requests/:id`.
+/// `GET .../api/requests/:id`: the row and all a fan's view shows, read in one round trip
+/// (a fan's status page polls it).
 pub async fn show(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> ApiResult<Response> {
+    if !ids::is_request_id(id) {
+        return Err(ApiError::NotFound("request"));
+    }
     let db = db::db(env)?;
-    let row = load(&db, manifest, id).await?;
+    let mut queries = vec![db::requests::get_query(&db, id)?];
+    queries.extend(Around::queries(&db, &manifest.slug, id)?);
+    let results = db::read_together(&db, queries).await?;
+    let row = match db::first_of::<RequestRow>(&results[0])? {
+        Some(row) if row.app_slug == manifest.slug => row,
+        _ => return Err(ApiError::NotFound("request")),
+    };
+    let around = Around::read(&results[1..])?;
     let as_creator = if header(req, "Authorization").is_some() {
         let creator = auth::creator(req, &db).await?;
         auth::owned_app(&db, &creator, &manifest.slug).await.map_err(|_| ApiError::NotFound("request"))?;
@@ -31,7 +42,7 @@ pub async fn show(req: &Request, env: &Env, manifest: &Manifest, id: &str) -> Ap
     } else {
         false
     };
-    Ok(json(200, &view(&db, &row, &origin(req), as_creator).await?))
+    Ok(json(200, &view_with(&db, &row, around, &origin(req), as_creator).await?))
 }
 
 /// The request of this app with this id; anything else is "not found".
@@ -102,31 +113,69 @@ fn price_json(amount: i64, currency: &str, lines: &str, refunded: i64) -> Value 
     })
 }
 
-/// The request's place in the queue and an honest estimate of the wait: the creator's recent
-/// times from queued to fulfilled (the newest 200 of the last 30 days, so a fan's status
-/// stays one small read however busy the app), or none when there are too few to mean anything.
-async fn queue_place(db: &D1Database, row: &RequestRow) -> ApiResult<Value> {
-    let (ahead, recent) = futures_util::future::join(
-        db::requests::ahead_in_queue(db, row),
-        db::kpis::recent_fulfilment_times(db, &row.app_slug, now_ms() - 30 * db::kpis::DAY_MS, 200),
-    )
-    .await;
-    let (ahead, recent) = (ahead?, recent?);
-    let estimate = kpi::estimate(&recent);
-    let message = match &estimate {
-        Some(e) => format!(
-            "{} ahead of you. Recently, requests were handled within {} (half of them within {}).",
-            match ahead {
-                0 => "No one is".to_string(),
-                1 => "1 request is".to_string(),
-                n => format!("{n} requests are"),
-            },
-            human_duration(e.p90_secs),
-            human_duration(e.median_secs)
-        ),
-        None => format!("Position {} in the queue. No estimate yet: the creator has handled too few requests recently to say.", ahead + 1),
-    };
-    Ok(json!({"position": ahead + 1, "ahead": ahead, "estimate": estimate, "message": message}))
+/// What a request's view shows besides its row: its history, its place in the queue with the
+/// recent handling times its wait is estimated from, and its rating. Read together in one
+/// round trip, whatever the request's state (the parts its state does not show are small).
+pub struct Around {
+    events: Vec<db::requests::EventRow>,
+    ahead: i64,
+    recent: Vec<i64>,
+    rating: Option<db::ratings::Rating>,
+}
+
+impl Around {
+    /// The queries for request `id` of app `slug`, in the order `read` takes their results.
+    fn queries(db: &D1Database, slug: &str, id: &str) -> ApiResult<Vec<D1PreparedStatement>> {
+        Ok(vec![
+            db::requests::events_query(db, id)?,
+            db::requests::ahead_in_queue_query(db, slug, id)?,
+            // The newest 200 of the last 30 days, so a fan's status stays one small read
+            // however busy the app.
+            db::kpis::recent_fulfilment_times_query(db, slug, now_ms() - 30 * db::kpis::DAY_MS, 200)?,
+            db::ratings::of_request_query(db, id)?,
+        ])
+    }
+
+    fn read(results: &[D1Result]) -> ApiResult<Self> {
+        #[derive(serde::Deserialize)]
+        struct Count {
+            n: i64,
+        }
+        let [events, ahead, recent, rating] = results else {
+            return Err(ApiError::Internal(format!("a request's view read {} results, not 4", results.len())));
+        };
+        Ok(Self {
+            events: events.results()?,
+            ahead: db::first_of::<Count>(ahead)?.map_or(0, |c| c.n),
+            recent: db::kpis::fulfilment_times(recent)?,
+            rating: db::first_of(rating)?,
+        })
+    }
+
+    async fn of(db: &D1Database, row: &RequestRow) -> ApiResult<Self> {
+        Self::read(&db::read_together(db, Self::queries(db, &row.app_slug, &row.id)?).await?)
+    }
+
+    /// The request's place in the queue and an honest estimate of the wait: the creator's
+    /// recent times from queued to fulfilled, or none when there are too few to mean anything.
+    fn queue_place(&self) -> Value {
+        let ahead = self.ahead;
+        let estimate = kpi::estimate(&self.recent);
+        let message = match &estimate {
+            Some(e) => format!(
+                "{} ahead of you. Recently, requests were handled within {} (half of them within {}).",
+                match ahead {
+                    0 => "No one is".to_string(),
+                    1 => "1 request is".to_string(),
+                    n => format!("{n} requests are"),
+                },
+                human_duration(e.p90_secs),
+                human_duration(e.median_secs)
+            ),
+            None => format!("Position {} in the queue. No estimate yet: the creator has handled too few requests recently to say.", ahead + 1),
+        };
+        json!({"position": ahead + 1, "ahead": ahead, "estimate": estimate, "message": message})
+    }
 }
 
 /// "about 3 hours", for a fan.
@@ -179,8 +228,13 @@ pub async fn rate(mut req: Request, env: &Env, manifest: &Manifest, id: &str) ->
 }
 
 pub async fn view(db: &D1Database, row: &RequestRow, origin: &str, as_creator: bool) -> ApiResult<Value> {
-    let events = db::requests::events(db, &row.id).await?;
-    let history: Vec<Value> = events
+    view_with(db, row, Around::of(db, row).await?, origin, as_creator).await
+}
+
+/// `view` with its parts already read.
+async fn view_with(db: &D1Database, row: &RequestRow, around: Around, origin: &str, as_creator: bool) -> ApiResult<Value> {
+    let history: Vec<Value> = around
+        .events
         .iter()
         .map(|e| {
             let mut item = json!({"seq": e.seq, "type": e.kind, "status": e.status, "at": rfc3339(e.at)});
@@ -219,10 +273,10 @@ pub async fn view(db: &D1Database, row: &RequestRow, origin: &str, as_creator: b
         body["checkout_session_id"] = json!(row.checkout_session_id);
     }
     if groups::IN_QUEUE.contains(&row.status) {
-        body["queue"] = queue_place(db, row).await?;
+        body["queue"] = around.queue_place();
     }
     if matches!(row.status, Status::Fulfilled | Status::Closed) {
-        body["rating"] = json!(db::ratings::of_request(db, &row.id).await?.map(|r| json!({"stars": r.stars, "comment": r.comment, "at": rfc3339(r.at)})));
+        body["rating"] = json!(around.rating.as_ref().map(|r| json!({"stars": r.stars, "comment": r.comment, "at": rfc3339(r.at)})));
     }
     if as_creator {
         body["fields"] = serde_json::from_str(&row.fields).unwrap_or(json!({}));

@@ -2,12 +2,12 @@
 //! `requests_by_app_created` (or small tables), timed at 100,000 requests per app by
 //! `scripts/bench --kpis`. `form_views` is written here too: one counter row per app and UTC day.
 
-use super::{all, count, first, run, Arg};
+use super::{all, count, first, run, statement, Arg};
 use crate::platform::error::ApiResult;
 use fanline_core::kpi::{Disputes, OtherMoney, Ratings, RequestFigures, Week, BUCKETS};
 use fanline_core::lifecycle::Status;
 use serde::Deserialize;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement, D1Result};
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -115,13 +115,24 @@ pub async fn request_figures(db: &D1Database, scope: &Scope<'_>) -> ApiResult<Re
 
 /// Milliseconds from joining the queue (queued, or a hold waiting for the creator) to
 /// fulfilled of one app's newest `newest` requests fulfilled since `from`, shortest first:
-/// what the fan's wait estimate is made from, one small read however busy the app.
-pub async fn recent_fulfilment_times(db: &D1Database, app_slug: &str, from: i64, newest: u32) -> ApiResult<Vec<i64>> {
-    #[derive(Deserialize)]
-    struct Row {
-        d: i64,
-    }
-    let sql = format!(
+/// what the fan's wait estimate is made from, one small read however busy the app. A query
+/// for `read_together`; `fulfilment_times` reads its result.
+pub fn recent_fulfilment_times_query(db: &D1Database, app_slug: &str, from: i64, newest: u32) -> ApiResult<D1PreparedStatement> {
+    statement(db, &recent_fulfilment_sql(newest), &[app_slug.into(), from.into()])
+}
+
+#[derive(Deserialize)]
+struct Duration {
+    d: i64,
+}
+
+/// The times a `recent_fulfilment_times_query` found, shortest first.
+pub fn fulfilment_times(result: &D1Result) -> ApiResult<Vec<i64>> {
+    Ok(result.results::<Duration>()?.into_iter().map(|r| r.d).collect())
+}
+
+fn recent_fulfilment_sql(newest: u32) -> String {
+    format!(
         "SELECT d FROM (
            SELECT fulfilled_at - queued_at AS d FROM requests
             WHERE app_slug = ?1 AND created_at >= ?2 AND test = 0 AND status IN ('{fulfilled}', '{closed}') AND queued_at IS NOT NULL AND fulfilled_at IS NOT NULL
@@ -129,8 +140,7 @@ pub async fn recent_fulfilment_times(db: &D1Database, app_slug: &str, from: i64,
           ORDER BY d",
         fulfilled = Status::Fulfilled.as_str(),
         closed = Status::Closed.as_str(),
-    );
-    Ok(all::<Row>(db, &sql, &[app_slug.into(), from.into()]).await?.into_iter().map(|r| r.d).collect())
+    )
 }
 
 pub async fn other_money(db: &D1Database, scope: &Scope<'_>) -> ApiResult<OtherMoney> {

@@ -1,9 +1,9 @@
 //! `ratings`: a fan's 1-5 rating of a fulfilled request, once.
 
-use super::{changes, first};
+use super::{changes, statement};
 use crate::platform::error::ApiResult;
 use serde::{Deserialize, Serialize};
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Rating {
@@ -32,6 +32,7 @@ pub async fn add(db: &D1Database, r: &NewRating<'_>, now: i64) -> ApiResult<bool
         == 1)
 }
 
-pub async fn of_request(db: &D1Database, request_id: &str) -> ApiResult<Option<Rating>> {
-    first(db, "SELECT stars, comment, at FROM ratings WHERE request_id = ?", &[request_id.into()]).await
+/// A request's rating, as a query for `read_together` (`first_of` reads it).
+pub fn of_request_query(db: &D1Database, request_id: &str) -> ApiResult<D1PreparedStatement> {
+    statement(db, "SELECT stars, comment, at FROM ratings WHERE request_id = ?", &[request_id.into()])
 }

@@ -209,8 +209,11 @@ pub struct EventRow {
     pub at: i64,
 }
 
-pub async fn events(db: &D1Database, request_id: &str) -> ApiResult<Vec<EventRow>> {
-    all(db, "SELECT seq, type, status, actor, reason, at FROM request_events WHERE request_id = ? ORDER BY seq", &[request_id.into()]).await
+const EVENTS: &str = "SELECT seq, type, status, actor, reason, at FROM request_events WHERE request_id = ? ORDER BY seq";
+
+/// A request's history, oldest first, as a query for `read_together`.
+pub fn events_query(db: &D1Database, request_id: &str) -> ApiResult<D1PreparedStatement> {
+    statement(db, EVENTS, &[request_id.into()])
 }
 
 /// The state a request was in when its latest dispute opened.
@@ -492,6 +495,21 @@ pub async fn queue(db: &D1Database, f: &QueueFilter<'_>) -> ApiResult<Vec<QueueR
 
 /// How many requests of the app the creator will work before this one (same order as the
 /// queue: priority first, then oldest), counting only those waiting on the creator.
+/// `ahead_in_queue` of the request `id` as a query for `read_together` (`{"n": ...}`), which
+/// reads the request's own priority and time itself, so it needs no earlier read of the row.
+pub fn ahead_in_queue_query(db: &D1Database, app_slug: &str, id: &str) -> ApiResult<D1PreparedStatement> {
+    statement(
+        db,
+        &format!(
+            "WITH me AS (SELECT rowid AS r, priority AS p, created_at AS c FROM requests WHERE id = ?2)
+             SELECT COUNT(*) AS n FROM requests, me WHERE app_slug = ?1 AND status IN ({}) AND id != ?2
+               AND (priority > me.p OR (priority = me.p AND (created_at < me.c OR (created_at = me.c AND requests.rowid < me.r))))",
+            sql_list(groups::IN_QUEUE)
+        ),
+        &[app_slug.into(), id.into()],
+    )
+}
+
 pub async fn ahead_in_queue(db: &D1Database, row: &RequestRow) -> ApiResult<i64> {
     super::count(
         db,
