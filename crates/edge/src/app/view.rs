@@ -137,19 +137,10 @@ impl Around {
     }
 
     fn read(results: &[D1Result]) -> ApiResult<Self> {
-        #[derive(serde::Deserialize)]
-        struct Count {
-            n: i64,
-        }
         let [events, ahead, recent, rating] = results else {
             return Err(ApiError::Internal(format!("a request's view read {} results, not 4", results.len())));
         };
-        Ok(Self {
-            events: events.results()?,
-            ahead: db::first_of::<Count>(ahead)?.map_or(0, |c| c.n),
-            recent: db::kpis::fulfilment_times(recent)?,
-            rating: db::first_of(rating)?,
-        })
+        Ok(Self { events: events.results()?, ahead: db::count_of(ahead)?, recent: db::kpis::fulfilment_times(recent)?, rating: db::first_of(rating)? })
     }
 
     async fn of(db: &D1Database, row: &RequestRow) -> ApiResult<Self> {

@@ -118,7 +118,16 @@ pub async fn request_figures(db: &D1Database, scope: &Scope<'_>) -> ApiResult<Re
 /// what the fan's wait estimate is made from, one small read however busy the app. A query
 /// for `read_together`; `fulfilment_times` reads its result.
 pub fn recent_fulfilment_times_query(db: &D1Database, app_slug: &str, from: i64, newest: u32) -> ApiResult<D1PreparedStatement> {
-    statement(db, &recent_fulfilment_sql(newest), &[app_slug.into(), from.into()])
+    let sql = format!(
+        "SELECT d FROM (
+           SELECT fulfilled_at - queued_at AS d FROM requests
+            WHERE app_slug = ?1 AND created_at >= ?2 AND test = 0 AND status IN ('{fulfilled}', '{closed}') AND queued_at IS NOT NULL AND fulfilled_at IS NOT NULL
+            ORDER BY created_at DESC LIMIT {newest})
+          ORDER BY d",
+        fulfilled = Status::Fulfilled.as_str(),
+        closed = Status::Closed.as_str(),
+    );
+    statement(db, &sql, &[app_slug.into(), from.into()])
 }
 
 #[derive(Deserialize)]
@@ -129,18 +138,6 @@ struct Duration {
 /// The times a `recent_fulfilment_times_query` found, shortest first.
 pub fn fulfilment_times(result: &D1Result) -> ApiResult<Vec<i64>> {
     Ok(result.results::<Duration>()?.into_iter().map(|r| r.d).collect())
-}
-
-fn recent_fulfilment_sql(newest: u32) -> String {
-    format!(
-        "SELECT d FROM (
-           SELECT fulfilled_at - queued_at AS d FROM requests
-            WHERE app_slug = ?1 AND created_at >= ?2 AND test = 0 AND status IN ('{fulfilled}', '{closed}') AND queued_at IS NOT NULL AND fulfilled_at IS NOT NULL
-            ORDER BY created_at DESC LIMIT {newest})
-          ORDER BY d",
-        fulfilled = Status::Fulfilled.as_str(),
-        closed = Status::Closed.as_str(),
-    )
 }
 
 pub async fn other_money(db: &D1Database, scope: &Scope<'_>) -> ApiResult<OtherMoney> {

@@ -114,13 +114,19 @@ pub(crate) async fn changes(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> Api
     Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
 /// `SELECT COUNT(*) AS n ...`
 pub(crate) async fn count(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<i64> {
-    #[derive(Deserialize)]
-    struct Count {
-        n: i64,
-    }
     Ok(first::<Count>(db, sql, args).await?.map_or(0, |c| c.n))
+}
+
+/// The `n` of one `SELECT COUNT(*) AS n ...` result of `read_together`.
+pub fn count_of(result: &D1Result) -> ApiResult<i64> {
+    Ok(first_of::<Count>(result)?.map_or(0, |c| c.n))
 }
 
 /// Just the ids a query finds.

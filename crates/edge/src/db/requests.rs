@@ -495,32 +495,24 @@ pub async fn queue(db: &D1Database, f: &QueueFilter<'_>) -> ApiResult<Vec<QueueR
 
 /// How many requests of the app the creator will work before this one (same order as the
 /// queue: priority first, then oldest), counting only those waiting on the creator.
-/// `ahead_in_queue` of the request `id` as a query for `read_together` (`{"n": ...}`), which
-/// reads the request's own priority and time itself, so it needs no earlier read of the row.
-pub fn ahead_in_queue_query(db: &D1Database, app_slug: &str, id: &str) -> ApiResult<D1PreparedStatement> {
-    statement(
-        db,
-        &format!(
-            "WITH me AS (SELECT rowid AS r, priority AS p, created_at AS c FROM requests WHERE id = ?2)
-             SELECT COUNT(*) AS n FROM requests, me WHERE app_slug = ?1 AND status IN ({}) AND id != ?2
-               AND (priority > me.p OR (priority = me.p AND (created_at < me.c OR (created_at = me.c AND requests.rowid < me.r))))",
-            sql_list(groups::IN_QUEUE)
-        ),
-        &[app_slug.into(), id.into()],
+/// How many requests of the app are ahead of request `id` in its queue (`{"n": ...}`). The
+/// query reads the request's own priority and time itself, so it needs no earlier read of the
+/// row and can go in a `read_together` batch (`ahead_in_queue_query`).
+fn ahead_in_queue_sql() -> String {
+    format!(
+        "WITH me AS (SELECT rowid AS r, priority AS p, created_at AS c FROM requests WHERE id = ?2)
+         SELECT COUNT(*) AS n FROM requests, me WHERE app_slug = ?1 AND status IN ({}) AND id != ?2
+           AND (priority > me.p OR (priority = me.p AND (created_at < me.c OR (created_at = me.c AND requests.rowid < me.r))))",
+        sql_list(groups::IN_QUEUE)
     )
 }
 
+pub fn ahead_in_queue_query(db: &D1Database, app_slug: &str, id: &str) -> ApiResult<D1PreparedStatement> {
+    statement(db, &ahead_in_queue_sql(), &[app_slug.into(), id.into()])
+}
+
 pub async fn ahead_in_queue(db: &D1Database, row: &RequestRow) -> ApiResult<i64> {
-    super::count(
-        db,
-        &format!(
-            "SELECT COUNT(*) AS n FROM requests WHERE app_slug = ?1 AND status IN ({}) AND id != ?2
-               AND (priority > ?3 OR (priority = ?3 AND (created_at < ?4 OR (created_at = ?4 AND rowid < (SELECT rowid FROM requests WHERE id = ?2)))))",
-            sql_list(groups::IN_QUEUE)
-        ),
-        &[row.app_slug.as_str().into(), row.id.as_str().into(), row.priority.into(), row.created_at.into()],
-    )
-    .await
+    super::count(db, &ahead_in_queue_sql(), &[row.app_slug.as_str().into(), row.id.as_str().into()]).await
 }
 
 /// Held payments whose acceptance window has passed at `now`. Bids of an auction that is still
