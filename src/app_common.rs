@@ -154,6 +154,16 @@ fn uses(manifest: &Manifest, part: Option<Feature>) -> ApiResult<()> {
     }
 }
 
+/// `GET /auth/<provider>/callback`: the marketplace's one OAuth callback per provider finishes
+/// a sign-in for the app it was started at (its state names the app).
+pub async fn sign_in_callback(req: Request, env: &Env, provider: &str) -> ApiResult<Response> {
+    let returned = signin::returned(&req, env, provider).await?;
+    let app = recently_registered(env, &returned.app_slug).await?;
+    let manifest = &*app.manifest()?;
+    uses(manifest, Some(Feature::SignIn))?;
+    signin::finish(&req, env, manifest, returned).await
+}
+
 /// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
 /// who asks): answered from the hub's copy while it is fresh, else answered (the app's pages,
 /// the sign-in steps and the PayPal return) and kept when its answer says a shared cache may
@@ -168,7 +178,7 @@ pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> 
             let app = recently_registered(env, slug).await?;
             Pages::new(&app.manifest, &*app.manifest()?).answer(&req, page)?
         }
-        (None, ["auth", "popup" | "popup.js"] | ["auth", _, "start" | "callback" | "confirm"]) => {
+        (None, ["auth", "popup" | "popup.js"] | ["auth", _, "start" | "confirm"]) => {
             let app = recently_registered(env, slug).await?;
             let manifest = &*app.manifest()?;
             uses(manifest, Some(Feature::SignIn))?;
@@ -177,7 +187,6 @@ pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> 
                 ["auth", "popup.js"] => signin::popup_script(),
                 ["auth", "email", "confirm"] => signin::email_confirm(&req, env, manifest).await?,
                 ["auth", provider, "start"] => signin::start(&req, env, manifest, provider).await?,
-                ["auth", provider, "callback"] => signin::callback(&req, env, manifest, provider).await?,
                 _ => return Err(ApiError::NotFound("route")),
             }
         }

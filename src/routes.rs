@@ -58,6 +58,7 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (["api", "apps", slug, "twitch"], Method::Post) => creator_api::twitch::connect(req, env, slug).await,
         (["api", "apps", slug, "twitch"], Method::Delete) => creator_api::twitch::disconnect(&req, env, slug).await,
         (["twitch", "callback"], Method::Get) => creator_api::twitch::callback(&req, env).await,
+        (["auth", provider, "callback"], Method::Get) => app_common::sign_in_callback(req, env, provider).await,
         (["api", "apps", slug, "youtube"], Method::Get) => creator_api::youtube::show(&req, env, slug).await,
         (["api", "apps", slug, "youtube"], Method::Post) => creator_api::youtube::connect(&req, env, slug).await,
         (["api", "apps", slug, "youtube"], Method::Put) => creator_api::youtube::pick(req, env, slug).await,
@@ -86,7 +87,8 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         | (["api", "creator", ..], _)
         | (["api", "blocklist", ..], _)
         | (["health" | "openapi.json"], _)
-        | (["twitch" | "youtube", "callback"], _) => Err(ApiError::MethodNotAllowed),
+        | (["twitch" | "youtube", "callback"], _)
+        | (["auth", _, "callback"], _) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route")),
     }
 }

@@ -15,8 +15,8 @@ const cookieOf = (response, name) => response.headers.getSetCookie().find((c) =>
 const valueOf = (setCookie) => setCookie.split(";")[0].split("=").slice(1).join("=");
 
 /** Walks the sign-in: our start, the provider's authorize (which approves at once), our callback. */
-async function signIn(provider = "twitch") {
-  const start = await fetch(`${f.url}/apps/shoutout/auth/${provider}/start?return=/apps/shoutout/?from=signin`, { redirect: "manual" });
+async function signIn(provider = "twitch", app = "shoutout") {
+  const start = await fetch(`${f.url}/apps/${app}/auth/${provider}/start?return=/apps/${app}/?from=signin`, { redirect: "manual" });
   assert.equal(start.status, 302);
   const stateCookie = cookieOf(start, "fl_oauth_state");
   const authorize = new URL(start.headers.get("location"));
@@ -41,10 +41,13 @@ describe("signing in with OAuth", () => {
   test("authorization code with PKCE and state gives an HttpOnly session that travels with the request", async () => {
     const { stateCookie, authorize, callback } = await signIn();
     assert.match(stateCookie, /HttpOnly; Secure; SameSite=Lax/);
+    assert.match(stateCookie, /Path=\/auth\/twitch\/callback;/, "the state travels to the callback only");
     assert.equal(authorize.searchParams.get("code_challenge_method"), "S256");
     assert.match(authorize.searchParams.get("code_challenge"), /^[A-Za-z0-9_-]{43}$/);
     assert.equal(authorize.searchParams.get("state"), valueOf(stateCookie));
-    assert.equal(authorize.searchParams.get("redirect_uri"), `${f.url}/apps/shoutout/auth/twitch/callback`);
+    // One callback per provider for every app: the OAuth client lists one redirect URL.
+    assert.equal(authorize.searchParams.get("redirect_uri"), `${f.url}/auth/twitch/callback`);
+    assert.equal(callback.href.startsWith(`${f.url}/auth/twitch/callback?`), true, callback.href);
 
     const done = await finish(callback, stateCookie);
     assert.equal(done.status, 303, await done.clone().text());
@@ -66,6 +69,32 @@ describe("signing in with OAuth", () => {
     const replay = await finish(callback, stateCookie);
     assert.equal(replay.status, 400);
     assert.equal((await replay.json()).error.code, "invalid_state");
+  });
+
+  test("the marketplace's one callback finishes each sign-in at the app it was started at", async () => {
+    // song-request offers Twitch sign-in for its chat; its sign-in comes back to the same URL.
+    const { stateCookie, authorize, callback } = await signIn("twitch", "song-request");
+    assert.equal(authorize.searchParams.get("redirect_uri"), `${f.url}/auth/twitch/callback`);
+    const done = await finish(callback, stateCookie);
+    assert.equal(done.status, 303, await done.clone().text());
+    assert.equal(done.headers.get("location"), `${f.url}/apps/song-request/?from=signin`);
+    const session = cookieOf(done, "fl_session");
+    assert.match(session, /Path=\/apps\/song-request\/;/);
+    const cookie = `fl_session=${valueOf(session)}`;
+    const here = await f.request("GET", "/apps/song-request/api/session", { headers: { cookie } });
+    assert.deepEqual([here.data.signed_in, here.data.identity.provider], [true, "twitch"]);
+    // The session is song-request's: shoutout does not take it.
+    const there = await f.request("GET", "/apps/shoutout/api/session", { headers: { cookie } });
+    assert.equal(there.data.signed_in, false);
+    // A state is bound to its provider as well as to the browser.
+    const other = await signIn("twitch", "song-request");
+    const elsewhere = new URL(other.callback.href.replace("/auth/twitch/", "/auth/discord/"));
+    const wrong = await finish(elsewhere, other.stateCookie);
+    assert.deepEqual([wrong.status, (await wrong.json()).error.code], [400, "invalid_state"]);
+    const unknown = await fetch(`${f.url}/auth/myspace/callback?code=x&state=y`);
+    assert.deepEqual([unknown.status, (await unknown.json()).error.code], [404, "not_found"]);
+    const posted = await fetch(`${f.url}/auth/twitch/callback`, { method: "POST" });
+    assert.equal(posted.status, 405);
   });
 
   test("a forged state, a state from another browser and a reused code are refused", async () => {

@@ -26,6 +26,7 @@ pub async fn start(db: &D1Database, l: &NewLogin<'_>, now: i64) -> ApiResult<()>
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Login {
+    pub app_slug: String,
     pub verifier: String,
     pub return_to: String,
 }
@@ -33,23 +34,19 @@ pub struct Login {
 /// Which login a callback claims.
 pub struct LoginKey<'a> {
     pub state: &'a str,
-    pub app_slug: &'a str,
     pub provider: &'a str,
 }
 
 /// Uses the login's state once: `None` when it is unknown, used, expired (older than
-/// `created_after`) or of another app or provider.
+/// `created_after`) or of another provider.
 pub async fn take(db: &D1Database, key: &LoginKey<'_>, now: i64, created_after: i64) -> ApiResult<Option<Login>> {
-    let claimed = changes(
+    first(
         db,
-        "UPDATE oauth_logins SET used_at = ? WHERE state = ? AND app_slug = ? AND provider = ? AND used_at IS NULL AND created_at > ?",
-        &[now.into(), key.state.into(), key.app_slug.into(), key.provider.into(), created_after.into()],
+        "UPDATE oauth_logins SET used_at = ? WHERE state = ? AND provider = ? AND used_at IS NULL AND created_at > ?
+         RETURNING app_slug, verifier, return_to",
+        &[now.into(), key.state.into(), key.provider.into(), created_after.into()],
     )
-    .await?;
-    if claimed != 1 {
-        return Ok(None);
-    }
-    first(db, "SELECT verifier, return_to FROM oauth_logins WHERE state = ?", &[key.state.into()]).await
+    .await
 }
 
 /// An email link used once: its hash is the row's key, so a second use conflicts.

@@ -70,8 +70,15 @@ fn offered(manifest: &Manifest, name: &str) -> ApiResult<Provider> {
     Provider::parse(name).filter(|p| providers.contains(p)).ok_or(ApiError::NotFound("sign-in provider"))
 }
 
-fn callback_url(origin: &str, manifest: &Manifest, provider: Provider) -> String {
-    format!("{origin}/apps/{}/auth/{}/callback", manifest.slug, provider.as_str())
+/// One callback per provider for the whole marketplace, so each OAuth client lists one
+/// redirect URL however many apps there are (Twitch allows an application ten).
+fn callback_url(origin: &str, provider: Provider) -> String {
+    format!("{origin}/auth/{}/callback", provider.as_str())
+}
+
+/// Where the state cookie is sent: the provider's callback only.
+fn state_cookie_path(provider: Provider) -> String {
+    format!("/auth/{}/callback", provider.as_str())
 }
 
 /// Sign-in links for the app's providers, in the manifest's order (for error answers and the
@@ -104,14 +111,14 @@ pub async fn start(req: &Request, env: &Env, manifest: &Manifest, provider: &str
         &[
             ("response_type", "code"),
             ("client_id", &cfg.client_id),
-            ("redirect_uri", &callback_url(&origin(req), manifest, provider)),
+            ("redirect_uri", &callback_url(&origin(req), provider)),
             ("scope", &cfg.scope),
             ("state", &state),
             ("code_challenge", &identity::pkce_challenge(&verifier)),
             ("code_challenge_method", "S256"),
         ],
     );
-    Ok(redirect(&to, 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &format!("/apps/{}/auth", manifest.slug), identity::LOGIN_SECS)])?)
+    Ok(redirect(&to, 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &state_cookie_path(provider), identity::LOGIN_SECS)])?)
 }
 
 fn url_encode(text: &str) -> String {
@@ -205,12 +212,19 @@ pub async fn exchange(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
 pub const SESSION_HEADER: &str = "Fanline-Session";
 
 /// A redirect that also sets cookies (`Response::redirect`'s headers cannot be changed).
-/// `GET /apps/<slug>/auth/<provider>/callback?code=...&state=...`: the state must be this
-/// browser's and unused; the code is exchanged with the PKCE verifier; the user info becomes
-/// the session.
-pub async fn callback(req: &Request, env: &Env, manifest: &Manifest, provider: &str) -> ApiResult<Response> {
-    let provider = offered(manifest, provider)?;
-    let cfg = provider_config(env, provider)?;
+/// A sign-in the provider sent back, its state used: which app it is for, and how to finish it.
+pub struct Returned {
+    pub app_slug: String,
+    provider: Provider,
+    code: String,
+    login: db::logins::Login,
+}
+
+/// `GET /auth/<provider>/callback?code=...&state=...`, first half: the state must be this
+/// browser's and unused, and names the app the sign-in was started at (whose manifest the
+/// caller reads for `finish`).
+pub async fn returned(req: &Request, env: &Env, provider: &str) -> ApiResult<Returned> {
+    let provider = Provider::parse(provider).ok_or(ApiError::NotFound("sign-in provider"))?;
     let db = db::db(env)?;
     let param = |name: &str| query_param(req, name);
     let invalid = |why: &str| ApiError::bad_request("invalid_state", format!("This sign-in link is not valid ({why}); start again."));
@@ -225,14 +239,23 @@ pub async fn callback(req: &Request, env: &Env, manifest: &Manifest, provider: &
         return Err(invalid("it was started in another browser"));
     }
     // One use per state: a replayed callback finds it used.
-    let key = db::logins::LoginKey { state: &state, app_slug: &manifest.slug, provider: provider.as_str() };
+    let key = db::logins::LoginKey { state: &state, provider: provider.as_str() };
     let now = now_ms();
     let login = db::logins::take(&db, &key, now, now - identity::LOGIN_SECS * 1000).await?.ok_or_else(|| invalid("it was already used or has expired"))?;
+    Ok(Returned { app_slug: login.app_slug.clone(), provider, code, login })
+}
 
+/// The second half, with the manifest of the app the sign-in is for: the code is exchanged
+/// with the PKCE verifier and the user info becomes the app's session.
+pub async fn finish(req: &Request, env: &Env, manifest: &Manifest, returned: Returned) -> ApiResult<Response> {
+    let Returned { provider, code, login, .. } = returned;
+    // The app may have dropped the provider since the sign-in started.
+    offered(manifest, provider.as_str())?;
+    let cfg = provider_config(env, provider)?;
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", "authorization_code")
         .append_pair("code", &code)
-        .append_pair("redirect_uri", &callback_url(&origin(req), manifest, provider))
+        .append_pair("redirect_uri", &callback_url(&origin(req), provider))
         .append_pair("client_id", &cfg.client_id)
         .append_pair("client_secret", &cfg.client_secret)
         .append_pair("code_verifier", &login.verifier);
@@ -248,7 +271,7 @@ pub async fn callback(req: &Request, env: &Env, manifest: &Manifest, provider: &
         303,
         &[
             identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS),
-            identity::set_cookie(identity::STATE_COOKIE, "", &format!("/apps/{}/auth", manifest.slug), 0),
+            identity::set_cookie(identity::STATE_COOKIE, "", &state_cookie_path(provider), 0),
         ],
     )?)
 }
