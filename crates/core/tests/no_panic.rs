@@ -70,7 +70,7 @@ fn submissions_of_any_shape_are_answered() {
         let form_token =
             (rng.below(3) == 0).then(|| [rng.text(20), format!("{}.{}", rng.next() % 10_000, rng.text(64)), "1.".into(), ".".into()][rng.below(4)].clone());
         let honeypot = (rng.below(4) == 0).then(|| rng.text(8));
-        let fill_secs = form_token.as_deref().and_then(|t| moderation::fill_secs(b"secret", &manifest.slug, t, rng.next() as i64));
+        let fill_secs = form_token.as_deref().and_then(|t| moderation::fill_secs(b"secret", &manifest.slug, "198.51.100.1", t, rng.next() as i64));
         let raw = RawSubmission { fields, add_ons, tip, files, pay_with, bid, form_token, honeypot, turnstile_token: None };
         if let Ok(s) = validate(manifest, &raw) {
             assert_eq!(s.lines().iter().map(|l| l.amount).sum::<u64>(), s.price().amount);

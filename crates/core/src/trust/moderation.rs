@@ -253,27 +253,30 @@ fn longest_run(text: &str) -> usize {
     longest
 }
 
-/// A form token: when the form was shown, signed so a bot cannot claim it waited.
-pub fn form_token(secret: &[u8], app_slug: &str, issued_ms: i64) -> String {
-    format!("{issued_ms}.{}", hex::encode(token_mac(secret, app_slug, issued_ms)))
+/// How long a form token counts: a form left open through a long stream, not a day of reuse.
+pub const FORM_TOKEN_MS: i64 = 6 * 3_600_000;
+
+/// A form token: when the form was shown and to which client (`trust::client::ip_key`: the
+/// address, an IPv6 /64), signed so a bot can neither claim it waited nor hand one waited-out
+/// token to many addresses.
+pub fn form_token(secret: &[u8], app_slug: &str, client: &str, issued_ms: i64) -> String {
+    format!("{issued_ms}.{}", hex::encode(token_mac(secret, app_slug, client, issued_ms).finalize().into_bytes()))
 }
 
-/// Seconds between the form being shown and `now_ms`, if the token is genuine and for this
-/// app. Tokens older than a day count as absent.
-pub fn fill_secs(secret: &[u8], app_slug: &str, token: &str, now_ms: i64) -> Option<i64> {
+/// Seconds between the form being shown and `now_ms`, if the token is genuine, for this app
+/// and this client, and younger than `FORM_TOKEN_MS`; otherwise it counts as absent.
+pub fn fill_secs(secret: &[u8], app_slug: &str, client: &str, token: &str, now_ms: i64) -> Option<i64> {
     let (issued, mac) = token.split_once('.')?;
     let issued: i64 = issued.parse().ok()?;
-    let mut check = Hmac::<Sha256>::new_from_slice(secret).ok()?;
-    check.update(format!("{app_slug}|{issued}").as_bytes());
-    check.verify_slice(&hex::decode(mac).ok()?).ok()?;
+    token_mac(secret, app_slug, client, issued).verify_slice(&hex::decode(mac).ok()?).ok()?;
     let elapsed = now_ms.checked_sub(issued)?;
-    (0..86_400_000).contains(&elapsed).then_some(elapsed / 1000)
+    (0..FORM_TOKEN_MS).contains(&elapsed).then_some(elapsed / 1000)
 }
 
-fn token_mac(secret: &[u8], app_slug: &str, issued_ms: i64) -> Vec<u8> {
+fn token_mac(secret: &[u8], app_slug: &str, client: &str, issued_ms: i64) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
-    mac.update(format!("{app_slug}|{issued_ms}").as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    mac.update(format!("{app_slug}|{client}|{issued_ms}").as_bytes());
+    mac
 }
 
 #[cfg(test)]
@@ -389,12 +392,16 @@ mod tests {
     fn honeypot_and_fill_time_need_a_genuine_token() {
         let mut r = ModerationRules { min_fill_secs: Some(3), ..ModerationRules::default() };
         let secret = b"form secret";
-        let token = form_token(secret, "song-request", 1_000_000);
-        assert_eq!(fill_secs(secret, "song-request", &token, 1_010_000), Some(10));
-        assert_eq!(fill_secs(secret, "pixel-icon", &token, 1_010_000), None, "another app's token");
-        assert_eq!(fill_secs(b"other", "song-request", &token, 1_010_000), None);
-        assert_eq!(fill_secs(secret, "song-request", "1000000.00", 1_010_000), None);
-        assert_eq!(fill_secs(secret, "song-request", &token, 999_000), None, "from the future");
+        let client = "203.0.113.7";
+        let token = form_token(secret, "song-request", client, 1_000_000);
+        assert_eq!(fill_secs(secret, "song-request", client, &token, 1_010_000), Some(10));
+        assert_eq!(fill_secs(secret, "pixel-icon", client, &token, 1_010_000), None, "another app's token");
+        assert_eq!(fill_secs(secret, "song-request", "198.51.100.9", &token, 1_010_000), None, "another client's token");
+        assert_eq!(fill_secs(b"other", "song-request", client, &token, 1_010_000), None);
+        assert_eq!(fill_secs(secret, "song-request", client, "1000000.00", 1_010_000), None);
+        assert_eq!(fill_secs(secret, "song-request", client, &token, 999_000), None, "from the future");
+        assert_eq!(fill_secs(secret, "song-request", client, &token, 1_000_000 + FORM_TOKEN_MS - 1), Some((FORM_TOKEN_MS - 1) / 1000));
+        assert_eq!(fill_secs(secret, "song-request", client, &token, 1_000_000 + FORM_TOKEN_MS), None, "expired");
         let verdict = |s: Signals| moderate(&r, &[("m", "fine")], &s);
         assert_eq!(verdict(Signals { fill_secs: Some(1), ..Signals::default() }).decision, Decision::Block);
         assert_eq!(verdict(Signals { fill_secs: Some(3), ..Signals::default() }).decision, Decision::Allow);

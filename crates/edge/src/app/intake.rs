@@ -134,7 +134,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
             (fan, signed_in) => fans::tier_of(&db, manifest, fan.as_ref(), signed_in.as_ref()).await?,
         };
         let fill_secs = match (&raw.form_token, manifest.moderation.min_fill_secs) {
-            (Some(token), Some(_)) => moderation::fill_secs(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, token, now),
+            (Some(token), Some(_)) => moderation::fill_secs(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, &ip_key, token, now),
             _ => None,
         };
         let inputs = Inputs {
@@ -372,11 +372,11 @@ fn new_row(id: &str, manifest: &Manifest, plan: &IntakePlan, payment: &checkout:
     })
 }
 
-/// `GET .../api/form-token`: when the form was shown, signed; the form sends it back so the
-/// minimum fill time cannot be faked by a bot.
-pub fn form_token(env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+/// `GET .../api/form-token`: when the form was shown and to whom, signed; the form sends it
+/// back so the minimum fill time cannot be faked by a bot, nor one token shared between many.
+pub fn form_token(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     let now = now_ms();
-    let token = moderation::form_token(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, now);
+    let token = moderation::form_token(required_config(env, FORM_TOKEN_SECRET)?.as_bytes(), &manifest.slug, &ip_key(&client_ip(req)), now);
     let mut response = json(200, &json!({"form_token": token, "issued_at": rfc3339(now)}));
     response.headers_mut().set("Cache-Control", "no-store")?;
     Ok(response)

@@ -121,7 +121,7 @@ async fn route(manifest: &Manifest, req: Request, env: &Env) -> ApiResult<Respon
         (["apps", slug, rest @ ..], method) if *slug == manifest.slug => match (rest, method) {
             (["api", "requests", ..], Method::Options) => Ok(Response::empty()?.with_status(204)),
             (["api", "requests"], Method::Post) => intake::create(req, env, manifest, None).await,
-            (["api", "form-token"], Method::Get) => intake::form_token(env, manifest),
+            (["api", "form-token"], Method::Get) => intake::form_token(&req, env, manifest),
             (["api", "auctions", id, "bids"], Method::Post) => {
                 let id = id.to_string();
                 intake::create(req, env, manifest, Some(&id)).await
