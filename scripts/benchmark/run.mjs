@@ -7,8 +7,8 @@
 //
 // Every case runs once per round with autocannon (16 connections); rounds alternate the cases
 // so drift on the machine hits them all alike, and the fulfilment backlog drains before each.
-// The figure printed for a case is its median round. A case with a target is also run right
-// after its reference in every round, and judged on the median of those paired ratios. Environment: BENCH_ROUNDS (3),
+// The figure printed for a case is its median round. A case with a target is also run between
+// two runs of its reference in every round, and judged on the median of those paired ratios. Environment: BENCH_ROUNDS (3),
 // BENCH_SECONDS per case and round (5), BENCH_CONNECTIONS (16), BENCH_ONLY (a regular
 // expression: run only the cases it matches, plus the two references).
 import autocannon from "autocannon";
@@ -320,8 +320,9 @@ async function measure(c, round) {
 }
 
 const results = new Map(cases.map((c) => [c.name, []]));
-// A target's ratio is taken against its reference run just before it, in every round, so the
-// machine's drift over a round (the ceiling moved 15% between rounds) does not land in it.
+// A target's ratio is taken against its reference run just before and just after it (their
+// mean), in every round, so neither the machine's drift over a round (the ceiling moved 15%
+// between rounds) nor running second lands in it.
 const paired = new Map();
 for (let round = 1; round <= ROUNDS; round++) {
   // Each round starts with a different case, so no case always runs first or last.
@@ -330,11 +331,18 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const c of order) {
     const drained = await drain();
     const target = targetOf(c.name);
-    const reference = target && (await measure(cases.find((r) => r.name === REFERENCE[target[1]]), round));
+    const referenceCase = target && cases.find((r) => r.name === REFERENCE[target[1]]);
+    const before = referenceCase && (await measure(referenceCase, round));
     const m = await measure(c, round);
     results.get(c.name).push(m);
-    const pair = reference ? `   (${target[1]} just before: ${reference.rps.toFixed(0)} req/s, ${(m.rps / reference.rps).toFixed(2)}x)` : "";
-    if (reference) paired.set(c.name, [...(paired.get(c.name) ?? []), m.rps / reference.rps]);
+    let pair = "";
+    if (referenceCase) {
+      await drain();
+      const after = await measure(referenceCase, round);
+      const reference = (before.rps + after.rps) / 2;
+      paired.set(c.name, [...(paired.get(c.name) ?? []), m.rps / reference]);
+      pair = `   (${target[1]} before and after: ${before.rps.toFixed(0)} and ${after.rps.toFixed(0)} req/s, ${(m.rps / reference).toFixed(2)}x)`;
+    }
     say(`${c.name.padEnd(32)} ${m.rps.toFixed(0).padStart(6)} req/s   p50 ${String(m.p50).padStart(4)} ms   p99 ${String(m.p99).padStart(4)} ms   ${c.expect ? `not ${c.expect}` : "non-2xx"} ${m.non2xx}${c.drains ? `   (backlog drained in ${(drained.ms / 1000).toFixed(1)} s)` : ""}${pair}`);
   }
 }
@@ -375,8 +383,8 @@ say("(for a floor case, the non-2xx column counts answers other than the one it 
     for (const [what, from, to] of steps) say(`${what.padEnd(36)} ${from === null ? to.toFixed(2).padStart(6) : `+${(to - from).toFixed(2)}`.padStart(6)} ms`);
   }
 }
-// Judged on the median of each round's ratio to the reference run just before the case; the
-// ratio of the medians in the summary is printed beside it.
+// Judged on the median of each round's ratio to the reference runs around the case; the ratio
+// of the medians in the summary is printed beside it.
 say("\n== Targets (median of the rounds' paired ratios; each round; ratio of the medians above)");
 for (const [name, against, target] of targets) {
   const s = summary.get(name);
