@@ -211,7 +211,6 @@ pub async fn exchange(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
 /// The header an embed on another site sends its session in (its cookie cannot travel there).
 pub const SESSION_HEADER: &str = "Fanline-Session";
 
-/// A redirect that also sets cookies (`Response::redirect`'s headers cannot be changed).
 /// A sign-in the provider sent back, its state used: which app it is for, and how to finish it.
 pub struct Returned {
     pub app_slug: String,
