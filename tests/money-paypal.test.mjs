@@ -91,6 +91,22 @@ describe("paying with PayPal", () => {
     assert.deepEqual([done.status, done.price.refunded], ["refunded", 550]);
   });
 
+  test("a refund event in another currency than the payment's is not counted", async () => {
+    const r = await paypalRequest();
+    await f.paypal.approve(new URL(r.data.checkout_url).searchParams.get("token"));
+    const captureId = (await view(r.data.id)).paypal.capture_id;
+    const refund = (currency_code) =>
+      f.paypal.event("PAYMENT.CAPTURE.REFUNDED", { id: `R-${currency_code}-${r.data.id}`, status: "COMPLETED", amount: { value: "5.50", currency_code }, links: [{ rel: "up", href: `${f.paypal.url}/v2/payments/captures/${captureId}` }] });
+    const [other] = await f.paypal.deliver(refund("EUR"));
+    assert.deepEqual([other.status, other.body.outcome], [200, "mismatch"], JSON.stringify(other.body));
+    const after = await view(r.data.id);
+    assert.deepEqual([after.status, after.price.refunded], ["queued", 0]);
+    // The same refund in the payment's currency counts.
+    const [same] = await f.paypal.deliver(refund("USD"));
+    assert.deepEqual([same.status, same.body.outcome], [200, "applied"], JSON.stringify(same.body));
+    assert.deepEqual([(await view(r.data.id)).status, (await view(r.data.id)).price.refunded], ["refunded", 550]);
+  });
+
   test("a refund made in PayPal's dashboard moves the request", async () => {
     const r = await paypalRequest();
     await f.paypal.approve(new URL(r.data.checkout_url).searchParams.get("token"));

@@ -83,8 +83,8 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
             }
             _ => WebhookOutcome::UnknownRequest,
         },
-        wire::Event::CaptureRefunded { refund_id, capture_id, amount } => {
-            refunded(ctx, &event, &Refunded { refund_id: &refund_id, capture_id: &capture_id, amount: &amount }).await?
+        wire::Event::CaptureRefunded { refund_id, capture_id, amount, currency } => {
+            refunded(ctx, &event, &Refunded { refund_id: &refund_id, capture_id: &capture_id, amount: &amount, currency: &currency }).await?
         }
     };
     // Recorded after acting: a duplicate that races this one is harmless (capture and state
@@ -99,11 +99,17 @@ struct Refunded<'a> {
     capture_id: &'a str,
     /// Decimal text, as PayPal writes amounts.
     amount: &'a str,
+    /// Lower-case ISO code.
+    currency: &'a str,
 }
 
 /// Counted once per refund id; a refund that empties the payment moves the request to refunded.
 async fn refunded(ctx: Ctx<'_>, event: &Event<'_>, r: &Refunded<'_>) -> ApiResult<WebhookOutcome> {
     let Some(row) = db::requests::by_paypal_capture(ctx.db, r.capture_id).await? else { return Ok(WebhookOutcome::UnknownRequest) };
+    // An amount in another currency is not a refund of this payment's money (review L5).
+    if r.currency != row.currency {
+        return Ok(WebhookOutcome::Mismatch);
+    }
     let currency = Currency::parse(&row.currency).map_err(ApiError::Internal)?;
     let Some(amount) = wire::parse_amount(r.amount, &currency) else { return Ok(WebhookOutcome::Mismatch) };
     let record = || -> ApiResult<Vec<D1PreparedStatement>> {

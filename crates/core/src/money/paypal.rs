@@ -67,7 +67,7 @@ pub enum Event {
     /// `PAYMENT.CAPTURE.COMPLETED`: the money is taken.
     CaptureCompleted { capture_id: String, order_id: Option<String>, request_id: String, amount: String, currency: String },
     /// `PAYMENT.CAPTURE.REFUNDED`: a refund of part or all of a capture.
-    CaptureRefunded { refund_id: String, capture_id: String, amount: String },
+    CaptureRefunded { refund_id: String, capture_id: String, amount: String, currency: String },
 }
 
 /// `(event id, event type, what it means for us)`; unknown types are `None` in the third place.
@@ -96,6 +96,7 @@ pub fn parse_event(body: &[u8]) -> Result<(String, String, Option<Event>), Strin
                 refund_id: r["id"].as_str()?.into(),
                 capture_id: up.rsplit('/').next()?.into(),
                 amount: r["amount"]["value"].as_str()?.into(),
+                currency: r["amount"]["currency_code"].as_str()?.to_ascii_lowercase(),
             })
         })(),
         _ => None,
@@ -173,8 +174,8 @@ mod tests {
                 currency: "usd".into()
             })
         );
-        let (_, _, r) = parse_event(br#"{"id":"WH-2","event_type":"PAYMENT.CAPTURE.REFUNDED","resource":{"id":"R1","amount":{"value":"1.00"},"links":[{"rel":"up","href":"https://api/v2/payments/captures/C1"}]}}"#).unwrap();
-        assert_eq!(r, Some(Event::CaptureRefunded { refund_id: "R1".into(), capture_id: "C1".into(), amount: "1.00".into() }));
+        let (_, _, r) = parse_event(br#"{"id":"WH-2","event_type":"PAYMENT.CAPTURE.REFUNDED","resource":{"id":"R1","amount":{"value":"1.00","currency_code":"USD"},"links":[{"rel":"up","href":"https://api/v2/payments/captures/C1"}]}}"#).unwrap();
+        assert_eq!(r, Some(Event::CaptureRefunded { refund_id: "R1".into(), capture_id: "C1".into(), amount: "1.00".into(), currency: "usd".into() }));
         assert_eq!(parse_event(br#"{"id":"WH-3","event_type":"BILLING.PLAN.CREATED","resource":{}}"#).unwrap().2, None);
         assert!(parse_event(b"nope").is_err());
     }
