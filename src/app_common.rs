@@ -158,7 +158,7 @@ fn uses(manifest: &Manifest, part: Option<Feature>) -> ApiResult<()> {
 /// a sign-in for the app it was started at (its state names the app).
 pub async fn sign_in_callback(req: Request, env: &Env, provider: &str) -> ApiResult<Response> {
     let returned = signin::returned(&req, env, provider).await?;
-    let app = recently_registered(env, &returned.app_slug).await?;
+    let app = recently_registered(env, returned.app_slug()).await?;
     let manifest = &*app.manifest()?;
     uses(manifest, Some(Feature::SignIn))?;
     signin::finish(&req, env, manifest, returned).await

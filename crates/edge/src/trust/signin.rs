@@ -73,11 +73,11 @@ fn offered(manifest: &Manifest, name: &str) -> ApiResult<Provider> {
 /// One callback per provider for the whole marketplace, so each OAuth client lists one
 /// redirect URL however many apps there are (Twitch allows an application ten).
 fn callback_url(origin: &str, provider: Provider) -> String {
-    format!("{origin}/auth/{}/callback", provider.as_str())
+    format!("{origin}{}", callback_path(provider))
 }
 
-/// Where the state cookie is sent: the provider's callback only.
-fn state_cookie_path(provider: Provider) -> String {
+/// The callback's path, which is also the only path the state cookie is sent to.
+fn callback_path(provider: Provider) -> String {
     format!("/auth/{}/callback", provider.as_str())
 }
 
@@ -118,7 +118,7 @@ pub async fn start(req: &Request, env: &Env, manifest: &Manifest, provider: &str
             ("code_challenge_method", "S256"),
         ],
     );
-    Ok(redirect(&to, 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &state_cookie_path(provider), identity::LOGIN_SECS)])?)
+    Ok(redirect(&to, 302, &[identity::set_cookie(identity::STATE_COOKIE, &state, &callback_path(provider), identity::LOGIN_SECS)])?)
 }
 
 fn url_encode(text: &str) -> String {
@@ -213,7 +213,6 @@ pub const SESSION_HEADER: &str = "Fanline-Session";
 
 /// A sign-in the provider sent back, its state used: which app it is for, and how to finish it.
 pub struct Returned {
-    pub app_slug: String,
     provider: Provider,
     code: String,
     login: db::logins::Login,
@@ -241,7 +240,14 @@ pub async fn returned(req: &Request, env: &Env, provider: &str) -> ApiResult<Ret
     let key = db::logins::LoginKey { state: &state, provider: provider.as_str() };
     let now = now_ms();
     let login = db::logins::take(&db, &key, now, now - identity::LOGIN_SECS * 1000).await?.ok_or_else(|| invalid("it was already used or has expired"))?;
-    Ok(Returned { app_slug: login.app_slug.clone(), provider, code, login })
+    Ok(Returned { provider, code, login })
+}
+
+impl Returned {
+    /// The app the sign-in was started at.
+    pub fn app_slug(&self) -> &str {
+        &self.login.app_slug
+    }
 }
 
 /// The second half, with the manifest of the app the sign-in is for: the code is exchanged
@@ -270,7 +276,7 @@ pub async fn finish(req: &Request, env: &Env, manifest: &Manifest, returned: Ret
         303,
         &[
             identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS),
-            identity::set_cookie(identity::STATE_COOKIE, "", &state_cookie_path(provider), 0),
+            identity::set_cookie(identity::STATE_COOKIE, "", &callback_path(provider), 0),
         ],
     )?)
 }
