@@ -8,9 +8,9 @@
 // Every case runs once per round with autocannon (16 connections); rounds alternate the cases
 // so drift on the machine hits them all alike, and the fulfilment backlog drains before each.
 // The figure printed for a case is its median round. A case with a target is also run between
-// two runs of its reference in every round, and judged on the median of those paired ratios. Environment: BENCH_ROUNDS (3),
-// BENCH_SECONDS per case and round (5), BENCH_CONNECTIONS (16), BENCH_ONLY (a regular
-// expression: run only the cases it matches, plus the two references).
+// two runs of its reference in every round, and judged on the median of those paired ratios.
+// Environment: BENCH_ROUNDS (3), BENCH_SECONDS per case and round (5), BENCH_CONNECTIONS (16),
+// BENCH_ONLY (a regular expression: run only the cases it matches, plus the two references).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
