@@ -1,7 +1,8 @@
 // The delivery engine's fault handling (issue 5, items 4, 5 and 7), with local receivers that
 // fail on purpose: a receiver down for a while, intermittent 500s, a timeout, 410 disabling the
 // target, Retry-After on 503, a payload rendered once, a redirect never followed, the creator's replay (delivered once,
-// same webhook-id), and the cron's sweeper sending an outbox row whose queue send was lost.
+// same webhook-id), and the cron's sweeper sending an outbox row whose queue send was lost, a row
+// whose retry was dropped, a lost row behind many parked ones, and leaving a claimed row alone.
 // "Exactly once in effect": every job is accepted (2xx) once, and any repeat carries the same
 // webhook-id, which is what receivers deduplicate on. Signatures are checked with the official
 // `standardwebhooks` library.
@@ -203,5 +204,79 @@ describe("delivery faults", () => {
     await fetch(`${f.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}&time=${Date.now()}`);
     const swept = () => new Set(f.webhooks.received.map((m) => m.headers["webhook-id"]).filter((id) => id?.startsWith(prefix))).size;
     await eventually(() => swept() === 150, { ms: 30000, what: "all 150 swept rows delivered" });
+  });
+
+  // Rows written as the consumer or a lost message would have left them (review L13-L15).
+  const hookRow = (requestId, note, { id, state = "pending", attempts = 0, createdAt, updatedAt, claimedAt = null, destination = "webhook" }) => {
+    const payload = JSON.stringify({ type: "request.queued", timestamp: new Date().toISOString(), data: { id: requestId, note } });
+    return `('${id}', '${requestId}', 'song-request', 'request.queued', '${destination}', '${payload}', '${state}', ${attempts}, ${claimedAt ?? "NULL"}, ${createdAt}, ${updatedAt ?? createdAt})`;
+  };
+  const insertRows = (values) =>
+    f.stack.d1(`INSERT INTO outbox (id, request_id, app_slug, event, destination, payload, state, attempts, claimed_at, created_at, updated_at) VALUES ${values.join(", ")}`);
+  const sweepAt = (time) => fetch(`${f.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}&time=${time}`).then((r) => assert.equal(r.status, 200));
+  const receivedIds = () => new Set(f.webhooks.received.map((m) => m.headers["webhook-id"]));
+
+  test("the sweeper queues again a row whose retry was dropped, and leaves a row waiting for its retry alone", async () => {
+    f.webhooks.handler.respond = undefined;
+    const r = await f.submit("song-request", { song: "Dropped retry" });
+    await eventually(() => hooksFor(r.data.id).length === 1, { what: "normal delivery" });
+    const now = Date.now();
+    const stale = `out_stale${now}`;
+    const waiting = `out_waiting${now}`;
+    // Attempted once and untouched for 14 hours: longer than Queues hold any retry (12 h), so
+    // its message is gone. The other failed an hour ago and its retry is still in the queue.
+    insertRows([
+      hookRow(r.data.id, "stale", { id: stale, attempts: 1, createdAt: now - 15 * 3600_000, updatedAt: now - 14 * 3600_000 }),
+      hookRow(r.data.id, "waiting", { id: waiting, attempts: 1, createdAt: now - 2 * 3600_000, updatedAt: now - 3600_000 }),
+    ]);
+    await sweepAt(now);
+    await eventually(() => receivedIds().has(stale), { what: "the stale row delivered" });
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(receivedIds().has(waiting), false, "a row waiting for its retry is not sent early");
+    const [row] = f.stack.d1Rows(`SELECT state, attempts FROM outbox WHERE id = '${stale}'`);
+    assert.deepEqual(row, { state: "delivered", attempts: 2 });
+    f.stack.d1(`UPDATE outbox SET state = 'dead' WHERE id = '${waiting}'`);
+  });
+
+  test("a lost row is swept even behind more parked rows than one sweep takes", async () => {
+    f.webhooks.handler.respond = undefined;
+    const r = await f.submit("song-request", { song: "Behind the parked" });
+    await eventually(() => hooksFor(r.data.id).length === 1, { what: "normal delivery" });
+    const now = Date.now();
+    const prefix = `out_parked${now}_`;
+    const lost = `out_lostbehind${now}`;
+    // 250 rows created two hours ago and parked again five minutes ago (Trello rows waiting for
+    // their card are touched each time they park), and one row created ten minutes ago whose
+    // queue send was lost. Oldest-created-first would take 200 parked rows and never the lost one.
+    const values = Array.from({ length: 250 }, (_, i) => hookRow(r.data.id, "parked", { id: `${prefix}${i}`, createdAt: now - 2 * 3600_000, updatedAt: now - 5 * 60_000 }));
+    values.push(hookRow(r.data.id, "lost", { id: lost, createdAt: now - 10 * 60_000 }));
+    insertRows(values);
+    await sweepAt(now);
+    const parked = () => [...receivedIds()].filter((id) => id?.startsWith(prefix)).length;
+    await eventually(() => receivedIds().has(lost), { ms: 30000, what: "the lost row delivered by the first sweep" });
+    await eventually(() => parked() === 199, { ms: 60000, what: "199 parked rows beside it (a sweep takes 200)" });
+    await sweepAt(Date.now());
+    await eventually(() => parked() === 250, { ms: 60000, what: "the other parked rows by the next sweep" });
+  });
+
+  test("a duplicate message's verdict does not overwrite a row another consumer holds", async () => {
+    f.webhooks.handler.respond = undefined;
+    const r = await f.submit("song-request", { song: "Held elsewhere" });
+    await eventually(() => hooksFor(r.data.id).length === 1, { what: "normal delivery" });
+    const now = Date.now();
+    const held = `out_held${now}`;
+    const marker = `out_marker${now}`;
+    // A row a consumer claimed a moment ago, for a destination this hub cannot read, and a lost
+    // row that shows when the sweep's messages were consumed. A sweep run five minutes ahead
+    // queues both; the consumer, on the real clock, finds the claim fresh.
+    insertRows([
+      hookRow(r.data.id, "held", { id: held, state: "sending", claimedAt: now, createdAt: now - 3600_000, destination: "carrier-pigeon" }),
+      hookRow(r.data.id, "marker", { id: marker, createdAt: now - 10 * 60_000 }),
+    ]);
+    await sweepAt(now + 5 * 60_000);
+    await eventually(() => receivedIds().has(marker), { what: "the sweep's messages consumed" });
+    await new Promise((r) => setTimeout(r, 2000));
+    const [row] = f.stack.d1Rows(`SELECT state, last_error FROM outbox WHERE id = '${held}'`);
+    assert.deepEqual(row, { state: "sending", last_error: null }, "the holder's row is left to the holder");
   });
 });

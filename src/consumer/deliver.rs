@@ -21,26 +21,35 @@ use fanline_edge::platform::error::ApiResult;
 use fanline_edge::providers::{http, mail, twitch, youtube, ProviderError};
 use worker::{console_log, console_warn, D1Database, Env};
 
-/// A consumer's claim on a row lapses after this, so a crash mid-send cannot strand it.
-const CLAIM_LEASE_MS: i64 = 60_000;
+use fanline_edge::db::outbox::CLAIM_LEASE_MS;
 
 /// What the consumer should do with the message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivery {
     Done,
     RetryIn(u32),
+    /// Not attempted: the hub's own storage failed. Retried after `outage_delay`.
+    CouldNotRun,
 }
 
-/// Delivers one outbox row of `batch` (read for the queue batch it came in). Errors reaching
-/// D1 are retried like any failed delivery.
+/// Delivers one outbox row of `batch` (read for the queue batch it came in).
 pub async fn deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> Delivery {
     match try_deliver(env, batch, outbox_id).await {
         Ok(d) => d,
         Err(e) => {
             console_warn!("delivery of {outbox_id} could not run: {e}");
-            Delivery::RetryIn(retry_delay(env, 1))
+            Delivery::CouldNotRun
         }
     }
+}
+
+/// The wait before retrying a message first sent at `sent` that could not run: doubling while
+/// D1 is down, so the queue's retries outlast a short outage (`retry::outage_delay`). A row
+/// whose message runs out of retries anyway stays pending and the sweeper queues it again.
+pub fn outage_delay(env: &Env, sent: worker::Date) -> u32 {
+    let first_step = schedule(env)[0];
+    let elapsed_ms = u64::try_from(now_ms()).unwrap_or(0).saturating_sub(sent.as_millis());
+    retry::outage_delay(first_step, elapsed_ms / 1000)
 }
 
 /// One attempt at one row, with what every stage needs.
@@ -65,8 +74,7 @@ async fn try_deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> ApiRe
     }
     let now = now_ms();
     let Some(kind) = DestinationKind::parse(&row.destination) else {
-        db::outbox::set_state(&db, &row.id, OutboxState::Dead, Some("unknown destination kind"), now).await?;
-        return Ok(Delivery::Done);
+        return unsent(&db, row, OutboxState::Dead, Some("unknown destination kind"), now).await;
     };
     // Nothing to send to: the creator has not set this target up (or a 410 disabled it), or
     // the marketplace has no mail account. Kept as skipped, replayable once set up.
@@ -75,15 +83,13 @@ async fn try_deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> ApiRe
         _ => match destination.as_ref().filter(|d| d.enabled == 1).and_then(|d| d.settings()) {
             Some((_, settings)) => Some(settings),
             None => {
-                db::outbox::set_state(&db, &row.id, OutboxState::Skipped, Some(db::outbox::NOT_SET_UP), now).await?;
-                return Ok(Delivery::Done);
+                return unsent(&db, row, OutboxState::Skipped, Some(db::outbox::NOT_SET_UP), now).await;
             }
         },
     };
     let mail = mail::account(env);
     if mail.is_none() && matches!(kind, DestinationKind::Email | DestinationKind::Feedback | DestinationKind::CreatorEmail) {
-        db::outbox::set_state(&db, &row.id, OutboxState::Skipped, Some("email is not configured"), now).await?;
-        return Ok(Delivery::Done);
+        return unsent(&db, row, OutboxState::Skipped, Some("email is not configured"), now).await;
     }
     // A Trello card is made by the request's first Trello delivery; later ones update it, so
     // they wait until it exists rather than making a second card. The earlier row is looked at
@@ -91,8 +97,7 @@ async fn try_deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> ApiRe
     if kind == DestinationKind::Trello && db::outbox::earlier_unfinished(&db, row).await? {
         // Parked, not retried (waiting would use up the job's attempts): the card's creation
         // queues it again, and the sweeper looks at it meanwhile.
-        db::outbox::set_state(&db, &row.id, OutboxState::Pending, Some("waiting for the request's Trello card"), now).await?;
-        return Ok(Delivery::Done);
+        return unsent(&db, row, OutboxState::Pending, Some("waiting for the request's Trello card"), now).await;
     }
     let card_id = match kind {
         DestinationKind::Trello => db::outbox::target_ref(&db, &row.request_id, kind).await?,
@@ -108,12 +113,11 @@ async fn try_deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> ApiRe
             None => {
                 // The request or its app changed so that nothing is left to send (the fan's
                 // data was erased, the route was taken out): kept, like a target not set up.
-                db::outbox::set_state(&db, &row.id, OutboxState::Skipped, Some(NOTHING_TO_SEND), now).await?;
-                return Ok(Delivery::Done);
+                return unsent(&db, row, OutboxState::Skipped, Some(NOTHING_TO_SEND), now).await;
             }
         },
     };
-    let Some(stored) = db::outbox::claim(&db, &row.id, now, CLAIM_LEASE_MS, rendered.as_deref().map(|r| (row.payload.as_str(), r))).await? else {
+    let Some(stored) = db::outbox::claim(&db, &row.id, now, rendered.as_deref().map(|r| (row.payload.as_str(), r))).await? else {
         // Someone else holds it; look again after their lease could have lapsed.
         return Ok(Delivery::RetryIn((CLAIM_LEASE_MS / 1000) as u32));
     };
@@ -179,6 +183,15 @@ async fn try_deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> ApiRe
         }
         Outcome::Retry { at_least } => retry_later(&d, attempt, at_least).await,
     }
+}
+
+/// Finishes (or parks) a row without sending it, unless a consumer holds it: then its verdict
+/// is theirs, and this message looks again once their lease could have lapsed.
+async fn unsent(db: &D1Database, row: &OutboxRow, state: OutboxState, error: Option<&str>, now: i64) -> ApiResult<Delivery> {
+    Ok(match db::outbox::set_state(db, &row.id, state, error, now).await? {
+        true => Delivery::Done,
+        false => Delivery::RetryIn((CLAIM_LEASE_MS / 1000) as u32),
+    })
 }
 
 const NOTHING_TO_SEND: &str = "nothing to send: the request or its app's routes changed";
@@ -333,6 +346,10 @@ async fn retry_later(d: &Dispatch<'_>, attempt: Attempt<'_>, at_least: Option<u3
 /// The wait after `failed` failed attempts: Standard Webhooks' schedule with jitter, or the
 /// `RETRY_SCHEDULE` configured (seconds, comma-separated; tests use short ones).
 pub fn retry_delay(env: &Env, failed: i64) -> u32 {
-    let schedule = retry::parse_schedule(&config(env, "RETRY_SCHEDULE", "")).unwrap_or_else(|| retry::STANDARD_SCHEDULE.to_vec());
-    retry::retry_delay(&schedule, failed.clamp(1, 100) as u32, random::<1>()[0])
+    retry::retry_delay(&schedule(env), failed.clamp(1, 100) as u32, random::<1>()[0])
+}
+
+/// Never empty: `parse_schedule` refuses an empty one.
+fn schedule(env: &Env) -> Vec<u32> {
+    retry::parse_schedule(&config(env, "RETRY_SCHEDULE", "")).unwrap_or_else(|| retry::STANDARD_SCHEDULE.to_vec())
 }

@@ -26,14 +26,16 @@ pub async fn consume(batch: MessageBatch<Job>, env: &Env) {
             };
             match marked {
                 Ok(()) => message.ack(),
-                Err(_) => message.retry(),
+                Err(_) => {
+                    message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(deliver::outage_delay(env, message.timestamp())).build())
+                }
             }
         });
         futures_util::future::join_all(marked).await;
         return;
     }
     // Every row of the batch, with its settings and request, in one round trip. If that read
-    // fails, each message is retried as a delivery that could not run would be.
+    // fails, each message is retried as a delivery that could not run.
     let ids: Vec<&str> = messages.iter().filter_map(|(_, typed)| typed.as_ref().ok()).map(|m| m.body().outbox_id.as_str()).collect();
     let read = match db::db(env) {
         Ok(db) => db::outbox::for_delivery(&db, &ids).await,
@@ -45,7 +47,9 @@ pub async fn consume(batch: MessageBatch<Job>, env: &Env) {
             console_warn!("the rows of a fulfilment batch could not be read: {e}");
             for (raw, typed) in &messages {
                 match typed {
-                    Ok(message) => message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(deliver::retry_delay(env, 1)).build()),
+                    Ok(message) => {
+                        message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(deliver::outage_delay(env, message.timestamp())).build())
+                    }
                     Err(_) => drop_malformed(raw),
                 }
             }
@@ -60,6 +64,9 @@ pub async fn consume(batch: MessageBatch<Job>, env: &Env) {
         match deliver::deliver(env, rows, &message.body().outbox_id).await {
             deliver::Delivery::Done => message.ack(),
             deliver::Delivery::RetryIn(secs) => message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(secs).build()),
+            deliver::Delivery::CouldNotRun => {
+                message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(deliver::outage_delay(env, message.timestamp())).build())
+            }
         }
     });
     futures_util::future::join_all(handled).await;

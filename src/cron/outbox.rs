@@ -8,12 +8,18 @@ use fanline_edge::platform::ctx::Ctx;
 use fanline_edge::platform::error::ApiResult;
 
 /// Rows committed but never attempted this long after: their queue send was lost (a crash
-/// between the commit and the send). A duplicate message for a row that is in fact queued is
-/// harmless (the claim and the state check make it one send).
+/// between the commit and the send); and claims this old: their consumer died (the lease is a
+/// minute). A duplicate message for a row that is in fact queued is harmless (the claim and the
+/// state check make it one send).
 const SWEEP_AFTER_MS: i64 = 2 * 60 * 1000;
 
+/// Rows attempted but untouched this long: longer than the queue holds any retry (12 hours), so
+/// the retry's message was dropped (the consumer's D1 writes failed through every delivery and
+/// the dead-letter queue's too). Without this they would stay pending, neither retried nor dead.
+const STALE_AFTER_MS: i64 = 13 * 3600 * 1000;
+
 pub async fn sweep(ctx: Ctx<'_>, now: i64) -> ApiResult<usize> {
-    let stuck = db::outbox::never_sent(ctx.db, now - SWEEP_AFTER_MS).await?;
+    let stuck = db::outbox::to_sweep(ctx.db, now - SWEEP_AFTER_MS, now - STALE_AFTER_MS).await?;
     let n = stuck.len();
     enqueue_ids(ctx.env, stuck).await;
     Ok(n)

@@ -23,6 +23,18 @@ pub fn retry_delay(schedule: &[u32], failed: u32, jitter: u8) -> u32 {
     (i64::from(step) + spread).clamp(1, i64::from(MAX_DELAY_SECS)) as u32
 }
 
+/// The longest a message waits out an outage of the hub's own storage between two tries.
+pub const OUTAGE_MAX_DELAY_SECS: u32 = 3600;
+
+/// The wait before trying again a message that could not even be attempted (D1 did not
+/// answer), `elapsed_secs` after it was first sent: as long as it has already waited, so the
+/// waits double from the schedule's first step (up to an hour) and the queue's few retries
+/// span an outage of hours instead of being spent in seconds.
+pub fn outage_delay(first_step: u32, elapsed_secs: u64) -> u32 {
+    let elapsed = u32::try_from(elapsed_secs).unwrap_or(u32::MAX);
+    elapsed.clamp(first_step.clamp(1, OUTAGE_MAX_DELAY_SECS), OUTAGE_MAX_DELAY_SECS)
+}
+
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -62,6 +74,24 @@ mod tests {
         }
         assert_ne!(retry_delay(&STANDARD_SCHEDULE, 3, 0), retry_delay(&STANDARD_SCHEDULE, 3, 255));
         assert_eq!(retry_delay(&[1], 1, 0), 1, "never below a second");
+    }
+
+    #[test]
+    fn an_outage_is_waited_out_with_doubling_waits() {
+        assert_eq!(outage_delay(5, 0), 5, "the first wait is the schedule's first step");
+        let mut elapsed = 0u64;
+        let waits: Vec<u32> = (0..8)
+            .map(|_| {
+                let wait = outage_delay(5, elapsed);
+                elapsed += u64::from(wait);
+                wait
+            })
+            .collect();
+        assert_eq!(waits, [5, 5, 10, 20, 40, 80, 160, 320]);
+        assert!(elapsed > 600, "eight tries span more than ten minutes, not 40 s");
+        assert_eq!(outage_delay(5, 50_000), OUTAGE_MAX_DELAY_SECS, "never more than an hour");
+        assert_eq!(outage_delay(0, 0), 1, "never below a second");
+        assert_eq!(outage_delay(1, u64::MAX), OUTAGE_MAX_DELAY_SECS);
     }
 
     #[test]

@@ -136,12 +136,26 @@ pub async fn for_delivery(db: &D1Database, ids: &[&str]) -> ApiResult<DeliveryBa
     Ok(DeliveryBatch { rows, requests })
 }
 
-/// Rows committed but never attempted since before `before`: their queue send was lost.
-pub async fn never_sent(db: &D1Database, before: i64) -> ApiResult<Vec<String>> {
+/// Unfinished rows no consumer is working on, oldest touch first (see `cron::outbox::sweep`):
+/// committed but never attempted since `lost_before` (their queue send was lost), claimed
+/// before `lost_before` by a consumer that never finished, or left untouched since
+/// `stale_before`, longer than any retry the queue can hold (the retry's message was dropped).
+/// Parked rows are touched each time they park again, so rows that were really lost come first.
+/// Only unfinished rows are read (the state index), however many were delivered.
+pub async fn to_sweep(db: &D1Database, lost_before: i64, stale_before: i64) -> ApiResult<Vec<String>> {
     ids(
         db,
-        &format!("SELECT id FROM outbox WHERE state = '{}' AND attempts = 0 AND created_at <= ? ORDER BY created_at LIMIT 200", Pending.as_str()),
-        &[before.into()],
+        &format!(
+            "SELECT id FROM outbox
+              WHERE state IN ('{pending}', '{sending}')
+                AND ((state = '{pending}' AND attempts = 0 AND updated_at <= ?1)
+                  OR (state = '{sending}' AND claimed_at <= ?1)
+                  OR (state = '{pending}' AND updated_at <= ?2))
+              ORDER BY updated_at LIMIT 200",
+            pending = Pending.as_str(),
+            sending = Sending.as_str()
+        ),
+        &[lost_before.into(), stale_before.into()],
     )
     .await
 }
@@ -167,22 +181,33 @@ pub async fn reopen(db: &D1Database, id: &str, now: i64) -> ApiResult<bool> {
         == 1)
 }
 
-/// Sets a row's state, keeping its last error unless a new one is given.
-pub async fn set_state(db: &D1Database, id: &str, state: OutboxState, error: Option<&str>, now: i64) -> ApiResult<()> {
-    run(
+/// Finishes (or parks) a row without an attempt, keeping its last error unless a new one is
+/// given, if no consumer holds it (the claim's predicate): a duplicate message's late verdict
+/// must not overwrite a delivery in flight or done. False when someone else holds it.
+pub async fn set_state(db: &D1Database, id: &str, state: OutboxState, error: Option<&str>, now: i64) -> ApiResult<bool> {
+    Ok(changes(
         db,
-        "UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), updated_at = ? WHERE id = ?",
-        &[state.as_str().into(), error.into(), now.into(), id.into()],
+        &format!(
+            "UPDATE outbox SET state = ?1, last_error = COALESCE(?2, last_error), updated_at = ?3
+              WHERE id = ?4 AND (state = '{pending}' OR (state = '{sending}' AND claimed_at < ?5))",
+            pending = Pending.as_str(),
+            sending = Sending.as_str()
+        ),
+        &[state.as_str().into(), error.into(), now.into(), id.into(), (now - CLAIM_LEASE_MS).into()],
     )
-    .await
+    .await?
+        == 1)
 }
 
+/// A consumer's claim on a row lapses after this, so a crash mid-send cannot strand it.
+pub const CLAIM_LEASE_MS: i64 = 60_000;
+
 /// Claims a row for sending, so a duplicate message handled at the same moment cannot send it
-/// too; a claim older than `lease_ms` has lapsed (its consumer died). With `rendered`, a row
+/// too; a claim older than `CLAIM_LEASE_MS` has lapsed (its consumer died). With `rendered`, a row
 /// that still holds the deferred payload `(held, rendered)` names stores `rendered` in the same
 /// statement (see `payload::Deferred`). The payload the claimed row holds, which this attempt
 /// sends; `None` when someone else holds the row.
-pub async fn claim(db: &D1Database, id: &str, now: i64, lease_ms: i64, rendered: Option<(&str, &str)>) -> ApiResult<Option<String>> {
+pub async fn claim(db: &D1Database, id: &str, now: i64, rendered: Option<(&str, &str)>) -> ApiResult<Option<String>> {
     #[derive(Deserialize)]
     struct Claimed {
         payload: String,
@@ -196,26 +221,36 @@ pub async fn claim(db: &D1Database, id: &str, now: i64, lease_ms: i64, rendered:
             sending = Sending.as_str(),
             pending = Pending.as_str()
         ),
-        &[now.into(), id.into(), (now - lease_ms).into(), held.into(), rendered.into()],
+        &[now.into(), id.into(), (now - CLAIM_LEASE_MS).into(), held.into(), rendered.into()],
     )
     .await?;
     Ok(claimed.map(|c| c.payload))
 }
 
-/// After an attempt: the row's new state, with the attempt's number and error.
+/// After an attempt: the row's new state, with the attempt's number and error. Written only
+/// by the claim's holder (claimed at `a.at`): a consumer whose lease lapsed and was taken over
+/// leaves the row to the one that took it.
 pub fn after_attempt(db: &D1Database, a: &Attempt<'_>, state: OutboxState) -> ApiResult<D1PreparedStatement> {
     statement(
         db,
-        "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, updated_at = ? WHERE id = ?",
+        &format!(
+            "UPDATE outbox SET state = ?1, attempts = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?5 AND state = '{}' AND claimed_at = ?4",
+            Sending.as_str()
+        ),
         &[state.as_str().into(), a.attempt.into(), a.error.into(), a.at.into(), a.outbox_id.into()],
     )
 }
 
+/// Delivered, by the holder of the claim made at `now` (as `after_attempt`).
 pub fn delivered(db: &D1Database, id: &str, attempts: i64, now: i64) -> ApiResult<D1PreparedStatement> {
     statement(
         db,
-        &format!("UPDATE outbox SET state = '{}', attempts = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?", Delivered.as_str()),
-        &[attempts.into(), now.into(), now.into(), id.into()],
+        &format!(
+            "UPDATE outbox SET state = '{}', attempts = ?1, last_error = NULL, delivered_at = ?2, updated_at = ?2 WHERE id = ?3 AND state = '{}' AND claimed_at = ?2",
+            Delivered.as_str(),
+            Sending.as_str()
+        ),
+        &[attempts.into(), now.into(), id.into()],
     )
 }
 
