@@ -102,4 +102,40 @@ describe("a held payment", () => {
     assert.equal(cancels.length, 1, "a second run does not release it again");
     assert.equal(mailsFor(stale).filter((m) => m.subject.startsWith("Your request expired")).length, 1);
   });
+
+  // Review L16: an accept whose capture went through at Stripe but whose D1 write was lost
+  // (another change won the race, or D1 failed) leaves the request looking held.
+  const captureBehindD1 = async (id) => {
+    const intent = await intentOf(id);
+    const captured = await fetch(`${f.stripe.url}/v1/payment_intents/${intent.id}/capture`, { method: "POST", headers: { authorization: `Bearer ${f.stripe.secretKey}`, "idempotency-key": `capture-${id}` } });
+    assert.equal(captured.status, 200);
+    assert.equal((await view(id)).payment.hold, true, "D1 never heard of the capture");
+    return intent.id;
+  };
+
+  test("a hold captured at Stripe whose accept never reached D1: the cron completes the accept and never cancels it again", async () => {
+    const id = await heldRequest("Max");
+    const until = Date.parse((await view(id)).payment.accept_by);
+    const intent = await captureBehindD1(id);
+    await cron(until + 60_000);
+    await cron(until + 120_000);
+    const settled = await view(id);
+    assert.equal(settled.status, "accepted");
+    assert.equal(settled.payment.hold, false);
+    assert.deepEqual([settled.history.at(-1).actor, settled.history.at(-1).reason], ["schedule", "captured when the creator accepted"]);
+    assert.equal(f.stripe.calls.filter((c) => c.path === `/v1/payment_intents/${intent}/cancel`).length, 1, "one refused cancel, then none");
+    assert.equal((await intentOf(id)).status, "succeeded");
+  });
+
+  test("declining a hold already captured at Stripe is refused with already_captured, and accepting it then works", async () => {
+    const id = await heldRequest("Ada");
+    await captureBehindD1(id);
+    const declined = await f.request("POST", `${api(id)}/decline`, { key: f.owner.apiKey, json: {} });
+    assert.equal(declined.status, 409, declined.text);
+    assert.equal(declined.data.error.code, "already_captured");
+    assert.equal((await view(id)).payment.hold, false, "the capture is recorded: no longer a hold");
+    const accepted = await f.request("POST", `${api(id)}/accept`, { key: f.owner.apiKey });
+    assert.equal(accepted.status, 200, accepted.text);
+    assert.equal(accepted.data.status, "accepted");
+  });
 });

@@ -7,7 +7,7 @@ use crate::lifecycle::{self, Move};
 use crate::platform::config::now_ms;
 use crate::platform::ctx::{By, Ctx};
 use crate::platform::error::{ApiError, ApiResult};
-use crate::providers::stripe;
+use crate::providers::{stripe, ProviderError};
 use fanline_core::lifecycle::Status;
 use fanline_core::manifest::Manifest;
 
@@ -33,11 +33,35 @@ pub async fn settle(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decisio
         }
         HoldDecision::Decline | HoldDecision::Lapse => {
             let why = if decision == HoldDecision::Lapse { "abandoned" } else { "requested_by_customer" };
-            stripe::release(ctx.env, payment_intent, &row.id, why).await?;
+            if let Err(refused) = stripe::release(ctx.env, payment_intent, &row.id, why).await {
+                return settle_captured(ctx, manifest, row, decision, refused).await;
+            }
             (if decision == HoldDecision::Lapse { &[Status::Expired] } else { &[Status::Rejected] }, db::requests::clear_hold(ctx.db, &row.id)?)
         }
     };
     lifecycle::advance(ctx, manifest, row, Move::to(path, by).with([fact])).await
+}
+
+/// Stripe's status of a captured PaymentIntent.
+const CAPTURED: &str = "succeeded";
+
+/// A release Stripe refused because the payment is no longer held: an accept captured it and
+/// then lost its D1 write (a concurrent change won, or D1 failed), so the request still looks
+/// held. The capture is recorded, so the hold is never released again: a lapse completes the
+/// accept that captured it; a decline is refused (409 `already_captured`), the creator
+/// refunds or accepts instead. Any other refusal is returned as it was.
+async fn settle_captured(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decision: HoldDecision, refused: ProviderError) -> ApiResult<bool> {
+    let (ProviderError::Refused { .. }, Some(payment_intent)) = (&refused, row.payment_intent_id.as_deref()) else { return Err(refused.into()) };
+    if stripe::payment_intent(ctx.env, payment_intent).await?.0 != CAPTURED {
+        return Err(refused.into());
+    }
+    let captured = db::requests::set_captured(ctx.db, &row.id, now_ms())?;
+    if decision == HoldDecision::Lapse {
+        let by = By::new("schedule", Some("captured when the creator accepted"));
+        return lifecycle::advance(ctx, manifest, row, Move::to(&[Status::Accepted], by).with([captured])).await;
+    }
+    db::commit_all(ctx.db, vec![captured]).await?;
+    Err(ApiError::Conflict { code: "already_captured", message: "this payment was captured when the request was accepted: accept or refund it instead".into() })
 }
 
 /// Captures the hold of a request approved in review (it stays in the pipeline, see `review`).
