@@ -98,5 +98,18 @@ describe("the review queue", () => {
     assert.deepEqual([after.history.at(-1).actor, after.history.at(-1).reason], ["moderation-service", "moderation service: allow: lyrics are clean"]);
     assert.equal((await send("msg_3", { request_id: held.id, decision: "block" })).data.outcome, "recorded", "only held requests are decided");
     assert.equal((await send("msg_4", { request_id: held.id, decision: "maybe" })).status, 400);
+
+    // Deliveries of one webhook-id racing past the dedupe: the decision commits with the
+    // event's row, so one of them acts and the rest answer as already done.
+    const raced = (await f.submit("song-request", { song: "Explicit cut, raced" })).data;
+    const msgId = `msg_race_${Date.now()}`;
+    const answers = await Promise.all(Array.from({ length: 6 }, () => send(msgId, { request_id: raced.id, decision: "block", reasons: ["raced"] })));
+    const outcomes = answers.map((a) => a.data.outcome);
+    assert.equal(outcomes.filter((o) => o === "applied").length, 1, outcomes.join(", "));
+    assert.ok(outcomes.every((o) => ["applied", "duplicate", "already_settled"].includes(o)), outcomes.join(", "));
+    const decided = await view("song-request", raced.id);
+    assert.equal(decided.status, "rejected");
+    assert.equal(decided.history.filter((e) => e.actor === "moderation-service").length, 1);
+    assert.deepEqual(f.stack.d1Rows(`SELECT outcome FROM payment_events WHERE event_id = '${msgId}'`), [{ outcome: "applied" }]);
   });
 });

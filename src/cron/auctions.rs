@@ -98,7 +98,9 @@ async fn capture_winners(ctx: Ctx<'_>, manifest: &Manifest, row: &AuctionRow) ->
             if retrying.contains(&id) || request.status != Status::Queued || !request.is_uncaptured_hold() {
                 continue;
             }
-            match holds::settle(ctx, manifest, &request, HoldDecision::Accept { then_fulfil: false }, By::new("auction", Some("won the auction"))).await {
+            match holds::settle(ctx, manifest, &request, HoldDecision::Accept { then_fulfil: false }, Move::by(By::new("auction", Some("won the auction"))))
+                .await
+            {
                 Ok(_) => {}
                 // The provider's refusal, as `holds::settle` passes it on (a 4xx from Stripe).
                 Err(ApiError::BadRequest { code: "payment_provider_refused", message }) => {
@@ -135,7 +137,7 @@ async fn release_the_rest(ctx: Ctx<'_>, manifest: &Manifest, row: &AuctionRow, w
             continue;
         }
         let reason = if request.status == Status::HeldForReview { "auction ended before review" } else { "outbid" };
-        if let Err(e) = holds::settle(ctx, manifest, &request, HoldDecision::Decline, By::new("auction", Some(reason))).await {
+        if let Err(e) = holds::settle(ctx, manifest, &request, HoldDecision::Decline, Move::by(By::new("auction", Some(reason)))).await {
             unsettled += 1;
             console_warn!("releasing bid {} failed, the next run retries: {e}", bid.id);
         }

@@ -2,7 +2,8 @@
 //! per Standard Webhooks with `MODERATION_WEBHOOK_SECRET` and acted on once per `webhook-id`.
 //! Body: `{"type": "moderation.verdict", "data": {"request_id", "decision": "allow" | "review" |
 //! "block", "reasons": ["..."]}}`. On a request held for review, `allow` approves and `block`
-//! rejects; anything else is recorded and changes nothing.
+//! rejects; anything else is recorded and changes nothing. A decision commits with the event's
+//! row, so it is acted on once even when deliveries of one `webhook-id` race.
 
 use super::ack;
 use fanline_core::lifecycle::Status;
@@ -12,6 +13,7 @@ use fanline_edge::db::{
     self,
     provider_events::{Event, Source},
 };
+use fanline_edge::lifecycle::Move;
 use fanline_edge::platform::body::{read_capped, WEBHOOK_MAX};
 use fanline_edge::platform::config::{now_ms, required_config};
 use fanline_edge::platform::ctx::{By, Ctx};
@@ -62,14 +64,18 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         (Some(row), Some(taken)) if row.status == Status::HeldForReview => {
             let (_, manifest) = db::apps::with_manifest(&db, &row.app_slug).await?;
             let origin = origin(&req);
-            match review::decide(Ctx { env, db: &db, origin: &origin }, &manifest, row, taken, By::new("moderation-service", Some(&reason))).await {
-                Ok(()) => WebhookOutcome::Applied,
+            // The event's row commits with the decision: of two deliveries of one webhook-id
+            // racing past `seen`, only one commits, and the other answers as settled.
+            let mv = Move::by(By::new("moderation-service", Some(&reason))).with([event.processed(&db, Some(request_id), WebhookOutcome::Applied)?]);
+            match review::decide(Ctx { env, db: &db, origin: &origin }, &manifest, row, taken, mv).await {
+                Ok(()) => return done(WebhookOutcome::Applied),
                 Err(ApiError::Conflict { .. }) => WebhookOutcome::AlreadySettled,
                 Err(e) => return Err(e),
             }
         }
         (Some(_), _) => WebhookOutcome::Recorded,
     };
+    // Changes nothing, so a concurrent duplicate recording it first is fine.
     db::commit(&db, vec![event.processed(&db, Some(request_id), outcome)?]).await?;
     done(outcome)
 }

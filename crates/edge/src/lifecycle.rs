@@ -23,6 +23,17 @@ impl<'a> Move<'a> {
         Self { path, by, extra: Vec::new() }
     }
 
+    /// A move by `by` whose path the decision taking it picks (`along`), with what the caller
+    /// needs committed with it whichever path that is (a webhook's event row).
+    pub fn by(by: By<'a>) -> Self {
+        Self::to(&[], by)
+    }
+
+    pub fn along(mut self, path: &'a [Status]) -> Self {
+        self.path = path;
+        self
+    }
+
     pub fn with(mut self, extra: impl IntoIterator<Item = D1PreparedStatement>) -> Self {
         self.extra.extend(extra);
         self

@@ -9,7 +9,7 @@ use crate::db::{
 };
 use crate::lifecycle::{self, Move};
 use crate::money::{auctions, credits, holds, refunds};
-use crate::platform::ctx::{By, Ctx};
+use crate::platform::ctx::Ctx;
 use crate::platform::error::{ApiError, ApiResult};
 use fanline_core::lifecycle::Status;
 use fanline_core::manifest::Manifest;
@@ -20,8 +20,10 @@ pub enum ReviewDecision {
     Reject,
 }
 
-/// Applies a review decision; the event records who made it and why.
-pub async fn decide(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decision: ReviewDecision, by: By<'_>) -> ApiResult<()> {
+/// Applies a review decision; the event records who made it and why (`mv.by`), and whatever
+/// `mv` carries commits with the state change (a webhook's event row, so a concurrent duplicate
+/// of the webhook cannot act too).
+pub async fn decide(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decision: ReviewDecision, mv: Move<'_>) -> ApiResult<()> {
     if row.status != Status::HeldForReview {
         return Err(ApiError::Conflict { code: "not_held_for_review", message: format!("This request is {}, not held for review.", row.status.as_str()) });
     }
@@ -33,24 +35,28 @@ pub async fn decide(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decisio
             return Err(ApiError::Conflict { code: "auction_closed", message: "This bid's auction has closed; it can only be rejected.".into() });
         }
     }
-    let advance = |path: &'static [Status], extra: Vec<_>| lifecycle::advance(ctx, manifest, row, Move::to(path, by).with(extra));
-    let moved = match decision {
-        ReviewDecision::Approve if row.auction_id.is_some() => advance(&[Status::Queued], Vec::new()).await?,
-        ReviewDecision::Approve if row.is_uncaptured_hold() => advance(&[Status::Queued], vec![holds::capture_for_review(ctx, row).await?]).await?,
-        ReviewDecision::Approve if paid => advance(&[Status::Queued], Vec::new()).await?,
-        ReviewDecision::Approve => advance(&[Status::Validated, Status::Queued], Vec::new()).await?,
-        ReviewDecision::Reject if row.is_uncaptured_hold() => holds::settle(ctx, manifest, row, holds::HoldDecision::Decline, by).await?,
-        ReviewDecision::Reject if row.credits_spent > 0 => {
-            advance(&[Status::Rejected], credits::give_back(ctx.db, row, "rejected in review")?.into_iter().collect()).await?
-        }
+    if decision == ReviewDecision::Reject && row.is_uncaptured_hold() {
+        return moved(holds::settle(ctx, manifest, row, holds::HoldDecision::Decline, mv).await?);
+    }
+    let by = mv.by;
+    let (path, extra): (&[Status], Vec<_>) = match decision {
+        ReviewDecision::Approve if row.auction_id.is_some() => (&[Status::Queued], Vec::new()),
+        ReviewDecision::Approve if row.is_uncaptured_hold() => (&[Status::Queued], vec![holds::capture_for_review(ctx, row).await?]),
+        ReviewDecision::Approve if paid => (&[Status::Queued], Vec::new()),
+        ReviewDecision::Approve => (&[Status::Validated, Status::Queued], Vec::new()),
+        ReviewDecision::Reject if row.credits_spent > 0 => (&[Status::Rejected], credits::give_back(ctx.db, row, "rejected in review")?.into_iter().collect()),
         ReviewDecision::Reject if paid => {
             let amount = (row.amount - row.amount_refunded).max(0) as u64;
             let refund = refunds::refund(ctx.env, row, amount, by.reason, &format!("review-refund-{}", row.id)).await?;
             let record = RefundRecord { id: &refund.id, request_id: &row.id, amount: refund.amount, reason: by.reason, actor: by.actor, idempotency_key: None };
-            advance(&[Status::Refunded], db::requests::refund_statements(ctx.db, &record)?).await?
+            (&[Status::Refunded], db::requests::refund_statements(ctx.db, &record)?)
         }
-        ReviewDecision::Reject => advance(&[Status::Rejected], Vec::new()).await?,
+        ReviewDecision::Reject => (&[Status::Rejected], Vec::new()),
     };
+    moved(lifecycle::advance(ctx, manifest, row, mv.along(path).with(extra)).await?)
+}
+
+fn moved(moved: bool) -> ApiResult<()> {
     if moved {
         Ok(())
     } else {

@@ -74,7 +74,7 @@ pub async fn complete(mut req: Request, env: &Env, manifest: &Manifest, id: &str
     // Completing a request whose payment is still a hold captures it first.
     let moved = if row.is_uncaptured_hold() {
         row.status.walk(&[Status::Accepted, Status::Fulfilled]).map_err(|e| ApiError::Conflict { code: "invalid_transition", message: e.to_string() })?;
-        holds::settle(ctx, manifest, &row, holds::HoldDecision::Accept { then_fulfil: true }, by).await?
+        holds::settle(ctx, manifest, &row, holds::HoldDecision::Accept { then_fulfil: true }, Move::by(by)).await?
     } else {
         lifecycle::advance(ctx, manifest, &row, Move::to(&[Status::Fulfilled], by)).await?
     };
@@ -124,8 +124,8 @@ pub async fn decide(mut req: Request, env: &Env, manifest: &Manifest, id: &str, 
     let actor = format!("creator:{}", creator.id);
     let (ctx, by) = (Ctx { env, db: &db, origin: &origin }, By::new(&actor, reason.as_deref()));
     let moved = match (decision, row.is_uncaptured_hold()) {
-        (Decision::Accept, true) => holds::settle(ctx, manifest, &row, holds::HoldDecision::Accept { then_fulfil: false }, by).await?,
-        (Decision::Decline, true) => holds::settle(ctx, manifest, &row, holds::HoldDecision::Decline, by).await?,
+        (Decision::Accept, true) => holds::settle(ctx, manifest, &row, holds::HoldDecision::Accept { then_fulfil: false }, Move::by(by)).await?,
+        (Decision::Decline, true) => holds::settle(ctx, manifest, &row, holds::HoldDecision::Decline, Move::by(by)).await?,
         // Credits come back to the fan's balance in the same batch as the decline.
         (Decision::Decline, false) if row.credits_spent > 0 => {
             let give_back = credits::give_back(&db, &row, "declined")?;
@@ -150,7 +150,7 @@ pub async fn review(mut req: Request, env: &Env, manifest: &Manifest, id: &str, 
     let reason = cut(strict_json::<ReasonBody>(&mut req, r#"{"reason": "fine by me"}"#, true).await?.reason, 500);
     let origin = origin(&req);
     let actor = format!("creator:{}", creator.id);
-    review::decide(Ctx { env, db: &db, origin: &origin }, manifest, &row, decision, By::new(&actor, reason.as_deref())).await?;
+    review::decide(Ctx { env, db: &db, origin: &origin }, manifest, &row, decision, Move::by(By::new(&actor, reason.as_deref()))).await?;
     answer(&db, manifest, id, &origin).await
 }
 

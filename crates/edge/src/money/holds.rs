@@ -22,9 +22,10 @@ pub enum HoldDecision {
     Lapse,
 }
 
-/// Captures or releases a request's hold at Stripe, then moves the request. A capture Stripe
-/// refuses for good (the authorization lapsed) comes back as the provider's refusal.
-pub async fn settle(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decision: HoldDecision, by: By<'_>) -> ApiResult<bool> {
+/// Captures or releases a request's hold at Stripe, then moves the request (`mv`, along the
+/// decision's path). A capture Stripe refuses for good (the authorization lapsed) comes back
+/// as the provider's refusal.
+pub async fn settle(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decision: HoldDecision, mv: Move<'_>) -> ApiResult<bool> {
     let payment_intent = row.payment_intent_id.as_deref().ok_or_else(|| ApiError::internal(format!("hold on {} has no payment intent", row.id)))?;
     let (path, fact): (&[Status], _) = match decision {
         HoldDecision::Accept { then_fulfil } => {
@@ -34,12 +35,13 @@ pub async fn settle(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decisio
         HoldDecision::Decline | HoldDecision::Lapse => {
             let why = if decision == HoldDecision::Lapse { "abandoned" } else { "requested_by_customer" };
             if let Err(refused) = stripe::release(ctx.env, payment_intent, &row.id, why).await {
-                return settle_captured(ctx, manifest, row, decision, refused).await;
+                let lapse = (decision == HoldDecision::Lapse).then_some(mv);
+                return settle_captured(ctx, manifest, row, refused, lapse).await;
             }
             (if decision == HoldDecision::Lapse { &[Status::Expired] } else { &[Status::Rejected] }, db::requests::clear_hold(ctx.db, &row.id)?)
         }
     };
-    lifecycle::advance(ctx, manifest, row, Move::to(path, by).with([fact])).await
+    lifecycle::advance(ctx, manifest, row, mv.along(path).with([fact])).await
 }
 
 /// Stripe's status of a captured PaymentIntent.
@@ -48,17 +50,17 @@ const CAPTURED: &str = "succeeded";
 /// A release Stripe refused because the payment is no longer held: an accept captured it and
 /// then lost its D1 write (a concurrent change won, or D1 failed), so the request still looks
 /// held. The capture is recorded, so the hold is never released again: a lapse completes the
-/// accept that captured it; a decline is refused (409 `already_captured`), the creator
-/// refunds or accepts instead. Any other refusal is returned as it was.
-async fn settle_captured(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decision: HoldDecision, refused: ProviderError) -> ApiResult<bool> {
+/// accept that captured it (`lapse`: its move); a decline is refused (409 `already_captured`),
+/// the creator refunds or accepts instead. Any other refusal is returned as it was.
+async fn settle_captured(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, refused: ProviderError, lapse: Option<Move<'_>>) -> ApiResult<bool> {
     let (ProviderError::Refused { .. }, Some(payment_intent)) = (&refused, row.payment_intent_id.as_deref()) else { return Err(refused.into()) };
     if stripe::payment_intent(ctx.env, payment_intent).await?.0 != CAPTURED {
         return Err(refused.into());
     }
     let captured = db::requests::set_captured(ctx.db, &row.id, now_ms())?;
-    if decision == HoldDecision::Lapse {
-        let by = By::new("schedule", Some("captured when the creator accepted"));
-        return lifecycle::advance(ctx, manifest, row, Move::to(&[Status::Accepted], by).with([captured])).await;
+    if let Some(lapse) = lapse {
+        let mv = Move { by: By::new(lapse.by.actor, Some("captured when the creator accepted")), ..lapse };
+        return lifecycle::advance(ctx, manifest, row, mv.along(&[Status::Accepted]).with([captured])).await;
     }
     db::commit_all(ctx.db, vec![captured]).await?;
     Err(ApiError::Conflict { code: "already_captured", message: "this payment was captured when the request was accepted: accept or refund it instead".into() })
