@@ -97,6 +97,29 @@ describe("refunds and disputes from Stripe", () => {
     assert.equal(after.history.at(-1).actor, "stripe");
   });
 
+  // Review L3: dashboard refunds never reach the refunds table, so before this the request's
+  // total stayed at the larger of the two sources until Stripe's next event.
+  test("after a dashboard refund, an API refund shows the charge's whole refunded total at once and empties the payment", async () => {
+    const { id, intent } = await paidRequest();
+    const [answer] = await f.stripe.refundFromDashboard(intent, 1000).delivered;
+    assert.equal(answer.body.outcome, "recorded", "a partial refund changes no state");
+    assert.equal((await view(id)).price.refunded, 1000);
+    f.stripe.delayEvents(5000);
+    try {
+      const part = await refund(id, { amount: 500 });
+      assert.equal(part.status, 200, part.text);
+      assert.equal(part.data.price.refunded, 1500, "the dashboard's 1000 and this 500, before Stripe's event for it");
+      const rest = await refund(id, {});
+      assert.equal(rest.status, 200, rest.text);
+      assert.equal(f.stripe.calls.findLast((c) => c.path === "/v1/refunds").form.amount, "1000", "what was left");
+      assert.deepEqual([rest.data.status, rest.data.price.refunded], ["refunded", 2500]);
+    } finally {
+      f.stripe.delayEvents(30);
+    }
+    await settle(6000);
+    assert.equal((await view(id)).price.refunded, 2500, "Stripe's late events change nothing");
+  });
+
   test("a lost dispute: disputed, evidence exported, then refunded", async () => {
     const { id, intent } = await paidRequest({ ip: "203.0.113.9", userAgent: "Mozilla/5.0 (evidence test)" });
     const opened = await f.stripe.dispute(intent, { reason: "fraudulent" });

@@ -63,7 +63,9 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
    * is gone (a stack stopped right after its last test) is a failed attempt, never a crash.
    */
   const deliverLater = (event) =>
-    new Promise((resolve) => setTimeout(() => deliver(event).then(resolve, (e) => resolve([{ status: 0, error: String(e.cause ?? e) }])), 30));
+    new Promise((resolve) => setTimeout(() => deliver(event).then(resolve, (e) => resolve([{ status: 0, error: String(e.cause ?? e) }])), eventDelayMs));
+  // How long after the API call its event is sent; a test lengthens it to look in between.
+  let eventDelayMs = 30;
 
   function sessionEvent(type, session) {
     return { id: id("evt"), object: "event", api_version: "2025-03-31.basil", created: Math.floor(Date.now() / 1000), type, livemode: false, data: { object: session } };
@@ -267,6 +269,12 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
       if (key) idempotent.set(key, r);
       return send(res, 200, r);
     }
+    const charge = req.method === "GET" && url.pathname.match(/^\/v1\/charges\/(\w+)$/);
+    if (charge) {
+      const intent = [...intents.values()].find((i) => i.latest_charge === charge[1]);
+      if (!intent) return error(res, 404, "invalid_request_error", `No such charge: '${charge[1]}'`);
+      return send(res, 200, chargeOf(intent));
+    }
     const pi = url.pathname.match(/^\/v1\/payment_intents\/(\w+)(?:\/(capture|cancel))?$/);
     if (pi) {
       const intent = intents.get(pi[1]);
@@ -352,6 +360,8 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     refunds,
     /** A refund made in Stripe's dashboard, outside Fanline. */
     refundFromDashboard: (intentId, amount) => refund(intentId, amount),
+    /** Sends refund events `ms` after the call instead of 30 ms. */
+    delayEvents: (ms) => (eventDelayMs = ms),
     dispute,
     closeDispute,
     deliver,

@@ -113,7 +113,7 @@ async fn refunded(ctx: Ctx<'_>, event: &Event<'_>, r: &Refunded<'_>) -> ApiResul
     let currency = Currency::parse(&row.currency).map_err(ApiError::Internal)?;
     let Some(amount) = wire::parse_amount(r.amount, &currency) else { return Ok(WebhookOutcome::Mismatch) };
     let record = || -> ApiResult<Vec<D1PreparedStatement>> {
-        let refund = RefundRecord { id: r.refund_id, request_id: &row.id, amount, reason: None, actor: "paypal", idempotency_key: None };
+        let refund = RefundRecord { id: r.refund_id, request_id: &row.id, amount, reason: None, actor: "paypal", idempotency_key: None, provider_total: None };
         let mut batch = db::requests::refund_statements(ctx.db, &refund)?;
         batch.push(event.processed(ctx.db, Some(&row.id), WebhookOutcome::Applied)?);
         Ok(batch)

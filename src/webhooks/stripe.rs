@@ -294,8 +294,16 @@ async fn give_back_full_queue(ctx: Ctx<'_>, manifest: &Manifest, event: &Event<'
             destination_charge: row.application_fee.is_some(),
             idempotency_key: &key,
         };
-        let (refund_id, amount) = stripe::refund(ctx.env, &call).await?;
-        let record = RefundRecord { id: &refund_id, request_id: &row.id, amount, reason: Some("queue full"), actor: "fanline", idempotency_key: None };
+        let refund = stripe::refund(ctx.env, &call).await?;
+        let record = RefundRecord {
+            id: &refund.id,
+            request_id: &row.id,
+            amount: refund.amount,
+            reason: Some("queue full"),
+            actor: "fanline",
+            idempotency_key: None,
+            provider_total: refund.charge_total,
+        };
         extra.extend(db::requests::refund_statements(ctx.db, &record)?);
         &[Status::Paid, Status::Refunded]
     };

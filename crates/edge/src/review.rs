@@ -48,7 +48,15 @@ pub async fn decide(ctx: Ctx<'_>, manifest: &Manifest, row: &RequestRow, decisio
         ReviewDecision::Reject if paid => {
             let amount = (row.amount - row.amount_refunded).max(0) as u64;
             let refund = refunds::refund(ctx.env, row, amount, by.reason, &format!("review-refund-{}", row.id)).await?;
-            let record = RefundRecord { id: &refund.id, request_id: &row.id, amount: refund.amount, reason: by.reason, actor: by.actor, idempotency_key: None };
+            let record = RefundRecord {
+                id: &refund.id,
+                request_id: &row.id,
+                amount: refund.amount,
+                reason: by.reason,
+                actor: by.actor,
+                idempotency_key: None,
+                provider_total: refund.provider_total,
+            };
             (&[Status::Refunded], db::requests::refund_statements(ctx.db, &record)?)
         }
         ReviewDecision::Reject => (&[Status::Rejected], Vec::new()),

@@ -198,7 +198,15 @@ pub async fn refund(mut req: Request, env: &Env, manifest: &Manifest, id: &str) 
         return Err(ApiError::bad_request("invalid_refund_amount", format!("Refund between 1 and {remaining} (what is left of the payment).")));
     }
     let refund = refunds::refund(env, &row, amount, reason.as_deref(), &key).await?;
-    let record = RefundRecord { id: &refund.id, request_id: id, amount: refund.amount, reason: reason.as_deref(), actor: &actor, idempotency_key: Some(&key) };
+    let record = RefundRecord {
+        id: &refund.id,
+        request_id: id,
+        amount: refund.amount,
+        reason: reason.as_deref(),
+        actor: &actor,
+        idempotency_key: Some(&key),
+        provider_total: refund.provider_total,
+    };
     db::commit_all(&db, db::requests::refund_statements(&db, &record)?).await?;
     let fresh = load(&db, manifest, id).await?;
     if fresh.amount_refunded >= fresh.amount && fresh.status.can_become(Status::Refunded) {

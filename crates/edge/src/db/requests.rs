@@ -271,10 +271,14 @@ pub struct RefundRecord<'a> {
     pub actor: &'a str,
     /// The key of the API call that made it, when it came through our API.
     pub idempotency_key: Option<&'a str>,
+    /// The provider's refunded total for the payment right after this refund, when it tells:
+    /// it counts refunds made outside Fanline (Stripe's dashboard) that `refunds` never sees.
+    pub provider_total: Option<u64>,
 }
 
 /// Records a refund once by its provider id and raises the request's running total to the sum
-/// of its recorded refunds (never adds onto it: a webhook may have counted the same refund).
+/// of its recorded refunds or the provider's total, whichever is more (never adds onto it: a
+/// webhook may have counted the same refund).
 pub fn refund_statements(db: &D1Database, r: &RefundRecord) -> ApiResult<Vec<D1PreparedStatement>> {
     let mut out = vec![
         statement(
@@ -284,8 +288,8 @@ pub fn refund_statements(db: &D1Database, r: &RefundRecord) -> ApiResult<Vec<D1P
         )?,
         statement(
             db,
-            "UPDATE requests SET amount_refunded = MAX(amount_refunded, (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE request_id = ?)) WHERE id = ?",
-            &[r.request_id.into(), r.request_id.into()],
+            "UPDATE requests SET amount_refunded = MAX(amount_refunded, COALESCE(?3, 0), (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE request_id = ?1)) WHERE id = ?2",
+            &[r.request_id.into(), r.request_id.into(), r.provider_total.map(|t| t as i64).into()],
         )?,
     ];
     if let Some(key) = r.idempotency_key {

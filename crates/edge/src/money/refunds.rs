@@ -10,14 +10,19 @@ use worker::Env;
 pub struct Refund {
     pub id: String,
     pub amount: u64,
+    /// The provider's refunded total for the payment, when it tells (see `RefundRecord`).
+    pub provider_total: Option<u64>,
 }
 
 /// Refunds `amount` of the request's payment; `key` makes a retry return the first refund.
 pub async fn refund(env: &Env, row: &RequestRow, amount: u64, reason: Option<&str>, key: &str) -> ApiResult<Refund> {
-    let (id, amount) = match (row.provider, &row.payment_intent_id, &row.paypal_capture_id) {
+    let refund = match (row.provider, &row.payment_intent_id, &row.paypal_capture_id) {
         (PaymentProvider::Paypal, _, Some(capture_id)) => {
             let currency = Currency::parse(&row.currency).map_err(ApiError::Internal)?;
-            paypal::refund(env, capture_id, &Money::new(amount, currency), key).await?
+            // PayPal reports every refund, the dashboard's included, as its own event with its
+            // own id, so the sum of recorded refunds is exact there.
+            let (id, amount) = paypal::refund(env, capture_id, &Money::new(amount, currency), key).await?;
+            Refund { id, amount, provider_total: None }
         }
         (PaymentProvider::Paypal, _, None) => return Err(ApiError::internal(format!("{} has no paypal capture", row.id))),
         (_, Some(payment_intent), _) => {
@@ -29,9 +34,10 @@ pub async fn refund(env: &Env, row: &RequestRow, amount: u64, reason: Option<&st
                 destination_charge: row.application_fee.is_some(),
                 idempotency_key: key,
             };
-            stripe::refund(env, &call).await?
+            let r = stripe::refund(env, &call).await?;
+            Refund { id: r.id, amount: r.amount, provider_total: r.charge_total }
         }
         (_, None, _) => return Err(ApiError::internal(format!("{} is paid but has no payment reference", row.id))),
     };
-    Ok(Refund { id, amount })
+    Ok(refund)
 }

@@ -91,12 +91,26 @@ pub struct RefundCall<'a> {
     pub idempotency_key: &'a str,
 }
 
-/// The refund's id and the amount Stripe refunded.
-pub async fn refund(env: &Env, r: &RefundCall<'_>) -> ProviderResult<(String, u64)> {
+/// A refund Stripe made.
+pub struct Refunded {
+    pub id: String,
+    pub amount: u64,
+    /// The charge's refunded total right after it, refunds made in the dashboard included;
+    /// `None` when it could not be read (the refund stands either way).
+    pub charge_total: Option<u64>,
+}
+
+/// Refunds, then reads the charge's running total: its `charge.refunded` event comes later,
+/// and until then only Stripe knows about refunds made in the dashboard (review L3).
+pub async fn refund(env: &Env, r: &RefundCall<'_>) -> ProviderResult<Refunded> {
     let form = stripe::refund_form(r.payment_intent, r.amount, r.request_id, r.reason, r.destination_charge);
     let refund = post(env, "/v1/refunds", form, r.idempotency_key).await?;
     let id = refund["id"].as_str().ok_or_else(|| ProviderError::unavailable(SERVICE, "refund has no id"))?.to_string();
-    Ok((id, refund["amount"].as_u64().unwrap_or(r.amount)))
+    let charge_total = match refund["charge"].as_str() {
+        Some(charge) => call(env, Method::Get, &format!("/v1/charges/{charge}"), None, None).await.ok().and_then(|c| c["amount_refunded"].as_u64()),
+        None => None,
+    };
+    Ok(Refunded { id, amount: refund["amount"].as_u64().unwrap_or(r.amount), charge_total })
 }
 
 /// Whether a Connect account can take charges (`GET /v1/accounts/:id`).
