@@ -156,6 +156,9 @@ export function wrangler(args, { cwd = ROOT, logFile } = {}) {
  *   port         fixed port (default: a free one)
  * Resolves to { url, creators: [{id, name, apiKey}], webhookSecrets: {slug: secret}, stop }.
  */
+/** The local stack's sealing key (`CREDENTIALS_KEY`); never a deployment's. */
+export const LOCAL_CREDENTIALS_KEY = "6c6f63616c2d6f6e6c792d66616e6c696e652d63726564656e7469616c732d31";
+
 export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oauth, twitch, youtube, apis = {}, hubVars = {}, withoutRatelimits = false, creators = [{ id: "cr_demo", name: "Demo Creator" }], destinations = {}, port, log = () => {}, extraSql = "" }) {
   fs.mkdirSync(stateDir, { recursive: true });
   const configDir = path.join(stateDir, "config");
@@ -203,13 +206,16 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
         YOUTUBE_API_BASE: `${youtube.url}/youtube/v3`,
       }
     : {};
+  // Seals destination credentials in D1. A fixed key, local only: the dev command's state
+  // outlives a restart, and rows sealed under a random key would not open after it.
+  const sealingVars = { CREDENTIALS_KEY: LOCAL_CREDENTIALS_KEY };
   // An outside moderation service signs its verdicts with this (Standard Webhooks).
   const moderationSecret = newWebhookSecret();
   const turnstileVars = turnstile ? { TURNSTILE_API_BASE: turnstile.url, TURNSTILE_SECRET_KEY: turnstile.secret, TURNSTILE_TIMEOUT_MS: "1500" } : {};
   const paypalVars = paypal ? { PAYPAL_API_BASE: paypal.url, PAYPAL_CLIENT_ID: paypal.clientId, PAYPAL_CLIENT_SECRET: paypal.clientSecret } : {};
   // Fulfilment targets' APIs: { trello, twilio, notion, airtable } base URLs of local servers.
   const apiVars = Object.fromEntries(Object.entries(apis).map(([name, url]) => [`${name.toUpperCase()}_API_BASE`, url]));
-  const hubConfig = localConfig(hub.dir, configDir, { ...apiVars, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...twitchVars, ...youtubeVars, ...signInVars, ...hubVars }, { withoutRatelimits });
+  const hubConfig = localConfig(hub.dir, configDir, { ...apiVars, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ALLOW_HTTP_DESTINATIONS: "true", PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...mailVars, ...paypalVars, ...formVars, MODERATION_WEBHOOK_SECRET: moderationSecret, ...(paypal ? { PAYPAL_WEBHOOK_ID: paypal.webhookId } : {}), ...twitchVars, ...youtubeVars, ...signInVars, ...sealingVars, ...hubVars }, { withoutRatelimits });
   const appConfigs = apps.map((a) => localConfig(a.dir, configDir, { ALLOW_HTTP_DESTINATIONS: "true", STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.secretKey, ...paypalVars, ...formVars, ...turnstileVars }, { withoutRatelimits }));
 
   const now = Date.now();

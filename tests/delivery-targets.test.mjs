@@ -194,4 +194,54 @@ describe("fulfilment targets", () => {
       assert.ok(!log.includes(secret), "no credential in the Workers' log");
     }
   });
+  test("credentials are sealed at rest: saved, read back, rows from before sealing sealed by the cron, and a row copied to another app does not open", async () => {
+    const cron = () => fetch(`${f.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}&time=${Date.now()}`);
+    const stored = (app, kind) => f.stack.d1Rows(`SELECT settings FROM destinations WHERE app_slug = '${app}' AND kind = '${kind}'`)[0]?.settings;
+    const credentials = [f.trello.token, f.trello.key, f.twilio.authToken, f.notion.token, f.airtable.token, f.discord.webhookUrl, "creator@example.com"];
+    await configureEverything();
+    await cron();
+    const rows = f.stack.d1Rows("SELECT kind, settings FROM destinations WHERE app_slug = 'song-request'");
+    assert.equal(rows.length, 7);
+    for (const row of rows) {
+      assert.match(row.settings, /^sealed:v1:[0-9a-f]{8}:/, `${row.kind} is sealed`);
+      for (const secret of credentials) assert.ok(!row.settings.includes(secret), `${row.kind} holds no credential in clear`);
+    }
+
+    // A row as it was stored before sealing still delivers, and the cron seals it.
+    f.stack.d1(`UPDATE destinations SET settings = '${JSON.stringify({ webhook_url: f.discord.webhookUrl, role_id: ROLE })}' WHERE app_slug = 'song-request' AND kind = 'discord'`);
+    assert.ok(stored("song-request", "discord").startsWith("{"));
+    const r = await f.submit("song-request", { song: "Plain Sailing" });
+    assert.equal(r.status, 201, r.text);
+    await eventually(() => f.discord.messages.some((m) => JSON.stringify(m.json).includes(r.data.id)), { what: "Discord message from an unsealed row" });
+    await cron();
+    await eventually(() => stored("song-request", "discord").startsWith("sealed:v1:"), { what: "the cron sealing the row" });
+    const listed = await f.request("GET", path, { key: f.owner.apiKey });
+    assert.equal(listed.data.destinations.find((d) => d.kind === "discord").role_id, ROLE, "the sealed row reads back");
+
+    // Sealed text is bound to its app and kind: copied to shoutout it does not open.
+    const sealedTrello = stored("song-request", "trello");
+    f.stack.d1(`INSERT OR REPLACE INTO destinations (app_slug, kind, settings, enabled, updated_at) VALUES ('shoutout', 'trello', '${sealedTrello}', 1, 0)`);
+    const shoutout = await f.request("GET", "/api/apps/shoutout/destinations", { key: f.owner.apiKey });
+    assert.equal(shoutout.status, 200, shoutout.text);
+    assert.ok(!shoutout.data.destinations.some((d) => d.kind === "trello"), "a copied row is not read as shoutout's");
+    f.stack.d1("DELETE FROM destinations WHERE app_slug = 'shoutout' AND kind = 'trello'");
+  });
+
+  test("a webhook keeps its signing secret when saved again, and gets a new one on rotate_secret", async () => {
+    const secret = async (json) => {
+      const r = await f.request("PUT", path, { key: f.owner.apiKey, json: { webhook: json } });
+      assert.equal(r.status, 200, r.text);
+      return r.data.destinations.find((d) => d.kind === "webhook").secret;
+    };
+    const url = `${f.webhooks.url}/hooks/fanline`;
+    const first = await secret({ url });
+    assert.match(first, /^whsec_/);
+    assert.equal(await secret({ url: `${url}?moved=1` }), first, "a new URL keeps the secret receivers trust");
+    const rotated = await secret({ url, rotate_secret: true });
+    assert.match(rotated, /^whsec_/);
+    assert.notEqual(rotated, first);
+    assert.equal(await secret({ url, rotate_secret: false }), rotated);
+    const bad = await f.request("PUT", path, { key: f.owner.apiKey, json: { webhook: { url, rotate_secret: "yes" } } });
+    assert.deepEqual([bad.status, bad.data.error.code], [400, "invalid_destination"]);
+  });
 });

@@ -15,7 +15,8 @@ Checks every app (fanline check), then:
   1. provisions what is missing: the D1 database "fanline" and its migrations, the R2 bucket
      "fanline-attachments", the queues "fanline-fulfilment" and "fanline-fulfilment-dlq";
   2. sets each Worker's secrets from FILE (default .fanline/secrets.env, which git ignores:
-     NAME=value lines; SESSION_SECRET and FORM_TOKEN_SECRET go to every Worker);
+     NAME=value lines; SESSION_SECRET and FORM_TOKEN_SECRET go to every Worker,
+     CREDENTIALS_KEY, which seals destination credentials, to the hub);
   3. builds and deploys every app, then the hub with a service binding to each app (generated
      from apps/; no hub file lists them);
   4. registers each app's catalog row from its manifest (its "owner" creator id is required).
@@ -32,7 +33,7 @@ Needs wrangler logged in (wrangler login, or CLOUDFLARE_API_TOKEN) except with -
 const OUT = path.join(ROOT, ".fanline/deploy");
 const TURNSTILE_TEST_SITE_KEY = /^[123]x0{20}[A-F]{2}$/;
 const SHARED_SECRETS = ["SESSION_SECRET", "FORM_TOKEN_SECRET"];
-const HUB_SECRETS = /^(STRIPE_|PAYPAL_|MAIL_API_KEY|MODERATION_WEBHOOK_SECRET|SESSION_SECRET|FORM_TOKEN_SECRET|OAUTH_|SIGNIN_|TWITCH_EVENTSUB_SECRET)/;
+const HUB_SECRETS = /^(STRIPE_|PAYPAL_|MAIL_API_KEY|MODERATION_WEBHOOK_SECRET|SESSION_SECRET|FORM_TOKEN_SECRET|OAUTH_|SIGNIN_|TWITCH_EVENTSUB_SECRET|CREDENTIALS_KEY)/;
 const APP_SECRETS = /^(STRIPE_SECRET_KEY|PAYPAL_CLIENT_|TURNSTILE_|SESSION_SECRET|FORM_TOKEN_SECRET)/;
 
 /** A deployable config for one Worker: absolute paths, no build step (built once before). */
@@ -113,6 +114,8 @@ export function run(args, option) {
   for (const a of apps) log(`  deploy     ${path.relative(ROOT, a.dir)} as fanline-${a.slug}`);
   log(`  deploy     hub (fanline-hub) with bindings ${appBindings(apps).map((b) => `${b.binding} -> ${b.service}`).join(", ")}${origin ? `, PUBLIC_ORIGIN ${origin}` : ""}`);
   for (const a of apps) log(`  register   apps row "${a.slug}" (owner ${a.manifest.owner ?? "MISSING: add \"owner\" to its manifest"})`);
+  // The hub seals destination credentials with it; without it creators cannot save any.
+  if (!/^[0-9a-fA-F]{64}$/.test(secrets.CREDENTIALS_KEY ?? "")) log(`  WARNING    CREDENTIALS_KEY is ${secrets.CREDENTIALS_KEY ? "not 64 hex digits" : "not set"}: creators cannot save destinations until it is (openssl rand -hex 32)`);
   // Cloudflare's test site keys pass every visitor in the widget, and a real secret then
   // refuses their dummy tokens: fine for the local stand-in, never what a live form wants.
   for (const a of apps) {

@@ -460,7 +460,7 @@ const paths = {
   "/api/apps/{slug}/deliveries/replay": { post: { tags: creatorTag, summary: "Queue every dead delivery again", security: creatorKey, parameters: [slug], responses: { ...ok(202, obj({ replayed: arr(str()) })), ...errors(401, 404) } } },
   "/api/apps/{slug}/destinations": {
     get: { tags: creatorTag, summary: "Each target's settings (credentials masked)", security: creatorKey, parameters: [slug], responses: { ...ok(200, "Destinations"), ...errors(401, 404) } },
-    put: { tags: creatorTag, summary: "Set or remove targets", security: creatorKey, parameters: [slug], requestBody: jsonBody({ type: "object", description: "By kind: its settings, or null to remove it." }), responses: { ...ok(200, "Destinations"), ...errors(400, 401, 404, 422) } },
+    put: { tags: creatorTag, summary: "Set or remove targets", security: creatorKey, parameters: [slug], requestBody: jsonBody({ type: "object", description: "By kind: its settings, or null to remove it. A webhook keeps its signing secret unless its settings say `\"rotate_secret\": true`. Settings are stored sealed under the hub's CREDENTIALS_KEY (503 not_configured without it)." }), responses: { ...ok(200, "Destinations"), ...errors(400, 401, 404, 422) } },
   },
   "/api/apps/{slug}/destinations/{kind}/test": {
     post: { tags: creatorTag, summary: "Send a test event to one destination now", security: creatorKey, parameters: [slug, { name: "kind", in: "path", required: true, schema: str({ enum: DESTINATION_KINDS }) }], responses: { ...ok(200, obj({ kind: str(), enabled: bool, delivered: bool, status: nullable(int()), error: nullable(str()) }, ["kind", "delivered"])), ...errors(400, 401, 404, 409) } },

@@ -18,6 +18,7 @@ use fanline_edge::delivery::outbox::{self, enqueue_ids};
 use fanline_edge::live::{twitch as live, youtube as youtube_live};
 use fanline_edge::platform::config::{config, delivery_timeout, now_ms, outbound_policy, random};
 use fanline_edge::platform::error::ApiResult;
+use fanline_edge::platform::sealing::Keys;
 use fanline_edge::providers::{http, mail, twitch, youtube, ProviderError};
 use worker::{console_log, console_warn, D1Database, Env};
 
@@ -80,8 +81,11 @@ async fn try_deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> ApiRe
     // the marketplace has no mail account. Kept as skipped, replayable once set up.
     let settings = match kind {
         DestinationKind::Email | DestinationKind::Feedback | DestinationKind::Twitch | DestinationKind::Youtube => None,
-        _ => match destination.as_ref().filter(|d| d.enabled == 1).and_then(|d| d.settings()) {
-            Some((_, settings)) => Some(settings),
+        _ => match destination.as_ref().filter(|d| d.enabled == 1) {
+            Some(d) => match d.settings(Keys::from_env(env).ok().as_ref(), &row.app_slug).await? {
+                Some((_, settings)) => Some(settings),
+                None => return unsent(&db, row, OutboxState::Skipped, Some(db::outbox::NOT_SET_UP), now).await,
+            },
             None => {
                 return unsent(&db, row, OutboxState::Skipped, Some(db::outbox::NOT_SET_UP), now).await;
             }

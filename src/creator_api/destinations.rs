@@ -14,6 +14,7 @@ use fanline_edge::platform::body::strict_json;
 use fanline_edge::platform::config::{delivery_timeout, now_ms, outbound_policy, random};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{json, origin};
+use fanline_edge::platform::sealing::Keys;
 use fanline_edge::providers::{http, mail};
 use fanline_edge::trust::auth;
 use serde_json::{json, Value};
@@ -23,10 +24,12 @@ use worker::{Env, Request, Response};
 /// `null` to remove it (`{"trello": {...}, "sms": null}`); `discord_webhook_url` and
 /// `webhook_url` are shorthands for `{"discord": {"webhook_url": ...}}` and
 /// `{"webhook": {"url": ...}}`. A key left out is unchanged. Every key is checked before any is
-/// saved. A new webhook gets a Standard Webhooks secret, kept when only its URL changes.
+/// saved. A new webhook gets a Standard Webhooks secret, kept when only its URL changes
+/// (`"rotate_secret": true` asks for a new one). Settings are sealed before they are stored.
 pub async fn set(mut req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
     let db = db::db(env)?;
     let (_, app) = auth::creator_app(&req, &db, slug).await?;
+    let keys = Keys::from_env(env)?;
     let body: serde_json::Map<String, Value> = strict_json(&mut req, r#"{"discord": {"webhook_url": "https://discord.com/api/webhooks/..."}}"#, false).await?;
     let now = now_ms();
     let policy = outbound_policy(env);
@@ -51,18 +54,19 @@ pub async fn set(mut req: Request, env: &Env, slug: &str) -> ApiResult<Response>
         }
         // Only a webhook carries something over (its signing secret, which receivers trust).
         let previous = match kind {
-            DestinationKind::Webhook => db::destinations::get(&db, &app.slug, kind).await?.map(|(settings, _)| settings),
+            DestinationKind::Webhook => db::destinations::get(&db, Some(&keys), &app.slug, kind).await?.map(|(settings, _)| settings),
             _ => None,
         };
         let secret = standard_webhooks::new_secret(&random());
         let settings = Settings::parse(kind, &value, policy, previous.as_ref(), &secret)
             .map_err(|e| ApiError::bad_request("invalid_destination", format!("{key}: {e}")))?;
-        statements.push(db::destinations::upsert(&db, &app.slug, kind, &serde_json::to_string(&settings)?, now)?);
+        let stored = db::destinations::seal(&keys, &app.slug, kind, &settings).await?;
+        statements.push(db::destinations::upsert(&db, &app.slug, kind, &stored, now)?);
     }
     if !statements.is_empty() {
         db::commit_all(&db, statements).await?;
     }
-    listing(&db, &app.slug).await
+    listing(&db, Some(&keys), &app.slug).await
 }
 
 /// `"https://..."` as `{"<field>": "https://..."}`; `null` stays `null`, anything else is
@@ -78,23 +82,20 @@ fn shorthand(field: &str, value: &Value) -> Value {
 pub async fn show(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
     let db = db::db(env)?;
     let (_, app) = auth::creator_app(req, &db, slug).await?;
-    listing(&db, &app.slug).await
+    listing(&db, Keys::from_env(env).ok().as_ref(), &app.slug).await
 }
 
 /// Each destination's settings with credentials masked (a webhook's signing secret is shown:
 /// the creator's receiver needs it).
-async fn listing(db: &worker::D1Database, slug: &str) -> ApiResult<Response> {
-    let list: Vec<Value> = db::destinations::list(db, slug)
-        .await?
-        .iter()
-        .filter_map(|row| {
-            let (kind, settings) = row.settings()?;
-            let mut shown = settings.public_view();
-            shown["kind"] = kind.as_str().into();
-            shown["enabled"] = (row.enabled == 1).into();
-            Some(shown)
-        })
-        .collect();
+async fn listing(db: &worker::D1Database, keys: Option<&Keys>, slug: &str) -> ApiResult<Response> {
+    let mut list: Vec<Value> = Vec::new();
+    for row in db::destinations::list(db, slug).await? {
+        let Some((kind, settings)) = row.settings(keys, slug).await? else { continue };
+        let mut shown = settings.public_view();
+        shown["kind"] = kind.as_str().into();
+        shown["enabled"] = (row.enabled == 1).into();
+        list.push(shown);
+    }
     Ok(json(200, &json!({"app": slug, "destinations": list})))
 }
 
@@ -107,7 +108,7 @@ pub async fn test(req: &Request, env: &Env, slug: &str, kind: &str) -> ApiResult
     let (_, app) = auth::creator_app(req, &db, slug).await?;
     let manifest = app.manifest()?;
     let kind = DestinationKind::parse(kind).filter(|k| !k.is_fan_email()).ok_or(ApiError::NotFound("destination kind"))?;
-    let Some((settings, enabled)) = db::destinations::get(&db, slug, kind).await? else {
+    let Some((settings, enabled)) = db::destinations::get(&db, Keys::from_env(env).ok().as_ref(), slug, kind).await? else {
         return Err(ApiError::Conflict { code: "not_configured", message: format!("No {} destination is set for this app; set it first.", kind.as_str()) });
     };
     let now = now_ms();

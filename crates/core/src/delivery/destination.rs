@@ -161,7 +161,7 @@ impl Settings {
         // A misspelled key must not silently leave a setting at its default.
         let known: &[&str] = match kind {
             DestinationKind::Discord => &["webhook_url", "role_id"],
-            DestinationKind::Webhook => &["url"],
+            DestinationKind::Webhook => &["url", "rotate_secret"],
             DestinationKind::CreatorEmail => &["email"],
             DestinationKind::Trello => &["key", "token", "list_id", "done_list_id"],
             DestinationKind::Sms => &["account_sid", "auth_token", "from", "to"],
@@ -182,8 +182,15 @@ impl Settings {
             }
             DestinationKind::Webhook => {
                 let url = safety::check(&text(input, "url")?, policy).map_err(|e| format!("\"url\" {e}"))?.to_string();
+                // Receivers trust the secret, so saving the URL again keeps it; a creator who
+                // moves the endpoint to someone else, or fears the secret leaked, asks for a new one.
+                let rotate = match input.get("rotate_secret") {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(rotate)) => *rotate,
+                    Some(_) => return Err("\"rotate_secret\" must be true or false".into()),
+                };
                 let secret = match previous {
-                    Some(Settings::Webhook { secret, .. }) => secret.clone(),
+                    Some(Settings::Webhook { secret, .. }) if !rotate => secret.clone(),
                     _ => secret.to_string(),
                 };
                 Settings::Webhook { url, secret }
@@ -538,6 +545,21 @@ mod tests {
 
     fn settings(kind: DestinationKind, input: Value) -> Result<Settings, String> {
         Settings::parse(kind, &input, PRODUCTION, None, "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+    }
+
+    #[test]
+    fn a_webhook_keeps_its_secret_unless_asked_to_rotate_it() {
+        let old = settings(DestinationKind::Webhook, json!({"url": "https://hooks.example/a"})).unwrap();
+        let fresh = "whsec_bmV3IHNlY3JldCBmb3IgdGhlIHRlc3Q=";
+        let parse = |input: Value| Settings::parse(DestinationKind::Webhook, &input, PRODUCTION, Some(&old), fresh);
+        let secret_of = |s: Settings| match s {
+            Settings::Webhook { secret, .. } => secret,
+            _ => unreachable!(),
+        };
+        assert_eq!(secret_of(parse(json!({"url": "https://other.example/b"})).unwrap()), "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
+        assert_eq!(secret_of(parse(json!({"url": "https://hooks.example/a", "rotate_secret": false})).unwrap()), "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
+        assert_eq!(secret_of(parse(json!({"url": "https://hooks.example/a", "rotate_secret": true})).unwrap()), fresh);
+        assert!(parse(json!({"url": "https://hooks.example/a", "rotate_secret": "yes"})).unwrap_err().contains("true or false"));
     }
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";

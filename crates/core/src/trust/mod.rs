@@ -5,5 +5,6 @@ pub mod client;
 pub mod human_check;
 pub mod identity;
 pub mod moderation;
+pub mod sealed;
 pub mod standard_webhooks;
 pub mod triage;

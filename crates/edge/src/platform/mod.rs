@@ -8,3 +8,4 @@ pub mod ctx;
 pub mod error;
 pub mod http;
 pub mod meter;
+pub mod sealing;
