@@ -59,6 +59,19 @@ describe("paying with PayPal", () => {
     assert.equal([...f.paypal.captures.values()].filter((c) => c.custom_id === r.data.id).length, 1);
   });
 
+  test("one approval delivered six times at once captures once and is recorded as applied with its payment (review L5)", async () => {
+    const r = await paypalRequest();
+    const orderId = new URL(r.data.checkout_url).searchParams.get("token");
+    const { event } = await f.paypal.approve(orderId, { notify: false });
+    const answers = (await Promise.all(Array.from({ length: 6 }, () => f.paypal.deliver(event)))).flat();
+    const outcomes = answers.map((a) => a.body?.outcome);
+    assert.equal(outcomes.filter((o) => o === "applied").length, 1, JSON.stringify(answers));
+    assert.ok(outcomes.every((o) => ["applied", "already_settled", "duplicate"].includes(o)), JSON.stringify(answers));
+    assert.equal([...f.paypal.captures.values()].filter((c) => c.custom_id === r.data.id).length, 1, "captured once");
+    assert.deepEqual(f.stack.d1Rows(`SELECT outcome FROM payment_events WHERE provider = 'paypal' AND event_id = '${event.id}'`), [{ outcome: "applied" }]);
+    assert.equal((await view(r.data.id)).history.filter((e) => e.status === "paid").length, 1);
+  });
+
   test("webhooks that PayPal does not vouch for are refused", async () => {
     const r = await paypalRequest();
     const orderId = new URL(r.data.checkout_url).searchParams.get("token");

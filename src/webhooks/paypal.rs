@@ -65,7 +65,13 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     }
     let outcome = match parsed {
         wire::Event::OrderApproved { request_id, order_id } => match db::requests::get(&db, &request_id).await? {
-            Some(row) if row.paypal_order_id.as_deref() == Some(order_id.as_str()) => capture(ctx, &row, "paypal").await?,
+            Some(row) if row.paypal_order_id.as_deref() == Some(order_id.as_str()) => {
+                let outcome = capture(ctx, &row, "paypal", Some(&event)).await?;
+                if outcome == WebhookOutcome::Applied {
+                    return done(outcome);
+                }
+                outcome
+            }
             _ => WebhookOutcome::UnknownRequest,
         },
         wire::Event::CaptureCompleted { capture_id, order_id, request_id, amount, currency } => match db::requests::get(&db, &request_id).await? {
@@ -87,8 +93,10 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
             refunded(ctx, &event, &Refunded { refund_id: &refund_id, capture_id: &capture_id, amount: &amount, currency: &currency }).await?
         }
     };
-    // Recorded after acting: a duplicate that races this one is harmless (capture and state
-    // changes are idempotent), and a failure above lets PayPal retry.
+    // A payment applied above was recorded with its event in one batch (review L5). Any other
+    // outcome moved no money and is recorded after: a duplicate racing it changes nothing
+    // (captures carry PayPal-Request-Id, state changes are conditional), and a failure above
+    // lets PayPal retry.
     db::commit(&db, vec![event.processed(&db, None, outcome)?]).await?;
     done(outcome)
 }

@@ -17,7 +17,8 @@ use fanline_core::webhook::WebhookOutcome;
 use worker::{Env, Request, Response};
 
 /// Captures an approved order and marks the request paid.
-pub async fn capture(ctx: Ctx<'_>, row: &RequestRow, actor: &str) -> ApiResult<WebhookOutcome> {
+/// `event`, when a webhook asked, is recorded as processed in the same batch as the payment.
+pub async fn capture(ctx: Ctx<'_>, row: &RequestRow, actor: &str, event: Option<&provider_events::Event<'_>>) -> ApiResult<WebhookOutcome> {
     let order_id = row.paypal_order_id.as_deref().ok_or_else(|| ApiError::internal(format!("{} has no paypal order", row.id)))?;
     if row.status != Status::AwaitingPayment {
         return Ok(WebhookOutcome::AlreadySettled);
@@ -38,7 +39,7 @@ pub async fn capture(ctx: Ctx<'_>, row: &RequestRow, actor: &str) -> ApiResult<W
         return Ok(WebhookOutcome::NotPaid);
     };
     let capture = Capture { id: capture_id, amount: amount["value"].as_str().unwrap_or_default() };
-    settle(ctx, row, &capture, actor, None).await
+    settle(ctx, row, &capture, actor, event).await
 }
 
 /// A completed capture, as PayPal reports it.
@@ -87,7 +88,7 @@ pub async fn approval_return(req: &Request, env: &Env, manifest: &Manifest) -> A
         .filter(|r| r.app_slug == manifest.slug && r.paypal_order_id.as_deref() == Some(order_id.as_str()))
         .ok_or(ApiError::NotFound("request"))?;
     let origin = origin(req);
-    let outcome = capture(Ctx { env, db: &db, origin: &origin }, &row, "paypal").await?;
+    let outcome = capture(Ctx { env, db: &db, origin: &origin }, &row, "paypal", None).await?;
     let flag = if matches!(outcome, WebhookOutcome::Applied | WebhookOutcome::AlreadySettled) { "paid" } else { "payment_failed" };
     Ok(redirect(&format!("{origin}/apps/{}/?{flag}=1&request={request_id}", manifest.slug), 303, &[])?)
 }
