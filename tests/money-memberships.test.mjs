@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { startFixture } from "./support/fixture.mjs";
+import { eventually, startFixture } from "./support/fixture.mjs";
 import { signInAs } from "./support/signin.mjs";
 import { kofiPayment, sendKofi } from "../scripts/fakes/kofi.mjs";
 import { patreonMember, sendPatreon } from "../scripts/fakes/patreon.mjs";
@@ -137,6 +137,29 @@ describe("Patreon", () => {
     assert.equal(stale.data.outcome, "already_settled");
     const r = await f.submit(APP, { song: "Still Gold" }, { addOns: ["priority"], headers: { "fanline-session": session } });
     assert.equal(r.data.price.amount, 225, "the newer event's tier stands");
+  });
+
+  test("the webhook secret is sealed at rest: a secret stored before sealing still verifies and the cron seals it; copied to another app it does not open", async () => {
+    const stored = (app) => f.stack.d1Rows(`SELECT secret FROM membership_sources WHERE app_slug = '${app}' AND source = 'patreon'`)[0]?.secret;
+    const sealedSecret = stored(APP);
+    assert.match(sealedSecret, /^sealed:v1:[0-9a-f]{8}:/);
+    assert.ok(!sealedSecret.includes(SECRET), "no secret in clear");
+    const pledge = (campaignId) => send("members:pledge:create", patreonMember({ memberId: crypto.randomUUID(), userId: String(crypto.randomInt(1e6, 1e7)), campaignId, tiers: ["111"] }));
+
+    // Sealed text is bound to its app: the same text under shoutout's campaign verifies nothing.
+    const settings = JSON.stringify({ campaign_id: "5151", tiers: {} });
+    f.stack.d1(`INSERT INTO membership_sources (app_slug, source, lookup, secret, settings, updated_at) VALUES ('shoutout', 'patreon', '5151', '${sealedSecret}', '${settings}', 0)`);
+    const copied = await pledge("5151");
+    assert.deepEqual([copied.status, copied.data.error?.code], [400, "invalid_signature"], copied.text);
+    f.stack.d1("DELETE FROM membership_sources WHERE app_slug = 'shoutout'");
+
+    // A row as stored before sealing (the secret itself) still verifies, and the cron seals it.
+    f.stack.d1(`UPDATE membership_sources SET secret = '${SECRET}' WHERE app_slug = '${APP}' AND source = 'patreon'`);
+    assert.equal((await pledge(CAMPAIGN)).data.outcome, "applied");
+    await fetch(`${f.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}&time=${Date.now()}`);
+    await eventually(() => stored(APP).startsWith("sealed:v1:"), { what: "the cron sealing the secret" });
+    assert.ok(!stored(APP).includes(SECRET));
+    assert.equal((await pledge(CAMPAIGN)).data.outcome, "applied", "the re-sealed secret verifies");
   });
 
   test("a bad signature or an unknown campaign is refused", async () => {

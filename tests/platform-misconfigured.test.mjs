@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { describe, test } from "node:test";
 import { eventually, settle, startFixture } from "./support/fixture.mjs";
+import { patreonMember, sendPatreon } from "../scripts/fakes/patreon.mjs";
 
 describe("Workers deployed without their rate limiters", () => {
   test("refuse intake (the app's) and sign-in mail (the hub's) with a 503 that names no configuration", async () => {
@@ -52,13 +53,14 @@ describe("a hub deployed without PUBLIC_ORIGIN", () => {
 // Destination credentials are sealed under the hub's CREDENTIALS_KEY (review L30,
 // docs/operations.md#credentials-at-rest). Sealed text is made here with Node's own AES-GCM,
 // so the format the docs describe is checked against an independent implementation.
-function sealUnder(keyHex, slug, kind, settings) {
+function sealUnder(keyHex, slug, kind, settings, table = "destinations") {
   const key = Buffer.from(keyHex, "hex");
   const keyId = crypto.createHash("sha256").update(Buffer.concat([Buffer.from("fanline sealing key id\0"), key])).digest().subarray(0, 4).toString("hex");
   const nonce = crypto.randomBytes(12);
   const cipher = crypto.createCipheriv("aes-256-gcm", key, nonce);
-  cipher.setAAD(Buffer.from(`fanline destinations\0${slug}\0${kind}`));
-  const sealed = Buffer.concat([cipher.update(JSON.stringify(settings)), cipher.final(), cipher.getAuthTag()]);
+  cipher.setAAD(Buffer.from(`fanline ${table}\0${slug}\0${kind}`));
+  const plaintext = typeof settings === "string" ? settings : JSON.stringify(settings);
+  const sealed = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
   return { keyId, text: `sealed:v1:${keyId}:${Buffer.concat([nonce, sealed]).toString("base64")}` };
 }
 
@@ -91,6 +93,17 @@ describe("a hub whose CREDENTIALS_KEY was rotated", () => {
       assert.ok(stored("webhook").startsWith(`sealed:v1:${lost.keyId}:`), "a row no key opens is left for the creator to save again");
       const again = await f.request("GET", "/api/apps/song-request/destinations", { key: f.owner.apiKey });
       assert.equal(again.data.destinations.find((d) => d.kind === "discord").webhook_url.endsWith(f.discord.webhookUrl.slice(-4)), true);
+
+      // A Patreon webhook secret the previous key sealed verifies, and the cron re-seals it.
+      const secret = crypto.randomBytes(20).toString("hex");
+      const patreonSecret = sealUnder(previous, "song-request", "patreon", secret, "membership_sources");
+      const settings = JSON.stringify({ campaign_id: "6161", tiers: {} });
+      f.stack.d1(`INSERT INTO membership_sources (app_slug, source, lookup, secret, settings, updated_at) VALUES ('song-request', 'patreon', '6161', '${patreonSecret.text}', '${settings}', 0)`);
+      const pledge = await sendPatreon(`${f.url}/webhooks/patreon`, { trigger: "members:pledge:create", document: patreonMember({ userId: "61", campaignId: "6161", tiers: [] }), secret });
+      assert.deepEqual([pledge.status, pledge.data.outcome], [200, "applied"], pledge.text);
+      await fetch(`${f.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}&time=${Date.now()}`);
+      const storedSecret = () => f.stack.d1Rows("SELECT secret FROM membership_sources WHERE app_slug = 'song-request' AND source = 'patreon'")[0].secret;
+      await eventually(() => storedSecret().startsWith(`sealed:v1:${currentId}:`), { what: "the Patreon secret re-sealed under the new key" });
     } finally {
       await f.stop();
     }
@@ -104,6 +117,8 @@ describe("a hub deployed without CREDENTIALS_KEY", () => {
       const put = await f.request("PUT", "/api/apps/song-request/destinations", { key: f.owner.apiKey, json: { discord_webhook_url: f.discord.webhookUrl } });
       assert.deepEqual([put.status, put.data.error.code], [503, "not_configured"], put.text);
       assert.doesNotMatch(put.data.error.message, /CREDENTIALS_KEY/, "configuration keys are not named to callers");
+      const patreon = await f.request("PUT", "/api/apps/song-request/patreon", { key: f.owner.apiKey, json: { webhook_secret: "a-patreon-secret", campaign_id: "7171", tiers: {} } });
+      assert.deepEqual([patreon.status, patreon.data.error.code], [503, "not_configured"], patreon.text);
       const r = await f.submit("song-request", { song: "Plain Row" });
       await eventually(() => f.discord.messages.some((m) => JSON.stringify(m.json).includes(r.data.id)), { what: "Discord message from a plain row" });
     } finally {

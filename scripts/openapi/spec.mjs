@@ -264,10 +264,10 @@ const page = (summary, parameters, responses) => ({ get: { tags: ["Pages"], summ
 const provider = { name: "provider", in: "path", required: true, schema: str({ enum: ["twitch", "discord", "google"] }) };
 
 /** `GET`, `PUT` and `DELETE` of an app's membership source (Ko-fi, Patreon). */
-function membershipSource(name, body) {
+function membershipSource(name, body, stored) {
   return {
     get: { tags: creatorTag, summary: `The app's ${name} settings and the latest payments reported`, security: creatorKey, parameters: [slug], responses: { ...ok(200, "MembershipSource"), ...errors(401, 404) } },
-    put: { tags: creatorTag, summary: `Connect ${name}: what its payments earn here`, security: creatorKey, parameters: [slug], requestBody: jsonBody({ ...body, additionalProperties: false }), responses: { ...ok(200, "MembershipSource"), ...errors(400, 401, 404, 409, 415) } },
+    put: { tags: creatorTag, summary: `Connect ${name}: what its payments earn here`, security: creatorKey, parameters: [slug], requestBody: jsonBody({ ...body, additionalProperties: false, description: stored }), responses: { ...ok(200, "MembershipSource"), ...errors(400, 401, 404, 409, 415) } },
     delete: { tags: creatorTag, summary: `Disconnect ${name}`, security: creatorKey, parameters: [slug], responses: { ...ok(200, obj({ app: str(), source: str(), connected: bool })), ...errors(401, 404) } },
   };
 }
@@ -579,8 +579,8 @@ const paths = {
       responses: { ...ok(200, obj({ received: bool, event: str(), outcome: str({ examples: ["applied", "duplicate", "already_settled", "ignored"] }) })), ...errors(400, 403, 413) },
     },
   },
-  "/api/apps/{slug}/kofi": membershipSource("Ko-fi", obj({ verification_token: str(), credit_price: int({ minimum: 1 }), tiers: { type: "object", additionalProperties: str() }, shop_items: { type: "object", additionalProperties: int({ minimum: 1 }) } }, ["verification_token"])),
-  "/api/apps/{slug}/patreon": membershipSource("Patreon", obj({ webhook_secret: str(), campaign_id: str(), tiers: { type: "object", additionalProperties: str() } })),
+  "/api/apps/{slug}/kofi": membershipSource("Ko-fi", obj({ verification_token: str(), credit_price: int({ minimum: 1 }), tiers: { type: "object", additionalProperties: str() }, shop_items: { type: "object", additionalProperties: int({ minimum: 1 }) } }, ["verification_token"]), "The verification token is stored only as its SHA-256 hash and never shown again."),
+  "/api/apps/{slug}/patreon": membershipSource("Patreon", obj({ webhook_secret: str(), campaign_id: str(), tiers: { type: "object", additionalProperties: str() } }), "The webhook secret is stored sealed under the hub's CREDENTIALS_KEY (503 not_configured without it) and never shown again."),
   "/webhooks/moderation": { post: { tags: ["Webhooks received"], summary: "A moderation provider's verdicts (HMAC-signed)", requestBody: jsonBody({ type: "object" }), responses: { ...ok(200, "WebhookOutcome"), ...errors(400, 401, 404, 409, 413, 429) } } },
 };
 

@@ -1,7 +1,8 @@
 //! Memberships fans pay for elsewhere, per app: `PUT /api/apps/:slug/kofi` (the account's
 //! verification token, credits per amount, tier and shop-item mappings) and `PUT
 //! /api/apps/:slug/patreon` (the campaign, its webhook's secret, tier mappings); `GET` shows
-//! the settings and the latest payments reported, `DELETE` disconnects. Secrets are never shown.
+//! the settings and the latest payments reported, `DELETE` disconnects. Secrets are never shown,
+//! and the Patreon secret is stored sealed (`CREDENTIALS_KEY`).
 
 use fanline_core::money::{kofi, patreon};
 use fanline_core::trust::identity::Provider;
@@ -15,6 +16,7 @@ use fanline_edge::platform::body::strict_json;
 use fanline_edge::platform::config::now_ms;
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{json, origin};
+use fanline_edge::platform::sealing::Keys;
 use fanline_edge::trust::auth;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -78,6 +80,8 @@ pub async fn set(mut req: Request, env: &Env, slug: &str, name: &str) -> ApiResu
             if !(8..=200).contains(&body.webhook_secret.len()) {
                 return Err(invalid("webhook_secret is the secret Patreon shows for your webhook".into()));
             }
+            // Sealed before it is stored; without the key nothing is saved (503 not_configured).
+            let keys = Keys::from_env(env)?;
             if !manifest.sign_in_providers().contains(&Provider::Patreon) {
                 return Err(ApiError::Conflict {
                     code: "patreon_sign_in_not_offered",
@@ -89,7 +93,7 @@ pub async fn set(mut req: Request, env: &Env, slug: &str, name: &str) -> ApiResu
             SourceRow {
                 app_slug: app.slug.clone(),
                 lookup: settings.campaign_id.clone(),
-                secret: Some(body.webhook_secret),
+                secret: Some(db::memberships::seal_secret(&keys, &app.slug, source, &body.webhook_secret).await?),
                 settings: serde_json::to_string(&settings)?,
                 updated_at: now_ms(),
             }

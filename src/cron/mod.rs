@@ -1,6 +1,6 @@
 //! The hub's cron trigger: closes auctions that have ended, re-queues outbox rows no consumer
 //! is working on, raises reminders for requests waiting too long, releases held payments
-//! the creator did not accept in time, seals destination settings not yet sealed under the
+//! the creator did not accept in time, seals stored credentials not yet sealed under the
 //! current key and forgets expired short-lived rows (every ten minutes); reads connected
 //! YouTube live chats (every minute). The event's scheduled time is the clock, so a test can run it forward. Each job logs and carries on when another fails.
 
@@ -35,7 +35,7 @@ pub async fn run(env: &Env, cron: &str, now: i64, origin: &str) {
     report("re-queued {} outbox rows no consumer was working on", "sweeping the outbox", outbox::sweep(ctx, now).await);
     report("raised request.waiting for {} requests", "reminding of waiting requests", outbox::remind_waiting(ctx, now).await);
     report("released {} lapsed holds", "releasing lapsed holds", holds::release_lapsed(ctx, now).await);
-    report("sealed {} destinations' settings under CREDENTIALS_KEY", "sealing destination settings", reseal::reseal(ctx).await);
+    report("sealed {} stored credentials under CREDENTIALS_KEY", "sealing stored credentials", reseal::reseal(ctx).await);
     report("forgot {} expired sign-in, idempotency, mail and session rows", "pruning", prune::prune(ctx, now).await);
 }
 

@@ -1,6 +1,7 @@
-//! Seals destination settings that are not sealed under `CREDENTIALS_KEY`: rows written before
-//! sealing existed, and, after a rotation, rows sealed under `CREDENTIALS_KEY_PREVIOUS`. A
-//! bounded number per run; once none are left the previous key can be deleted.
+//! Seals destination settings and membership secrets that are not sealed under
+//! `CREDENTIALS_KEY`: rows written before sealing existed, and, after a rotation, rows sealed
+//! under `CREDENTIALS_KEY_PREVIOUS`. A bounded number per run; once none are left the previous
+//! key can be deleted.
 
 use fanline_core::trust::sealed::Stored;
 use fanline_edge::db::{self, destinations::DestinationRow};
@@ -28,6 +29,13 @@ pub async fn reseal(ctx: Ctx<'_>) -> ApiResult<usize> {
         let sealed = db::destinations::seal(&keys, &row.app_slug, kind, &settings).await?;
         if db::destinations::reseal(ctx.db, &row, &sealed).await? {
             resealed += 1;
+        }
+    }
+    for row in db::memberships::secrets_not_sealed_under(ctx.db, &keys, PER_RUN).await? {
+        match row.resealed(&keys).await? {
+            Some(sealed) if db::memberships::reseal_secret(ctx.db, &row, &sealed).await? => resealed += 1,
+            Some(_) => {}
+            None => console_error!("{}'s {} secret does not open; left as it is", row.app_slug, row.source),
         }
     }
     Ok(resealed)

@@ -15,6 +15,7 @@ use fanline_edge::platform::body::{read_capped, WEBHOOK_MAX};
 use fanline_edge::platform::config::now_ms;
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{header, json};
+use fanline_edge::platform::sealing::Keys;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
@@ -26,7 +27,8 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     let campaign = patreon::campaign_of(&body).ok_or_else(refused)?;
     let db = db::db(env)?;
     let source = db::memberships::source_by_lookup(&db, Source::Patreon, &campaign).await?.ok_or_else(refused)?;
-    if !patreon::verify(source.secret.as_deref().unwrap_or_default(), &body, header(&req, "X-Patreon-Signature").as_deref()) {
+    let secret = source.secret(Keys::from_env(env).ok().as_ref(), Source::Patreon).await?.unwrap_or_default();
+    if !patreon::verify(&secret, &body, header(&req, "X-Patreon-Signature").as_deref()) {
         return Err(refused());
     }
     let event_id = patreon::event_id(&trigger_name, &body);

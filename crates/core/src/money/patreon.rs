@@ -38,6 +38,10 @@ impl Settings {
 
 /// Whether `signature` (hex) is the HMAC-MD5 of `body` under `secret`, compared in constant time.
 pub fn verify(secret: &str, body: &[u8], signature: Option<&str>) -> bool {
+    // A secret that could not be read arrives empty, and an empty HMAC key is one anyone has.
+    if secret.is_empty() {
+        return false;
+    }
     let Some(given) = signature.and_then(|s| hex::decode(s.trim()).ok()) else { return false };
     let Ok(mut mac) = Hmac::<Md5>::new_from_slice(secret.as_bytes()) else { return false };
     mac.update(body);
@@ -149,6 +153,10 @@ mod tests {
         assert!(!verify("other", body, Some("72139fb69cf96cfc5dfcd003acdfd9dd")));
         assert!(!verify(SECRET, body, None));
         assert!(!verify(SECRET, body, Some("not hex")));
+        // HMAC-MD5 of the body under an empty key: what a forger would send for an unreadable secret.
+        let mut mac = Hmac::<Md5>::new_from_slice(b"").unwrap();
+        mac.update(body);
+        assert!(!verify("", body, Some(&hex::encode(mac.finalize().into_bytes()))));
     }
 
     #[test]

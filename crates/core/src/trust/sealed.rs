@@ -1,5 +1,6 @@
 //! Credentials at rest (review L30): a destination's settings hold tokens that let anyone post
-//! to the creator's Discord or Trello or send SMS on their Twilio bill, so D1 stores them sealed
+//! to the creator's Discord or Trello or send SMS on their Twilio bill, and a Patreon webhook's
+//! secret lets anyone grant themselves a patron's tier, so D1 stores them sealed
 //! with AES-256-GCM under a key that lives only in a Workers secret. A copy of the database (a
 //! backup, an export, a leaked `wrangler d1 execute`) then holds nothing usable.
 //!
@@ -50,10 +51,10 @@ impl Key {
     }
 }
 
-/// What a stored settings column holds.
+/// What a stored credential column holds.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stored<'a> {
-    /// Written before sealing existed: the JSON itself.
+    /// Written before sealing existed: the value itself (a destination's JSON, a secret).
     Plain(&'a str),
     Sealed {
         key_id: &'a str,
@@ -63,10 +64,11 @@ pub enum Stored<'a> {
 }
 
 impl<'a> Stored<'a> {
-    /// `None` for text that is neither JSON nor a well-formed sealed value.
+    /// `None` for empty text and for text that claims to be sealed but is not well formed;
+    /// whether plain text reads as what its column holds is the column's owner to judge.
     pub fn parse(text: &'a str) -> Option<Self> {
         let Some(rest) = text.strip_prefix(PREFIX) else {
-            return text.trim_start().starts_with('{').then_some(Stored::Plain(text));
+            return (!text.is_empty()).then_some(Stored::Plain(text));
         };
         let (key_id, body) = rest.split_once(':')?;
         if key_id.len() != 8 || !key_id.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -100,10 +102,24 @@ pub fn prefix_for(key: &Key) -> String {
     format!("{PREFIX}{}:", key.id())
 }
 
-/// What a sealed value is bound to: the same ciphertext copied to another app's row or another
-/// kind fails to open, so rows cannot be swapped within the table.
-pub fn associated_data(app_slug: &str, kind: &str) -> Vec<u8> {
-    format!("fanline destinations\0{app_slug}\0{kind}").into_bytes()
+/// The columns that hold sealed credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// `destinations.settings`, per app and destination kind.
+    DestinationSettings,
+    /// `membership_sources.secret` (a Patreon webhook's secret), per app and source.
+    MembershipSecret,
+}
+
+/// What a sealed value is bound to: the same ciphertext copied to another app's row, another
+/// kind or another column fails to open, so rows cannot be swapped within or across tables.
+pub fn associated_data(column: Column, app_slug: &str, kind: &str) -> Vec<u8> {
+    let table = match column {
+        // The bytes destinations were first sealed with; changing them would orphan those rows.
+        Column::DestinationSettings => "destinations",
+        Column::MembershipSecret => "membership_sources",
+    };
+    format!("fanline {table}\0{app_slug}\0{kind}").into_bytes()
 }
 
 #[cfg(test)]
@@ -137,6 +153,7 @@ mod tests {
         let plain = r#"{"kind":"discord","webhook_url":"https://discord.com/api/webhooks/1/x"}"#;
         assert_eq!(Stored::parse(plain), Some(Stored::Plain(plain)));
         assert!(!Stored::parse(plain).unwrap().is_sealed_under(&key));
+        assert_eq!(Stored::parse("a-patreon-webhook-secret"), Some(Stored::Plain("a-patreon-webhook-secret")));
     }
 
     #[test]
@@ -147,13 +164,15 @@ mod tests {
         assert_eq!(Stored::parse(&text.replace(key.id(), "0000000")), None);
         assert_eq!(Stored::parse(&format!("{}AAAA", prefix_for(&key))), None, "shorter than a nonce and a tag");
         assert_eq!(Stored::parse(&format!("{}***", prefix_for(&key))), None);
-        assert_eq!(Stored::parse("not json"), None);
         assert_eq!(Stored::parse(""), None);
     }
 
     #[test]
     fn the_associated_data_names_the_row() {
-        assert_ne!(associated_data("a", "discord"), associated_data("a", "trello"));
-        assert_ne!(associated_data("ab", "c"), associated_data("a", "bc"));
+        use Column::*;
+        assert_eq!(associated_data(DestinationSettings, "a", "discord"), b"fanline destinations\0a\0discord".to_vec());
+        assert_ne!(associated_data(DestinationSettings, "a", "discord"), associated_data(DestinationSettings, "a", "trello"));
+        assert_ne!(associated_data(DestinationSettings, "ab", "c"), associated_data(DestinationSettings, "a", "bc"));
+        assert_ne!(associated_data(DestinationSettings, "a", "patreon"), associated_data(MembershipSecret, "a", "patreon"));
     }
 }

@@ -6,7 +6,7 @@ use crate::platform::error::ApiResult;
 use crate::platform::sealing::{self, Keys};
 use fanline_core::delivery::destination::Settings;
 use fanline_core::manifest::DestinationKind;
-use fanline_core::trust::sealed;
+use fanline_core::trust::sealed::{self, Column};
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -22,7 +22,7 @@ impl DestinationRow {
     /// whose seal does not open: see `sealing::open`).
     pub async fn settings(&self, keys: Option<&Keys>, app_slug: &str) -> ApiResult<Option<(DestinationKind, Settings)>> {
         let Some(kind) = DestinationKind::parse(&self.kind) else { return Ok(None) };
-        let json = sealing::open(keys, &sealed::associated_data(app_slug, kind.as_str()), &self.settings).await?;
+        let json = sealing::open(keys, &sealed::associated_data(Column::DestinationSettings, app_slug, kind.as_str()), &self.settings).await?;
         Ok(json.and_then(|json| Settings::load(kind, &json)).map(|settings| (kind, settings)))
     }
 }
@@ -37,7 +37,7 @@ pub async fn get(db: &D1Database, keys: Option<&Keys>, app_slug: &str, kind: Des
 
 /// The text a row stores for `settings`: sealed under the current key, bound to its row.
 pub async fn seal(keys: &Keys, app_slug: &str, kind: DestinationKind, settings: &Settings) -> ApiResult<String> {
-    sealing::seal(keys, &sealed::associated_data(app_slug, kind.as_str()), &serde_json::to_string(settings)?).await
+    sealing::seal(keys, &sealed::associated_data(Column::DestinationSettings, app_slug, kind.as_str()), &serde_json::to_string(settings)?).await
 }
 
 /// A row whose settings are not sealed under the current key: written before sealing, or

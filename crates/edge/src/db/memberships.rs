@@ -1,8 +1,12 @@
 //! `membership_sources`, `memberships` and `supporter_payments`: memberships fans pay for
-//! elsewhere (Ko-fi, Patreon), the tiers they give, and every payment reported, once.
+//! elsewhere (Ko-fi, Patreon), the tiers they give, and every payment reported, once. A Ko-fi
+//! token is kept only as its hash (the lookup); a Patreon webhook's secret, which verifying
+//! needs whole, is sealed at rest like destination settings.
 
 use super::{all, changes, first, statement};
 use crate::platform::error::ApiResult;
+use crate::platform::sealing::{self, Keys};
+use fanline_core::trust::sealed::{self, Column};
 use serde::{Deserialize, Serialize};
 use worker::{D1Database, D1PreparedStatement};
 
@@ -20,6 +24,10 @@ impl Source {
             Self::Patreon => "patreon",
         }
     }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Kofi, Self::Patreon].into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// An app's connection to a source, with the creator's settings as stored JSON.
@@ -27,9 +35,68 @@ impl Source {
 pub struct SourceRow {
     pub app_slug: String,
     pub lookup: String,
+    /// As stored: sealed (`seal_secret`), or plain in rows from before sealing.
     pub secret: Option<String>,
     pub settings: String,
     pub updated_at: i64,
+}
+
+impl SourceRow {
+    /// The source's secret, opened; `None` when there is none or it does not open (see
+    /// `sealing::open`), which verifies nothing.
+    pub async fn secret(&self, keys: Option<&Keys>, source: Source) -> ApiResult<Option<String>> {
+        match &self.secret {
+            Some(stored) => sealing::open(keys, &binding(&self.app_slug, source), stored).await,
+            None => Ok(None),
+        }
+    }
+}
+
+fn binding(app_slug: &str, source: Source) -> Vec<u8> {
+    sealed::associated_data(Column::MembershipSecret, app_slug, source.as_str())
+}
+
+/// The text a row stores for `secret`: sealed under the current key, bound to its app and source.
+pub async fn seal_secret(keys: &Keys, app_slug: &str, source: Source, secret: &str) -> ApiResult<String> {
+    sealing::seal(keys, &binding(app_slug, source), secret).await
+}
+
+/// A source whose secret is not sealed under the current key.
+#[derive(Debug, Deserialize)]
+pub struct UnsealedSecret {
+    pub app_slug: String,
+    pub source: String,
+    pub secret: String,
+}
+
+impl UnsealedSecret {
+    /// The secret sealed under the current key; `None` when it does not open.
+    pub async fn resealed(&self, keys: &Keys) -> ApiResult<Option<String>> {
+        let Some(source) = Source::parse(&self.source) else { return Ok(None) };
+        let Some(plain) = sealing::open(Some(keys), &binding(&self.app_slug, source), &self.secret).await? else { return Ok(None) };
+        seal_secret(keys, &self.app_slug, source, &plain).await.map(Some)
+    }
+}
+
+pub async fn secrets_not_sealed_under(db: &D1Database, keys: &Keys, limit: u32) -> ApiResult<Vec<UnsealedSecret>> {
+    let prefix = sealed::prefix_for(&keys.current);
+    all(
+        db,
+        "SELECT app_slug, source, secret FROM membership_sources WHERE secret IS NOT NULL AND substr(secret, 1, ?) != ? ORDER BY updated_at LIMIT ?",
+        &[(prefix.len() as i64).into(), prefix.as_str().into(), (limit as i64).into()],
+    )
+    .await
+}
+
+/// Replaces a stored secret with its re-sealed form, unless the creator saved a new one meanwhile.
+pub async fn reseal_secret(db: &D1Database, row: &UnsealedSecret, resealed: &str) -> ApiResult<bool> {
+    let changed = changes(
+        db,
+        "UPDATE membership_sources SET secret = ? WHERE app_slug = ? AND source = ? AND secret = ?",
+        &[resealed.into(), row.app_slug.as_str().into(), row.source.as_str().into(), row.secret.as_str().into()],
+    )
+    .await?;
+    Ok(changed > 0)
 }
 
 const SOURCE_COLUMNS: &str = "app_slug, lookup, secret, settings, updated_at";

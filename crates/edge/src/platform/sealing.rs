@@ -77,18 +77,18 @@ pub async fn seal(keys: &Keys, associated: &[u8], plaintext: &str) -> ApiResult<
     Ok(sealed::format(&keys.current, &nonce, &Uint8Array::new(&ciphertext).to_vec()))
 }
 
-/// The plaintext of a stored value: plain JSON as it is, sealed text opened with the key that
+/// The plaintext of a stored value: plain text as it is, sealed text opened with the key that
 /// sealed it. `None` when it cannot be read: its key is gone, or the text was altered or
 /// copied from another row (the caller treats that like settings that no longer parse).
-/// Without keys (`CREDENTIALS_KEY` unset) plain JSON still reads, and sealed text is a
+/// Without keys (`CREDENTIALS_KEY` unset) plain text still reads, and sealed text is a
 /// configuration error to retry after, not settings that are missing.
 pub async fn open(keys: Option<&Keys>, associated: &[u8], stored: &str) -> ApiResult<Option<String>> {
     let Some(parsed) = Stored::parse(stored) else { return Ok(None) };
     let (key_id, nonce, ciphertext) = match parsed {
-        Stored::Plain(json) => return Ok(Some(json.to_string())),
+        Stored::Plain(text) => return Ok(Some(text.to_string())),
         Stored::Sealed { key_id, nonce, ciphertext } => (key_id, nonce, ciphertext),
     };
-    let keys = keys.ok_or_else(|| ApiError::Misconfigured(format!("{KEY_VAR} is not configured, and a destination's settings are sealed")))?;
+    let keys = keys.ok_or_else(|| ApiError::Misconfigured(format!("{KEY_VAR} is not configured, and a stored credential is sealed")))?;
     let Some(key) = keys.by_id(key_id) else {
         worker::console_error!("a sealed value names key {key_id}, which neither {KEY_VAR} nor {PREVIOUS_KEY_VAR} is");
         return Ok(None);
