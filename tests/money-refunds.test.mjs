@@ -88,13 +88,15 @@ describe("refunds through the creator API", () => {
 describe("refunds and disputes from Stripe", () => {
   test("a refund made in Stripe's dashboard refunds the request through the webhook", async () => {
     const { id, intent } = await paidRequest();
-    const { delivered } = f.stripe.refundFromDashboard(intent);
+    const { delivered, created, refund: made } = f.stripe.refundFromDashboard(intent, undefined, { reason: "requested_by_customer" });
     const [answer] = await delivered;
     assert.equal(answer.body.outcome, "applied");
+    assert.equal((await created)[0].body.outcome, "recorded", "refund.created itemizes it");
     const after = await view(id);
     assert.equal(after.status, "refunded");
     assert.equal(after.price.refunded, 2500);
     assert.equal(after.history.at(-1).actor, "stripe");
+    assert.deepEqual(after.refunds.map((r) => [r.id, r.amount, r.actor, r.reason]), [[made.id, 2500, "stripe", "requested_by_customer"]], "the creator sees the dashboard's refund");
   });
 
   // Review L3: dashboard refunds never reach the refunds table, so before this the request's
@@ -117,7 +119,13 @@ describe("refunds and disputes from Stripe", () => {
       f.stripe.delayEvents(30);
     }
     await settle(6000);
-    assert.equal((await view(id)).price.refunded, 2500, "Stripe's late events change nothing");
+    const settled = await view(id);
+    assert.equal(settled.price.refunded, 2500, "Stripe's late events change nothing");
+    assert.deepEqual(
+      settled.refunds.map((r) => [r.amount, r.actor.split(":")[0]]),
+      [[1000, "stripe"], [500, "creator"], [1000, "creator"]],
+      "each refund once: the dashboard's from its refund.created, ours from the calls that made them",
+    );
   });
 
   test("a lost dispute: disputed, evidence exported, then refunded", async () => {

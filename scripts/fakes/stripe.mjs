@@ -74,8 +74,11 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
 
   const chargeOf = (intent) => ({ id: intent.latest_charge, object: "charge", payment_intent: intent.id, amount: intent.amount, currency: intent.currency, amount_refunded: intent.amount_refunded, refunded: intent.amount_refunded >= intent.amount, paid: true });
 
-  /** A refund, from the API or the dashboard; `charge.refunded` follows asynchronously, as at Stripe. */
-  function refund(intentId, amount) {
+  /**
+   * A refund, from the API (its metadata) or the dashboard (none); `refund.created` and
+   * `charge.refunded` follow asynchronously, as at Stripe since API version 2024-10-28.
+   */
+  function refund(intentId, amount, { metadata = {}, reason = null } = {}) {
     const intent = intents.get(intentId);
     if (!intent) return { error: [404, `No such payment_intent: '${intentId}'`] };
     const left = intent.amount - intent.amount_refunded;
@@ -83,11 +86,12 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     if (!Number.isInteger(amount) || amount <= 0) return { error: [400, "Invalid positive integer"] };
     if (amount > left) return { error: [400, `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`] };
     intent.amount_refunded += amount;
-    const r = { id: id("re"), object: "refund", amount, currency: intent.currency, payment_intent: intent.id, charge: intent.latest_charge, status: "succeeded" };
+    const r = { id: id("re"), object: "refund", amount, currency: intent.currency, payment_intent: intent.id, charge: intent.latest_charge, status: "succeeded", reason, metadata };
     refunds.set(r.id, r);
+    const created = deliverLater(sessionEvent("refund.created", r));
     const event = sessionEvent("charge.refunded", chargeOf(intent));
     const delivered = deliverLater(event);
-    return { refund: r, event, delivered };
+    return { refund: r, event, delivered, created };
   }
 
   function dispute(intentId, { reason = "fraudulent" } = {}) {
@@ -263,9 +267,9 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
       const key = req.headers["idempotency-key"];
       if (key && idempotent.has(key)) return send(res, 200, idempotent.get(key));
       const form = parseStripeForm(body);
-      const result = refund(form.payment_intent, form.amount);
+      const result = refund(form.payment_intent, form.amount, { metadata: form.metadata ?? {} });
       if (result.error) return error(res, result.error[0], "invalid_request_error", result.error[1]);
-      const r = { ...result.refund, metadata: form.metadata ?? {} };
+      const r = result.refund;
       if (key) idempotent.set(key, r);
       return send(res, 200, r);
     }
@@ -359,7 +363,7 @@ export async function startStripe({ port = 0, secretKeyPrefix = "sk_test_", webh
     renewSubscription,
     refunds,
     /** A refund made in Stripe's dashboard, outside Fanline. */
-    refundFromDashboard: (intentId, amount) => refund(intentId, amount),
+    refundFromDashboard: (intentId, amount, options) => refund(intentId, amount, options),
     /** Sends refund events `ms` after the call instead of 30 ms. */
     delayEvents: (ms) => (eventDelayMs = ms),
     dispute,

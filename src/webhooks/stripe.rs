@@ -323,6 +323,21 @@ async fn apply_charge(ctx: Ctx<'_>, event: &Event<'_>, charge: &ChargeEvent) -> 
             let fully = *full || *amount_refunded >= row.amount as u64;
             (vec![db::requests::raise_amount_refunded(ctx.db, &row.id, *amount_refunded)?], if fully { vec![Status::Refunded] } else { Vec::new() })
         }
+        // Itemizes refunds made outside Fanline; the state follows `charge.refunded`. One our
+        // API made is recorded by that call, with who asked and why.
+        ChargeEvent::RefundCreated { made_here: true, .. } => (Vec::new(), Vec::new()),
+        ChargeEvent::RefundCreated { refund_id, amount, reason, made_here: false, .. } => {
+            let record = RefundRecord {
+                id: refund_id,
+                request_id: &row.id,
+                amount: *amount,
+                reason: Some(reason.as_deref().unwrap_or("refunded outside Fanline")),
+                actor: "stripe",
+                idempotency_key: None,
+                provider_total: None,
+            };
+            (db::requests::refund_statements(ctx.db, &record)?, Vec::new())
+        }
         ChargeEvent::DisputeOpened { dispute_id, amount, reason, .. } => {
             (vec![db::requests::open_dispute(ctx.db, &row.id, dispute_id, *amount, reason)?], vec![Status::Disputed])
         }

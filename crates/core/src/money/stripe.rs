@@ -287,6 +287,10 @@ pub fn tier_payment(event: &Event) -> Option<TierPayment> {
 pub enum ChargeEvent {
     /// `charge.refunded`: `amount_refunded` is the running total; `full` when nothing is left.
     Refunded { payment_intent: String, amount_refunded: u64, full: bool },
+    /// `refund.created` (sent for every refund since API version 2024-10-28): one refund,
+    /// itemized. `made_here` when our API made it (its metadata names the request), so the
+    /// call that made it records it; anything else was made in Stripe's dashboard.
+    RefundCreated { payment_intent: String, refund_id: String, amount: u64, reason: Option<String>, made_here: bool },
     /// `charge.dispute.created`.
     DisputeOpened { payment_intent: String, dispute_id: String, amount: u64, reason: String },
     /// `charge.dispute.closed`: `won` when the creator kept the money.
@@ -296,7 +300,10 @@ pub enum ChargeEvent {
 impl ChargeEvent {
     pub fn payment_intent(&self) -> &str {
         match self {
-            Self::Refunded { payment_intent, .. } | Self::DisputeOpened { payment_intent, .. } | Self::DisputeClosed { payment_intent, .. } => payment_intent,
+            Self::Refunded { payment_intent, .. }
+            | Self::RefundCreated { payment_intent, .. }
+            | Self::DisputeOpened { payment_intent, .. }
+            | Self::DisputeClosed { payment_intent, .. } => payment_intent,
         }
     }
 }
@@ -308,6 +315,14 @@ pub fn charge_event(event: &Event) -> Option<ChargeEvent> {
         "charge.refunded" => {
             Some(ChargeEvent::Refunded { payment_intent, amount_refunded: o["amount_refunded"].as_u64()?, full: o["refunded"].as_bool().unwrap_or(false) })
         }
+        // A refund that failed or was canceled gave nothing back.
+        "refund.created" if !matches!(o["status"].as_str(), Some("failed" | "canceled")) => Some(ChargeEvent::RefundCreated {
+            payment_intent,
+            refund_id: o["id"].as_str()?.to_string(),
+            amount: o["amount"].as_u64()?,
+            reason: o["reason"].as_str().map(str::to_string),
+            made_here: o["metadata"]["request_id"].is_string(),
+        }),
         "charge.dispute.created" => Some(ChargeEvent::DisputeOpened {
             payment_intent,
             dispute_id: o["id"].as_str()?.to_string(),
@@ -556,6 +571,26 @@ mod tests {
         let lost =
             Event::parse(br#"{"id":"evt_c","type":"charge.dispute.closed","data":{"object":{"id":"dp_1","payment_intent":"pi_1","status":"lost"}}}"#).unwrap();
         assert!(matches!(charge_event(&lost), Some(ChargeEvent::DisputeClosed { won: false, .. })));
+        let dashboard = Event::parse(
+            br#"{"id":"evt_d","type":"refund.created","data":{"object":{"id":"re_1","object":"refund","amount":300,"payment_intent":"pi_1","status":"succeeded","reason":"requested_by_customer","metadata":{}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            charge_event(&dashboard),
+            Some(ChargeEvent::RefundCreated {
+                payment_intent: "pi_1".into(),
+                refund_id: "re_1".into(),
+                amount: 300,
+                reason: Some("requested_by_customer".into()),
+                made_here: false
+            })
+        );
+        let ours = Event::parse(br#"{"id":"evt_o","type":"refund.created","data":{"object":{"id":"re_2","amount":300,"payment_intent":"pi_1","status":"pending","metadata":{"request_id":"req_1"}}}}"#).unwrap();
+        assert!(matches!(charge_event(&ours), Some(ChargeEvent::RefundCreated { made_here: true, reason: None, .. })));
+        let failed =
+            Event::parse(br#"{"id":"evt_f","type":"refund.created","data":{"object":{"id":"re_3","amount":300,"payment_intent":"pi_1","status":"failed"}}}"#)
+                .unwrap();
+        assert_eq!(charge_event(&failed), None, "a failed refund gave nothing back");
         let no_intent = Event::parse(br#"{"id":"evt_x","type":"charge.refunded","data":{"object":{"id":"ch_1"}}}"#).unwrap();
         assert_eq!(charge_event(&no_intent), None);
         assert_eq!(
