@@ -182,6 +182,39 @@ describe("channel-points redemptions", () => {
   });
 });
 
+// Review L30: the channel's tokens let anyone speak in the creator's chat and manage their
+// rewards, so they are stored sealed under CREDENTIALS_KEY (docs/operations.md).
+describe("the channel's tokens at rest", () => {
+  test("are sealed; a pair stored before sealing still works and the cron seals it; a lapsed token is refreshed and stored sealed", async () => {
+    const stored = () => f.stack.d1Rows(`SELECT access_token, refresh_token FROM twitch_channels WHERE app_slug = '${APP}'`)[0];
+    const sealed = /^sealed:v1:[0-9a-f]{8}:/;
+    const first = stored();
+    assert.match(first.access_token, sealed);
+    assert.match(first.refresh_token, sealed);
+
+    // Tokens as rows held them before sealing: the newest user token and the refresh token Twitch would take.
+    const access = [...f.twitch.tokens.entries()].filter(([, t]) => t.kind === "user").at(-1)[0];
+    const refresh = [...f.twitch.refreshTokens.keys()].at(-1);
+    f.stack.d1(`UPDATE twitch_channels SET access_token = '${access}', refresh_token = '${refresh}' WHERE app_slug = '${APP}'`);
+    const viewer = f.twitch.newViewer("vault_fan");
+    await f.twitch.say(viewer, "!sr Plain Sight - Kaleida");
+    await heard(/^@vault_fan "Plain Sight - Kaleida" is #\d+ in the queue\.$/, "a reply sent with a plain stored token");
+    await fetch(`${f.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}&time=${Date.now()}`);
+    await eventually(() => sealed.test(stored().access_token) && sealed.test(stored().refresh_token), { what: "the cron sealing the plain pair" });
+    assert.ok(!JSON.stringify(stored()).includes(access) && !JSON.stringify(stored()).includes(refresh));
+
+    // A lapsed token is refreshed (Twitch rotates the refresh token) and the new pair stored sealed.
+    const before = stored();
+    f.stack.d1(`UPDATE twitch_channels SET token_expires_at = 0 WHERE app_slug = '${APP}'`);
+    await f.twitch.say(viewer, "!sr Fresh Start - Tokens");
+    await heard(/^@vault_fan "Fresh Start - Tokens" is #\d+ in the queue\.$/, "a reply sent after refreshing");
+    const after = stored();
+    assert.match(after.refresh_token, sealed);
+    assert.notEqual(after.refresh_token, before.refresh_token, "the rotated refresh token was stored");
+    assert.ok(!f.twitch.refreshTokens.has(refresh), "the old refresh token was spent");
+  });
+});
+
 describe("DJ Luna's stream, end to end", () => {
   test("a linked viewer types !sr, pays with credits, shows on the overlay and in Discord, is completed, and hears back in chat", async () => {
     const viewer = f.twitch.newViewer("luna_superfan");

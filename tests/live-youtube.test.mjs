@@ -87,6 +87,40 @@ describe("chat commands", () => {
   });
 });
 
+// Review L30: the tokens let anyone speak in the creator's chat, so they are stored sealed
+// under CREDENTIALS_KEY (docs/operations.md).
+describe("the channel's tokens at rest", () => {
+  test("are sealed; a pair stored before sealing still reads the chat and the cron seals it; a refreshed token is kept, sealed", async () => {
+    const stored = () => f.stack.d1Rows(`SELECT access_token, refresh_token, token_expires_at FROM youtube_chats WHERE app_slug = '${APP}'`)[0];
+    const sealed = /^sealed:v1:[0-9a-f]{8}:/;
+    assert.match(stored().access_token, sealed);
+    assert.match(stored().refresh_token, sealed);
+
+    // Tokens as rows held them before sealing: the newest access token and the refresh token.
+    const access = [...f.youtube.tokens.keys()].at(-1);
+    const refresh = [...f.youtube.refreshTokens].at(-1);
+    f.stack.d1(`UPDATE youtube_chats SET access_token = '${access}', refresh_token = '${refresh}' WHERE app_slug = '${APP}'`);
+    const viewer = f.youtube.newViewer("Vault Keeper");
+    f.youtube.say(broadcast, viewer, "!sr Plain Sight - Kaleida");
+    await cron(clock + 6000);
+    await heard(/^@Vault Keeper "Plain Sight - Kaleida" is #\d+ in the queue\.$/);
+    await fetch(`${f.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}&time=${Date.now()}`);
+    await eventually(() => sealed.test(stored().access_token) && sealed.test(stored().refresh_token), { what: "the cron sealing the plain pair" });
+
+    // A lapsed token is refreshed, and the poll that used it keeps the new one (stored sealed).
+    const refreshes = () => f.youtube.calls.filter((c) => c.path === "/token" && c.raw.includes("grant_type=refresh_token")).length;
+    const before = refreshes();
+    f.stack.d1(`UPDATE youtube_chats SET token_expires_at = 0 WHERE app_slug = '${APP}'`);
+    f.youtube.say(broadcast, viewer, "!sr Fresh Start - Tokens");
+    await cron(clock + 6000);
+    await heard(/^@Vault Keeper "Fresh Start - Tokens" is #\d+ in the queue\.$/);
+    assert.equal(refreshes(), before + 1, "refreshed once");
+    const after = stored();
+    assert.match(after.access_token, sealed);
+    assert.ok(after.token_expires_at > Date.now() + 30 * 60_000, "the refreshed token's expiry was kept, not put back by the poll's save");
+  });
+});
+
 describe("the end of a broadcast", () => {
   test("sends the chat back to waiting until the channel's next broadcast goes live", async () => {
     f.youtube.end(broadcast);

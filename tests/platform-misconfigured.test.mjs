@@ -2,8 +2,8 @@
 // items 14 and 17): a Worker without its rate-limit bindings fails closed, and a hub
 // without PUBLIC_ORIGIN (outside local development) answers every request with a clear 503
 // and its cron does nothing, rather than sending notifications with broken relative links.
-// A hub without CREDENTIALS_KEY refuses to store credentials; one mid-rotation still reads
-// what the previous key sealed.
+// A hub without CREDENTIALS_KEY refuses to store credentials (destinations, Patreon, channel
+// tokens); one mid-rotation still reads what the previous key sealed.
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { describe, test } from "node:test";
@@ -119,6 +119,10 @@ describe("a hub deployed without CREDENTIALS_KEY", () => {
       assert.doesNotMatch(put.data.error.message, /CREDENTIALS_KEY/, "configuration keys are not named to callers");
       const patreon = await f.request("PUT", "/api/apps/song-request/patreon", { key: f.owner.apiKey, json: { webhook_secret: "a-patreon-secret", campaign_id: "7171", tiers: {} } });
       assert.deepEqual([patreon.status, patreon.data.error.code], [503, "not_configured"], patreon.text);
+      for (const provider of ["twitch", "youtube"]) {
+        const connect = await f.request("POST", `/api/apps/song-request/${provider}`, { key: f.owner.apiKey, json: {} });
+        assert.deepEqual([connect.status, connect.data.error.code], [503, "not_configured"], `${provider}: ${connect.text}`);
+      }
       const r = await f.submit("song-request", { song: "Plain Row" });
       await eventually(() => f.discord.messages.some((m) => JSON.stringify(m.json).includes(r.data.id)), { what: "Discord message from a plain row" });
     } finally {

@@ -216,6 +216,9 @@ export async function startTwitch({ port = 0, clientId = "fanline-twitch", clien
     calls: server.calls,
     deliveries,
     state,
+    /** Issued tokens, so a test can tell a stored token from one Twitch would take. */
+    tokens,
+    refreshTokens,
     deliver,
     /** A viewer types `text` in the broadcaster's chat. */
     async say(viewer, text, options = {}) {

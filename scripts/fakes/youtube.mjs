@@ -127,6 +127,9 @@ export async function startYoutube({ port = 0, clientId = "fanline-google", clie
     clientId,
     clientSecret,
     state,
+    /** Issued tokens, so a test can tell a stored token from one Google would take. */
+    tokens,
+    refreshTokens,
     calls: server.calls,
     sent,
     broadcasts,

@@ -252,14 +252,14 @@ async fn to_stream(d: &Dispatch<'_>, payload: &serde_json::Value) -> ApiResult<D
                 settle(d, d.attempt_with(None, Some("malformed payload")), OutboxState::Dead, Some("malformed payload")).await?;
                 return Ok(Delivery::Done);
             };
-            live::act(d.db, &client, &channel, live::Action::Settle { reward_id, redemption_id, status }).await?
+            live::act(d.db, Keys::from_env(d.env).ok().as_ref(), &client, &channel, live::Action::Settle { reward_id, redemption_id, status }).await?
         }
         _ => {
             let Some(message) = chat::notice_message(payload, position(d, payload).await?) else {
                 settle(d, d.attempt_with(None, Some("malformed payload")), OutboxState::Dead, Some("malformed payload")).await?;
                 return Ok(Delivery::Done);
             };
-            live::act(d.db, &client, &channel, live::Action::Say(&message)).await?
+            live::act(d.db, Keys::from_env(d.env).ok().as_ref(), &client, &channel, live::Action::Say(&message)).await?
         }
     };
     match result {

@@ -7,6 +7,7 @@
 
 use crate::console::pages::notice;
 use fanline_core::live::twitch::{self as eventsub, CHAT_MESSAGE, CONNECT_SCOPES, REDEMPTION_ADD};
+use fanline_core::trust::sealed::Column;
 use fanline_core::util::origin::with_query;
 use fanline_core::util::time::rfc3339;
 use fanline_edge::db::{
@@ -17,6 +18,7 @@ use fanline_edge::platform::body::strict_json;
 use fanline_edge::platform::config::{now_ms, random, required_config};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{escape_html, json, origin, query_param};
+use fanline_edge::platform::sealing::{self, Keys};
 use fanline_edge::providers::twitch::{self as helix, Client};
 use fanline_edge::providers::ProviderError;
 use fanline_edge::trust::auth;
@@ -61,6 +63,9 @@ pub async fn connect(mut req: Request, env: &Env, slug: &str) -> ApiResult<Respo
         }
     }
     let client = Client::from_env(env)?;
+    // The channel's tokens are stored sealed: without the key, refuse before the creator
+    // goes through Twitch's consent for nothing.
+    Keys::from_env(env)?;
     let state = hex::encode(random::<16>());
     let reward = body.reward.as_ref().map(serde_json::to_string).transpose()?;
     db::twitch::start_connect(&db, &state, &Connect { app_slug: app.slug.clone(), creator_id: creator.id.clone(), reward, created_at: now_ms() }).await?;
@@ -93,6 +98,7 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
         return Ok(notice("Twitch was not connected", "The authorization was declined. Start again from the console when you are ready."));
     };
     let client = Client::from_env(env)?;
+    let keys = Keys::from_env(env)?;
     let origin = origin(req);
     let fail = |e: ProviderError| {
         console_warn!("twitch connect for {}: {e}", pending.app_slug);
@@ -118,14 +124,15 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
         None => previous.filter(|p| p.broadcaster_id == broadcaster_id).and_then(|p| p.reward_id),
     };
     let now = now_ms();
+    let (access_token, refresh_token) = sealing::seal_tokens(&keys, Column::TwitchTokens, &pending.app_slug, &tokens.access, &tokens.refresh).await?;
     let channel = Channel {
         app_slug: pending.app_slug.clone(),
         creator_id: pending.creator_id.clone(),
         broadcaster_id: broadcaster_id.clone(),
         broadcaster_login: login.clone(),
         reward_id: reward_id.clone(),
-        access_token: tokens.access,
-        refresh_token: tokens.refresh,
+        access_token,
+        refresh_token,
         token_expires_at: now + tokens.expires_in_secs * 1000,
         connected_at: now,
     };

@@ -6,6 +6,7 @@
 
 use crate::console::pages::notice;
 use fanline_core::live::youtube::{quota_day, SCOPE};
+use fanline_core::trust::sealed::Column;
 use fanline_core::util::origin::with_query;
 use fanline_core::util::time::rfc3339;
 use fanline_edge::db::{
@@ -17,6 +18,7 @@ use fanline_edge::platform::body::strict_json;
 use fanline_edge::platform::config::{now_ms, random};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{escape_html, json, origin, query_param};
+use fanline_edge::platform::sealing::{self, Keys};
 use fanline_edge::providers::youtube::{self as api, Client};
 use fanline_edge::trust::auth;
 use serde::Deserialize;
@@ -35,6 +37,8 @@ pub async fn connect(req: &Request, env: &Env, slug: &str) -> ApiResult<Response
         });
     }
     let client = Client::from_env(env)?;
+    // The tokens are stored sealed: without the key, refuse before Google's consent.
+    Keys::from_env(env)?;
     let state = hex::encode(random::<16>());
     db::youtube::start_connect(&db, &state, &app.slug, &creator.id, now_ms()).await?;
     let to = with_query(
@@ -67,6 +71,7 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
         return Ok(notice("YouTube was not connected", "The authorization was declined. Start again when you are ready."));
     };
     let client = Client::from_env(env)?;
+    let keys = Keys::from_env(env)?;
     let tokens = api::exchange_code(&client, &code, &callback_url(&origin(req))).await.map_err(|e| {
         console_warn!("youtube connect for {}: {e}", pending.app_slug);
         ApiError::Upstream(e.to_string())
@@ -75,11 +80,12 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
         return Err(ApiError::Upstream("Google gave no refresh token; remove Fanline's access in your Google account and connect again".into()));
     };
     let now = now_ms();
+    let (access_token, refresh_token) = sealing::seal_tokens(&keys, Column::YoutubeTokens, &pending.app_slug, &tokens.access, &refresh).await?;
     let chat = Chat {
         app_slug: pending.app_slug.clone(),
         creator_id: pending.creator_id,
-        access_token: tokens.access,
-        refresh_token: refresh,
+        access_token,
+        refresh_token,
         token_expires_at: now + tokens.expires_in_secs * 1000,
         status: WAITING.into(),
         broadcast_id: None,

@@ -20,6 +20,7 @@ use fanline_edge::live::youtube as live;
 use fanline_edge::platform::config::config;
 use fanline_edge::platform::ctx::Ctx;
 use fanline_edge::platform::error::ApiResult;
+use fanline_edge::platform::sealing::Keys;
 use fanline_edge::providers::youtube::{self as api, Client};
 use worker::{console_error, console_warn};
 
@@ -45,7 +46,7 @@ pub async fn poll(ctx: Ctx<'_>, now: i64) -> ApiResult<usize> {
 }
 
 async fn poll_one(ctx: Ctx<'_>, client: &Client, mut chat: Chat, now: i64) -> ApiResult<usize> {
-    let token = match live::token(ctx.db, client, &chat).await? {
+    let token = match live::token(ctx.db, Keys::from_env(ctx.env).ok().as_ref(), client, &mut chat).await? {
         Ok(token) => token,
         Err(e) => return wait(ctx, chat, now + 60_000, &format!("token: {e}")).await,
     };

@@ -21,6 +21,7 @@ use fanline_edge::platform::body::{read_capped, WEBHOOK_MAX};
 use fanline_edge::platform::config::{now_ms, required_config};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{header, origin, with_content_type};
+use fanline_edge::platform::sealing::Keys;
 use fanline_edge::providers::twitch::Client;
 use serde_json::Value;
 use std::rc::Rc;
@@ -152,11 +153,14 @@ impl Relay<'_> {
         let viewer = who.name.as_deref().unwrap_or(&who.sub);
         if let Some(r) = who.live.as_ref().and_then(|l| l.redemption.as_ref()) {
             let settle = Action::Settle { reward_id: &r.reward_id, redemption_id: &r.id, status: "CANCELED" };
-            if let Err(e) = act(self.db, &client, channel, settle).await? {
+            if let Err(e) = act(self.db, Keys::from_env(self.env).ok().as_ref(), &client, channel, settle).await? {
                 console_warn!("twitch: could not cancel redemption {} of {}: {e}", r.id, manifest.slug);
             }
         }
-        if let Err(e) = act(self.db, &client, channel, Action::Say(&chat::say(viewer, &Reply::Refused { refusal, usage: &usage }))).await? {
+        if let Err(e) =
+            act(self.db, Keys::from_env(self.env).ok().as_ref(), &client, channel, Action::Say(&chat::say(viewer, &Reply::Refused { refusal, usage: &usage })))
+                .await?
+        {
             console_warn!("twitch: could not reply in {}'s chat: {e}", channel.broadcaster_login);
         }
         Ok(Some(WebhookOutcome::Recorded))

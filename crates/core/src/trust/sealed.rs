@@ -1,6 +1,7 @@
 //! Credentials at rest (review L30): a destination's settings hold tokens that let anyone post
-//! to the creator's Discord or Trello or send SMS on their Twilio bill, and a Patreon webhook's
-//! secret lets anyone grant themselves a patron's tier, so D1 stores them sealed
+//! to the creator's Discord or Trello or send SMS on their Twilio bill, a Patreon webhook's
+//! secret lets anyone grant themselves a patron's tier, and a channel's OAuth tokens let anyone
+//! speak in the creator's Twitch or YouTube chat, so D1 stores them sealed
 //! with AES-256-GCM under a key that lives only in a Workers secret. A copy of the database (a
 //! backup, an export, a leaked `wrangler d1 execute`) then holds nothing usable.
 //!
@@ -109,6 +110,10 @@ pub enum Column {
     DestinationSettings,
     /// `membership_sources.secret` (a Patreon webhook's secret), per app and source.
     MembershipSecret,
+    /// `twitch_channels.access_token` and `.refresh_token`, per app (the kind is the column).
+    TwitchTokens,
+    /// `youtube_chats.access_token` and `.refresh_token`, per app.
+    YoutubeTokens,
 }
 
 /// What a sealed value is bound to: the same ciphertext copied to another app's row, another
@@ -118,6 +123,8 @@ pub fn associated_data(column: Column, app_slug: &str, kind: &str) -> Vec<u8> {
         // The bytes destinations were first sealed with; changing them would orphan those rows.
         Column::DestinationSettings => "destinations",
         Column::MembershipSecret => "membership_sources",
+        Column::TwitchTokens => "twitch_channels",
+        Column::YoutubeTokens => "youtube_chats",
     };
     format!("fanline {table}\0{app_slug}\0{kind}").into_bytes()
 }
@@ -174,5 +181,7 @@ mod tests {
         assert_ne!(associated_data(DestinationSettings, "a", "discord"), associated_data(DestinationSettings, "a", "trello"));
         assert_ne!(associated_data(DestinationSettings, "ab", "c"), associated_data(DestinationSettings, "a", "bc"));
         assert_ne!(associated_data(DestinationSettings, "a", "patreon"), associated_data(MembershipSecret, "a", "patreon"));
+        assert_ne!(associated_data(TwitchTokens, "a", "access_token"), associated_data(YoutubeTokens, "a", "access_token"));
+        assert_ne!(associated_data(TwitchTokens, "a", "access_token"), associated_data(TwitchTokens, "a", "refresh_token"));
     }
 }

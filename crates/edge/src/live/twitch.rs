@@ -6,26 +6,43 @@
 use crate::db::{self, twitch::Channel};
 use crate::platform::config::now_ms;
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::sealing::{self, Keys};
 use crate::providers::twitch::{self as helix, Client};
 use crate::providers::ProviderError;
+use fanline_core::trust::sealed::Column;
 use worker::D1Database;
 
 /// Refreshed this long before Twitch says the token lapses.
 const REFRESH_MARGIN_MS: i64 = 60_000;
 
-/// The channel's user token, refreshed first if it is about to lapse.
-pub async fn user_token(db: &D1Database, client: &Client, channel: &Channel) -> ApiResult<Result<String, ProviderError>> {
+/// The channel's user token, refreshed first if it is about to lapse. A refreshed pair is
+/// stored sealed, which also seals a pair stored before sealing or under a rotated key.
+pub async fn user_token(db: &D1Database, keys: Option<&Keys>, client: &Client, channel: &Channel) -> ApiResult<Result<String, ProviderError>> {
+    let Some((access, refresh)) = sealing::open_tokens(keys, Column::TwitchTokens, &channel.app_slug, &channel.access_token, &channel.refresh_token).await?
+    else {
+        return Ok(Err(unreadable("twitch")));
+    };
     if channel.token_expires_at - REFRESH_MARGIN_MS > now_ms() {
-        return Ok(Ok(channel.access_token.clone()));
+        return Ok(Ok(access));
     }
-    match helix::refresh(client, &channel.refresh_token).await {
+    // Checked before refreshing: Twitch rotates the refresh token on use, so a pair it gave
+    // that could not be stored would end the connection.
+    let keys = keys.ok_or_else(|| ApiError::Misconfigured("CREDENTIALS_KEY is not configured; a refreshed Twitch token cannot be stored".into()))?;
+    match helix::refresh(client, &refresh).await {
         Ok(tokens) => {
             let expires_at = now_ms() + tokens.expires_in_secs * 1000;
-            db::twitch::save_tokens(db, &channel.app_slug, &tokens.access, &tokens.refresh, expires_at).await?;
+            let (access, refresh) = sealing::seal_tokens(keys, Column::TwitchTokens, &channel.app_slug, &tokens.access, &tokens.refresh).await?;
+            db::twitch::save_tokens(db, &channel.app_slug, &access, &refresh, expires_at).await?;
             Ok(Ok(tokens.access))
         }
         Err(e) => Ok(Err(e)),
     }
+}
+
+/// Tokens no key opens: the provider is as good as refusing them until the creator connects
+/// the channel again.
+pub(crate) fn unreadable(service: &'static str) -> ProviderError {
+    ProviderError::Refused { service, status: 401, message: "the channel's stored tokens cannot be read; connect it again".into() }
 }
 
 /// One action on a channel, as the delivery of a chat reply or a refusal needs it.
@@ -36,8 +53,8 @@ pub enum Action<'a> {
 
 /// Performs the action with a fresh token. `Err(ProviderError)` is Twitch's answer (the caller
 /// decides whether to retry); `ApiError` is ours.
-pub async fn act(db: &D1Database, client: &Client, channel: &Channel, action: Action<'_>) -> ApiResult<Result<(), ProviderError>> {
-    let token = match user_token(db, client, channel).await? {
+pub async fn act(db: &D1Database, keys: Option<&Keys>, client: &Client, channel: &Channel, action: Action<'_>) -> ApiResult<Result<(), ProviderError>> {
+    let token = match user_token(db, keys, client, channel).await? {
         Ok(token) => token,
         Err(e) => return Ok(Err(e)),
     };

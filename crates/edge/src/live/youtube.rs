@@ -4,10 +4,12 @@
 
 use crate::db::{self, youtube::Chat};
 use crate::platform::config::{config, now_ms};
-use crate::platform::error::ApiResult;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::sealing::{self, Keys};
 use crate::providers::youtube::{self as api, Client};
 use crate::providers::ProviderError;
 use fanline_core::live::youtube::{self as yt, quota_day, DEFAULT_DAILY_QUOTA};
+use fanline_core::trust::sealed::Column;
 use worker::{D1Database, Env};
 
 const REFRESH_MARGIN_MS: i64 = 60_000;
@@ -26,20 +28,24 @@ pub async fn exhausted(env: &Env, db: &D1Database) -> ApiResult<()> {
     db::youtube::quota_exhausted(db, &quota_day(now_ms()), budget(env)).await
 }
 
-/// The chat's access token, refreshed first if it is about to lapse.
-pub async fn token(db: &D1Database, client: &Client, chat: &Chat) -> ApiResult<Result<String, ProviderError>> {
+/// The chat's access token, refreshed first if it is about to lapse. A refreshed pair is
+/// stored sealed (which also seals a pair stored before sealing or under a rotated key) and
+/// kept in `chat`, so a later save of the chat does not put the old pair back.
+pub async fn token(db: &D1Database, keys: Option<&Keys>, client: &Client, chat: &mut Chat) -> ApiResult<Result<String, ProviderError>> {
+    let Some((access, refresh)) = sealing::open_tokens(keys, Column::YoutubeTokens, &chat.app_slug, &chat.access_token, &chat.refresh_token).await? else {
+        return Ok(Err(super::twitch::unreadable("youtube")));
+    };
     if chat.token_expires_at - REFRESH_MARGIN_MS > now_ms() {
-        return Ok(Ok(chat.access_token.clone()));
+        return Ok(Ok(access));
     }
-    match api::refresh(client, &chat.refresh_token).await {
+    let keys = keys.ok_or_else(|| ApiError::Misconfigured("CREDENTIALS_KEY is not configured; a refreshed YouTube token cannot be stored".into()))?;
+    match api::refresh(client, &refresh).await {
         Ok(tokens) => {
-            let fresh = Chat {
-                access_token: tokens.access.clone(),
-                refresh_token: tokens.refresh.unwrap_or_else(|| chat.refresh_token.clone()),
-                token_expires_at: now_ms() + tokens.expires_in_secs * 1000,
-                ..chat.clone()
-            };
-            db::youtube::save(db, &fresh).await?;
+            // Google rotates the refresh token only sometimes; the one we have stays otherwise.
+            let refresh = tokens.refresh.unwrap_or(refresh);
+            let (access_token, refresh_token) = sealing::seal_tokens(keys, Column::YoutubeTokens, &chat.app_slug, &tokens.access, &refresh).await?;
+            (chat.access_token, chat.refresh_token, chat.token_expires_at) = (access_token, refresh_token, now_ms() + tokens.expires_in_secs * 1000);
+            db::youtube::save(db, chat).await?;
             Ok(Ok(tokens.access))
         }
         Err(e) => Ok(Err(e)),
@@ -58,7 +64,7 @@ pub async fn say(env: &Env, db: &D1Database, client: &Client, chat: &Chat, text:
     let Some(live_chat_id) = chat.live_chat_id.as_deref() else {
         return Ok(Err(NotSent::Provider(ProviderError::Refused { service: "youtube", status: 404, message: "no live chat".into() })));
     };
-    let token = match token(db, client, chat).await? {
+    let token = match token(db, Keys::from_env(env).ok().as_ref(), client, &mut chat.clone()).await? {
         Ok(token) => token,
         Err(e) => return Ok(Err(NotSent::Provider(e))),
     };

@@ -4,7 +4,7 @@
 
 use super::config::{config, random};
 use super::error::{ApiError, ApiResult};
-use fanline_core::trust::sealed::{self, Key, Stored, NONCE_LEN};
+use fanline_core::trust::sealed::{self, Column, Key, Stored, NONCE_LEN};
 use wasm_bindgen::prelude::*;
 use worker::js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
@@ -102,4 +102,20 @@ pub async fn open(keys: Option<&Keys>, associated: &[u8], stored: &str) -> ApiRe
             Ok(None)
         }
     }
+}
+
+/// An OAuth access and refresh token as a row of `column`'s table stores them, each sealed
+/// under the current key and bound to its app and column.
+pub async fn seal_tokens(keys: &Keys, column: Column, app_slug: &str, access: &str, refresh: &str) -> ApiResult<(String, String)> {
+    let access = seal(keys, &sealed::associated_data(column, app_slug, "access_token"), access).await?;
+    let refresh = seal(keys, &sealed::associated_data(column, app_slug, "refresh_token"), refresh).await?;
+    Ok((access, refresh))
+}
+
+/// A stored token pair, opened (plain tokens from before sealing read as they are); `None`
+/// when either does not open, which means connecting the channel again.
+pub async fn open_tokens(keys: Option<&Keys>, column: Column, app_slug: &str, access: &str, refresh: &str) -> ApiResult<Option<(String, String)>> {
+    let access = open(keys, &sealed::associated_data(column, app_slug, "access_token"), access).await?;
+    let refresh = open(keys, &sealed::associated_data(column, app_slug, "refresh_token"), refresh).await?;
+    Ok(access.zip(refresh))
 }
