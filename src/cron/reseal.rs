@@ -3,8 +3,12 @@
 //! under `CREDENTIALS_KEY_PREVIOUS`. A bounded number per run; once none are left the previous
 //! key can be deleted.
 
-use fanline_core::trust::sealed::{Column, Stored};
-use fanline_edge::db::{self, destinations::DestinationRow};
+use fanline_core::trust::sealed::Stored;
+use fanline_edge::db::{
+    self,
+    channel_tokens::{self, TokenTable},
+    destinations::DestinationRow,
+};
 use fanline_edge::platform::ctx::Ctx;
 use fanline_edge::platform::error::ApiResult;
 use fanline_edge::platform::sealing::{self, Keys};
@@ -31,8 +35,9 @@ pub async fn reseal(ctx: Ctx<'_>) -> ApiResult<usize> {
             resealed += 1;
         }
     }
-    resealed += reseal_tokens(ctx, &keys, Column::TwitchTokens).await?;
-    resealed += reseal_tokens(ctx, &keys, Column::YoutubeTokens).await?;
+    for table in TokenTable::ALL {
+        resealed += reseal_tokens(ctx, &keys, table).await?;
+    }
     for row in db::memberships::secrets_not_sealed_under(ctx.db, &keys, PER_RUN).await? {
         match row.resealed(&keys).await? {
             Some(sealed) if db::memberships::reseal_secret(ctx.db, &row, &sealed).await? => resealed += 1,
@@ -43,26 +48,17 @@ pub async fn reseal(ctx: Ctx<'_>) -> ApiResult<usize> {
     Ok(resealed)
 }
 
-/// A channel's OAuth tokens, sealed under the current key. A pair that does not open is left
+/// Channels' OAuth tokens, sealed under the current key. A pair that does not open is left
 /// for the creator to connect again.
-async fn reseal_tokens(ctx: Ctx<'_>, keys: &Keys, column: Column) -> ApiResult<usize> {
-    let rows = match column {
-        Column::TwitchTokens => db::twitch::tokens_not_sealed_under(ctx.db, keys, PER_RUN).await?,
-        Column::YoutubeTokens => db::youtube::tokens_not_sealed_under(ctx.db, keys, PER_RUN).await?,
-        Column::DestinationSettings | Column::MembershipSecret => return Ok(0),
-    };
+async fn reseal_tokens(ctx: Ctx<'_>, keys: &Keys, table: TokenTable) -> ApiResult<usize> {
     let mut resealed = 0;
-    for row in rows {
-        let Some((access, refresh)) = sealing::open_tokens(Some(keys), column, &row.app_slug, &row.access_token, &row.refresh_token).await? else {
-            console_error!("{}'s {column:?} do not open; left as they are", row.app_slug);
+    for row in channel_tokens::not_sealed_under(ctx.db, table, keys, PER_RUN).await? {
+        let Some((access, refresh)) = sealing::open_tokens(Some(keys), table.column(), &row.app_slug, &row.access_token, &row.refresh_token).await? else {
+            console_error!("{}'s {table:?} tokens do not open; left as they are", row.app_slug);
             continue;
         };
-        let (access, refresh) = sealing::seal_tokens(keys, column, &row.app_slug, &access, &refresh).await?;
-        let stored = match column {
-            Column::TwitchTokens => db::twitch::reseal_tokens(ctx.db, &row, &access, &refresh).await?,
-            _ => db::youtube::reseal_tokens(ctx.db, &row, &access, &refresh).await?,
-        };
-        resealed += usize::from(stored);
+        let (access, refresh) = sealing::seal_tokens(keys, table.column(), &row.app_slug, &access, &refresh).await?;
+        resealed += usize::from(channel_tokens::reseal(ctx.db, table, &row, &access, &refresh).await?);
     }
     Ok(resealed)
 }

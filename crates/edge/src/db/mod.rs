@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod app_lifecycle;
 pub mod apps;
 pub mod auctions;
+pub mod channel_tokens;
 pub mod console_sessions;
 pub mod creators;
 pub mod credits;
@@ -202,34 +203,4 @@ pub async fn commit_all(db: &D1Database, statements: Vec<D1PreparedStatement>) -
         BatchOutcome::Committed => Ok(()),
         other => Err(ApiError::Internal(format!("a batch that cannot conflict did: {other:?}"))),
     }
-}
-
-/// A channel's OAuth token pair as stored (`twitch_channels`, `youtube_chats`), for re-sealing.
-#[derive(Debug, Deserialize)]
-pub struct StoredTokens {
-    pub app_slug: String,
-    pub access_token: String,
-    pub refresh_token: String,
-}
-
-/// Rows of a token table whose pair is not wholly sealed under the key `prefix` names. The
-/// table is one of the two token tables' own names, never input.
-async fn tokens_not_sealed(db: &D1Database, table: &'static str, prefix: &str, limit: u32) -> ApiResult<Vec<StoredTokens>> {
-    all(
-        db,
-        &format!("SELECT app_slug, access_token, refresh_token FROM {table} WHERE substr(access_token, 1, ?1) != ?2 OR substr(refresh_token, 1, ?1) != ?2 ORDER BY app_slug LIMIT ?3"),
-        &[(prefix.len() as i64).into(), prefix.into(), (limit as i64).into()],
-    )
-    .await
-}
-
-/// Stores a re-sealed pair, unless the row's tokens changed meanwhile (a refresh, a reconnect).
-async fn reseal_tokens(db: &D1Database, table: &'static str, row: &StoredTokens, access: &str, refresh: &str) -> ApiResult<bool> {
-    let changed = changes(
-        db,
-        &format!("UPDATE {table} SET access_token = ?, refresh_token = ? WHERE app_slug = ? AND access_token = ? AND refresh_token = ?"),
-        &[access.into(), refresh.into(), row.app_slug.as_str().into(), row.access_token.as_str().into(), row.refresh_token.as_str().into()],
-    )
-    .await?;
-    Ok(changed > 0)
 }

@@ -1,11 +1,8 @@
 //! `twitch_channels`, `twitch_subscriptions` and `twitch_connects`: the Twitch channel each app
 //! is connected to, its EventSub subscriptions, and connections waiting for authorization.
 
-use super::StoredTokens;
 use super::{all, changes, first, run, statement};
 use crate::platform::error::ApiResult;
-use crate::platform::sealing::Keys;
-use fanline_core::trust::sealed;
 use serde::{Deserialize, Serialize};
 use worker::{D1Database, D1PreparedStatement};
 
@@ -152,13 +149,4 @@ pub async fn take_connect(db: &D1Database, state: &str, not_before: i64) -> ApiR
 /// Forgets channel connections that were started before `before` and never authorized.
 pub async fn prune_connects(db: &D1Database, before: i64) -> ApiResult<usize> {
     changes(db, "DELETE FROM twitch_connects WHERE created_at < ?", &[before.into()]).await
-}
-
-/// Channels whose tokens are not sealed under the current key (the cron re-seals them).
-pub async fn tokens_not_sealed_under(db: &D1Database, keys: &Keys, limit: u32) -> ApiResult<Vec<StoredTokens>> {
-    super::tokens_not_sealed(db, "twitch_channels", &sealed::prefix_for(&keys.current), limit).await
-}
-
-pub async fn reseal_tokens(db: &D1Database, row: &StoredTokens, access: &str, refresh: &str) -> ApiResult<bool> {
-    super::reseal_tokens(db, "twitch_channels", row, access, refresh).await
 }

@@ -1,11 +1,8 @@
 //! `youtube_chats`, `youtube_connects` and `youtube_quota`: the live chat each app reads, the
 //! connections waiting for Google's authorization, and the quota spent per day.
 
-use super::StoredTokens;
 use super::{all, changes, first, run};
 use crate::platform::error::ApiResult;
-use crate::platform::sealing::Keys;
-use fanline_core::trust::sealed;
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -129,13 +126,4 @@ pub async fn quota_used(db: &D1Database, day: &str) -> ApiResult<i64> {
 /// Forgets channel connections that were started before `before` and never authorized.
 pub async fn prune_connects(db: &D1Database, before: i64) -> ApiResult<usize> {
     changes(db, "DELETE FROM youtube_connects WHERE created_at < ?", &[before.into()]).await
-}
-
-/// Channels whose tokens are not sealed under the current key (the cron re-seals them).
-pub async fn tokens_not_sealed_under(db: &D1Database, keys: &Keys, limit: u32) -> ApiResult<Vec<StoredTokens>> {
-    super::tokens_not_sealed(db, "youtube_chats", &sealed::prefix_for(&keys.current), limit).await
-}
-
-pub async fn reseal_tokens(db: &D1Database, row: &StoredTokens, access: &str, refresh: &str) -> ApiResult<bool> {
-    super::reseal_tokens(db, "youtube_chats", row, access, refresh).await
 }

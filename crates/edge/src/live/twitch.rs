@@ -20,7 +20,7 @@ const REFRESH_MARGIN_MS: i64 = 60_000;
 pub async fn user_token(db: &D1Database, keys: Option<&Keys>, client: &Client, channel: &Channel) -> ApiResult<Result<String, ProviderError>> {
     let Some((access, refresh)) = sealing::open_tokens(keys, Column::TwitchTokens, &channel.app_slug, &channel.access_token, &channel.refresh_token).await?
     else {
-        return Ok(Err(unreadable("twitch")));
+        return Ok(Err(super::unreadable("twitch")));
     };
     if channel.token_expires_at - REFRESH_MARGIN_MS > now_ms() {
         return Ok(Ok(access));
@@ -37,12 +37,6 @@ pub async fn user_token(db: &D1Database, keys: Option<&Keys>, client: &Client, c
         }
         Err(e) => Ok(Err(e)),
     }
-}
-
-/// Tokens no key opens: the provider is as good as refusing them until the creator connects
-/// the channel again.
-pub(crate) fn unreadable(service: &'static str) -> ProviderError {
-    ProviderError::Refused { service, status: 401, message: "the channel's stored tokens cannot be read; connect it again".into() }
 }
 
 /// One action on a channel, as the delivery of a chat reply or a refusal needs it.

@@ -33,7 +33,7 @@ pub async fn exhausted(env: &Env, db: &D1Database) -> ApiResult<()> {
 /// kept in `chat`, so a later save of the chat does not put the old pair back.
 pub async fn token(db: &D1Database, keys: Option<&Keys>, client: &Client, chat: &mut Chat) -> ApiResult<Result<String, ProviderError>> {
     let Some((access, refresh)) = sealing::open_tokens(keys, Column::YoutubeTokens, &chat.app_slug, &chat.access_token, &chat.refresh_token).await? else {
-        return Ok(Err(super::twitch::unreadable("youtube")));
+        return Ok(Err(super::unreadable("youtube")));
     };
     if chat.token_expires_at - REFRESH_MARGIN_MS > now_ms() {
         return Ok(Ok(access));
