@@ -16,9 +16,8 @@ use serde_json::{json, Map, Value};
 const SONG: &str = include_str!("../../../apps/song-request/manifest.json");
 const PIXEL: &str = include_str!("../../../apps/pixel-icon/manifest.json");
 
-mod common {
-    pub mod rng;
-}
+mod common;
+use common::inputs;
 use common::rng::Rng;
 
 /// Inputs of every shape, built on the shared generator.
@@ -181,4 +180,23 @@ fn all_settings() -> Vec<(DestinationKind, Settings)> {
     .into_iter()
     .map(|(kind, input)| (kind, Settings::parse(kind, &input, Policy::default(), None, "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap()))
     .collect()
+}
+
+#[test]
+fn provider_events_and_fans_text_of_any_shape_are_answered() {
+    let mut rng = Rng(0x5eed_0005);
+    for _ in 0..30_000 {
+        inputs::read_provider_event(&mut rng);
+        inputs::read_text_input(&mut rng);
+    }
+}
+
+#[test]
+fn no_altered_token_or_signature_is_accepted() {
+    let mut rng = Rng(0x5eed_0006);
+    for i in 0..30_000 {
+        assert!(inputs::signed_token_holds(&mut rng), "signed token, input {i}");
+        assert!(inputs::patreon_signature_holds(&mut rng), "Patreon signature, input {i}");
+        assert!(inputs::twitch_signature_holds(&mut rng), "Twitch signature, input {i}");
+    }
 }

@@ -1,7 +1,9 @@
 //! `./scripts/fuzz [N]`: throws N generated inputs (default 1,000,000) at each parser that
 //! reads outside input — the Stripe-Signature check, the manifest parser, the multipart
-//! reader and the moderation normalizer — and prints inputs per second, panics (must be 0)
-//! and, for the signature check, false accepts (must be 0). Inputs are mutations of valid
+//! reader, the moderation normalizer, the webhooks of Stripe, PayPal, Ko-fi, Patreon, Twitch
+//! and YouTube, the text fans send outside a body, the tokens Fanline signs and the Patreon
+//! and Twitch signature checks — and prints inputs per second, panics (must be 0) and, for
+//! the checks that accept or refuse, false accepts (must be 0). Inputs are mutations of valid
 //! seeds plus random bytes, from a fixed seed, so a run can be repeated exactly.
 
 use fanline_core::intake::multipart;
@@ -14,41 +16,10 @@ use sha2::Sha256;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-#[path = "../../tests/common/rng.rs"]
-mod rng;
-use rng::Rng;
-
-/// A few edits of `seed`: flips, inserts of interesting bytes, deletions, duplications.
-fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
-    const INTERESTING: [&[u8]; 14] =
-        [b"\0", b"\xff", b"\xc3\xa9", b"\xe2\x80\x8b", b"\xcc\x81", b"\xef\xbb\xbf", b"=", b",", b"\r\n", b"--", b"\"", b"{", b"}", b"9223372036854775808"];
-    let mut out = seed.to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(out.len() + 1);
-        match rng.below(5) {
-            0 if !out.is_empty() => {
-                let i = at.min(out.len() - 1);
-                out[i] ^= 1 << rng.below(8);
-            }
-            1 => {
-                let insert = rng.pick(&INTERESTING).to_vec();
-                out.splice(at..at, insert);
-            }
-            2 if !out.is_empty() => {
-                let end = (at + rng.below(16)).min(out.len());
-                out.drain(at.min(end)..end);
-            }
-            3 if !out.is_empty() => {
-                let start = rng.below(out.len());
-                let end = (start + rng.below(64)).min(out.len());
-                let copy = out[start..end].to_vec();
-                out.splice(at..at, copy);
-            }
-            _ => out.insert(at, rng.next() as u8),
-        }
-    }
-    out
-}
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::inputs::{self, mutate};
+use common::rng::Rng;
 
 struct Report {
     name: &'static str,
@@ -160,6 +131,27 @@ fn main() {
             },
             false,
         ),
+        run(
+            "provider webhooks",
+            n,
+            |rng| {
+                inputs::read_provider_event(rng);
+                true
+            },
+            false,
+        ),
+        run(
+            "text outside a body",
+            n,
+            |rng| {
+                inputs::read_text_input(rng);
+                true
+            },
+            false,
+        ),
+        run("signed tokens", n, inputs::signed_token_holds, true),
+        run("X-Patreon-Signature", n, inputs::patreon_signature_holds, true),
+        run("Twitch signature", n, inputs::twitch_signature_holds, true),
     ];
     println!("{:<24} {:>10} {:>12} {:>7} {:>13}", "target", "inputs", "inputs/s", "panics", "false accepts");
     let mut failed = false;

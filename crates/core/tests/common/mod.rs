@@ -1,0 +1,3 @@
+//! What the no-panic tests and `bin/fuzz.rs` share.
+pub mod inputs;
+pub mod rng;
