@@ -173,6 +173,19 @@ describe("channel-points redemptions", () => {
     assert.equal(f.twitch.calls.filter((c) => c.method === "PATCH" && c.query.id === redemption.id).length, 1, "cancelled once");
   });
 
+  test("a refused redemption on a lapsed token is cancelled and answered: the second call uses the pair the first refreshed", async () => {
+    // Twitch spends a refresh token on use, so answering with the pair read before the cancel
+    // refreshed it would be refused and the viewer would hear nothing.
+    const refreshes = () => f.twitch.calls.filter((c) => c.method === "POST" && c.path === "/oauth2/token" && new URLSearchParams(c.raw).get("grant_type") === "refresh_token").length;
+    f.stack.d1(`UPDATE twitch_channels SET token_expires_at = 0 WHERE app_slug = '${APP}'`);
+    const refreshesBefore = refreshes();
+    const viewer = f.twitch.newViewer("lapsed_spam");
+    const { redemption } = await f.twitch.redeem(viewer, connection.reward_id, "crypto giveaway - again");
+    await eventually(() => f.twitch.redemptions.get(redemption.id).status === "CANCELED", { what: "the refused redemption cancelled" });
+    await heard(/^@lapsed_spam sorry, that request can't be taken\.$/, "the refusal said after the refresh");
+    assert.equal(refreshes() - refreshesBefore, 1, "refreshed once for both calls");
+  });
+
   test("a revocation is recorded on the connection", async () => {
     const sub = [...f.twitch.subscriptions.values()].find((s) => s.type.startsWith("channel.channel_points"));
     const r = await f.twitch.revoke(sub.id);

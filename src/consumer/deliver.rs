@@ -82,7 +82,7 @@ async fn try_deliver(env: &Env, batch: &DeliveryBatch, outbox_id: &str) -> ApiRe
     let settings = match kind {
         DestinationKind::Email | DestinationKind::Feedback | DestinationKind::Twitch | DestinationKind::Youtube => None,
         _ => match destination.as_ref().filter(|d| d.enabled == 1) {
-            Some(d) => match d.settings(Keys::from_env(env).ok().as_ref(), &row.app_slug).await? {
+            Some(d) => match d.settings(Keys::if_configured(env).as_ref(), &row.app_slug).await? {
                 Some((_, settings)) => Some(settings),
                 None => return unsent(&db, row, OutboxState::Skipped, Some(db::outbox::NOT_SET_UP), now).await,
             },
@@ -239,11 +239,12 @@ async fn find_earlier_create(d: &Dispatch<'_>, settings: Option<&Settings>, payl
 /// Twitch will repeat (a dropped message, a revoked token) is dead; anything else is retried.
 async fn to_stream(d: &Dispatch<'_>, payload: &serde_json::Value) -> ApiResult<Delivery> {
     let channel = db::twitch::channel(d.db, &d.row.app_slug).await?.filter(|c| payload["channel"].as_str() == Some(c.broadcaster_id.as_str()));
-    let Some(channel) = channel else {
+    let Some(mut channel) = channel else {
         settle(d, d.attempt_with(None, Some("no Twitch channel is connected")), OutboxState::Skipped, Some(db::outbox::NOT_SET_UP)).await?;
         return Ok(Delivery::Done);
     };
     let client = twitch::Client::from_env(d.env)?;
+    let keys = Keys::if_configured(d.env);
     let result = match payload["action"].as_str() {
         Some("settle") => {
             let (Some(reward_id), Some(redemption_id), Some(status)) =
@@ -252,14 +253,14 @@ async fn to_stream(d: &Dispatch<'_>, payload: &serde_json::Value) -> ApiResult<D
                 settle(d, d.attempt_with(None, Some("malformed payload")), OutboxState::Dead, Some("malformed payload")).await?;
                 return Ok(Delivery::Done);
             };
-            live::act(d.db, Keys::from_env(d.env).ok().as_ref(), &client, &channel, live::Action::Settle { reward_id, redemption_id, status }).await?
+            live::act(d.db, keys.as_ref(), &client, &mut channel, live::Action::Settle { reward_id, redemption_id, status }).await?
         }
         _ => {
             let Some(message) = chat::notice_message(payload, position(d, payload).await?) else {
                 settle(d, d.attempt_with(None, Some("malformed payload")), OutboxState::Dead, Some("malformed payload")).await?;
                 return Ok(Delivery::Done);
             };
-            live::act(d.db, Keys::from_env(d.env).ok().as_ref(), &client, &channel, live::Action::Say(&message)).await?
+            live::act(d.db, keys.as_ref(), &client, &mut channel, live::Action::Say(&message)).await?
         }
     };
     match result {

@@ -82,7 +82,7 @@ fn shorthand(field: &str, value: &Value) -> Value {
 pub async fn show(req: &Request, env: &Env, slug: &str) -> ApiResult<Response> {
     let db = db::db(env)?;
     let (_, app) = auth::creator_app(req, &db, slug).await?;
-    listing(&db, Keys::from_env(env).ok().as_ref(), &app.slug).await
+    listing(&db, Keys::if_configured(env).as_ref(), &app.slug).await
 }
 
 /// Each destination's settings with credentials masked (a webhook's signing secret is shown:
@@ -108,7 +108,7 @@ pub async fn test(req: &Request, env: &Env, slug: &str, kind: &str) -> ApiResult
     let (_, app) = auth::creator_app(req, &db, slug).await?;
     let manifest = app.manifest()?;
     let kind = DestinationKind::parse(kind).filter(|k| !k.is_fan_email()).ok_or(ApiError::NotFound("destination kind"))?;
-    let Some((settings, enabled)) = db::destinations::get(&db, Keys::from_env(env).ok().as_ref(), slug, kind).await? else {
+    let Some((settings, enabled)) = db::destinations::get(&db, Keys::if_configured(env).as_ref(), slug, kind).await? else {
         return Err(ApiError::Conflict { code: "not_configured", message: format!("No {} destination is set for this app; set it first.", kind.as_str()) });
     };
     let now = now_ms();

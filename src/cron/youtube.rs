@@ -46,7 +46,7 @@ pub async fn poll(ctx: Ctx<'_>, now: i64) -> ApiResult<usize> {
 }
 
 async fn poll_one(ctx: Ctx<'_>, client: &Client, mut chat: Chat, now: i64) -> ApiResult<usize> {
-    let token = match live::token(ctx.db, Keys::from_env(ctx.env).ok().as_ref(), client, &mut chat).await? {
+    let token = match live::token(ctx.db, Keys::if_configured(ctx.env).as_ref(), client, &mut chat).await? {
         Ok(token) => token,
         Err(e) => return wait(ctx, chat, now + 60_000, &format!("token: {e}")).await,
     };

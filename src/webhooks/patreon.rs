@@ -27,7 +27,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     let campaign = patreon::campaign_of(&body).ok_or_else(refused)?;
     let db = db::db(env)?;
     let source = db::memberships::source_by_lookup(&db, Source::Patreon, &campaign).await?.ok_or_else(refused)?;
-    let secret = source.secret(Keys::from_env(env).ok().as_ref(), Source::Patreon).await?.unwrap_or_default();
+    let secret = source.secret(Keys::if_configured(env).as_ref(), Source::Patreon).await?.unwrap_or_default();
     if !patreon::verify(&secret, &body, header(&req, "X-Patreon-Signature").as_deref()) {
         return Err(refused());
     }

@@ -149,18 +149,18 @@ impl Relay<'_> {
             Submitted::Refused(refusal) => refusal,
         };
         let client = Client::from_env(self.env)?;
+        let keys = Keys::if_configured(self.env);
+        // Both actions go through one copy, which holds the pair if the first refreshes it.
+        let mut channel = channel.clone();
         let usage = chat::usage(manifest, rules);
         let viewer = who.name.as_deref().unwrap_or(&who.sub);
         if let Some(r) = who.live.as_ref().and_then(|l| l.redemption.as_ref()) {
             let settle = Action::Settle { reward_id: &r.reward_id, redemption_id: &r.id, status: "CANCELED" };
-            if let Err(e) = act(self.db, Keys::from_env(self.env).ok().as_ref(), &client, channel, settle).await? {
+            if let Err(e) = act(self.db, keys.as_ref(), &client, &mut channel, settle).await? {
                 console_warn!("twitch: could not cancel redemption {} of {}: {e}", r.id, manifest.slug);
             }
         }
-        if let Err(e) =
-            act(self.db, Keys::from_env(self.env).ok().as_ref(), &client, channel, Action::Say(&chat::say(viewer, &Reply::Refused { refusal, usage: &usage })))
-                .await?
-        {
+        if let Err(e) = act(self.db, keys.as_ref(), &client, &mut channel, Action::Say(&chat::say(viewer, &Reply::Refused { refusal, usage: &usage }))).await? {
             console_warn!("twitch: could not reply in {}'s chat: {e}", channel.broadcaster_login);
         }
         Ok(Some(WebhookOutcome::Recorded))

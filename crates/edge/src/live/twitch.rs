@@ -16,8 +16,10 @@ use worker::D1Database;
 const REFRESH_MARGIN_MS: i64 = 60_000;
 
 /// The channel's user token, refreshed first if it is about to lapse. A refreshed pair is
-/// stored sealed, which also seals a pair stored before sealing or under a rotated key.
-pub async fn user_token(db: &D1Database, keys: Option<&Keys>, client: &Client, channel: &Channel) -> ApiResult<Result<String, ProviderError>> {
+/// stored sealed, which also seals a pair stored before sealing or under a rotated key, and
+/// kept in `channel`: Twitch rotates the refresh token on use, so a second action on the old
+/// pair would be refused.
+pub async fn user_token(db: &D1Database, keys: Option<&Keys>, client: &Client, channel: &mut Channel) -> ApiResult<Result<String, ProviderError>> {
     let Some((access, refresh)) = sealing::open_tokens(keys, Column::TwitchTokens, &channel.app_slug, &channel.access_token, &channel.refresh_token).await?
     else {
         return Ok(Err(super::unreadable("twitch")));
@@ -33,6 +35,7 @@ pub async fn user_token(db: &D1Database, keys: Option<&Keys>, client: &Client, c
             let expires_at = now_ms() + tokens.expires_in_secs * 1000;
             let (access, refresh) = sealing::seal_tokens(keys, Column::TwitchTokens, &channel.app_slug, &tokens.access, &tokens.refresh).await?;
             db::twitch::save_tokens(db, &channel.app_slug, &access, &refresh, expires_at).await?;
+            (channel.access_token, channel.refresh_token, channel.token_expires_at) = (access, refresh, expires_at);
             Ok(Ok(tokens.access))
         }
         Err(e) => Ok(Err(e)),
@@ -47,7 +50,7 @@ pub enum Action<'a> {
 
 /// Performs the action with a fresh token. `Err(ProviderError)` is Twitch's answer (the caller
 /// decides whether to retry); `ApiError` is ours.
-pub async fn act(db: &D1Database, keys: Option<&Keys>, client: &Client, channel: &Channel, action: Action<'_>) -> ApiResult<Result<(), ProviderError>> {
+pub async fn act(db: &D1Database, keys: Option<&Keys>, client: &Client, channel: &mut Channel, action: Action<'_>) -> ApiResult<Result<(), ProviderError>> {
     let token = match user_token(db, keys, client, channel).await? {
         Ok(token) => token,
         Err(e) => return Ok(Err(e)),

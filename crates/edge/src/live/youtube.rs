@@ -64,7 +64,7 @@ pub async fn say(env: &Env, db: &D1Database, client: &Client, chat: &Chat, text:
     let Some(live_chat_id) = chat.live_chat_id.as_deref() else {
         return Ok(Err(NotSent::Provider(ProviderError::Refused { service: "youtube", status: 404, message: "no live chat".into() })));
     };
-    let token = match token(db, Keys::from_env(env).ok().as_ref(), client, &mut chat.clone()).await? {
+    let token = match token(db, Keys::if_configured(env).as_ref(), client, &mut chat.clone()).await? {
         Ok(token) => token,
         Err(e) => return Ok(Err(NotSent::Provider(e))),
     };

@@ -44,6 +44,15 @@ impl Keys {
         Ok(Keys { current, previous: key(PREVIOUS_KEY_VAR)? })
     }
 
+    /// The keys where only reading needs them (deliveries, webhooks, chat): plain rows still
+    /// read without them. A key that is set but malformed is logged, not passed over silently.
+    pub fn if_configured(env: &Env) -> Option<Self> {
+        if config(env, KEY_VAR, "").is_empty() {
+            return None;
+        }
+        Self::from_env(env).map_err(|e| worker::console_error!("sealed credentials cannot be read: {e}")).ok()
+    }
+
     fn by_id(&self, id: &str) -> Option<&Key> {
         std::iter::once(&self.current).chain(self.previous.as_ref()).find(|k| k.id() == id)
     }
