@@ -326,6 +326,15 @@ describe("archived", () => {
     assert.ok(history.some((h) => h.to === "draft" && h.reason === "reworking the form"));
   });
 
+  test("an app with no open requests is archived with nothing to tell or settle", async () => {
+    // Found by schemathesis: the fans' notices went to D1 as an empty batch, which D1 refuses,
+    // so the archive was stored but answered 500.
+    const r = await setState("stream-slot", { state: "archived", open_requests: "refund" });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.data.open_requests, { plan: "refund", count: 0, notified: 0, settled: [], failed: [] });
+    assert.equal((await state("stream-slot")).state, "archived");
+  });
+
   test("the command line changes state and makes invites through the same API", () => {
     const run = (...args) => spawnSync(process.execPath, [path.join(ROOT, "scripts/fanline.mjs"), "app", ...args, "--url", f.url, "--key", key()], { encoding: "utf8" });
     const paused = run("state", "pixel-icon", "paused", "--message", "Holiday", "--reason", "away");

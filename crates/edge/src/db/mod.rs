@@ -90,6 +90,9 @@ pub(crate) async fn first<T: for<'de> Deserialize<'de>>(db: &D1Database, sql: &s
 /// Several reads in one round trip (a D1 batch of queries), their results in order; each
 /// query's module reads its own result back.
 pub async fn read_together(db: &D1Database, queries: Vec<D1PreparedStatement>) -> ApiResult<Vec<D1Result>> {
+    if queries.is_empty() {
+        return Ok(Vec::new());
+    }
     meter::d1_round_trip();
     Ok(db.batch(queries).await?)
 }
@@ -181,6 +184,10 @@ pub enum BatchOutcome {
 }
 
 pub async fn commit(db: &D1Database, statements: Vec<D1PreparedStatement>) -> ApiResult<BatchOutcome> {
+    // D1 refuses an empty batch ("No SQL statements detected"); nothing to write is written.
+    if statements.is_empty() {
+        return Ok(BatchOutcome::Committed);
+    }
     meter::d1_round_trip();
     match db.batch(statements).await {
         Ok(_) => Ok(BatchOutcome::Committed),
