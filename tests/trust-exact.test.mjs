@@ -149,6 +149,18 @@ describe("addresses and limits", () => {
     assert.deepEqual([other.status, other.data.error.code], [422, "request_rejected"]);
     const removed = await f.request("DELETE", `/api/blocklist/ip/${encodeURIComponent("2001:db8:88::1")}`, { key: f.owner.apiKey });
     assert.equal(removed.status, 204);
+    // A prefix as a creator copies it from a log lands on the key intake compares.
+    const prefix = await f.request("POST", "/api/blocklist", { key: f.owner.apiKey, json: { kind: "ip", value: "2001:DB8:99::/64" } });
+    assert.deepEqual([prefix.status, prefix.data.value], [201, "2001:db8:99:0::/64"], prefix.text);
+    const inside = await f.submit("song-request", { song: "inside the prefix" }, { ip: "2001:db8:99::7" });
+    assert.deepEqual([inside.status, inside.data.error?.code], [422, "request_rejected"]);
+    assert.equal((await f.request("DELETE", `/api/blocklist/ip/${encodeURIComponent("2001:db8:99::/64")}`, { key: f.owner.apiKey })).status, 204);
+    // A value that could never match a client is refused, not stored to block no one.
+    for (const [kind, value] of [["ip", "not-an-ip"], ["ip", "203.0.113.0/24"], ["email", "troll"]]) {
+      const refused = await f.request("POST", "/api/blocklist", { key: f.owner.apiKey, json: { kind, value } });
+      assert.deepEqual([refused.status, refused.data.error.code], [400, "invalid_value"], `${kind} ${value}`);
+    }
+    assert.ok(!JSON.stringify((await f.request("GET", "/api/blocklist", { key: f.owner.apiKey })).data).includes("not-an-ip"));
   });
 
   test("body caps hold without Content-Length, on intake and on webhooks", async () => {

@@ -110,7 +110,7 @@ pub async fn email_start(mut req: Request, env: &Env) -> ApiResult<Response> {
     }
     let body: Body = strict_json(&mut req, r#"{"email": "you@example.com"}"#, false).await?;
     let email = Some(body.email.trim())
-        .filter(|e| fanline_core::intake::submission::is_email(e))
+        .filter(|e| fanline_core::trust::client::is_email(e))
         .ok_or_else(|| ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."))?
         .to_lowercase();
     let answer = json(202, &json!({"sent_to": email, "message": "If this address belongs to a creator, a sign-in link is on its way."}));

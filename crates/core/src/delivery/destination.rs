@@ -196,7 +196,7 @@ impl Settings {
                 Settings::Webhook { url, secret }
             }
             DestinationKind::CreatorEmail => {
-                Settings::CreatorEmail { email: shaped(text(input, "email")?, "email", "an email address", crate::intake::submission::is_email)? }
+                Settings::CreatorEmail { email: shaped(text(input, "email")?, "email", "an email address", crate::trust::client::is_email)? }
             }
             DestinationKind::Trello => Settings::Trello {
                 key: shaped(text(input, "key")?, "key", "a Trello API key (32 hex digits)", hex_of(32))?,

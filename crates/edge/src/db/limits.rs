@@ -7,7 +7,6 @@ use crate::platform::error::ApiResult;
 use fanline_core::lifecycle::{groups, sql_list, Status};
 use fanline_core::manifest::Limits;
 use serde::Deserialize;
-use serde_json::Value;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
 /// Requests a fan still waits on (the one `?` is the start of the payment window).
@@ -148,13 +147,19 @@ pub struct BlockEntry<'a> {
     pub reason: Option<&'a str>,
 }
 
-pub async fn block(db: &D1Database, creator_id: &str, e: &BlockEntry<'_>, now: i64) -> ApiResult<()> {
-    run(
+/// Adds or re-reasons an entry; answers when it was first blocked.
+pub async fn block(db: &D1Database, creator_id: &str, e: &BlockEntry<'_>, now: i64) -> ApiResult<i64> {
+    #[derive(Deserialize)]
+    struct Since {
+        created_at: i64,
+    }
+    let since = first::<Since>(
         db,
-        "INSERT INTO blocklist (creator_id, kind, value, reason, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (creator_id, kind, value) DO UPDATE SET reason = excluded.reason",
+        "INSERT INTO blocklist (creator_id, kind, value, reason, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (creator_id, kind, value) DO UPDATE SET reason = excluded.reason RETURNING created_at",
         &[creator_id.into(), e.kind.into(), e.value.into(), e.reason.into(), now.into()],
     )
-    .await
+    .await?;
+    Ok(since.map_or(now, |s| s.created_at))
 }
 
 /// Removes an entry; false when there was none.
@@ -162,7 +167,16 @@ pub async fn unblock(db: &D1Database, creator_id: &str, e: &BlockEntry<'_>) -> A
     Ok(changes(db, "DELETE FROM blocklist WHERE creator_id = ? AND kind = ? AND value = ?", &[creator_id.into(), e.kind.into(), e.value.into()]).await? > 0)
 }
 
-pub async fn blocklist(db: &D1Database, creator_id: &str) -> ApiResult<Vec<Value>> {
+/// An entry of the creator's block list as stored.
+#[derive(Deserialize)]
+pub struct BlockedRow {
+    pub kind: String,
+    pub value: String,
+    pub reason: Option<String>,
+    pub created_at: i64,
+}
+
+pub async fn blocklist(db: &D1Database, creator_id: &str) -> ApiResult<Vec<BlockedRow>> {
     all(db, "SELECT kind, value, reason, created_at FROM blocklist WHERE creator_id = ? ORDER BY created_at", &[creator_id.into()]).await
 }
 

@@ -63,7 +63,7 @@ pub async fn purchase_body(req: &mut Request, env: &Env, app: &str, what: &str) 
         Some(Value::String(e)) => Some(e.trim().to_string()).filter(|e| !e.is_empty()),
         Some(_) => return Err(ApiError::bad_request("invalid_email", "email is text, like name@example.com.")),
     };
-    if email.as_deref().is_some_and(|e| !fanline_core::intake::submission::is_email(e)) {
+    if email.as_deref().is_some_and(|e| !fanline_core::trust::client::is_email(e)) {
         return Err(ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."));
     }
     Ok((Value::Object(body), email))

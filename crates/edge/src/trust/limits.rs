@@ -9,7 +9,7 @@ use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::{client_ip, json};
 use fanline_core::app_state::AppState;
 use fanline_core::manifest::{Limits, Manifest};
-use fanline_core::trust::client::{ip_key, normalize_email};
+use fanline_core::trust::client::ip_key;
 use serde_json::json;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
@@ -182,14 +182,4 @@ pub async fn status(env: &Env, manifest: &Manifest) -> ApiResult<Response> {
     );
     response.headers_mut().set("Cache-Control", "no-store")?;
     Ok(response)
-}
-
-/// A block-list value in the spelling intake compares against: an email as its mailbox
-/// receives it, an IPv6 address as its /64 (the client owns all of it).
-pub fn canonical_entry(kind: &str, value: &str) -> String {
-    match kind {
-        "email" => normalize_email(value),
-        "ip" if value.contains(':') && !value.ends_with("/64") => ip_key(value),
-        _ => value.trim().to_string(),
-    }
 }

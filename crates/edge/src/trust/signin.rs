@@ -372,7 +372,7 @@ pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> Ap
     }
     let body: Start = strict_json(&mut req, r#"{"email": "fan@example.com"}"#, false).await?;
     let email = Some(body.email.trim())
-        .filter(|e| fanline_core::intake::submission::is_email(e))
+        .filter(|e| fanline_core::trust::client::is_email(e))
         .ok_or_else(|| ApiError::bad_request("invalid_email", "Enter an email address like name@example.com."))?
         .to_lowercase();
     let return_to = identity::safe_return(body.return_to.as_deref(), &format!("/apps/{}/", manifest.slug));
