@@ -40,6 +40,9 @@ describe("the OpenAPI document", () => {
     assert.throws(() => checkExchange({ method: "GET", path: "/apps/x/api/status", status: 200, contentType: "application/json", data: { open: "yes" } }), /body does not match/);
     assert.throws(() => checkExchange({ method: "GET", path: "/apps/x/api/status", status: 418, contentType: "application/json", data: {} }), /not documented/);
     assert.throws(() => checkExchange({ method: "GET", path: "/nowhere", status: 200, contentType: "application/json", data: {} }), /not in docs\/openapi.json/);
+    const status = { app: "x", open: true, state: "live", in_queue: 0 };
+    checkExchange({ method: "GET", path: "/apps/x/api/status", status: 200, contentType: "application/json", data: status });
+    assert.throws(() => checkExchange({ method: "GET", path: "/apps/x/api/status", status: 200, contentType: "application/json", data: { ...status, surprise: 1 } }), /keys not in docs\/openapi.json's .*: \.surprise/);
   });
 });
 

@@ -2,8 +2,10 @@
 // regenerates docs/openapi.json (what the hub serves at /openapi.json); the black-box suite
 // fails when the two differ, and checks every response it receives against the document.
 //
-// Schemas name the keys a client may rely on and their types; they allow extra keys, since
-// adding a key is how this API grows without breaking clients.
+// Schemas name the keys a client may rely on and their types. They do not forbid extra keys,
+// so a client written against this document keeps working as the API grows; the black-box
+// suite, though, fails on any key an answer carries that its schema does not name, so every
+// key Fanline sends is documented here.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +23,10 @@ const time = str({ format: "date-time" });
 const REQUEST_STATES = ["created", "validated", "awaiting_payment", "paid", "authorized", "held_for_review", "queued", "accepted", "fulfilled", "rejected", "expired", "refunded", "disputed", "closed"];
 const APP_STATES = ["draft", "live", "paused", "invite_only", "archived"];
 const DESTINATION_KINDS = ["discord", "webhook", "trello", "sms", "notion", "airtable", "creator_email"];
+// A destination as the creator's API shows it: its kind, and every setting some kind has
+// (each kind shows its own; docs/fulfilment.md lists which).
+const SETTINGS = ["webhook_url", "role_id", "url", "secret", "email", "key", "token", "list_id", "done_list_id", "account_sid", "auth_token", "from", "to", "database_id", "title_property", "base_id", "table"];
+const SETTINGS_SHOWN = { kind: str({ enum: DESTINATION_KINDS }), enabled: bool, ...Object.fromEntries(SETTINGS.map((k) => [k, nullable(str())])) };
 // Notifications also go to the fan (`email`: receipts and status mail; `feedback`: the rating ask).
 // and, for requests from a stream's chat, to the viewer there (`twitch`: chat replies, redemptions).
 const NOTIFIED = [...DESTINATION_KINDS, "email", "feedback", "twitch"];
@@ -46,7 +52,16 @@ const schemas = {
   FieldError: obj({ field: str(), code: str(), message: str() }),
   Money: obj({ amount: int({ description: "Minor units (cents)." }), currency: str({ examples: ["usd"] }) }),
   PriceLine: obj({ label: str(), amount: int() }),
-  Price: obj({ amount: int(), currency: str(), lines: arr(ref("PriceLine")), refunded: int() }, ["amount", "currency", "lines"]),
+  Price: obj(
+    {
+      amount: int(),
+      currency: str(),
+      lines: arr(ref("PriceLine")),
+      refunded: int(),
+      platform_fee: nullable(int({ description: "Creator's view only: the marketplace's fee on this payment (Stripe Connect application fee), in minor units." })),
+    },
+    ["amount", "currency", "lines"],
+  ),
   HistoryEvent: obj({ seq: int(), type: str({ examples: ["request.queued"] }), status: str({ enum: REQUEST_STATES }), at: time, actor: str(), reason: nullable(str()) }, ["seq", "type", "status", "at"]),
   Queue: obj(
     {
@@ -92,34 +107,114 @@ const schemas = {
       triage: nullable({ type: "object", description: "Creator's view only." }),
       attachments: arr(obj({ field: str(), media_type: str(), size: int(), url: str() }, ["field"])),
       fan_email: nullable(str()),
+      checkout_url: str({ description: "While awaiting payment: where the fan pays." }),
+      checkout_session_id: nullable(str({ description: "While awaiting payment, and in the creator's view at any time." })),
+      identity: nullable({ type: "object", description: "Creator's view only: the signed-in fan (`provider`, `subject`, `name`), if any." }),
+      fan_id: nullable(str({ description: "Creator's view only: the fan's id when a Fan-Token or sign-in named them." })),
+      payment_intent_id: nullable(str({ description: "Creator's view only: Stripe's PaymentIntent." })),
+      paypal: obj({ order_id: nullable(str()), capture_id: nullable(str()) }, []),
+      auction_id: nullable(str({ description: "Creator's view only: the auction a winning bid came from." })),
+      refunds: arr(obj({ id: str(), amount: int(), reason: nullable(str()), actor: str(), created_at: time }, ["id", "amount", "created_at"])),
+      disputes: arr(obj({ id: str(), amount: int(), reason: str(), status: str(), opened_at: time, closed_at: nullable(time) }, ["id", "amount", "status", "opened_at"])),
     },
     ["id", "app", "status", "created_at", "updated_at", "price", "history"],
   ),
-  Rating: obj({ stars: int({ minimum: 1, maximum: 5 }), comment: nullable(str()) }, ["stars"]),
+  Rating: obj({ stars: int({ minimum: 1, maximum: 5 }), comment: nullable(str()), at: time }, ["stars"]),
   QueueItem: obj(
     { id: str(), app: str(), status: str({ enum: REQUEST_STATES }), created_at: time, updated_at: time, fields: { type: "object" }, add_ons: arr(str()), price: { type: "object" }, priority: bool, moderation: { type: "object" }, triage: { type: "object" }, identity: nullable({ type: "object" }), fan_email: nullable(str()), paid_with: nullable(str()), test: bool },
     ["id", "app", "status", "created_at", "fields", "price"],
   ),
   QueueList: obj({ app: nullable(str()), requests: arr(ref("QueueItem")) }),
-  Export: obj({ exported_at: time, requests: arr({ type: "object", required: ["id", "status"] }), next_cursor: nullable(str()) }, ["exported_at", "requests"]),
-  Manifest: obj({ slug: str(), title: str(), description: str(), fields: arr(obj({ name: str(), type: str(), label: str(), required: bool }, ["name", "type"])), pricing: { type: "object" } }, ["slug", "title", "fields", "pricing"]),
+  Export: obj({ app: str(), exported_at: time, requests: arr({ type: "object", required: ["id", "status"] }), next_cursor: nullable(str()) }, ["exported_at", "requests"]),
+  Manifest: obj(
+    {
+      slug: str(),
+      title: str(),
+      description: str(),
+      fields: arr({
+        ...obj(
+          {
+            name: str(),
+            type: str(),
+            label: str(),
+            required: bool,
+            max_length: int(),
+            help: str(),
+            options: arr(obj({ value: str(), price: int({ description: "Minor units added when chosen." }) })),
+            accept: arr(str({ examples: ["image/png"] })),
+            max_bytes: int(),
+          },
+          ["name", "type"],
+        ),
+        description: "Each field as docs/manifest.md describes it.",
+      }),
+      pricing: { type: "object" },
+      auction: nullable({ type: "object", description: "An auction app's rules: `starting_bid`, `min_increment`, `anti_snipe_secs`, `max_extension_secs`." }),
+      form: obj({ honeypot_field: nullable(str()) }, []),
+      turnstile: nullable(obj({ site_key: str() }, [])),
+    },
+    ["slug", "title", "fields", "pricing"],
+  ),
   AppStatus: obj({ app: str(), open: bool, state: str({ enum: APP_STATES }), capacity: nullable(int()), in_queue: int(), message: nullable(str()), successor: nullable(str()) }, ["app", "open", "state", "in_queue"]),
   Checkout: obj({ checkout_url: str({ format: "uri" }), checkout_session_id: str(), fan_id: str(), fan_token: str({ description: "Only when the fan had none: keep it, it names the fan." }) }, ["checkout_url", "fan_id"]),
   FanAccount: obj({ app: str(), fan_id: str(), credits: obj({ balance: int(), per_request: int(), ledger: arr({ type: "object" }) }, ["balance"]), purchases: arr({ type: "object" }), tier: nullable({ type: "object" }) }, ["app", "fan_id", "credits"]),
-  Auction: obj({ id: str(), title: str(), slots: int(), state: str(), ends_at: time, min_bid: int(), bids: arr({ type: "object" }) }, ["id"]),
+  Auction: obj(
+    {
+      id: str({ pattern: "^auc_" }),
+      title: str(),
+      slots: int(),
+      status: str({ enum: ["open", "closing", "closed"], description: "`closing` while the cron settles it." }),
+      ends_at: time,
+      ends_at_ms: int({ description: "The same end in Unix milliseconds, for a countdown." }),
+      currency: str(),
+      minimum_bid: int({ description: "What a new bid must reach, in minor units." }),
+      min_increment: int(),
+      anti_snipe_secs: int(),
+      max_extension_secs: int(),
+      held_bids: arr(int({ description: "Each bid whose card hold is in place, highest first." })),
+      bid_url: str({ description: "Where to POST a bid." }),
+    },
+    ["id", "title", "slots", "status", "ends_at", "currency", "minimum_bid", "held_bids", "bid_url"],
+  ),
   CatalogApp: obj({ slug: str(), title: str(), description: str(), kind: str(), open: bool, in_queue: int(), price_summary: str(), from_price: nullable(ref("Money")), pricing: { type: "object" }, creator: obj({ id: str(), name: str(), url: str() }), url: str(), api: str(), embed: str() }, ["slug", "title", "url", "api", "embed", "creator"]),
   Creator: obj({ id: str(), name: str(), stripe_account: nullable(str()) }, ["id", "name"]),
   ApiKey: obj({ id: str(), name: str(), last4: str(), created_at: time, revoked_at: nullable(time), key: str({ description: "Only in the answer that creates it." }) }, ["id", "name", "created_at"]),
-  Kpis: obj({ apps: arr(str()), currency: str(), kpis: obj({ days: int(), revenue: { type: "object" }, funnel: { type: "object" }, refunds: { type: "object" }, disputes: { type: "object" }, ratings: { type: "object" }, time_to_fulfilment: { type: "object" }, requests_per_week: arr(int()) }, ["days", "revenue", "funnel"]) }),
+  Kpis: obj({
+    apps: arr(str()),
+    currency: str(),
+    kpis: obj(
+      {
+        days: int(),
+        revenue: { type: "object" },
+        funnel: { type: "object" },
+        refunds: { type: "object" },
+        disputes: { type: "object" },
+        ratings: { type: "object" },
+        time_to_fulfilment: { type: "object" },
+        requests_per_week: arr(int()),
+        buyers: int({ description: "Distinct fans who paid in the period." }),
+        repeat_buyers: int({ description: "Of those, fans who paid more than once." }),
+        repeat_buyer_rate: nullable({ type: "number" }),
+        arpu: nullable(int({ description: "Net revenue per paying buyer, in minor units." })),
+      },
+      ["days", "revenue", "funnel"],
+    ),
+  }),
   Delivery: obj(
     { id: str(), request_id: str(), destination: str({ enum: NOTIFIED }), event: str(), state: str({ enum: DELIVERY_STATES }), attempts: int(), last_error: nullable(str()), created_at: time, updated_at: time, delivered_at: nullable(time), attempt_log: arr(obj({ attempt: int(), at: time, status: nullable(int()), error: nullable(str()) }, ["attempt", "at"])) },
     ["id", "request_id", "destination", "event", "state", "attempts"],
   ),
-  Destinations: obj({ app: str(), destinations: arr(obj({ kind: str({ enum: DESTINATION_KINDS }), enabled: bool }, ["kind"])) }),
+  Destinations: obj({
+    app: str(),
+    destinations: arr({
+      ...obj(SETTINGS_SHOWN, ["kind"]),
+      description: "A target's settings as saved, beside its `kind`: credentials reduced to their last 4 characters (`…abcd`); a webhook's signing `secret` shown whole.",
+    }),
+  }),
   Limits: obj({ app: str(), source: str({ enum: ["manifest", "creator"] }), limits: { type: "object" }, in_queue: int() }, ["app", "source", "limits"]),
   AppState: obj({ app: str(), state: str({ enum: APP_STATES }), message: nullable(str()), successor: nullable(str()), history: arr({ type: "object" }), invites: arr({ type: "object" }), preview_url: str() }, ["app", "state"]),
   StateChange: obj({ app: str(), state: str({ enum: APP_STATES }), previous: str({ enum: APP_STATES }), message: nullable(str()), open_requests: { type: "object" } }, ["app", "state", "previous"]),
-  BlockEntry: obj({ kind: str({ enum: ["ip", "email", "fan"] }), value: str(), reason: nullable(str()) }, ["kind", "value"]),
+  BlockEntry: obj({ kind: str({ enum: ["ip", "email", "fan"] }), value: str({ description: "As stored and compared: an email in one spelling, an IPv6 address as its /64." }), reason: nullable(str()), created_at: time }, ["kind", "value", "created_at"]),
   WebhookEvent: {
     ...obj({
       type: str({ enum: WEBHOOK_EVENTS, description: "`request.<state>` when a request enters that state; `request.waiting` a reminder; `request.test` a test send." }),
@@ -183,7 +278,7 @@ const schemas = {
     },
     ["app", "connected"],
   ),
-  WebhookOutcome: obj({ received: bool, outcome: str({ examples: ["applied", "duplicate", "ignored"] }), event: str() }, ["received"]),
+  WebhookOutcome: obj({ received: bool, outcome: str({ examples: ["applied", "duplicate", "ignored"] }), event: str({ description: "The provider's event id (Stripe, PayPal)." }), webhook_id: str({ description: "The moderation provider's message id." }) }, ["received"]),
 };
 
 // Answers shared by many operations; each operation lists the ones it can give.
@@ -376,7 +471,7 @@ const paths = {
     delete: { tags: fanTag, summary: "Erase the fan's personal fields (money records are kept)", parameters: [slug, fanToken], responses: { ...ok(200, obj({ erased: int(), attachments_deleted: int(), kept: str() }, ["erased"])), ...errors(401, 404, 429) } },
   },
   "/apps/{slug}/api/credits/checkout": { post: { tags: fanTag, summary: "Buy a credit pack", parameters: [slug, fanToken], requestBody: jsonBody(obj({ pack: str(), email: str() }, ["pack"])), responses: { ...ok(201, { allOf: [ref("Checkout"), obj({ pack: str(), credits: int(), purchase_id: str(), price: ref("Money") })] }), ...errors(400, 401, 404, 415, 422, 429, 502) } } },
-  "/apps/{slug}/api/tiers/checkout": { post: { tags: fanTag, summary: "Subscribe to a tier", parameters: [slug, fanToken], requestBody: jsonBody(obj({ tier: str(), email: str() }, ["tier"])), responses: { ...ok(201, { allOf: [ref("Checkout"), obj({ tier: str() })] }), ...errors(400, 401, 404, 409, 415, 422, 429, 502) } } },
+  "/apps/{slug}/api/tiers/checkout": { post: { tags: fanTag, summary: "Subscribe to a tier", parameters: [slug, fanToken], requestBody: jsonBody(obj({ tier: str(), email: str() }, ["tier"])), responses: { ...ok(201, { allOf: [ref("Checkout"), obj({ tier: str(), price: obj({ amount: int(), currency: str(), interval: str({ enum: ["month", "year"] }) }) }, ["tier"])] }), ...errors(400, 401, 404, 409, 415, 422, 429, 502) } } },
   "/apps/{slug}/api/tiers/cancel": { post: { tags: fanTag, summary: "Cancel the fan's tier (at the end of the paid period)", parameters: [slug, fanToken], responses: { ...ok(202, { type: "object" }), ...errors(401, 404, 409, 502) } } },
   "/apps/{slug}/api/auctions": {
     get: { tags: fanTag, summary: "The app's auctions", parameters: [slug], responses: { ...ok(200, obj({ auctions: arr(ref("Auction")) }, ["auctions"])), ...errors(404) } },
@@ -422,7 +517,7 @@ const paths = {
   "/api/creator/stripe-account": { put: { tags: creatorTag, summary: "Connect or disconnect a Stripe account", security: creatorKey, requestBody: jsonBody(obj({ account_id: nullable(str({ pattern: "^acct_" })) })), responses: { ...ok(200, "Creator"), ...errors(400, 401, 422) } } },
   "/api/creator/keys": {
     get: { tags: creatorTag, summary: "The creator's API keys", security: creatorKey, responses: { ...ok(200, obj({ keys: arr(ref("ApiKey")) })), ...errors(401) } },
-    post: { tags: creatorTag, summary: "Create a key (shown once)", security: creatorKey, requestBody: jsonBody(obj({ name: str() })), responses: { ...ok(201, "ApiKey"), ...errors(400, 401, 422) } },
+    post: { tags: creatorTag, summary: "Create a key (shown once)", security: creatorKey, requestBody: jsonBody(obj({ name: str() })), responses: { ...ok(201, { allOf: [ref("ApiKey"), obj({ key: str(), message: str() }, ["key"])] }), ...errors(400, 401, 422) } },
   },
   "/api/creator/keys/{id}": { delete: { tags: creatorTag, summary: "Revoke a key", security: creatorKey, parameters: [id("The key's id.")], responses: { ...ok(200, obj({ id: str(), revoked: bool })), ...errors(401, 404) } } },
   "/api/requests": {
@@ -484,7 +579,7 @@ const paths = {
   "/api/apps/{slug}/invites": { post: { tags: creatorTag, summary: "Make an invite link", security: creatorKey, parameters: [slug], requestBody: jsonBody(obj({ label: str() }, []), false), responses: { ...ok(201, obj({ id: str(), label: nullable(str()), url: str(), created_at: time }, ["id", "url"])), ...errors(400, 401, 404, 409) } } },
   "/api/apps/{slug}/invites/{id}": { delete: { tags: creatorTag, summary: "Revoke an invite link", security: creatorKey, parameters: [slug, id("The invite's id.")], responses: { ...noContent, ...errors(401, 404) } } },
   "/api/blocklist": {
-    get: { tags: creatorTag, summary: "The creator's block list", security: creatorKey, responses: { ...ok(200, obj({ entries: arr(ref("BlockEntry")) }, [])), ...errors(401) } },
+    get: { tags: creatorTag, summary: "The creator's block list", security: creatorKey, responses: { ...ok(200, obj({ blocklist: arr(ref("BlockEntry")) })), ...errors(401) } },
     post: { tags: creatorTag, summary: "Block an address, email or fan", security: creatorKey, requestBody: jsonBody(obj({ kind: str({ enum: ["ip", "email", "fan"] }), value: str(), reason: str() }, ["kind", "value"])), responses: { ...ok(201, "BlockEntry"), ...errors(400, 401, 422) } },
   },
   "/api/blocklist/{kind}/{value}": {
@@ -553,7 +648,7 @@ const paths = {
       tags: fanTag,
       summary: "Link the identity the fan is signed in with (their Twitch) to the fan of the Fan-Token",
       parameters: [slug, fanToken, sessionHeader],
-      responses: { ...ok(200, obj({ fan_id: str(), linked: bool, identity: obj({ provider: str(), sub: str() }) })), ...errors(401, 404) },
+      responses: { ...ok(200, obj({ fan_id: str(), linked: bool, identity: obj({ provider: str(), sub: str(), name: nullable(str()) }, ["provider", "sub"]) })), ...errors(401, 404) },
     },
     delete: {
       tags: fanTag,

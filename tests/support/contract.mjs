@@ -1,6 +1,6 @@
 // Holds every answer the suite receives to the OpenAPI document (docs/openapi.json): an
-// undocumented path, method, status or content type, or a body that does not match its
-// schema, throws, and so fails the test that received it.
+// undocumented path, method, status or content type, a body that does not match its schema,
+// or a key the schema does not name, throws, and so fails the test that received it.
 import fs from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
@@ -38,7 +38,8 @@ const outside = (p) => p.startsWith("/console/") || p === "/console";
 const resolve = (node) => (node?.$ref ? node.$ref.split("/").slice(1).reduce((o, k) => o[k], spec) : node);
 
 export function checkExchange({ method, path: rawPath, status, contentType, data }) {
-  const p = decodeURIComponent(rawPath.split("?")[0]);
+  // Matched as sent: a parameter may hold an encoded `/` (an IPv6 /64 in the block list).
+  const p = rawPath.split("?")[0];
   if (outside(p)) return;
   const where = `${method} ${rawPath} -> ${status}`;
   const route = routes.find((r) => r.pattern.test(p));
@@ -62,6 +63,9 @@ export function checkExchange({ method, path: rawPath, status, contentType, data
   if (media === "application/json" && documented.schema) {
     const validate = validatorFor(documented.schema);
     if (!validate(data)) throw new Error(`OpenAPI: ${where}: body does not match ${route.template}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(data).slice(0, 800)}`);
+    // Every key an answer carries is one a reader of the document can find.
+    const unnamed = undocumentedKeys(documented.schema, data);
+    if (unnamed.length) throw new Error(`OpenAPI: ${where}: keys not in docs/openapi.json's ${route.template}: ${unnamed.join(", ")}`);
   }
 }
 
@@ -70,4 +74,29 @@ export function validateWebhookEvent(event) {
   if (!spec.webhooks?.[event?.type]) return `no webhook named ${event?.type}`;
   const validate = validatorFor({ $ref: "#/components/schemas/WebhookEvent" });
   return validate(event) ? null : ajv.errorsText(validate.errors);
+}
+
+/**
+ * The keys of `data` (by path) that `schema` does not name. An object schema that names its
+ * properties documents its keys; one that names none (`{"type": "object"}`) or describes a map
+ * (`additionalProperties`) is open. Of `allOf`, the parts' keys together; of `anyOf`/`oneOf`,
+ * the one object alternative (`nullable`), else none is judged.
+ */
+export function undocumentedKeys(schema, data, at = "") {
+  schema = resolve(schema);
+  if (!schema || data === null || typeof data !== "object") return [];
+  if (Array.isArray(data)) return schema.items ? data.flatMap((d, i) => undocumentedKeys(schema.items, d, `${at}[${i}]`)) : [];
+  const objects = (list) => list.map(resolve).filter((s) => s && (s.type === "object" || s.properties || s.allOf));
+  if (schema.anyOf || schema.oneOf) {
+    const alternatives = objects(schema.anyOf ?? schema.oneOf);
+    return alternatives.length === 1 ? undocumentedKeys(alternatives[0], data, at) : [];
+  }
+  let properties = schema.properties;
+  if (schema.allOf) {
+    const parts = objects(schema.allOf);
+    if (parts.some((p) => !p.properties || p.additionalProperties !== undefined)) return [];
+    properties = Object.assign({}, properties, ...parts.map((p) => p.properties));
+  }
+  if (!properties || schema.additionalProperties !== undefined) return [];
+  return Object.entries(data).flatMap(([k, v]) => (k in properties ? undocumentedKeys(properties[k], v, `${at}.${k}`) : [`${at}.${k}`]));
 }
