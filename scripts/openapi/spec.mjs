@@ -434,7 +434,7 @@ const paths = {
     },
   },
   "/apps/{slug}/api/requests/{id}/rating": {
-    post: { tags: fanTag, summary: "The fan rates a fulfilled request", parameters: [slug, id()], requestBody: jsonBody(obj({ stars: int({ minimum: 1, maximum: 5 }), comment: str(), key: str() }, ["stars", "key"])), responses: { ...ok(201, obj({ id: str(), rating: ref("Rating") })), ...errors(400, 403, 404, 409) } },
+    post: { tags: fanTag, summary: "The fan rates a fulfilled request", parameters: [slug, id()], requestBody: jsonBody(obj({ stars: int({ minimum: 1, maximum: 5 }), comment: str(), key: str() }, ["stars", "key"])), responses: { ...ok(201, obj({ id: str(), rating: ref("Rating") })), ...errors(400, 403, 404, 409, 415) } },
   },
   "/apps/{slug}/api/overlay": {
     get: {
