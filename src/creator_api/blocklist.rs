@@ -31,17 +31,18 @@ pub async fn handle(mut req: Request, env: &Env, target: Option<(&str, &str)>) -
                 .filter(|v| !v.is_empty() && v.len() <= 254)
                 .ok_or_else(|| ApiError::bad_request("invalid_value", "value is 1 to 254 characters."))?;
             let value = block_value(kind, value).map_err(|why| ApiError::bad_request("invalid_value", why))?;
-            let kind = kind.as_str();
             let reason: Option<String> = body.reason.map(|r| r.chars().take(200).collect());
             let since = db::limits::block(&db, &creator.id, &db::limits::BlockEntry { kind, value: &value, reason: reason.as_deref() }, now_ms()).await?;
-            Ok(json(201, &json!({"kind": kind, "value": value, "reason": reason, "created_at": rfc3339(since)})))
+            Ok(json(201, &json!({"kind": kind.as_str(), "value": value, "reason": reason, "created_at": rfc3339(since)})))
         }
         (Method::Delete, Some((kind, value))) => {
             // The path segment arrives percent-encoded; entries are stored decoded and canonical.
             let decoded =
                 url::form_urlencoded::parse(format!("v={}", value.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+            // No entry of another kind can exist: POST refuses it.
+            let kind = BlockKind::parse(kind).ok_or(ApiError::NotFound("block-list entry"))?;
             // An entry stored before values were checked is removed by its stored spelling.
-            let value = BlockKind::parse(kind).and_then(|k| block_value(k, &decoded).ok()).unwrap_or_else(|| decoded.trim().to_string());
+            let value = block_value(kind, &decoded).unwrap_or_else(|_| decoded.trim().to_string());
             if !db::limits::unblock(&db, &creator.id, &db::limits::BlockEntry { kind, value: &value, reason: None }).await? {
                 return Err(ApiError::NotFound("block-list entry"));
             }

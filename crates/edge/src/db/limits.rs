@@ -6,6 +6,7 @@ use super::{all, changes, count, first, first_of, run, statement, Arg};
 use crate::platform::error::ApiResult;
 use fanline_core::lifecycle::{groups, sql_list, Status};
 use fanline_core::manifest::Limits;
+use fanline_core::trust::client::BlockKind;
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
@@ -142,7 +143,7 @@ pub struct Sender<'a> {
 
 /// One entry of a creator's block list, its value already canonical.
 pub struct BlockEntry<'a> {
-    pub kind: &'a str,
+    pub kind: BlockKind,
     pub value: &'a str,
     pub reason: Option<&'a str>,
 }
@@ -156,7 +157,7 @@ pub async fn block(db: &D1Database, creator_id: &str, e: &BlockEntry<'_>, now: i
     let since = first::<Since>(
         db,
         "INSERT INTO blocklist (creator_id, kind, value, reason, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (creator_id, kind, value) DO UPDATE SET reason = excluded.reason RETURNING created_at",
-        &[creator_id.into(), e.kind.into(), e.value.into(), e.reason.into(), now.into()],
+        &[creator_id.into(), e.kind.as_str().into(), e.value.into(), e.reason.into(), now.into()],
     )
     .await?;
     Ok(since.map_or(now, |s| s.created_at))
@@ -164,7 +165,9 @@ pub async fn block(db: &D1Database, creator_id: &str, e: &BlockEntry<'_>, now: i
 
 /// Removes an entry; false when there was none.
 pub async fn unblock(db: &D1Database, creator_id: &str, e: &BlockEntry<'_>) -> ApiResult<bool> {
-    Ok(changes(db, "DELETE FROM blocklist WHERE creator_id = ? AND kind = ? AND value = ?", &[creator_id.into(), e.kind.into(), e.value.into()]).await? > 0)
+    Ok(changes(db, "DELETE FROM blocklist WHERE creator_id = ? AND kind = ? AND value = ?", &[creator_id.into(), e.kind.as_str().into(), e.value.into()])
+        .await?
+        > 0)
 }
 
 /// An entry of the creator's block list as stored.
