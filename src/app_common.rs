@@ -59,6 +59,8 @@ pub enum CommonRoute<'a> {
     SignOut,
     /// `POST auth/email/start`: a sign-in link mailed to a fan
     EmailSignIn,
+    /// `POST auth/email/confirm`: the link's page signs the fan in
+    EmailConfirm,
     /// `POST api/credits/checkout`: a fan buys a credit pack
     BuyCredits,
     /// `POST api/tiers/checkout`: a fan subscribes to a tier
@@ -71,7 +73,7 @@ impl<'a> CommonRoute<'a> {
         match self {
             Self::Auctions | Self::OpenAuction | Self::Auction(_) => Some(Feature::Auctions),
             Self::FanAccount | Self::CancelTier | Self::BuyCredits | Self::BuyTier => Some(Feature::Credits),
-            Self::Session | Self::TradeSession | Self::LinkSignIn { .. } | Self::SignOut | Self::EmailSignIn => Some(Feature::SignIn),
+            Self::Session | Self::TradeSession | Self::LinkSignIn { .. } | Self::SignOut | Self::EmailSignIn | Self::EmailConfirm => Some(Feature::SignIn),
             _ => None,
         }
     }
@@ -103,6 +105,7 @@ impl<'a> CommonRoute<'a> {
             (["api", "me", "links"], Method::Delete) => Self::LinkSignIn { unlink: true },
             (["auth", "logout"], Method::Post) => Self::SignOut,
             (["auth", "email", "start"], Method::Post) => Self::EmailSignIn,
+            (["auth", "email", "confirm"], Method::Post) => Self::EmailConfirm,
             (["api", "credits", "checkout"], Method::Post) => Self::BuyCredits,
             (["api", "tiers", "checkout"], Method::Post) => Self::BuyTier,
             _ => return None,
@@ -134,6 +137,7 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
             CommonRoute::LinkSignIn { unlink } => fans::link(&req, env, manifest, unlink).await,
             CommonRoute::SignOut => signin::logout(&req, manifest),
             CommonRoute::EmailSignIn => signin::email_start(req, env, manifest).await,
+            CommonRoute::EmailConfirm => signin::email_confirm(req, env, manifest).await,
             CommonRoute::BuyCredits => credits::checkout(req, env, manifest).await,
             CommonRoute::BuyTier => tiers::checkout(req, env, manifest).await,
         }
@@ -142,8 +146,8 @@ pub async fn answer(req: Request, env: &Env, slug: &str, route: CommonRoute<'_>)
     if route.limited() {
         answer = limits::announce(env, &[limits::FAN_ACCOUNT_LIMITER], answer);
     }
-    // Signing out is the app's own page's action, not the request API.
-    Ok(if route == CommonRoute::SignOut { answer } else { api_answer(answer) })
+    // Signing out and in are the app's own pages' actions, not the request API.
+    Ok(if matches!(route, CommonRoute::SignOut | CommonRoute::EmailConfirm) { answer } else { api_answer(answer) })
 }
 
 /// Refuses a route of an optional part the app's manifest does not use, as its Worker would.
@@ -185,7 +189,7 @@ pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> 
             match rest {
                 ["auth", "popup"] => signin::popup_page(&req, env, manifest)?,
                 ["auth", "popup.js"] => signin::popup_script(),
-                ["auth", "email", "confirm"] => signin::email_confirm(&req, env, manifest).await?,
+                ["auth", "email", "confirm"] => signin::email_confirm_page(&req, env, manifest)?,
                 ["auth", provider, "start"] => signin::start(&req, env, manifest, provider).await?,
                 _ => return Err(ApiError::NotFound("route")),
             }

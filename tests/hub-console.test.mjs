@@ -111,7 +111,11 @@ describe("console sign-in and sessions", () => {
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-security-policy"), /script-src 'self'/);
     const html = await page.text();
+    assert.match(html, /It signs you in as <strong>owner@creator\.test<\/strong>/, "the page names whose link it is");
     const token = /name="token" value="([^"]+)"/.exec(html)[1];
+    const forged = await fetch(link.replace(/token=./, "token=x"));
+    assert.equal(forged.status, 400, "a forged link shows no button");
+    assert.doesNotMatch(await forged.text(), /<button/);
     const confirm = () => fetch(`${f.url}/console/signin`, { method: "POST", headers: { ...own(), "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }), redirect: "manual" });
     const first = await confirm();
     assert.equal(first.status, 303);

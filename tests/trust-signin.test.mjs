@@ -139,7 +139,30 @@ describe("signing in with OAuth", () => {
       }
     })();
     const link = mail.text.match(/https?:\/\/\S+/)[0];
-    const used = await fetch(link, { redirect: "manual" });
+    const token = new URL(link).searchParams.get("token");
+    // Opening the link shows whose address it signs in as, and signs no one in: a mail
+    // scanner that fetches it does not spend it.
+    for (let i = 0; i < 2; i++) {
+      const page = await fetch(link, { redirect: "manual", headers: { accept: "text/html" } });
+      const html = await page.text();
+      assert.equal(page.status, 200, html);
+      assert.match(html, /signs you in as <strong>link@example\.com<\/strong>/);
+      assert.match(html, /<form method="post" action="\/apps\/shoutout\/auth\/email\/confirm">/);
+      assert.equal(page.headers.get("cache-control"), "no-store");
+      assert.equal(cookieOf(page, "fl_session"), undefined);
+    }
+    const confirm = (origin) =>
+      fetch(`${f.url}/apps/shoutout/auth/email/confirm`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin },
+        body: new URLSearchParams({ token }),
+      });
+    // Another site cannot press the button for a visitor (login CSRF), nor spend the link.
+    const crossSite = await confirm("https://attacker.example");
+    assert.deepEqual([crossSite.status, (await crossSite.json()).error.code], [403, "cross_site"]);
+    assert.equal(cookieOf(crossSite, "fl_session"), undefined);
+    const used = await confirm(f.url);
     assert.equal(used.status, 303);
     assert.equal(used.headers.get("location"), `${f.url}/apps/shoutout/?from=mail`);
     const cookie = `fl_session=${valueOf(cookieOf(used, "fl_session"))}`;
@@ -147,9 +170,17 @@ describe("signing in with OAuth", () => {
     assert.equal(r.status, 201, r.text);
     const creator = await f.request("GET", `/apps/shoutout/api/requests/${r.data.id}`, { key: f.owner.apiKey });
     assert.deepEqual([creator.data.identity.provider, creator.data.identity.email], ["email", "link@example.com"]);
-    const again = await fetch(link, { redirect: "manual" });
+    const again = await confirm(f.url);
     assert.deepEqual([again.status, (await again.json()).error.code], [400, "invalid_link"]);
+    // A person who presses it twice sees a page saying so, not JSON.
+    const againInBrowser = await fetch(`${f.url}/apps/shoutout/auth/email/confirm?token=${encodeURIComponent(token)}`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: f.url, accept: "text/html" },
+    });
+    assert.equal(againInBrowser.status, 400);
+    assert.match(await againInBrowser.text(), /<p role="alert">This sign-in link is not valid, has expired or was used/);
     const tampered = await fetch(link.replace(/token=./, "token=x"), { redirect: "manual" });
-    assert.equal(tampered.status, 400);
+    assert.deepEqual([tampered.status, (await tampered.json()).error.code], [400, "invalid_link"]);
   });
 });

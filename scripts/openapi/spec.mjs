@@ -355,6 +355,10 @@ const limitedHeaders = {
 
 const html = (description) => ({ 200: { description, content: { "text/html": { schema: str() } } }, 304: { description: "Not modified (If-None-Match)." } });
 const redirect = (description) => ({ 302: { description, headers: { Location: { schema: str() } } }, 303: { description, headers: { Location: { schema: str() } } } });
+/** An email sign-in link refused: JSON, or a page saying why for a caller that accepts `text/html`. */
+const linkRefused = {
+  400: { description: "The link is not valid, has expired or was used (`invalid_link`).", content: { "application/json": { schema: ref("Error") }, "text/html": { schema: str() } } },
+};
 const page = (summary, parameters, responses) => ({ get: { tags: ["Pages"], summary, parameters, responses: { ...responses, ...errors(404) } } });
 const provider = { name: "provider", in: "path", required: true, schema: str({ enum: ["twitch", "discord", "google"] }) };
 
@@ -393,7 +397,24 @@ const paths = {
   "/apps/{slug}/auth/popup.js": page("The popup page's script", [slug], { 200: { description: "The script.", content: { "text/javascript": { schema: str() } } } }),
   "/auth/{provider}/callback": page("Where the provider sends the fan back, for every app (the state names the app)", [provider, { name: "code", in: "query", schema: str() }, { name: "state", in: "query", schema: str() }], { ...redirect("Back to the app the sign-in started at, signed in."), ...html("A page saying what went wrong."), ...errors(400, 401, 404, 502) }),
   "/apps/{slug}/auth/email/start": { post: { tags: fanTag, summary: "Mail the fan a sign-in link", parameters: [slug], requestBody: jsonBody({ ...obj({ email: str({ format: "email" }), return: str({ description: "A path on this app to come back to." }) }, ["email"]), additionalProperties: false }), responses: { ...ok(202, obj({ sent_to: str(), message: str() }, [])), ...errors(400, 404, 415, 422, 429, 502) } } },
-  "/apps/{slug}/auth/email/confirm": page("The link in the sign-in mail", [slug, { name: "token", in: "query", schema: str() }], { ...redirect("Back to the app, signed in."), ...html("A page saying the link is used or expired."), ...errors(400, 401) }),
+  "/apps/{slug}/auth/email/confirm": {
+    ...page("The link in the sign-in mail: a page naming the address it signs in as, with a Sign in button (opening it signs no one in)", [slug, { name: "token", in: "query", required: true, schema: str() }], {
+      200: { description: "The page and its form, which posts the token back here.", content: { "text/html": { schema: str() } } },
+      ...errors(),
+      ...linkRefused,
+    }),
+    post: {
+      tags: ["Pages"],
+      summary: "The page's Sign in button: uses the link once and signs the fan in (only from Fanline's own origin)",
+      parameters: [slug, { name: "token", in: "query", required: false, schema: str(), description: "The link's token, when the form body does not carry it." }],
+      requestBody: { required: false, content: { "application/x-www-form-urlencoded": { schema: obj({ token: str() }, []) } } },
+      responses: {
+        ...redirect("Back to the app, signed in (the session cookie is set)."),
+        ...errors(403, 404),
+        ...linkRefused,
+      },
+    },
+  },
   "/apps/{slug}/auth/logout": { post: { tags: fanTag, summary: "Sign out (only from the app's own pages)", parameters: [slug], responses: { ...ok(200, obj({ signed_in: bool })), ...errors(403, 404) } } },
   "/apps/{slug}/paypal/return": page("Where PayPal sends the fan back; captures the order", [slug, { name: "token", in: "query", schema: str() }], { ...redirect("To the request's status page."), ...html("What happened."), ...errors(400, 409, 502) }),
   "/health": { get: { tags: ["Platform"], summary: "Liveness", responses: { ...ok(200, obj({ ok: bool })), ...errors() } } },

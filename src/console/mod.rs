@@ -17,7 +17,10 @@ pub async fn route(req: Request, env: &Env, rest: &[&str]) -> ApiResult<Response
         ([], Method::Get) | ([""], Method::Get) | (["index.html"], Method::Get) => Ok(pages::console()),
         (["console.js"], Method::Get) => Ok(pages::script(&req)),
         (["console.css"], Method::Get) => Ok(pages::style(&req)),
-        (["signin"], Method::Get) => Ok(pages::confirm_sign_in(&req)),
+        (["signin"], Method::Get) => Ok(match session::link_address(&req, env) {
+            Ok(address) => pages::confirm_sign_in(&req, &address),
+            Err(e) => pages::sign_in_failed(&e),
+        }),
         (["signin"], Method::Post) => match session::email_confirm(req, env).await {
             Ok(response) => Ok(response),
             Err(e) => Ok(pages::sign_in_failed(&e)),

@@ -56,8 +56,9 @@ pub fn notice(title: &str, text: &str) -> Response {
 }
 
 /// `GET /console/signin?token=...`: a button that signs in (POST), so opening the link alone
-/// (a mail scanner, a preview) never uses it up.
-pub fn confirm_sign_in(req: &Request) -> Response {
+/// (a mail scanner, a preview) never uses it up, and the address it signs in as, so a link
+/// someone else asked for shows whose it is.
+pub fn confirm_sign_in(req: &Request, address: &str) -> Response {
     let token = query_param(req, "token").unwrap_or_default();
     page(
         200,
@@ -65,8 +66,10 @@ pub fn confirm_sign_in(req: &Request) -> Response {
             "Sign in to your console",
             &format!(
                 "<form method=\"post\" action=\"/console/signin\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-                 <p>You opened a sign-in link for the Fanline creator console.</p><button type=\"submit\" id=\"confirm\">Sign in</button></form>",
-                escape_html(&token)
+                 <p>You opened a sign-in link for the Fanline creator console. It signs you in as <strong>{}</strong>.</p>\
+                 <button type=\"submit\" id=\"confirm\">Sign in</button></form>",
+                escape_html(&token),
+                escape_html(address)
             ),
         ),
     )

@@ -138,6 +138,16 @@ pub async fn email_start(mut req: Request, env: &Env) -> ApiResult<Response> {
     Ok(answer)
 }
 
+/// The address a console sign-in link (`?token=`) signs in as, when it is genuine and
+/// unexpired, for its page to name before anyone presses the button.
+pub fn link_address(req: &Request, env: &Env) -> ApiResult<String> {
+    let token = fanline_edge::platform::http::query_param(req, "token").unwrap_or_default();
+    let secret = required_config(env, "SESSION_SECRET")?;
+    identity::read_email_link(secret.as_bytes(), AUDIENCE, &token, now_ms() / 1000)
+        .map(|link| link.email)
+        .ok_or_else(|| ApiError::bad_request("invalid_link", "This sign-in link is not valid, has expired or was used; ask for a new one."))
+}
+
 /// `POST /console/signin` (the form on the link's page): uses the link once and starts the
 /// session. Opening the link only shows that page, so a mail scanner that fetches links
 /// cannot use it up.

@@ -99,6 +99,11 @@ impl ApiError {
         }
     }
 
+    /// What the caller is told (never the logged context), for a page that shows it.
+    pub fn public_message(&self) -> String {
+        self.body()["error"]["message"].as_str().unwrap_or_default().to_string()
+    }
+
     fn body(&self) -> serde_json::Value {
         let (code, message): (&str, String) = match self {
             Self::BadRequest { code, message }

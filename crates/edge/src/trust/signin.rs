@@ -399,26 +399,105 @@ pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> Ap
     Ok(json(202, &json!({"sent_to": email, "message": "Check your inbox for a sign-in link."})))
 }
 
-/// `GET /apps/<slug>/auth/email/confirm?token=...`: a genuine, unexpired, unused link signs the
-/// fan in with the email as their identity.
-pub async fn email_confirm(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
-    offered(manifest, "email")?;
-    let token = query_param(req, "token").unwrap_or_default();
-    let secret = required_config(env, "SESSION_SECRET")?;
-    let invalid = || ApiError::bad_request("invalid_link", "This sign-in link is not valid, has expired or was used; ask for a new one.");
-    let link = identity::read_email_link(secret.as_bytes(), &manifest.slug, &token, now_ms() / 1000).ok_or_else(invalid)?;
-    // Once: the link's hash is recorded as a used sign-in.
-    let db = db::db(env)?;
-    let link_hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
-    let used = db::commit(&db, vec![db::logins::used_email_link(&db, &link_hash, &manifest.slug, &link.return_to, now_ms())?]).await?;
-    if !matches!(used, BatchOutcome::Committed) {
-        return Err(invalid());
+/// `GET /apps/<slug>/auth/email/confirm?token=...`: a page naming the address the link signs in
+/// as, with a button that signs in (the `POST` below). Opening the link alone never uses it, so
+/// a mail scanner that fetches links cannot spend it, and a link someone else asked for shows
+/// whose it is before anyone is signed in with it.
+pub fn email_confirm_page(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let answer = (|| {
+        offered(manifest, "email")?;
+        let token = query_param(req, "token").unwrap_or_default();
+        let link = read_link(env, manifest, &token)?;
+        let body = format!(
+            "<h1>Sign in to {title}</h1><p>This link signs you in as <strong>{email}</strong>.</p>\
+             <form method=\"post\" action=\"/apps/{slug}/auth/email/confirm\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
+             <button type=\"submit\" id=\"confirm\">Sign in</button></form>\
+             <p class=\"quiet\">Not your address, or you did not ask for this link? Close this page.</p>",
+            title = escape_html(&manifest.title),
+            email = escape_html(&link.email),
+            slug = manifest.slug,
+            token = escape_html(&token),
+        );
+        Ok(link_page(200, &manifest.title, &body))
+    })();
+    for_people(req, manifest, answer)
+}
+
+/// `POST /apps/<slug>/auth/email/confirm` with the form's `token` (or `?token=`): a genuine,
+/// unexpired, unused link signs the fan in with the email as their identity, once, and sends
+/// them back where they asked for it. Only from the link's own page: another site cannot
+/// sign a visitor in as someone else (login CSRF).
+pub async fn email_confirm(mut req: Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let answer = async {
+        offered(manifest, "email")?;
+        same_origin(&req)?;
+        let mut token = query_param(&req, "token").unwrap_or_default();
+        if token.is_empty() {
+            if let Ok(form) = req.form_data().await {
+                if let Some(worker::FormEntry::Field(t)) = form.get("token") {
+                    token = t;
+                }
+            }
+        }
+        let link = read_link(env, manifest, &token)?;
+        // Once: the link's hash is recorded as a used sign-in.
+        let db = db::db(env)?;
+        let link_hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+        let used = db::commit(&db, vec![db::logins::used_email_link(&db, &link_hash, &manifest.slug, &link.return_to, now_ms())?]).await?;
+        if !matches!(used, BatchOutcome::Committed) {
+            return Err(invalid_link());
+        }
+        let secret = required_config(env, "SESSION_SECRET")?;
+        let who = Identity { provider: Provider::Email, sub: link.email.clone(), name: None, email: Some(link.email), live: None };
+        let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now_ms() / 1000);
+        Ok(redirect(
+            &format!("{}{}", origin(&req), link.return_to),
+            303,
+            &[identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS)],
+        )?)
     }
-    let who = Identity { provider: Provider::Email, sub: link.email.clone(), name: None, email: Some(link.email), live: None };
-    let session = identity::session_value(secret.as_bytes(), &manifest.slug, &who, now_ms() / 1000);
-    Ok(redirect(
-        &format!("{}{}", origin(req), link.return_to),
-        303,
-        &[identity::set_cookie(identity::SESSION_COOKIE, &session, &identity::session_path(&manifest.slug), identity::SESSION_SECS)],
-    )?)
+    .await;
+    for_people(&req, manifest, answer)
+}
+
+fn invalid_link() -> ApiError {
+    ApiError::bad_request("invalid_link", "This sign-in link is not valid, has expired or was used; ask for a new one.")
+}
+
+fn read_link(env: &Env, manifest: &Manifest, token: &str) -> ApiResult<identity::EmailLink> {
+    let secret = required_config(env, "SESSION_SECRET")?;
+    identity::read_email_link(secret.as_bytes(), &manifest.slug, token, now_ms() / 1000).ok_or_else(invalid_link)
+}
+
+/// A person who opened the link in a browser sees a refusal as a page; a program gets the
+/// usual JSON error.
+fn for_people(req: &Request, manifest: &Manifest, answer: ApiResult<Response>) -> ApiResult<Response> {
+    match answer {
+        Err(e) if header(req, "Accept").is_some_and(|a| a.contains("text/html")) => {
+            let body = format!(
+                "<h1>Sign-in failed</h1><p role=\"alert\">{}</p><p><a href=\"/apps/{}/\">Back to {}</a></p>",
+                escape_html(&e.public_message()),
+                manifest.slug,
+                escape_html(&manifest.title)
+            );
+            Ok(link_page(e.status(), &manifest.title, &body))
+        }
+        other => other,
+    }
+}
+
+fn link_page(status: u16, title: &str, body: &str) -> Response {
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in - {title}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:3rem auto;max-width:30rem;padding:0 1.5rem;color:#1d1d26;line-height:1.5}}h1{{font-size:1.4rem}}button{{font:inherit;padding:.6rem 1.4rem;border:0;border-radius:.4rem;background:#5b3df5;color:#fff;cursor:pointer}}.quiet{{color:#5d5d6b;font-size:.9rem}}a{{color:#5b3df5}}</style>
+</head><body>{body}</body></html>"#,
+        title = escape_html(title),
+    );
+    let mut response = html_page(html).with_status(status);
+    let headers = response.headers_mut();
+    let _ = headers.set("Cache-Control", NO_STORE);
+    // Not `no-referrer`: with it, browsers send `Origin: null` on the form's POST.
+    let _ = headers.set("Referrer-Policy", "same-origin");
+    response
 }
