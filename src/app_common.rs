@@ -189,7 +189,7 @@ pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> 
             match rest {
                 ["auth", "popup"] => signin::popup_page(&req, env, manifest)?,
                 ["auth", "popup.js"] => signin::popup_script(),
-                ["auth", "email", "confirm"] => signin::email_confirm_page(&req, env, manifest)?,
+                ["auth", "email", "confirm"] => signin::email_confirm_page(&req, env, manifest).await?,
                 ["auth", provider, "start"] => signin::start(&req, env, manifest, provider).await?,
                 _ => return Err(ApiError::NotFound("route")),
             }

@@ -125,6 +125,9 @@ describe("console sign-in and sessions", () => {
     const again = await confirm();
     assert.equal(again.status, 400, "the link works once");
     assert.match(await again.text(), /not valid, has expired or was used/);
+    const reopened = await fetch(link);
+    assert.equal(reopened.status, 400, "a used link's page says so");
+    assert.doesNotMatch(await reopened.text(), /<button/);
   });
 
   test("API keys: create (shown once), list by last 4 characters, revoke (it stops working at once)", async () => {

@@ -172,6 +172,10 @@ describe("signing in with OAuth", () => {
     assert.deepEqual([creator.data.identity.provider, creator.data.identity.email], ["email", "link@example.com"]);
     const again = await confirm(f.url);
     assert.deepEqual([again.status, (await again.json()).error.code], [400, "invalid_link"]);
+    // Opened again, the used link's page says so and offers no button.
+    const usedPage = await fetch(link, { redirect: "manual", headers: { accept: "text/html" } });
+    assert.equal(usedPage.status, 400);
+    assert.doesNotMatch(await usedPage.text(), /<button/);
     // A person who presses it twice sees a page saying so, not JSON.
     const againInBrowser = await fetch(`${f.url}/apps/shoutout/auth/email/confirm?token=${encodeURIComponent(token)}`, {
       method: "POST",

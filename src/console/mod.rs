@@ -17,7 +17,7 @@ pub async fn route(req: Request, env: &Env, rest: &[&str]) -> ApiResult<Response
         ([], Method::Get) | ([""], Method::Get) | (["index.html"], Method::Get) => Ok(pages::console()),
         (["console.js"], Method::Get) => Ok(pages::script(&req)),
         (["console.css"], Method::Get) => Ok(pages::style(&req)),
-        (["signin"], Method::Get) => Ok(match session::link_address(&req, env) {
+        (["signin"], Method::Get) => Ok(match session::link_address(&req, env).await {
             Ok(address) => pages::confirm_sign_in(&req, &address),
             Err(e) => pages::sign_in_failed(&e),
         }),

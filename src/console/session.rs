@@ -14,7 +14,6 @@ use fanline_edge::providers::{self, ProviderError};
 use fanline_edge::trust::limits::edge_limit;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::Digest;
 use worker::{Env, Request, Response};
 
 pub const COOKIE: &str = "fanline_console";
@@ -138,14 +137,17 @@ pub async fn email_start(mut req: Request, env: &Env) -> ApiResult<Response> {
     Ok(answer)
 }
 
-/// The address a console sign-in link (`?token=`) signs in as, when it is genuine and
-/// unexpired, for its page to name before anyone presses the button.
-pub fn link_address(req: &Request, env: &Env) -> ApiResult<String> {
+/// The address a console sign-in link (`?token=`) signs in as, when it is genuine, unexpired
+/// and unused, for its page to name before anyone presses the button.
+pub async fn link_address(req: &Request, env: &Env) -> ApiResult<String> {
     let token = fanline_edge::platform::http::query_param(req, "token").unwrap_or_default();
     let secret = required_config(env, "SESSION_SECRET")?;
-    identity::read_email_link(secret.as_bytes(), AUDIENCE, &token, now_ms() / 1000)
-        .map(|link| link.email)
-        .ok_or_else(|| ApiError::bad_request("invalid_link", "This sign-in link is not valid, has expired or was used; ask for a new one."))
+    let invalid = || ApiError::bad_request("invalid_link", "This sign-in link is not valid, has expired or was used; ask for a new one.");
+    let link = identity::read_email_link(secret.as_bytes(), AUDIENCE, &token, now_ms() / 1000).ok_or_else(invalid)?;
+    if db::logins::email_link_used(&db::db(env)?, &token).await? {
+        return Err(invalid());
+    }
+    Ok(link.email)
 }
 
 /// `POST /console/signin` (the form on the link's page): uses the link once and starts the
@@ -163,8 +165,7 @@ pub async fn email_confirm(mut req: Request, env: &Env) -> ApiResult<Response> {
     let link = identity::read_email_link(secret.as_bytes(), AUDIENCE, &token, now_ms() / 1000).ok_or_else(invalid)?;
     let db = db::db(env)?;
     let creator = db::creators::by_email(&db, &link.email).await?.ok_or_else(invalid)?;
-    let link_hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
-    let used = db::commit(&db, vec![db::logins::used_email_link(&db, &link_hash, AUDIENCE, &link.return_to, now_ms())?]).await?;
+    let used = db::commit(&db, vec![db::logins::used_email_link(&db, &token, AUDIENCE, &link.return_to, now_ms())?]).await?;
     if !matches!(used, BatchOutcome::Committed) {
         return Err(invalid());
     }

@@ -2,9 +2,10 @@
 //! email link's or a popup hand-off token's hash is recorded here as a used sign-in so it
 //! works once.
 
-use super::{changes, first, statement};
+use super::{changes, count, first, statement};
 use crate::platform::error::ApiResult;
 use serde::Deserialize;
+use sha2::Digest;
 use worker::{D1Database, D1PreparedStatement};
 
 pub struct NewLogin<'a> {
@@ -50,12 +51,24 @@ pub async fn take(db: &D1Database, key: &LoginKey<'_>, now: i64, created_after: 
 }
 
 /// An email link used once: its hash is the row's key, so a second use conflicts.
-pub fn used_email_link(db: &D1Database, link_hash: &str, app_slug: &str, return_to: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+/// An email link's row is keyed by its token's hash, so the table never holds a usable link.
+fn link_key(token: &str) -> String {
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+pub fn used_email_link(db: &D1Database, token: &str, app_slug: &str, return_to: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    let key = link_key(token);
     statement(
         db,
         "INSERT INTO oauth_logins (state, app_slug, provider, verifier, return_to, created_at, used_at) VALUES (?, ?, 'email', '', ?, ?, ?)",
-        &[link_hash.into(), app_slug.into(), return_to.into(), now.into(), now.into()],
+        &[key.as_str().into(), app_slug.into(), return_to.into(), now.into(), now.into()],
     )
+}
+
+/// Whether this email link was used already (its page then says so instead of offering it).
+pub async fn email_link_used(db: &D1Database, token: &str) -> ApiResult<bool> {
+    let key = link_key(token);
+    Ok(count(db, "SELECT COUNT(*) AS n FROM oauth_logins WHERE state = ? AND provider = 'email'", &[key.as_str().into()]).await? > 0)
 }
 
 /// A popup's hand-off token traded for a session: its hash is the row's key, so a second

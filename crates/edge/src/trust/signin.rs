@@ -403,11 +403,14 @@ pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> Ap
 /// as, with a button that signs in (the `POST` below). Opening the link alone never uses it, so
 /// a mail scanner that fetches links cannot spend it, and a link someone else asked for shows
 /// whose it is before anyone is signed in with it.
-pub fn email_confirm_page(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
-    let answer = (|| {
+pub async fn email_confirm_page(req: &Request, env: &Env, manifest: &Manifest) -> ApiResult<Response> {
+    let answer = async {
         offered(manifest, "email")?;
         let token = query_param(req, "token").unwrap_or_default();
         let link = read_link(env, manifest, &token)?;
+        if db::logins::email_link_used(&db::db(env)?, &token).await? {
+            return Err(invalid_link());
+        }
         let body = format!(
             "<h1>Sign in to {title}</h1><p>This link signs you in as <strong>{email}</strong>.</p>\
              <form method=\"post\" action=\"/apps/{slug}/auth/email/confirm\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
@@ -419,7 +422,8 @@ pub fn email_confirm_page(req: &Request, env: &Env, manifest: &Manifest) -> ApiR
             token = escape_html(&token),
         );
         Ok(link_page(200, &manifest.title, &body))
-    })();
+    }
+    .await;
     for_people(req, manifest, answer)
 }
 
@@ -442,8 +446,7 @@ pub async fn email_confirm(mut req: Request, env: &Env, manifest: &Manifest) -> 
         let link = read_link(env, manifest, &token)?;
         // Once: the link's hash is recorded as a used sign-in.
         let db = db::db(env)?;
-        let link_hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
-        let used = db::commit(&db, vec![db::logins::used_email_link(&db, &link_hash, &manifest.slug, &link.return_to, now_ms())?]).await?;
+        let used = db::commit(&db, vec![db::logins::used_email_link(&db, &token, &manifest.slug, &link.return_to, now_ms())?]).await?;
         if !matches!(used, BatchOutcome::Committed) {
             return Err(invalid_link());
         }
