@@ -290,12 +290,24 @@ export async function startStack({ stateDir, stripe, mail, paypal, turnstile, oa
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  /** Runs SQL on the stack's local D1 (for tests that check the database's own guards). */
-  const d1 = (command) => {
-    const r = spawnSync(process.execPath, [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", stateDir, "--command", command, "-c", hubConfig], { cwd: ROOT, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
-    return `${r.stdout}\n${r.stderr}`;
+  // workerd keeps the same SQLite file open and may hold a write for a moment (queue
+  // consumers, webhooks still settling), so a second process can meet SQLITE_BUSY; that is
+  // the lock, not the answer, so wait and ask again.
+  const d1Run = (args) => {
+    for (let attempt = 1; ; attempt++) {
+      const r = spawnSync(process.execPath, [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", stateDir, ...args, "-c", hubConfig], { cwd: ROOT, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+      const out = `${r.stdout}\n${r.stderr}`;
+      if (!/SQLITE_BUSY|database is locked/.test(out) || attempt === 20) return { ...r, out };
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+    }
   };
+  /** Runs SQL on the stack's local D1 (for tests that check the database's own guards). */
+  const d1 = (command) => d1Run(["--command", command]).out;
   /** The rows a query returns, as objects. */
-  const d1Rows = (query) => JSON.parse(wrangler(["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--json", "--command", query, "-c", hubConfig]))[0].results;
+  const d1Rows = (query) => {
+    const r = d1Run(["--json", "--command", query]);
+    if (r.status !== 0) throw new Error(`wrangler d1 execute failed:\n${r.out}`);
+    return JSON.parse(r.stdout)[0].results;
+  };
   return { url, port, creators: seeded, webhookSecrets, moderationSecret, stateDir, logFile, stop, d1, d1Rows };
 }
