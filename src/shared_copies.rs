@@ -8,7 +8,7 @@
 use fanline_core::util::cache_control::shared_lifetime;
 use fanline_edge::platform::config::now_ms;
 use fanline_edge::platform::error::ApiResult;
-use fanline_edge::platform::http::{holds_version, not_modified};
+use fanline_edge::platform::http::{harden, holds_version, not_modified, NOSNIFF};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -40,7 +40,7 @@ pub fn key(req: &Request) -> String {
 }
 
 /// The kept answer for `key` (the request's URL) while it is fresh: `304` when the caller
-/// already holds its version, else the whole response with its `Age`.
+/// already holds its version, else the whole response with its `Age`; hardened either way.
 pub fn answer(req: &Request, key: &str) -> Option<Response> {
     let now = now_ms();
     let copy = COPIES.with(|c| c.borrow().get(key).cloned())?;
@@ -52,7 +52,7 @@ pub fn answer(req: &Request, key: &str) -> Option<Response> {
     if let Some(etag) = copy.etag.as_deref().filter(|tag| holds_version(req, tag)) {
         let mut response = not_modified(etag, &copy.cache_control);
         let _ = response.headers_mut().set("Age", &age);
-        return Some(response);
+        return Some(harden(response));
     }
     copy.response(Some(&age)).ok()
 }
@@ -72,7 +72,10 @@ impl Copy {
 /// with a lifetime, no cookie set, not varying by anything but its encoding) and hands back
 /// the same answer.
 pub async fn keep(key: &str, mut response: Response) -> ApiResult<Response> {
+    // A copy (mutable, unlike the headers of an app's answer) that already carries what
+    // `harden` adds, so a copy answered before routing needs no more header calls.
     let headers = response.headers().clone();
+    headers.set(NOSNIFF.0, NOSNIFF.1)?;
     let header = |name: &str| headers.get(name).ok().flatten();
     let lifetime = header("Cache-Control").as_deref().and_then(shared_lifetime);
     let varies = header("Vary").is_some_and(|v| v.split(',').any(|f| !f.trim().eq_ignore_ascii_case("accept-encoding")));

@@ -66,6 +66,7 @@ describe("cacheable pages", () => {
       const held = await f.request("GET", path, { headers: { "if-none-match": first.headers.get("etag") } });
       assert.equal(held.status, 304, `${path}: a caller holding the version gets 304 from the copy too`);
       assert.equal(held.headers.get("etag"), first.headers.get("etag"));
+      assert.equal(held.headers.get("x-content-type-options"), "nosniff", `${path}: a 304 from the copy is hardened too`);
     }
     const created = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Copy me not" } } });
     assert.equal(created.status, 201, created.text);

@@ -83,9 +83,12 @@ pub fn segments(req: &Request) -> Vec<String> {
 /// Headers every response carries: browsers never guess a content type (a fan's upload or a
 /// JSON error is never run as a page or script).
 pub fn harden(mut response: Response) -> Response {
-    let _ = response.headers_mut().set("X-Content-Type-Options", "nosniff");
+    let _ = response.headers_mut().set(NOSNIFF.0, NOSNIFF.1);
     response
 }
+
+/// The header `harden` sets, for a copy that carries it already.
+pub const NOSNIFF: (&str, &str) = ("X-Content-Type-Options", "nosniff");
 
 /// Pages and scripts every fan gets alike: Cloudflare's edge and browsers keep them a minute
 /// and may serve a stale copy for ten while fetching the new one.
