@@ -5,6 +5,7 @@
 use crate::app_common::{self, CommonRoute};
 use crate::request_actions::{self, Action};
 use crate::{app_link, console, creator_api, live, marketplace, webhooks};
+use fanline_edge::platform::config::{config, is_local_dev};
 use fanline_edge::platform::error::{ApiError, ApiResult};
 use fanline_edge::platform::http::{allow_any_origin, json, segments, with_content_type, NO_STORE, SHARED_CACHE};
 use fanline_edge::trust::limits::{announce, WEBHOOK_LIMITER};
@@ -17,6 +18,7 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         ([], Method::Get) => marketplace::index_page(&req, env, None).await,
         (["c", creator], Method::Get) => marketplace::index_page(&req, env, Some(creator)).await,
         (["health"], Method::Get) => Ok(json(200, &serde_json::json!({"ok": true}))),
+        (["__trap"], Method::Get) if trap_route(env) => panic!("GET /__trap: the local test route that traps was called"),
         (["openapi.json"], Method::Get) => openapi(),
         (["api", "apps"], Method::Get) => marketplace::list_apps(&req, env).await,
         (["api", "creator"], Method::Get) => creator_api::account::profile(&req, env).await,
@@ -91,6 +93,13 @@ pub async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         | (["auth", _, "callback"], _) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route")),
     }
+}
+
+/// Local development may turn on `GET /__trap` (`TEST_TRAP_ROUTE=true`), which panics, so a test
+/// can prove that a trap costs one request and the next is answered by a fresh instance. A
+/// deployment never has it: `is_local_dev` is false there.
+fn trap_route(env: &Env) -> bool {
+    is_local_dev(env) && config(env, "TEST_TRAP_ROUTE", "") == "true"
 }
 
 /// `/apps/<slug>/...`: an app's Worker answers its intake and its manifest's optional parts;
