@@ -76,7 +76,7 @@ fn submissions_of_any_shape_are_answered() {
             let inputs = plan::Inputs {
                 manifest,
                 signals: moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs },
-                blocked: (rng.below(4) == 0).then(|| "ip".to_string()),
+                blocked: (rng.below(4) == 0).then_some(fanline_core::trust::client::BlockKind::Ip),
                 tier: manifest.pricing.tiers.get(rng.below(2)),
                 has_fan: rng.below(2) == 0,
             };

@@ -7,6 +7,7 @@ use crate::intake::submission::{Payment, Submission};
 use crate::lifecycle::Status;
 use crate::manifest::{Manifest, Provider, Tier};
 use crate::money::PaymentProvider;
+use crate::trust::client::BlockKind;
 use crate::trust::moderation::{self, Decision, Reason, Signals, Verdict};
 
 /// What intake knows besides the submission.
@@ -15,7 +16,7 @@ pub struct Inputs<'a> {
     /// The honeypot and the fill time the form reported.
     pub signals: Signals<'a>,
     /// The kind of the creator's block-list entry that matched (`ip`, `email` or `fan`).
-    pub blocked: Option<String>,
+    pub blocked: Option<BlockKind>,
     /// The fan's live subscriber tier at this app.
     pub tier: Option<&'a Tier>,
     /// Whether the request came with a known fan token (needed to spend credits).
@@ -72,9 +73,9 @@ pub fn plan(mut submission: Submission, inputs: &Inputs) -> Result<IntakePlan, P
         submission.discount(tier.discount_bps, &format!("{} -{}%", tier.label, f64::from(tier.discount_bps) / 100.0));
     }
     let mut verdict = moderation::moderate(&manifest.moderation, &submission.text(), &inputs.signals);
-    if let Some(kind) = &inputs.blocked {
+    if let Some(kind) = inputs.blocked {
         verdict.decision = Decision::Block;
-        verdict.reasons.push(Reason { rule: "blocklist", field: "*".into(), detail: kind.clone() });
+        verdict.reasons.push(Reason { rule: "blocklist", field: "*".into(), detail: kind.as_str().into() });
     }
     let mut path = intake_path(verdict.decision, submission.payment() != Payment::Free);
     // Credits pay at once, so the request skips checkout.
@@ -201,7 +202,7 @@ mod tests {
     fn a_block_list_hit_blocks_whatever_moderation_said() {
         let m = manifest(|_| {});
         let submission = validate(&m, &raw(song("Wonderwall"), &["priority"], None)).unwrap();
-        let plan = plan(submission, &Inputs { blocked: Some("email".into()), ..inputs(&m) }).unwrap();
+        let plan = plan(submission, &Inputs { blocked: Some(BlockKind::Email), ..inputs(&m) }).unwrap();
         assert!(plan.blocked());
         assert_eq!(plan.path, [Created, Rejected]);
         assert_eq!(plan.checkout, None);

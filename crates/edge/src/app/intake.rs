@@ -140,7 +140,7 @@ pub async fn create(req: Request, env: &Env, manifest: &Manifest, auction_id: Op
         let inputs = Inputs {
             manifest,
             signals: moderation::Signals { honeypot: raw.honeypot.as_deref(), fill_secs },
-            blocked: context.blocked.clone(),
+            blocked: context.blocked,
             tier,
             has_fan: fan.is_some(),
         };

@@ -6,9 +6,10 @@
 
 use super::first;
 use super::limits::{Sender, Verdict};
-use crate::platform::error::ApiResult;
+use crate::platform::error::{ApiError, ApiResult};
 use fanline_core::app_state::AppState;
 use fanline_core::manifest::{DestinationKind, Limits};
+use fanline_core::trust::client::BlockKind;
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -19,8 +20,8 @@ pub struct IntakeContext {
     pub stripe_account: Option<String>,
     /// The creator's limits, when they set their own (else the manifest's apply).
     pub limits: Option<Limits>,
-    /// The kind of the block-list entry (`ip`, `email`, `fan`) that names the sender.
-    pub blocked: Option<String>,
+    /// The kind of the block-list entry that names the sender.
+    pub blocked: Option<BlockKind>,
     pub state: AppState,
     /// What the creator says while the app is paused or archived.
     pub state_message: Option<String>,
@@ -73,7 +74,14 @@ pub async fn context(db: &D1Database, app_slug: &str, sender: &Sender<'_>, invit
     )
     .await?;
     let n = |v: Option<i64>| v.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
-    Ok(row.map(|r| IntakeContext {
+    let Some(r) = row else { return Ok(None) };
+    // The table's CHECK allows only the kinds this build knows; anything else is refused, never
+    // read as "not blocked".
+    let blocked = match r.blocked.as_deref() {
+        None => None,
+        Some(kind) => Some(BlockKind::parse(kind).ok_or_else(|| ApiError::internal(format!("block-list kind '{kind}' is not one this build knows")))?),
+    };
+    Ok(Some(IntakeContext {
         creator_id: r.creator_id,
         stripe_account: r.stripe_account,
         limits: r.limits_set.map(|_| Limits {
@@ -81,7 +89,7 @@ pub async fn context(db: &D1Database, app_slug: &str, sender: &Sender<'_>, invit
             max_per_fan_per_day: n(r.max_per_fan_per_day),
             capacity: n(r.capacity),
         }),
-        blocked: r.blocked,
+        blocked,
         // A state this build does not know is treated as paused: refuse rather than guess.
         state: AppState::parse(&r.state).unwrap_or(AppState::Paused),
         state_message: r.state_message,
