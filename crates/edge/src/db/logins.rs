@@ -5,7 +5,6 @@
 use super::{changes, count, first, statement};
 use crate::platform::error::ApiResult;
 use serde::Deserialize;
-use sha2::Digest;
 use worker::{D1Database, D1PreparedStatement};
 
 pub struct NewLogin<'a> {
@@ -50,12 +49,12 @@ pub async fn take(db: &D1Database, key: &LoginKey<'_>, now: i64, created_after: 
     .await
 }
 
-/// An email link used once: its hash is the row's key, so a second use conflicts.
 /// An email link's row is keyed by its token's hash, so the table never holds a usable link.
 fn link_key(token: &str) -> String {
-    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+    super::creators::hash_token(token)
 }
 
+/// An email link used once: its hash is the row's key, so a second use conflicts.
 pub fn used_email_link(db: &D1Database, token: &str, app_slug: &str, return_to: &str, now: i64) -> ApiResult<D1PreparedStatement> {
     let key = link_key(token);
     statement(

@@ -23,7 +23,6 @@ use fanline_core::trust::identity::{self, Identity, Provider};
 use fanline_core::util::origin::{is_serialized_origin, with_query};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::Digest;
 use worker::{Env, Request, Response};
 
 struct ProviderConfig {
@@ -200,7 +199,7 @@ pub async fn exchange(mut req: Request, env: &Env, manifest: &Manifest) -> ApiRe
     let who = identity::read_handoff(secret.as_bytes(), &manifest.slug, &trade.token, now / 1000)
         .ok_or_else(|| ApiError::Forbidden { code: "invalid_token", message: "This sign-in token is not valid or has expired; sign in again.".into() })?;
     let db = db::db(env)?;
-    let token_hash = hex::encode(sha2::Sha256::digest(trade.token.as_bytes()));
+    let token_hash = db::creators::hash_token(&trade.token);
     if !matches!(db::commit(&db, vec![db::logins::used_handoff(&db, &token_hash, &manifest.slug, now)?]).await?, BatchOutcome::Committed) {
         return Err(ApiError::Conflict { code: "token_used", message: "This sign-in token was already used; sign in again.".into() });
     }
