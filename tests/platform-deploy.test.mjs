@@ -26,6 +26,20 @@ test("deploying the hub without PUBLIC_ORIGIN is refused by the deploy check, wi
   fs.rmSync(out, { recursive: true, force: true });
 });
 
+test("a hub whose settings turn on the local trap route is refused by the deploy check", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fanline-deploy-"));
+  const check = (vars) => {
+    fs.writeFileSync(path.join(dir, "wrangler.toml"), `name = "fanline-hub"\n[vars]\n${vars}`);
+    return spawnSync(process.execPath, [path.join(ROOT, "scripts/check-deploy.mjs"), dir], { encoding: "utf8" });
+  };
+  const origin = 'PUBLIC_ORIGIN = "https://fanline.example.com"\n';
+  assert.equal(check(origin).status, 0, "the same settings without it pass");
+  const refused = check(`${origin}TEST_TRAP_ROUTE = "true"\n`);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /deploy check: TEST_TRAP_ROUTE is for local tests only/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 for (const w of [hub, ...apps]) {
   const name = path.relative(ROOT, w.dir) || "hub";
   test(`wrangler deploy --dry-run succeeds for ${name}`, () => {
