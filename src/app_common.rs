@@ -169,14 +169,11 @@ pub async fn sign_in_callback(req: Request, env: &Env, provider: &str) -> ApiRes
 }
 
 /// A GET of a page every fan gets alike (anything outside the app's `api/`, which depends on
-/// who asks): answered from the hub's copy while it is fresh, else answered (the app's pages,
-/// the sign-in steps and the PayPal return) and kept when its answer says a shared cache may
-/// keep it (a sign-in step's never does).
+/// who asks) that the entry holds no fresh copy of: answered (the app's pages, the sign-in
+/// steps and the PayPal return) and kept when its answer says a shared cache may keep it (a
+/// sign-in step's never does).
 pub async fn shared_page(req: Request, env: &Env, slug: &str, rest: &[&str]) -> ApiResult<Response> {
     let key = shared_copies::key(&req);
-    if let Some(copy) = shared_copies::answer(&req, &key) {
-        return Ok(copy);
-    }
     let answer = match (Page::at(rest), rest) {
         (Some(page), _) => {
             let app = recently_registered(env, slug).await?;

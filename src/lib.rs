@@ -33,18 +33,12 @@ use fanline_edge::platform::config::{config, is_local_dev};
 use fanline_edge::platform::error::ApiError;
 use fanline_edge::platform::http::harden;
 use fanline_edge::platform::meter;
-use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use worker::{event, Context, Env, MessageBatch, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    // A page every fan gets alike and this isolate holds fresh is answered before anything is
-    // read or parsed: only the route that answers that URL keeps a copy under it, and that
-    // route would answer with this same copy. It reads no D1, so it has nothing to meter.
-    if req.method() == Method::Get {
-        if let Some(copy) = shared_copies::answer(&req, &shared_copies::key(&req)) {
-            return Ok(copy);
-        }
-    }
+    // A fresh kept copy of a page every fan gets alike never gets here: the entry
+    // (`src/entry.mjs`) answers it.
     meter::reset();
     let answer = match public_origin(&env) {
         Ok(_) => routes::route(req, &env).await,

@@ -1,7 +1,7 @@
 //! The marketplace's own pages: the index of apps and `GET /api/apps`. Both are the same for
 //! everyone, so they are versioned by their content (ETag, 304), cached at the edge, kept in
 //! the data center's cache (the Workers Cache API) for a minute, so most GETs read no D1, and
-//! copied into the isolate's memory (`shared_copies`), so most do not even ask that cache.
+//! copied into the isolate's memory (`shared_copies`), so most do not even reach the hub.
 
 use crate::shared_copies;
 use fanline_core::catalog::{self, Entry, Kind, Query};
@@ -35,9 +35,6 @@ where
     Fut: std::future::Future<Output = ApiResult<(Response, String)>>,
 {
     let key = shared_copies::key(req);
-    if let Some(copy) = shared_copies::answer(req, &key) {
-        return Ok(copy);
-    }
     let cache = Cache::default();
     let response = match cache.get(key.as_str(), false).await? {
         Some(hit) => hit,

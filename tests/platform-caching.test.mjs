@@ -67,6 +67,11 @@ describe("cacheable pages", () => {
       assert.equal(held.status, 304, `${path}: a caller holding the version gets 304 from the copy too`);
       assert.equal(held.headers.get("etag"), first.headers.get("etag"));
       assert.equal(held.headers.get("x-content-type-options"), "nosniff", `${path}: a 304 from the copy is hardened too`);
+      // A browser holding several versions lists them, maybe weak; any match is enough.
+      const listed = await f.request("GET", path, { headers: { "if-none-match": `"0000", W/${first.headers.get("etag")}` } });
+      assert.equal(listed.status, 304, `${path}: a listed weak tag matches the copy`);
+      const other = await f.request("GET", path, { headers: { "if-none-match": `"0000"` } });
+      assert.deepEqual([other.status, other.text], [200, first.text], `${path}: another version gets the page`);
     }
     const created = await f.request("POST", "/apps/song-request/api/requests", { json: { fields: { song: "Copy me not" } } });
     assert.equal(created.status, 201, created.text);
