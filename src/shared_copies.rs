@@ -5,10 +5,11 @@
 //! Every isolate keeps its own copies; the version an isolate serves is at most one lifetime old.
 //!
 //! This module decides what is kept and for how long, and drops a copy whose content changed.
-//! The copies themselves live in the hub's JavaScript entry (`src/entry.mjs`), which answers
-//! a fresh one, or its 304, before the request reaches this module at all: entering the wasm
-//! module costs a cached GET more than the rest of its answer (docs/performance.md). A hub run
-//! without that entry keeps nothing and answers every GET itself.
+//! The copies themselves live in the hub's JavaScript entry (`src/entry.mjs`, its store in
+//! `src/kept_copies.mjs`), which answers a fresh one, or its 304, before the request reaches
+//! this module at all: entering the wasm module costs a cached GET more than the rest of its
+//! answer (docs/performance.md). A hub run without that entry keeps nothing and answers every
+//! GET itself.
 
 use fanline_core::util::cache_control::shared_lifetime;
 use fanline_edge::platform::config::now_ms;
