@@ -5,7 +5,8 @@
 //! - `routes`: the route table; `marketplace`: the catalog; `app_link`: the binding to each app
 //!   and its registered manifest; `app_common`: what every app answers alike (its pages, a
 //!   request's status, a fan's data, evidence), answered by the hub so no app Worker carries it;
-//!   `shared_copies`: the pages every fan gets alike, kept in memory while they are fresh.
+//!   `shared_copies`: which pages every fan gets alike are kept in memory while they are fresh
+//!   (the store and its answers live in the JavaScript entry, `entry.mjs` and `kept_copies.mjs`).
 //! - `request_actions`: the creator's actions on an app's requests and its export, answered
 //!   at the app's URLs so that no app Worker has to carry them.
 //! - `creator_api`: destinations, deliveries, queue, limits, block list, keys, KPIs, payout account.
