@@ -253,8 +253,14 @@ describe("the console in a browser", () => {
     await page.getByRole("button", { name: "Email me a sign-in link" }).click();
     await page.getByText("If this address belongs to a creator").waitFor();
     const mail = await eventually(() => mailsTo("owner@creator.test").length > mailsBefore && mailsTo("owner@creator.test").at(-1), { what: "sign-in mail" });
-    await page.goto(/(http:\/\/\S+)/.exec(mail.text.split("\n").find((l) => l.includes("/console/signin")))[1]);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    const link = /(http:\/\/\S+)/.exec(mail.text.split("\n").find((l) => l.includes("/console/signin")))[1];
+    const opened = await page.goto(link);
+    // Once in CI the button never came (a 30 s timeout, not reproduced since): wait for the
+    // button or the page's refusal, and fail with what the page said.
+    const confirm = page.getByRole("button", { name: "Sign in" });
+    await confirm.or(page.getByRole("alert")).first().waitFor();
+    assert.ok(await confirm.isVisible(), `the link's page (HTTP ${opened?.status()}, ${link}): ${await page.locator("body").innerText()}`);
+    await confirm.click();
     await page.getByText("Signed in as Owner").waitFor();
     const cookies = await page.context().cookies();
     const session = cookies.find((c) => c.name === "fanline_console");
