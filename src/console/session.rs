@@ -122,7 +122,13 @@ pub async fn email_start(mut req: Request, env: &Env) -> ApiResult<Response> {
     };
     db::commit_all(&db, vec![counted]).await?;
     let secret = required_config(env, "SESSION_SECRET")?;
-    let token = identity::email_link_token(secret.as_bytes(), AUDIENCE, &email, "/console/", now_ms() / 1000);
+    let token = identity::email_link_token(
+        secret.as_bytes(),
+        AUDIENCE,
+        &email,
+        "/console/",
+        identity::Issue { now_secs: now_ms() / 1000, nonce: &hex::encode(random::<12>()) },
+    );
     let link = format!("{}/console/signin?token={token}", origin(&req));
     let mail = fanline_core::delivery::payload::Email {
         to: email.clone(),

@@ -305,14 +305,34 @@ pub struct EmailLink {
     pub return_to: String,
     app: String,
     exp: i64,
+    /// Makes every link its own: a link is used once, and without it two links asked for the
+    /// same address in the same second were one, so using either spent both. Links sealed
+    /// before it existed read as having none.
+    #[serde(default)]
+    nonce: String,
 }
 
-/// The token in an emailed sign-in link: the email, app, return path and expiry, sealed.
-pub fn email_link_token(secret: &[u8], app: &str, email: &str, return_to: &str, now_secs: i64) -> String {
+/// When a link is made, and the random value (from the caller) that makes it distinct.
+#[derive(Debug, Clone, Copy)]
+pub struct Issue<'a> {
+    pub now_secs: i64,
+    pub nonce: &'a str,
+}
+
+/// The token in an emailed sign-in link: the email, app, return path and expiry, sealed, with
+/// the issue's nonce making each link distinct.
+pub fn email_link_token(secret: &[u8], app: &str, email: &str, return_to: &str, issue: Issue) -> String {
+    let Issue { now_secs, nonce } = issue;
     seal(
         secret,
         "fanline-email-link",
-        &EmailLink { email: email.to_string(), return_to: return_to.to_string(), app: app.to_string(), exp: now_secs + EMAIL_LINK_SECS },
+        &EmailLink {
+            email: email.to_string(),
+            return_to: return_to.to_string(),
+            app: app.to_string(),
+            exp: now_secs + EMAIL_LINK_SECS,
+            nonce: nonce.to_string(),
+        },
     )
 }
 
@@ -518,7 +538,7 @@ mod tests {
 
     #[test]
     fn a_sealed_token_has_exactly_one_spelling() {
-        let t = email_link_token(b"k", "shoutout", "fan@example.com", "/apps/shoutout/", 1000);
+        let t = email_link_token(b"k", "shoutout", "fan@example.com", "/apps/shoutout/", Issue { now_secs: 1000, nonce: "n1" });
         assert!(read_email_link(b"k", "shoutout", &t, 1001).is_some());
         let (body, sig) = t.split_once('.').unwrap();
         let mut variants = vec![format!("{t}="), format!("{t}=="), format!("{body}.{}", sig.replace('-', "+").replace('_', "/"))];
@@ -548,13 +568,16 @@ mod tests {
 
     #[test]
     fn email_links_are_signed_per_app_and_expire() {
-        let t = email_link_token(b"k", "shoutout", "fan@example.com", "/apps/shoutout/", 1000);
+        let t = email_link_token(b"k", "shoutout", "fan@example.com", "/apps/shoutout/", Issue { now_secs: 1000, nonce: "n1" });
         let link = read_email_link(b"k", "shoutout", &t, 1001).unwrap();
         assert_eq!((link.email.as_str(), link.return_to.as_str()), ("fan@example.com", "/apps/shoutout/"));
         assert_eq!(read_email_link(b"k", "song-request", &t, 1001), None, "another app");
         assert_eq!(read_email_link(b"other", "shoutout", &t, 1001), None);
         assert_eq!(read_email_link(b"k", "shoutout", &t, 1000 + EMAIL_LINK_SECS), None, "expired");
         assert_eq!(read_email_link(b"k", "shoutout", "garbage", 1001), None);
+        let twin = email_link_token(b"k", "shoutout", "fan@example.com", "/apps/shoutout/", Issue { now_secs: 1000, nonce: "n2" });
+        assert_ne!(twin, t, "two links asked in the same second are two links");
+        assert_eq!(read_email_link(b"k", "shoutout", &twin, 1001).map(|l| l.email), Some("fan@example.com".into()));
         assert_eq!(Provider::Email.defaults().map(|d| d.token), None);
     }
 

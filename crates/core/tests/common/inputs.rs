@@ -210,7 +210,7 @@ pub fn signed_token_holds(rng: &mut Rng) -> bool {
         0 => identity::session_value(SECRET, app, &who, now),
         1 => identity::handoff_token(SECRET, app, &who, "nonce", now),
         2 => identity::relay_token(SECRET, app, &who, now),
-        3 => identity::email_link_token(SECRET, app, "fan@example.com", "/apps/song-request/", now),
+        3 => identity::email_link_token(SECRET, app, "fan@example.com", "/apps/song-request/", identity::Issue { now_secs: now, nonce: "n" }),
         4 => identity::fan_request_key(SECRET, "req_1"),
         5 => identity::preview_token(SECRET, app),
         _ => AttachmentLink { request_id: "req_1", field: "reference", expires: now + 60 }.tag(SECRET),

@@ -381,7 +381,13 @@ pub async fn email_start(mut req: Request, env: &Env, manifest: &Manifest) -> Ap
     };
     db::commit_all(&db, vec![counted]).await?;
     let secret = required_config(env, "SESSION_SECRET")?;
-    let token = identity::email_link_token(secret.as_bytes(), &manifest.slug, &email, &return_to, now_ms() / 1000);
+    let token = identity::email_link_token(
+        secret.as_bytes(),
+        &manifest.slug,
+        &email,
+        &return_to,
+        identity::Issue { now_secs: now_ms() / 1000, nonce: &hex::encode(random::<12>()) },
+    );
     let link = format!("{}/apps/{}/auth/email/confirm?token={token}", origin(&req), manifest.slug);
     let mail = fanline_core::delivery::payload::Email {
         to: email.clone(),
