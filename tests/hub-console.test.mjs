@@ -18,6 +18,8 @@ after(async () => {
 });
 
 const own = () => ({ origin: f.url });
+// The button on an emailed link's page: a same-origin form POST of the link's token.
+const confirmLink = (token) => fetch(`${f.url}/console/signin`, { method: "POST", headers: { ...own(), "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }), redirect: "manual" });
 /** A console call with a session cookie, from the console's own origin unless told otherwise. */
 async function consoleCall(method, p, { cookie, csrf, json, headers = {} } = {}) {
   const h = { cookie: `fanline_console=${cookie}`, ...own(), ...headers };
@@ -116,7 +118,7 @@ describe("console sign-in and sessions", () => {
     const forged = await fetch(link.replace(/token=./, "token=x"));
     assert.equal(forged.status, 400, "a forged link shows no button");
     assert.doesNotMatch(await forged.text(), /<button/);
-    const confirm = () => fetch(`${f.url}/console/signin`, { method: "POST", headers: { ...own(), "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }), redirect: "manual" });
+    const confirm = () => confirmLink(token);
     const first = await confirm();
     assert.equal(first.status, 303);
     assert.equal(first.headers.get("location"), `${f.url}/console/`);
@@ -139,8 +141,7 @@ describe("console sign-in and sessions", () => {
     await eventually(() => mailsTo(address).length >= before + 2, { what: "two sign-in mails" });
     const [first, second] = mailsTo(address).slice(-2).map((m) => /(http:\/\/\S+\/console\/signin\?token=\S+)/.exec(m.text)[1]);
     assert.notEqual(first, second);
-    const token = (link) => new URL(link).searchParams.get("token");
-    const used = await fetch(`${f.url}/console/signin`, { method: "POST", headers: { ...own(), "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: token(first) }), redirect: "manual" });
+    const used = await confirmLink(new URL(first).searchParams.get("token"));
     assert.equal(used.status, 303);
     const other = await fetch(second);
     assert.equal(other.status, 200, "the other link still offers its button");
