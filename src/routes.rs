@@ -1,6 +1,7 @@
 //! The hub's route table: the marketplace, the creator API, the webhooks, and `/apps/<slug>/`:
 //! what every app answers alike, answered here, and the rest forwarded to the app's Worker
-//! through its service binding.
+//! through its service binding. A fan's submission or bid, spelled exactly, never reaches this
+//! table: the entry (`src/app_forward.mjs`) forwards it to the same binding itself.
 
 use crate::app_common::{self, CommonRoute};
 use crate::request_actions::{self, Action};
