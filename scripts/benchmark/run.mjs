@@ -4,7 +4,7 @@
 //   baseline  a plain JavaScript Worker that validates a small JSON body and does one D1
 //             INSERT ... RETURNING, as Cloudflare's D1 starter templates do (./baseline)
 //   ceiling   a Worker that only answers (./ceiling): what the runtime can do here at all;
-//             it also answers a few bytes of HTML at /page, since wrangler's dev proxy
+//             at /copy it also sends the form page's own answer, since wrangler's dev proxy
 //             rewrites every HTML answer, which the form page is compared with as well
 //
 // Every case runs once per round with autocannon (16 connections); rounds alternate the cases
@@ -206,10 +206,20 @@ async function prepareWebhooks(count) {
   say(`${"payment webhook (checkout paid)".padEnd(32)} ${(r.headers.get("server-timing") ?? "(no Server-Timing)").padEnd(44)} HTTP ${r.status}`);
 }
 
+// The ceiling's HTML case answers exactly what the form page answers (body and headers, as
+// autocannon gets them: no compression).
+{
+  const page = await fetch(`${stack.url}/apps/song-request/`, { headers: { "accept-encoding": "identity" } });
+  const transport = new Set(["content-length", "content-encoding", "transfer-encoding", "date", "connection", "keep-alive", "server-timing"]);
+  const headers = [...page.headers].filter(([k]) => !transport.has(k));
+  const put = await fetch(`${ceiling.url}/copy`, { method: "PUT", body: JSON.stringify({ body: await page.text(), headers }) });
+  if (page.status !== 200 || put.status !== 204) throw new Error(`copying the form page to the ceiling: HTTP ${page.status}, ${put.status}`);
+}
+
 const get = (name, base, p) => ({ name, base, opts: { method: "GET", path: p } });
 const cases = [
   { name: "ceiling: empty Worker", base: ceiling.url, opts: { method: "GET", path: "/" }, reference: true },
-  { name: "ceiling: empty Worker, HTML", base: ceiling.url, opts: { method: "GET", path: "/page" }, reference: true },
+  { name: "ceiling: empty Worker, HTML", base: ceiling.url, opts: { method: "GET", path: "/copy" }, reference: true },
   { name: "baseline: JS + one D1 insert", base: baseline.url, opts: { method: "POST", path: "/api/requests", headers: { "content-type": "application/json" }, body: songBody() }, reference: true },
   { name: "intake, 7 destinations", base: stack.url, opts: { requests: [{ method: "POST", path: "/apps/song-request/api/requests", headers: { "content-type": "application/json" }, body: songBody(), setupRequest: withFreshIp }] }, drains: true },
   { name: "intake, no destinations", base: stack.url, opts: { requests: [{ method: "POST", path: "/apps/song-request/api/requests", headers: { "content-type": "application/json" }, body: songBody(), setupRequest: withFreshIp }] }, noDestinations: true, drains: true },
@@ -281,13 +291,36 @@ const targets = [
   ["GET manifest.json", "ceiling", 0.9],
   ["GET catalog /api/apps", "ceiling", 0.9],
 ];
-// Not a target of its own: the form page against a ceiling that also answers HTML, because
-// wrangler's dev proxy runs every text/html answer through an HTMLRewriter (its live-reload
-// script), a cost the plain ceiling never pays and Cloudflare does not add.
+// Not a target of its own: the form page against the ceiling sending the form page's own
+// answer, because wrangler's dev proxy runs every text/html answer through an HTMLRewriter
+// (its live-reload script), a cost the plain ceiling never pays and Cloudflare does not add.
 const likeForLike = [["GET form page", "ceiling, HTML"]];
 const REFERENCE = { baseline: "baseline: JS + one D1 insert", ceiling: "ceiling: empty Worker", "ceiling, HTML": "ceiling: empty Worker, HTML" };
 // The references a case is paired with, innermost last.
 const referencesOf = (name) => [...targets, ...likeForLike].filter(([n]) => n === name).map(([, against]) => against);
+
+// CPU time every workerd process on this machine has used (Linux /proc; null elsewhere), in
+// ms: the stack's, the references' and wrangler's proxies. Per request it moves far less from
+// round to round than requests/s, which follows the machine's own drift.
+function workerdCpuMs() {
+  let ticks = 0;
+  try {
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      let stat;
+      try {
+        stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      } catch {
+        continue; // gone since the listing
+      }
+      if (!stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith("workerd")) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    }
+  } catch {
+    return null;
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
 
 // Each webhook case pays its own requests: an event is applied once.
 const webhookEvents = new Map();
@@ -319,14 +352,18 @@ async function measure(c, round) {
     };
   }
   if (c.noDestinations) await setDestinations(false);
+  const cpuBefore = workerdCpuMs();
   const r = await autocannon(opts);
+  const cpuUsed = cpuBefore === null ? null : workerdCpuMs() - cpuBefore;
   if (c.noDestinations) await setDestinations(true);
   const rps = r.requests.total / ((r.finish - r.start) / 1000 || SECONDS);
+  const cpu = cpuUsed === null || !r.requests.total ? null : cpuUsed / r.requests.total;
   // A floor case counts every answer other than the one it expects.
   const unexpected = c.expect ? r.requests.total - (r.statusCodeStats?.[c.expect]?.count ?? 0) + r.errors + r.timeouts : r.non2xx + r.errors + r.timeouts;
-  return { rps, p50: r.latency.p50, p99: r.latency.p99, non2xx: unexpected };
+  return { rps, p50: r.latency.p50, p99: r.latency.p99, non2xx: unexpected, cpu };
 }
 
+const cpuText = (ms) => (ms === null || ms === undefined ? "     -" : `${ms.toFixed(2)}ms`.padStart(6));
 const results = new Map(cases.map((c) => [c.name, []]));
 // A target's ratio is taken against its reference run just before and just after it (their
 // mean), in every round, so neither the machine's drift over a round (the ceiling moved 15%
@@ -354,7 +391,7 @@ for (let round = 1; round <= ROUNDS; round++) {
       paired.set(key, [...(paired.get(key) ?? []), m.rps / reference]);
       pair += `   (${against[i]} before and after: ${before[i].rps.toFixed(0)} and ${after.rps.toFixed(0)} req/s, ${(m.rps / reference).toFixed(2)}x)`;
     }
-    say(`${c.name.padEnd(32)} ${m.rps.toFixed(0).padStart(6)} req/s   p50 ${String(m.p50).padStart(4)} ms   p99 ${String(m.p99).padStart(4)} ms   ${c.expect ? `not ${c.expect}` : "non-2xx"} ${m.non2xx}${c.drains ? `   (backlog drained in ${(drained.ms / 1000).toFixed(1)} s)` : ""}${pair}`);
+    say(`${c.name.padEnd(32)} ${m.rps.toFixed(0).padStart(6)} req/s   ${cpuText(m.cpu)} CPU   p50 ${String(m.p50).padStart(4)} ms   p99 ${String(m.p99).padStart(4)} ms   ${c.expect ? `not ${c.expect}` : "non-2xx"} ${m.non2xx}${c.drains ? `   (backlog drained in ${(drained.ms / 1000).toFixed(1)} s)` : ""}${pair}`);
   }
 }
 
@@ -370,15 +407,17 @@ const drainedAfterBurst = await drain(300_000);
 const delivered = stack.d1Rows("SELECT COUNT(*) AS n FROM outbox WHERE state = 'delivered'")[0].n - deliveredBefore;
 
 // -- summary ------------------------------------------------------------------------------------
-const summary = new Map([...results].map(([name, runs]) => [name, { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), non2xx: runs.reduce((s, r) => s + r.non2xx, 0) }]));
+const medianCpu = (runs) => (runs.every((r) => r.cpu !== null) ? median(runs.map((r) => r.cpu)) : null);
+const summary = new Map([...results].map(([name, runs]) => [name, { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), non2xx: runs.reduce((s, r) => s + r.non2xx, 0), cpu: medianCpu(runs) }]));
 const base = summary.get("baseline: JS + one D1 insert");
 const top = summary.get("ceiling: empty Worker");
 say("\n== Summary (median round)");
-say(`${"case".padEnd(32)} ${"req/s".padStart(7)} ${"p50".padStart(6)} ${"p99".padStart(6)} ${"non-2xx".padStart(8)} ${"x baseline".padStart(11)} ${"x ceiling".padStart(10)}`);
+say(`${"case".padEnd(32)} ${"req/s".padStart(7)} ${"p50".padStart(6)} ${"p99".padStart(6)} ${"non-2xx".padStart(8)} ${"x baseline".padStart(11)} ${"x ceiling".padStart(10)} ${"CPU/req".padStart(8)}`);
 for (const [name, s] of summary) {
-  say(`${name.padEnd(32)} ${s.rps.toFixed(0).padStart(7)} ${`${s.p50}ms`.padStart(6)} ${`${s.p99}ms`.padStart(6)} ${String(s.non2xx).padStart(8)} ${(s.rps / base.rps).toFixed(2).padStart(10)}x ${(s.rps / top.rps).toFixed(2).padStart(9)}x`);
+  say(`${name.padEnd(32)} ${s.rps.toFixed(0).padStart(7)} ${`${s.p50}ms`.padStart(6)} ${`${s.p99}ms`.padStart(6)} ${String(s.non2xx).padStart(8)} ${(s.rps / base.rps).toFixed(2).padStart(10)}x ${(s.rps / top.rps).toFixed(2).padStart(9)}x ${cpuText(s.cpu).padStart(8)}`);
 }
-say("(for a floor case, the non-2xx column counts answers other than the one it expects)");
+say("(for a floor case, the non-2xx column counts answers other than the one it expects; CPU/req is the CPU time all");
+say(" workerd processes used during the case's run, median round, divided by its requests: it includes deliveries run then)");
 // Time per request (1 / req/s) between steps, from the floor cases: what each step adds.
 {
   const ms = (name) => (summary.get(name) ? 1000 / summary.get(name).rps : null);
@@ -389,14 +428,26 @@ say("(for a floor case, the non-2xx column counts answers other than the one it 
     ["edge limiter, body, validation", ms("floor: hub to app (OPTIONS)"), ms("floor: + edge limit, 422")],
     ["intake's D1 batch and answer", ms("floor: + edge limit, 422"), ms("intake, no destinations")],
   ];
+  // The same steps in CPU time per request, where every case has it.
+  const cpu = (name) => summary.get(name)?.cpu ?? null;
+  const cpuSteps = [
+    cpu("ceiling: empty Worker"),
+    cpu("baseline: JS + one D1 insert"),
+    cpu("floor: hub to app (OPTIONS)"),
+    cpu("floor: + edge limit, 422"),
+    cpu("intake, no destinations"),
+  ];
+  const cpuFrom = [null, cpuSteps[0], cpuSteps[0], cpuSteps[2], cpuSteps[3]];
+  const step = (from, to) => (from === null ? to.toFixed(2).padStart(6) : `+${(to - from).toFixed(2)}`.padStart(6));
   if (steps.slice(2).every(([, from, to]) => from && to)) {
-    say("\n== Where a free intake's time goes (ms per request = 1 / req/s, medians above)");
-    for (const [what, from, to] of steps) say(`${what.padEnd(36)} ${from === null ? to.toFixed(2).padStart(6) : `+${(to - from).toFixed(2)}`.padStart(6)} ms`);
+    const withCpu = cpuSteps.every((v) => v !== null);
+    say(`\n== Where a free intake's time goes (ms per request = 1 / req/s, medians above${withCpu ? "; and CPU per request" : ""})`);
+    steps.forEach(([what, from, to], i) => say(`${what.padEnd(36)} ${step(from, to)} ms${withCpu ? `   CPU ${step(cpuFrom[i], cpuSteps[i])} ms` : ""}`));
   }
 }
 // Judged on the median of each round's ratio to the reference runs around the case; the ratio
 // of the medians in the summary is printed beside it.
-say("\n== Targets (median of the rounds' paired ratios; each round; ratio of the medians above)");
+say("\n== Targets (median of the rounds' paired ratios; each round; ratio of the medians above; reference's CPU per request / the case's)");
 for (const [name, against, target] of [...targets, ...likeForLike]) {
   const s = summary.get(name);
   if (!s) continue;
@@ -404,7 +455,10 @@ for (const [name, against, target] of [...targets, ...likeForLike]) {
   const ratio = median(rounds);
   const ofMedians = s.rps / summary.get(REFERENCE[against]).rps;
   const verdict = target === undefined ? "(like for like, not a target)" : `target ${target.toFixed(1)}x   ${(ratio >= target ? "met" : "NOT met").padEnd(7)}`;
-  say(`${name.padEnd(32)} ${ratio.toFixed(2)}x ${against.padEnd(13)}  ${verdict}   rounds ${rounds.map((r) => r.toFixed(2)).join(" ")}   of medians ${ofMedians.toFixed(2)}x`);
+  // What the ratio would be if requests/s followed CPU per request alone (reference / case).
+  const referenceCpu = summary.get(REFERENCE[against]).cpu;
+  const byCpu = s.cpu && referenceCpu ? `   by CPU ${(referenceCpu / s.cpu).toFixed(2)}x` : "";
+  say(`${name.padEnd(32)} ${ratio.toFixed(2)}x ${against.padEnd(13)}  ${verdict}   rounds ${rounds.map((r) => r.toFixed(2)).join(" ")}   of medians ${ofMedians.toFixed(2)}x${byCpu}`);
 }
 say(`\ndeliveries: ${delivered} delivered for ${burst} intakes x 7 destinations in ${(drainedAfterBurst.ms / 1000).toFixed(1)} s after the burst = ${(delivered / Math.max(drainedAfterBurst.ms / 1000, 0.001)).toFixed(0)} deliveries/s (${drainedAfterBurst.left} still pending)`);
 
