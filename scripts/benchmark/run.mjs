@@ -418,31 +418,23 @@ for (const [name, s] of summary) {
 }
 say("(for a floor case, the non-2xx column counts answers other than the one it expects; CPU/req is the CPU time all");
 say(" workerd processes used during the case's run, median round, divided by its requests: it includes deliveries run then)");
-// Time per request (1 / req/s) between steps, from the floor cases: what each step adds.
+// Time per request (1 / req/s) between steps, from the floor cases: what each step adds; and
+// the same steps in CPU time per request, where every case has it.
 {
   const ms = (name) => (summary.get(name) ? 1000 / summary.get(name).rps : null);
-  const steps = [
-    ["an empty Worker (the ceiling)", null, ms("ceiling: empty Worker")],
-    ["the baseline's one D1 insert", ms("ceiling: empty Worker"), ms("baseline: JS + one D1 insert")],
-    ["the hub's hop into the app Worker", ms("ceiling: empty Worker"), ms("floor: hub to app (OPTIONS)")],
-    ["edge limiter, body, validation", ms("floor: hub to app (OPTIONS)"), ms("floor: + edge limit, 422")],
-    ["intake's D1 batch and answer", ms("floor: + edge limit, 422"), ms("intake, no destinations")],
-  ];
-  // The same steps in CPU time per request, where every case has it.
   const cpu = (name) => summary.get(name)?.cpu ?? null;
-  const cpuSteps = [
-    cpu("ceiling: empty Worker"),
-    cpu("baseline: JS + one D1 insert"),
-    cpu("floor: hub to app (OPTIONS)"),
-    cpu("floor: + edge limit, 422"),
-    cpu("intake, no destinations"),
+  const steps = [
+    ["an empty Worker (the ceiling)", null, "ceiling: empty Worker"],
+    ["the baseline's one D1 insert", "ceiling: empty Worker", "baseline: JS + one D1 insert"],
+    ["the hub's hop into the app Worker", "ceiling: empty Worker", "floor: hub to app (OPTIONS)"],
+    ["edge limiter, body, validation", "floor: hub to app (OPTIONS)", "floor: + edge limit, 422"],
+    ["intake's D1 batch and answer", "floor: + edge limit, 422", "intake, no destinations"],
   ];
-  const cpuFrom = [null, cpuSteps[0], cpuSteps[0], cpuSteps[2], cpuSteps[3]];
-  const step = (from, to) => (from === null ? to.toFixed(2).padStart(6) : `+${(to - from).toFixed(2)}`.padStart(6));
-  if (steps.slice(2).every(([, from, to]) => from && to)) {
-    const withCpu = cpuSteps.every((v) => v !== null);
+  const step = (of, from, to) => (from === null ? of(to).toFixed(2).padStart(6) : `+${(of(to) - of(from)).toFixed(2)}`.padStart(6));
+  if (steps.slice(2).every(([, from, to]) => ms(from) && ms(to))) {
+    const withCpu = steps.every(([, from, to]) => cpu(to) !== null && (from === null || cpu(from) !== null));
     say(`\n== Where a free intake's time goes (ms per request = 1 / req/s, medians above${withCpu ? "; and CPU per request" : ""})`);
-    steps.forEach(([what, from, to], i) => say(`${what.padEnd(36)} ${step(from, to)} ms${withCpu ? `   CPU ${step(cpuFrom[i], cpuSteps[i])} ms` : ""}`));
+    for (const [what, from, to] of steps) say(`${what.padEnd(36)} ${step(ms, from, to)} ms${withCpu ? `   CPU ${step(cpu, from, to)} ms` : ""}`);
   }
 }
 // Judged on the median of each round's ratio to the reference runs around the case; the ratio
